@@ -1,0 +1,6 @@
+# Dependencies, all from Debian packages (see scripts/install-deps.sh).
+find_package(Threads REQUIRED)
+find_package(Protobuf REQUIRED)
+find_package(ONNX REQUIRED)  # targets onnx, onnx_proto (ONNX_NAMESPACE=onnx, ONNX_ML=1)
+find_package(fmt REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)

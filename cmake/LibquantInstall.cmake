@@ -1,0 +1,22 @@
+# `cmake --install`: headers, shared and static library, CMake package, pkg-config.
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+install(DIRECTORY include/libquant DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(TARGETS libquant libquant_static EXPORT libquantTargets
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT libquantTargets NAMESPACE libquant:: FILE libquantTargets.cmake
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/libquant)
+configure_package_config_file(cmake/libquantConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/libquantConfig.cmake
+  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/libquant)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/libquantConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/libquantConfig.cmake
+  ${PROJECT_BINARY_DIR}/libquantConfigVersion.cmake
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/libquant)
+configure_file(cmake/libquant.pc.in ${PROJECT_BINARY_DIR}/libquant.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/libquant.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

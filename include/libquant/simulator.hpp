@@ -1,0 +1,52 @@
+// Simulator: executes a Graph with float kernels (the reference the quantized
+// model is measured against).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "libquant/export.hpp"
+#include "libquant/graph.hpp"
+#include "libquant/tensor.hpp"
+
+namespace lq {
+
+struct SimulatorOptions {
+  int threads = 1;             // results are identical for any thread count
+  bool reference_only = false;  // use only the plain reference kernels
+};
+
+using TensorMap = std::map<std::string, Tensor>;
+
+// Called once for every value a node produces, in execution order.
+using ValueObserver = std::function<void(const Value& value, const Tensor& data)>;
+
+class LQ_EXPORT Simulator {
+ public:
+  // The graph must outlive the Simulator and stay unchanged while it is used.
+  // Throws kUnsupported for an op without a kernel, naming the node and the
+  // nearest supported op.
+  explicit Simulator(const Graph& graph, SimulatorOptions options = {});
+  ~Simulator();
+  Simulator(Simulator&&) noexcept;
+  Simulator& operator=(Simulator&&) noexcept;
+
+  // Runs the graph. Every graph input must be given, with the declared dtype and
+  // a shape that agrees with the declared dimensions.
+  TensorMap run(const TensorMap& inputs, const ValueObserver& observer = nullptr) const;
+
+  const Graph& graph() const;
+  int threads() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Ops the float Simulator implements (ONNX default domain).
+LQ_EXPORT std::vector<std::string> supported_ops();
+
+}  // namespace lq

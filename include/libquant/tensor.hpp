@@ -1,0 +1,126 @@
+// Tensor: a dtype, a shape and a contiguous row-major buffer, either owned
+// (shared between copies) or borrowed from the caller.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "libquant/export.hpp"
+#include "libquant/status.hpp"
+
+namespace lq {
+
+// Int4 is stored unpacked, one value in [-8, 7] per int8 byte; file formats pack it.
+enum class DType : uint8_t {
+  kUndefined = 0,
+  kFloat32,
+  kFloat16,
+  kFloat64,
+  kInt4,
+  kInt8,
+  kUInt8,
+  kInt16,
+  kUInt16,
+  kInt32,
+  kUInt32,
+  kInt64,
+  kUInt64,
+  kBool,
+};
+
+LQ_EXPORT size_t dtype_size(DType dtype);
+LQ_EXPORT const char* dtype_name(DType dtype);
+LQ_EXPORT bool dtype_is_float(DType dtype);
+
+template <typename T>
+struct DTypeOf;
+template <> struct DTypeOf<float> { static constexpr DType value = DType::kFloat32; };
+template <> struct DTypeOf<double> { static constexpr DType value = DType::kFloat64; };
+template <> struct DTypeOf<int8_t> { static constexpr DType value = DType::kInt8; };
+template <> struct DTypeOf<uint8_t> { static constexpr DType value = DType::kUInt8; };
+template <> struct DTypeOf<int16_t> { static constexpr DType value = DType::kInt16; };
+template <> struct DTypeOf<uint16_t> { static constexpr DType value = DType::kUInt16; };
+template <> struct DTypeOf<int32_t> { static constexpr DType value = DType::kInt32; };
+template <> struct DTypeOf<uint32_t> { static constexpr DType value = DType::kUInt32; };
+template <> struct DTypeOf<int64_t> { static constexpr DType value = DType::kInt64; };
+template <> struct DTypeOf<uint64_t> { static constexpr DType value = DType::kUInt64; };
+template <> struct DTypeOf<bool> { static constexpr DType value = DType::kBool; };
+
+using Shape = std::vector<int64_t>;
+
+LQ_EXPORT int64_t shape_numel(const Shape& shape);
+LQ_EXPORT std::string shape_str(const Shape& shape);  // "[1,3,48,320]"
+
+LQ_EXPORT float half_to_float(uint16_t half);
+LQ_EXPORT uint16_t float_to_half(float value);  // round to nearest even
+
+class LQ_EXPORT Tensor {
+ public:
+  Tensor() = default;
+  // Owned, zero-filled.
+  Tensor(DType dtype, Shape shape);
+  // Borrowed: the caller keeps `data` alive and unchanged while the tensor is used.
+  static Tensor borrow(DType dtype, Shape shape, void* data);
+  template <typename T>
+  static Tensor from_vector(Shape shape, const std::vector<T>& values);
+  template <typename T>
+  static Tensor scalar(T value) { return from_vector<T>({}, {value}); }
+
+  DType dtype() const { return dtype_; }
+  const Shape& shape() const { return shape_; }
+  int64_t dim(size_t axis) const { return shape_.at(axis); }
+  size_t rank() const { return shape_.size(); }
+  int64_t numel() const { return shape_numel(shape_); }
+  size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
+  bool empty() const { return dtype_ == DType::kUndefined; }
+  bool owns_data() const { return storage_ != nullptr; }
+
+  void* raw() { return data_; }
+  const void* raw() const { return data_; }
+  template <typename T>
+  T* data() {
+    check_dtype(DTypeOf<T>::value);
+    return static_cast<T*>(data_);
+  }
+  template <typename T>
+  const T* data() const {
+    check_dtype(DTypeOf<T>::value);
+    return static_cast<const T*>(data_);
+  }
+
+  // Same buffer, new shape with the same element count.
+  Tensor reshaped(Shape shape) const;
+  // A deep copy that owns its data.
+  Tensor clone() const;
+  // Element values converted to double / int64 (for shape-like inputs and tests).
+  std::vector<double> to_doubles() const;
+  std::vector<int64_t> to_int64s() const;
+  // Converted copy (float <-> int as ONNX Cast does: truncation toward zero).
+  Tensor cast(DType to) const;
+
+ private:
+  void check_dtype(DType expected) const;
+
+  DType dtype_ = DType::kUndefined;
+  Shape shape_;
+  std::shared_ptr<void> storage_;
+  void* data_ = nullptr;
+};
+
+template <typename T>
+Tensor Tensor::from_vector(Shape shape, const std::vector<T>& values) {
+  Tensor t(DTypeOf<T>::value, std::move(shape));
+  if (static_cast<int64_t>(values.size()) != t.numel()) {
+    throw Error(StatusCode::kInvalidArgument,
+                "Tensor::from_vector: " + std::to_string(values.size()) +
+                    " values do not fill shape " + shape_str(t.shape()));
+  }
+  T* out = t.data<T>();
+  for (size_t i = 0; i < values.size(); ++i) out[i] = values[i];
+  return t;
+}
+
+}  // namespace lq
