@@ -123,4 +123,10 @@ Tensor Tensor::from_vector(Shape shape, const std::vector<T>& values) {
   return t;
 }
 
+// NumPy .npy files (format versions 1-3, little endian, C order).
+LQ_EXPORT Tensor load_npy(const std::string& path);
+LQ_EXPORT Tensor parse_npy(const void* data, size_t size, const std::string& context = "npy buffer");
+LQ_EXPORT void save_npy(const Tensor& tensor, const std::string& path);
+LQ_EXPORT std::string serialize_npy(const Tensor& tensor);
+
 }  // namespace lq

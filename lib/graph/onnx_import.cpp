@@ -1,0 +1,248 @@
+// ONNX ModelProto -> Graph.
+#include <fmt/format.h>
+#include <onnx/checker.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <fstream>
+#include <sstream>
+#include <unordered_set>
+
+#include "graph/onnx_tensor.hpp"
+#include "libquant/graph.hpp"
+
+namespace lq {
+
+namespace {
+
+constexpr int64_t kMinOpset = 7;
+constexpr int64_t kMaxOpset = 18;
+
+[[noreturn]] void invalid_model(const std::string& message) {
+  throw Error(StatusCode::kInvalidModel, message);
+}
+
+TensorType type_from_proto(const onnx::TypeProto& proto) {
+  TensorType type;
+  if (!proto.has_tensor_type()) return type;
+  const auto& tt = proto.tensor_type();
+  type.dtype = onnx_io::dtype_from_onnx(tt.elem_type());
+  if (!tt.has_shape()) return type;
+  type.has_shape = true;
+  for (const auto& d : tt.shape().dim()) {
+    Dim dim;
+    if (d.has_dim_value() && d.dim_value() >= 0) dim.value = d.dim_value();
+    if (d.has_dim_param()) dim.param = d.dim_param();
+    type.dims.push_back(dim);
+  }
+  return type;
+}
+
+// Adds what `incoming` knows that `known` does not (never loses information).
+void merge_type(TensorType& known, const TensorType& incoming) {
+  if (known.dtype == DType::kUndefined) known.dtype = incoming.dtype;
+  if (!incoming.has_shape) return;
+  if (!known.has_shape || known.dims.size() != incoming.dims.size()) {
+    if (!known.has_shape) known = TensorType{known.dtype, true, incoming.dims};
+    return;
+  }
+  for (size_t i = 0; i < known.dims.size(); ++i) {
+    if (!known.dims[i].known() && incoming.dims[i].known()) known.dims[i] = incoming.dims[i];
+  }
+}
+
+Attribute attribute_from_proto(const onnx::AttributeProto& proto, const std::string& node_desc,
+                               const std::string& base_dir) {
+  Attribute a;
+  const std::string context = fmt::format("{} attribute '{}'", node_desc, proto.name());
+  switch (proto.type()) {
+    case onnx::AttributeProto::FLOAT: a.type = AttrType::kFloat; a.f = proto.f(); break;
+    case onnx::AttributeProto::INT: a.type = AttrType::kInt; a.i = proto.i(); break;
+    case onnx::AttributeProto::STRING: a.type = AttrType::kString; a.s = proto.s(); break;
+    case onnx::AttributeProto::TENSOR:
+      a.type = AttrType::kTensor;
+      a.t = onnx_io::tensor_from_proto(proto.t(), context, base_dir);
+      break;
+    case onnx::AttributeProto::FLOATS:
+      a.type = AttrType::kFloats;
+      a.floats.assign(proto.floats().begin(), proto.floats().end());
+      break;
+    case onnx::AttributeProto::INTS:
+      a.type = AttrType::kInts;
+      a.ints.assign(proto.ints().begin(), proto.ints().end());
+      break;
+    case onnx::AttributeProto::STRINGS:
+      a.type = AttrType::kStrings;
+      a.strings.assign(proto.strings().begin(), proto.strings().end());
+      break;
+    default:
+      throw Error(StatusCode::kUnsupported,
+                  fmt::format("{}: attributes of type {} (subgraphs, sparse tensors, type protos) "
+                              "are not supported; cut the graph before this node",
+                              context, onnx::AttributeProto_AttributeType_Name(proto.type())));
+  }
+  return a;
+}
+
+class Importer {
+ public:
+  Importer(onnx::ModelProto& model, const OnnxImportOptions& options)
+      : model_(model), options_(options) {}
+
+  Graph run() {
+    read_opsets();
+    if (options_.infer_shapes) infer_shapes();
+    const auto& gp = model_.graph();
+    graph_.set_name(gp.name());
+    for (const auto& init : gp.initializer()) add_initializer(init);
+    for (const auto& in : gp.input()) {
+      if (graph_.find_value(in.name())) continue;  // IR < 4 lists initializers as inputs too
+      Value* v = graph_.add_value(in.name());
+      v->type() = type_from_proto(in.type());
+      if (v->type().dtype == DType::kUndefined) {
+        throw Error(StatusCode::kUnsupported,
+                    fmt::format("graph input \"{}\" is not a tensor of a supported element type",
+                                in.name()));
+      }
+      graph_.add_input(v);
+    }
+    for (const auto& node : gp.node()) add_node(node);
+    check_all_defined();
+    for (const auto& out : gp.output()) {
+      Value* v = graph_.find_value(out.name());
+      if (!v) invalid_model(fmt::format("graph output \"{}\" is produced by no node", out.name()));
+      merge_type(v->type(), type_from_proto(out.type()));
+      graph_.add_output(v);
+    }
+    for (const auto& info : gp.value_info()) {
+      if (Value* v = graph_.find_value(info.name())) merge_type(v->type(), type_from_proto(info.type()));
+    }
+    graph_.topological_sort();
+    graph_.verify();
+    return std::move(graph_);
+  }
+
+ private:
+  void read_opsets() {
+    for (const auto& op : model_.opset_import()) {
+      const std::string& domain = op.domain() == "ai.onnx" ? std::string() : op.domain();
+      graph_.set_opset(domain, op.version());
+    }
+    const int64_t opset = graph_.opset("");
+    if (opset == 0) invalid_model("the model imports no opset of the default ONNX domain");
+    if (opset < kMinOpset || opset > kMaxOpset) {
+      throw Error(StatusCode::kUnsupported,
+                  fmt::format("the model uses ONNX opset {}; libquant reads opsets {}..{} "
+                              "(convert it with onnx.version_converter)",
+                              opset, kMinOpset, kMaxOpset));
+    }
+  }
+
+  // ONNX's inference knows every standard op; ours (infer_shapes_by_execution) fills
+  // in what it leaves unknown once input shapes are fixed. A model ONNX's inference
+  // rejects may still be valid for us, so its errors are not fatal.
+  void infer_shapes() {
+    try {
+      onnx::ShapeInferenceOptions opts(/*check_type=*/false, /*strict_mode=*/0,
+                                       /*data_prop=*/true);
+      onnx::shape_inference::InferShapes(model_, onnx::OpSchemaRegistry::Instance(), opts);
+    } catch (const std::exception&) {
+      // Keep the declared types; run-time shapes still come from the kernels.
+    }
+  }
+
+  void add_initializer(const onnx::TensorProto& init) {
+    if (init.name().empty()) invalid_model("an initializer has no name");
+    Value* v = graph_.add_value(init.name());
+    graph_.set_initializer(
+        v, onnx_io::tensor_from_proto(init, fmt::format("initializer \"{}\"", init.name()),
+                                      options_.base_dir));
+  }
+
+  Value* value_for_input(const std::string& name) {
+    if (name.empty()) return nullptr;  // an absent optional input
+    Value* v = graph_.find_value(name);
+    if (!v) {
+      // May be produced by a later node: ONNX files are not always sorted.
+      v = graph_.add_value(name);
+      pending_.insert(name);
+    }
+    return v;
+  }
+
+  void check_all_defined() const {
+    for (const std::string& name : pending_) {
+      const Use& use = graph_.value(name).uses().front();
+      invalid_model(fmt::format("{} (input {}): value \"{}\" is no graph input, initializer or "
+                                "node output", use.node->describe(), use.input_index, name));
+    }
+  }
+
+  void add_node(const onnx::NodeProto& np) {
+    std::string name = np.name();
+    if (name.empty() || graph_.find_node(name)) {
+      name = graph_.unique_name(np.name().empty() ? np.op_type() : np.name());
+    }
+    const std::string desc = fmt::format("{} node \"{}\"", np.op_type(), name);
+    std::vector<Value*> inputs;
+    for (int i = 0; i < np.input_size(); ++i) inputs.push_back(value_for_input(np.input(i)));
+    std::vector<Value*> outputs;
+    for (int i = 0; i < np.output_size(); ++i) {
+      std::string out_name = np.output(i);
+      if (out_name.empty()) out_name = graph_.unique_name(fmt::format("{}_unused_output_{}", name, i));
+      Value* v = graph_.find_value(out_name);
+      if (v && pending_.erase(out_name)) {
+        outputs.push_back(v);
+        continue;
+      }
+      if (v) invalid_model(fmt::format("{} (output {}): value \"{}\" is already defined", desc, i, out_name));
+      outputs.push_back(graph_.add_value(out_name));
+    }
+    Node* node = graph_.add_node(np.op_type(), inputs, outputs, name,
+                                 np.domain() == "ai.onnx" ? std::string() : np.domain());
+    for (const auto& attr : np.attribute()) {
+      node->set_attr(attr.name(), attribute_from_proto(attr, desc, options_.base_dir));
+    }
+  }
+
+  onnx::ModelProto& model_;
+  const OnnxImportOptions& options_;
+  Graph graph_;
+  std::unordered_set<std::string> pending_;
+};
+
+std::string directory_of(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
+}
+
+}  // namespace
+
+Graph parse_onnx(const void* data, size_t size, const OnnxImportOptions& options) {
+  onnx::ModelProto model;
+  if (size > static_cast<size_t>(INT32_MAX) ||
+      !model.ParseFromArray(data, static_cast<int>(size))) {
+    invalid_model(fmt::format(
+        "the {}-byte buffer is not a valid ONNX model (corrupt or truncated protobuf)", size));
+  }
+  if (!model.has_graph()) invalid_model("the ONNX model has no graph");
+  return Importer(model, options).run();
+}
+
+Graph load_onnx(const std::string& path, const OnnxImportOptions& options) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    throw Error(StatusCode::kNotFound, fmt::format("cannot open model file '{}'", path));
+  }
+  std::ostringstream buffer;
+  buffer << file.rdbuf();
+  const std::string bytes = buffer.str();
+  OnnxImportOptions opts = options;
+  if (opts.base_dir.empty()) opts.base_dir = directory_of(path);
+  try {
+    return parse_onnx(bytes.data(), bytes.size(), opts);
+  } catch (const Error& e) {
+    throw Error(e.code(), fmt::format("{}: {}", path, e.what()));
+  }
+}
+
+}  // namespace lq

@@ -1,0 +1,17 @@
+// Graph rewrites, one per file. Each returns whether it changed the graph.
+#pragma once
+
+#include "libquant/graph.hpp"
+
+namespace lq::passes {
+
+// Evaluates nodes whose inputs are all constant and stores their outputs as initializers.
+bool fold_constants(Graph& graph);
+// Folds an inference BatchNormalization into the weights and bias of the Conv or Gemm before it.
+bool fuse_batchnorm(Graph& graph);
+// Removes Identity and inference-mode Dropout nodes.
+bool eliminate_identity(Graph& graph);
+// Removes nodes none of whose outputs is used or a graph output, then unused values.
+bool remove_dead_nodes(Graph& graph);
+
+}  // namespace lq::passes
