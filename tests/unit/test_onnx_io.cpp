@@ -1,0 +1,215 @@
+#include <catch2/catch.hpp>
+#include <onnx/onnx_pb.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "kernel_test_util.hpp"
+#include "libquant/graph.hpp"
+#include "libquant/simulator.hpp"
+
+using namespace lq;
+namespace fs = std::filesystem;
+
+namespace {
+
+Tensor random_tensor(Shape shape, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  Tensor t(DType::kFloat32, std::move(shape));
+  float* p = t.data<float>();
+  for (int64_t i = 0; i < t.numel(); ++i) p[i] = dist(rng);
+  return t;
+}
+
+Value* constant(Graph& g, const std::string& name, Tensor t) {
+  Value* v = g.add_value(name);
+  g.set_initializer(v, std::move(t));
+  return v;
+}
+
+// x[1,3,8,8] -> Conv(4x3x3x3, pad 1) -> BatchNormalization -> Relu -> Identity -> y
+Graph conv_bn_graph() {
+  Graph g;
+  g.set_opset("", 13);
+  Value* x = g.add_value("x");
+  x->type() = TensorType{DType::kFloat32, true, {{1, {}}, {3, {}}, {8, {}}, {8, {}}}};
+  g.add_input(x);
+  Value* w = constant(g, "w", random_tensor({4, 3, 3, 3}, 1));
+  Value* b = constant(g, "b", random_tensor({4}, 2));
+  Value* conv_out = g.add_value("conv_out");
+  Node* conv = g.add_node("Conv", {x, w, b}, {conv_out}, "conv");
+  conv->set_attr("pads", test::attr_ints({1, 1, 1, 1}));
+  Tensor var = random_tensor({4}, 6);
+  for (int i = 0; i < 4; ++i) var.data<float>()[i] = 0.5f + var.data<float>()[i] * var.data<float>()[i];
+  Value* bn_out = g.add_value("bn_out");
+  g.add_node("BatchNormalization",
+             {conv_out, constant(g, "gamma", random_tensor({4}, 3)), constant(g, "beta", random_tensor({4}, 4)),
+              constant(g, "mean", random_tensor({4}, 5)), constant(g, "var", std::move(var))},
+             {bn_out}, "bn");
+  Value* relu_out = g.add_value("relu_out");
+  g.add_node("Relu", {bn_out}, {relu_out}, "relu");
+  Value* y = g.add_value("y");
+  g.add_node("Identity", {relu_out}, {y}, "id");
+  g.add_output(y);
+  return g;
+}
+
+Tensor run_single(const Graph& g, const Tensor& x) {
+  Simulator sim(g);
+  return sim.run({{"x", x}}).at("y");
+}
+
+std::string temp_path(const std::string& name) {
+  return (fs::temp_directory_path() / name).string();
+}
+
+}  // namespace
+
+TEST_CASE("ONNX export then import keeps structure and results", "[onnx]") {
+  const Graph g = conv_bn_graph();
+  const std::string bytes = serialize_onnx(g);
+  const Graph back = parse_onnx(bytes.data(), bytes.size());
+  REQUIRE(back.num_nodes() == g.num_nodes());
+  REQUIRE(back.opset("") == 13);
+  REQUIRE(back.inputs().size() == 1);
+  REQUIRE(back.inputs()[0]->type().str() == "float32[1,3,8,8]");
+  REQUIRE(back.find_node("bn")->op_type() == "BatchNormalization");
+  // ONNX shape inference filled in the intermediate shapes.
+  REQUIRE(back.value("conv_out").type().str() == "float32[1,4,8,8]");
+  const Tensor x = random_tensor({1, 3, 8, 8}, 9);
+  test::require_close(run_single(back, x), run_single(g, x), 0.0, 0.0);
+}
+
+TEST_CASE("optimize fuses BN, removes Identity and keeps results", "[onnx][passes]") {
+  Graph g = conv_bn_graph();
+  const Tensor x = random_tensor({1, 3, 8, 8}, 10);
+  const Tensor before = run_single(g, x);
+  const auto applied = optimize(g);
+  REQUIRE(std::find(applied.begin(), applied.end(), "fuse_batchnorm") != applied.end());
+  std::vector<std::string> ops;
+  for (const Node* n : g.nodes()) ops.push_back(n->op_type());
+  // The Identity feeds the graph output, so it stays to keep the output's name.
+  REQUIRE(ops == std::vector<std::string>{"Conv", "Relu", "Identity"});
+  REQUIRE(g.find_value("gamma") == nullptr);  // BN parameters are gone
+  test::require_close(run_single(g, x), before, 1e-5, 1e-5);
+}
+
+TEST_CASE("fold_constants evaluates constant subgraphs", "[passes]") {
+  Graph g;
+  g.set_opset("", 13);
+  Value* x = g.add_value("x");
+  x->type().dtype = DType::kFloat32;
+  g.add_input(x);
+  Value* c = g.add_value("c");
+  Node* k = g.add_node("Constant", {}, {c}, "const");
+  Attribute value;
+  value.type = AttrType::kTensor;
+  value.t = Tensor::from_vector<float>({2}, {1.0f, -3.0f});
+  k->set_attr("value", value);
+  Value* nc = g.add_value("nc");
+  g.add_node("Neg", {c}, {nc}, "neg_const");
+  Value* dead = g.add_value("dead");
+  g.add_node("Relu", {x}, {dead}, "unused");
+  Value* y = g.add_value("y");
+  g.add_node("Add", {x, nc}, {y}, "add");
+  g.add_output(y);
+  optimize(g);
+  REQUIRE(g.num_nodes() == 1);
+  REQUIRE(g.nodes()[0]->op_type() == "Add");
+  REQUIRE(g.value("nc").initializer()->to_doubles() == std::vector<double>{-1.0, 3.0});
+  REQUIRE(g.find_value("dead") == nullptr);
+}
+
+TEST_CASE("corrupt, truncated and missing models give clear errors", "[onnx][errors]") {
+  const std::string garbage = "this is not a protobuf \xff\xff\xff";
+  REQUIRE_THROWS_WITH(parse_onnx(garbage.data(), garbage.size()),
+                      Catch::Contains("not a valid ONNX model"));
+  const std::string bytes = serialize_onnx(conv_bn_graph());
+  for (size_t cut : {size_t{1}, bytes.size() / 3, bytes.size() / 2, bytes.size() - 3}) {
+    INFO("truncated to " << cut << " bytes");
+    REQUIRE_THROWS_AS(parse_onnx(bytes.data(), cut), Error);
+  }
+  REQUIRE_THROWS_WITH(load_onnx("/nonexistent/model.onnx"),
+                      Catch::Contains("cannot open model file '/nonexistent/model.onnx'"));
+  try {
+    load_onnx("/nonexistent/model.onnx");
+  } catch (const Error& e) {
+    REQUIRE(e.code() == StatusCode::kNotFound);
+  }
+}
+
+TEST_CASE("import rejects unsupported opsets and undefined values", "[onnx][errors]") {
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  auto* opset = model.add_opset_import();
+  opset->set_version(19);
+  auto* node = model.mutable_graph()->add_node();
+  node->set_op_type("Relu");
+  node->set_name("r");
+  node->add_input("nowhere");
+  node->add_output("y");
+  model.mutable_graph()->add_output()->set_name("y");
+  std::string bytes = model.SerializeAsString();
+  REQUIRE_THROWS_WITH(parse_onnx(bytes.data(), bytes.size()),
+                      Catch::Contains("opset 19") && Catch::Contains("7..18"));
+  opset->set_version(13);
+  bytes = model.SerializeAsString();
+  REQUIRE_THROWS_WITH(parse_onnx(bytes.data(), bytes.size()),
+                      Catch::Contains("Relu node \"r\" (input 0)") && Catch::Contains("\"nowhere\""));
+}
+
+TEST_CASE("initializers in external data files are loaded beside the model", "[onnx]") {
+  const fs::path dir = fs::temp_directory_path() / "lq_external_data_test";
+  fs::create_directories(dir);
+  const Tensor weight = random_tensor({3}, 11);
+  {
+    std::ofstream data(dir / "weights.bin", std::ios::binary);
+    data.write("pad!", 4);  // the tensor starts at offset 4
+    data.write(static_cast<const char*>(weight.raw()), static_cast<std::streamsize>(weight.nbytes()));
+  }
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(13);
+  auto* graph = model.mutable_graph();
+  auto* init = graph->add_initializer();
+  init->set_name("w");
+  init->set_data_type(onnx::TensorProto::FLOAT);
+  init->add_dims(3);
+  init->set_data_location(onnx::TensorProto::EXTERNAL);
+  auto add_entry = [&](const char* key, const std::string& value) {
+    auto* e = init->add_external_data();
+    e->set_key(key);
+    e->set_value(value);
+  };
+  add_entry("location", "weights.bin");
+  add_entry("offset", "4");
+  add_entry("length", std::to_string(weight.nbytes()));
+  auto* node = graph->add_node();
+  node->set_op_type("Neg");
+  node->add_input("w");
+  node->add_output("y");
+  graph->add_output()->set_name("y");
+  {
+    std::ofstream file(dir / "model.onnx", std::ios::binary);
+    file << model.SerializeAsString();
+  }
+  const Graph g = load_onnx((dir / "model.onnx").string());
+  REQUIRE(g.value("w").initializer()->to_doubles() == weight.to_doubles());
+
+  fs::remove(dir / "weights.bin");
+  REQUIRE_THROWS_WITH(load_onnx((dir / "model.onnx").string()),
+                      Catch::Contains("initializer \"w\"") && Catch::Contains("weights.bin"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("save_onnx writes atomically and load_onnx reads it back", "[onnx]") {
+  const std::string path = temp_path("lq_saved_model.onnx");
+  save_onnx(conv_bn_graph(), path);
+  REQUIRE_FALSE(fs::exists(path + ".tmp"));
+  const Graph g = load_onnx(path);
+  REQUIRE(g.num_nodes() == 4);
+  fs::remove(path);
+  REQUIRE_THROWS_AS(save_onnx(conv_bn_graph(), "/nonexistent/dir/model.onnx"), Error);
+}
