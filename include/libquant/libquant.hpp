@@ -1,0 +1,8 @@
+// libquant's whole C++ API.
+#pragma once
+
+#include "libquant/calibrator.hpp"
+#include "libquant/graph.hpp"
+#include "libquant/simulator.hpp"
+#include "libquant/status.hpp"
+#include "libquant/tensor.hpp"

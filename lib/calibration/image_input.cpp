@@ -1,0 +1,102 @@
+#include <fmt/format.h>
+#include <stb_image.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
+#include "libquant/calibrator.hpp"
+
+namespace lq {
+
+namespace {
+
+struct Picture {
+  int width = 0;
+  int height = 0;
+  int channels = 0;
+  std::vector<float> pixels;  // HWC, [0, 255]
+};
+
+Picture decode(const std::string& path, int channels) {
+  int width = 0, height = 0, in_file = 0;
+  std::unique_ptr<stbi_uc, void (*)(void*)> data(
+      stbi_load(path.c_str(), &width, &height, &in_file, channels), stbi_image_free);
+  if (!data) {
+    const char* reason = stbi_failure_reason();
+    throw Error(StatusCode::kInvalidArgument,
+                fmt::format("cannot read image '{}': {} (PNG, JPEG and BMP are supported)", path,
+                            reason ? reason : "unknown error"));
+  }
+  Picture p{width, height, channels, {}};
+  const size_t n = static_cast<size_t>(width) * static_cast<size_t>(height) * static_cast<size_t>(channels);
+  p.pixels.assign(data.get(), data.get() + n);
+  return p;
+}
+
+// Bilinear with half-pixel centers (as OpenCV's INTER_LINEAR and PIL's bilinear upscaling).
+Picture resize_bilinear(const Picture& in, int width, int height) {
+  Picture out{width, height, in.channels, std::vector<float>(static_cast<size_t>(width) * height * in.channels)};
+  const float sy = static_cast<float>(in.height) / height;
+  const float sx = static_cast<float>(in.width) / width;
+  for (int y = 0; y < height; ++y) {
+    const float fy = std::max(0.0f, (y + 0.5f) * sy - 0.5f);
+    const int y0 = std::min(static_cast<int>(fy), in.height - 1);
+    const int y1 = std::min(y0 + 1, in.height - 1);
+    const float wy = fy - y0;
+    for (int x = 0; x < width; ++x) {
+      const float fx = std::max(0.0f, (x + 0.5f) * sx - 0.5f);
+      const int x0 = std::min(static_cast<int>(fx), in.width - 1);
+      const int x1 = std::min(x0 + 1, in.width - 1);
+      const float wx = fx - x0;
+      for (int c = 0; c < in.channels; ++c) {
+        auto at = [&](int yy, int xx) { return in.pixels[(static_cast<size_t>(yy) * in.width + xx) * in.channels + c]; };
+        const float top = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * wx;
+        const float bottom = at(y1, x0) + (at(y1, x1) - at(y1, x0)) * wx;
+        out.pixels[(static_cast<size_t>(y) * width + x) * in.channels + c] = top + (bottom - top) * wy;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor load_image(const std::string& path, const ImagePreprocess& pre) {
+  const int channels = pre.color == ColorOrder::kGray ? 1 : 3;
+  Picture pic = decode(path, channels);
+  int64_t out_h = pic.height, out_w = pic.width;
+  int content_w = pic.width;
+  if (pre.resize != ResizeMode::kNone) {
+    if (pre.height <= 0 || pre.width <= 0) {
+      throw Error(StatusCode::kInvalidArgument,
+                  fmt::format("image '{}': preprocessing needs a target height and width", path));
+    }
+    out_h = pre.height;
+    out_w = pre.width;
+    const double aspect = static_cast<double>(pic.width) / pic.height;
+    content_w = pre.resize == ResizeMode::kStretch
+                    ? static_cast<int>(out_w)
+                    : static_cast<int>(std::min<double>(out_w, std::ceil(out_h * aspect)));
+    pic = resize_bilinear(pic, std::max(content_w, 1), static_cast<int>(out_h));
+  }
+  const bool nchw = pre.layout == Layout::kNCHW;
+  Tensor t(DType::kFloat32, nchw ? Shape{1, channels, out_h, out_w} : Shape{1, out_h, out_w, channels});
+  float* dst = t.data<float>();
+  for (int64_t y = 0; y < out_h; ++y) {
+    for (int64_t x = 0; x < out_w; ++x) {
+      for (int c = 0; c < channels; ++c) {
+        // Decoded pixels are RGB; BGR reads them in reverse.
+        const int src_c = pre.color == ColorOrder::kBGR ? 2 - c : c;
+        const float value = x < pic.width
+            ? (pic.pixels[(static_cast<size_t>(y) * pic.width + x) * channels + src_c] - pre.mean[c]) * pre.scale[c]
+            : pre.pad_value;
+        const int64_t index = nchw ? (c * out_h + y) * out_w + x : (y * out_w + x) * channels + c;
+        dst[index] = value;
+      }
+    }
+  }
+  return t;
+}
+
+}  // namespace lq

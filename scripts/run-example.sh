@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The main job on the bundled example: the PP-OCR direction classifier, run by libquant's
+# float Simulator on two bundled text-line pictures (upright and turned 180 degrees).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+models=$(./scripts/fetch-models.sh)
+cls=$(echo "$models" | grep cls)
+./build/examples/classify_direction "$cls" examples/data/text_line.png examples/data/text_line_rotated.png
