@@ -46,6 +46,13 @@ class LQ_EXPORT Simulator {
   std::unique_ptr<Impl> impl_;
 };
 
+// Fixes the dimensions of the graph inputs to `input_shapes` (inputs not named keep
+// theirs, which must then be static) and records the dtype and shape of every value by
+// running the float Simulator once on zeros: the shapes ONNX shape inference cannot
+// know (dynamic dims, data-dependent Reshape targets) become static.
+LQ_EXPORT void propagate_shapes(Graph& graph, const std::map<std::string, Shape>& input_shapes,
+                                int threads = 1);
+
 // Ops the float Simulator implements (ONNX default domain).
 LQ_EXPORT std::vector<std::string> supported_ops();
 

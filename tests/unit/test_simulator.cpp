@@ -103,3 +103,16 @@ TEST_CASE("ThreadPool covers the range once and propagates errors", "[simulator]
     REQUIRE(sum == 10);
   }
 }
+
+TEST_CASE("propagate_shapes makes every value's shape static", "[simulator][shapes]") {
+  Graph g = relu_graph();
+  REQUIRE_FALSE(g.value("y").type().is_static());
+  propagate_shapes(g, {{"x", {3, 4}}});
+  REQUIRE(g.value("x").type().str() == "float32[3,4]");
+  REQUIRE(g.value("y").type().str() == "float32[3,4]");
+  Graph again = relu_graph();
+  REQUIRE_THROWS_WITH(propagate_shapes(again, {{"x", {3, 5}}}),
+                      Catch::Contains("shape [3,5] does not fit the declared float32[N,4]"));
+  REQUIRE_THROWS_WITH(propagate_shapes(again, {}), Catch::Contains("has dynamic shape"));
+  REQUIRE_THROWS_WITH(propagate_shapes(again, {{"nope", {1}}}), Catch::Contains("\"nope\" is not an input"));
+}

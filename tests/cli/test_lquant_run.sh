@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# `lquant run` end to end: outputs written as .npy with the right values, and every kind
+# of bad input answered by a clear message and the documented exit code, never a crash.
+set -uo pipefail
+lquant=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+check() {  # check NAME EXPECTED_EXIT EXPECTED_TEXT -- COMMAND...
+  local name=$1 want_exit=$2 want_text=$3
+  shift 4
+  local out
+  out=$("$@" 2>&1)
+  local got=$?
+  if [ "$got" -ne "$want_exit" ] || ! grep -qF -- "$want_text" <<<"$out"; then
+    echo "FAIL $name: exit $got (want $want_exit), output:"; echo "$out" | sed 's/^/    /'
+    failures=$((failures + 1))
+  else
+    echo "ok   $name"
+  fi
+}
+
+/usr/bin/python3 - "$work" <<'PY'
+import sys, numpy as np, onnx
+from onnx import helper, TensorProto
+d = sys.argv[1]
+x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])
+y = helper.make_tensor_value_info("out:0", TensorProto.FLOAT, ["N", 3])
+w = helper.make_tensor("w", TensorProto.FLOAT, [3], [1.0, -2.0, 0.5])
+graph = helper.make_graph([helper.make_node("Mul", ["x", "w"], ["m"], name="scale"),
+                           helper.make_node("Relu", ["m"], ["out:0"], name="act")],
+                          "g", [x], [y], [w])
+onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), f"{d}/model.onnx")
+unknown = helper.make_graph([helper.make_node("Reluu", ["x"], ["out:0"], name="typo")], "g", [x], [y])
+onnx.save(helper.make_model(unknown, opset_imports=[helper.make_opsetid("", 13)]), f"{d}/unknown.onnx")
+np.save(f"{d}/x.npy", np.array([[1, 2, 3], [-1, -2, -3]], dtype=np.float32))
+np.save(f"{d}/x_bad_shape.npy", np.zeros((2, 4), dtype=np.float32))
+np.save(f"{d}/x_int.npy", np.zeros((2, 3), dtype=np.int32))
+with open(f"{d}/model.onnx", "rb") as f:
+    data = f.read()
+with open(f"{d}/truncated.onnx", "wb") as f:
+    f.write(data[: len(data) // 2])
+PY
+
+check "runs and writes outputs" 0 "out_0.npy" -- "$lquant" run "$work/model.onnx" --input x="$work/x.npy" --output-dir "$work/out" --threads 2 --repeat 3
+/usr/bin/python3 -c "
+import numpy as np, sys
+y = np.load('$work/out/out_0.npy')
+want = np.maximum(np.array([[1,2,3],[-1,-2,-3]], np.float32) * np.array([1,-2,0.5], np.float32), 0)
+sys.exit(0 if y.dtype == np.float32 and np.array_equal(y, want) else 1)" \
+  && echo "ok   output values" || { echo "FAIL output values"; failures=$((failures + 1)); }
+check "input name optional for one input" 0 "run 1:" -- "$lquant" run "$work/model.onnx" --input "$work/x.npy" --output-dir "$work/out"
+check "missing .npy" 1 "cannot open .npy file '$work/nope.npy'" -- "$lquant" run "$work/model.onnx" --input x="$work/nope.npy" --output-dir "$work/out"
+check "missing input" 1 "input \"x\" (float32[N,3]) was not given" -- "$lquant" run "$work/model.onnx" --output-dir "$work/out"
+check "wrong shape" 1 "got shape [2,4], the model expects float32[N,3]" -- "$lquant" run "$work/model.onnx" --input x="$work/x_bad_shape.npy" --output-dir "$work/out"
+check "wrong dtype" 1 "got dtype int32, the model expects float32" -- "$lquant" run "$work/model.onnx" --input x="$work/x_int.npy" --output-dir "$work/out"
+check "unknown input name" 1 "\"y\" is not an input of the model" -- "$lquant" run "$work/model.onnx" --input x="$work/x.npy" --input y="$work/x.npy" --output-dir "$work/out"
+check "unknown op" 1 "nearest supported op is Relu" -- "$lquant" run "$work/unknown.onnx" --input x="$work/x.npy" --output-dir "$work/out"
+check "truncated model" 1 "not a valid ONNX model" -- "$lquant" run "$work/truncated.onnx" --input x="$work/x.npy" --output-dir "$work/out"
+check "missing model" 1 "cannot open model file" -- "$lquant" run "$work/none.onnx" --input x="$work/x.npy" --output-dir "$work/out"
+check "bad threads" 2 "--threads needs a positive whole number" -- "$lquant" run "$work/model.onnx" --threads zero --output-dir "$work/out"
+check "unknown option" 2 "unknown option '--fast'" -- "$lquant" run "$work/model.onnx" --fast
+check "unknown verb" 2 "unknown verb 'walk'" -- "$lquant" walk
+check "help" 0 "exit codes" -- "$lquant" --help
+echo "$((15 - failures)) passed, $failures failed"
+[ "$failures" -eq 0 ]
