@@ -143,6 +143,7 @@ class LQ_EXPORT Graph {
   Value* find_value(const std::string& name) const;
   Value& value(const std::string& name) const;  // throws kNotFound
   Value* add_value(const std::string& name);     // throws if the name exists
+  void rename_value(Value* value, const std::string& name);  // throws if the name exists
   std::string unique_name(const std::string& base) const;
   void set_initializer(Value* value, Tensor data);
   std::vector<Value*> initializers() const;

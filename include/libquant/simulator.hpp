@@ -14,12 +14,17 @@
 
 namespace lq {
 
-struct SimulatorOptions {
-  int threads = 1;             // results are identical for any thread count
-  bool reference_only = false;  // use only the plain reference kernels
-};
-
 using TensorMap = std::map<std::string, Tensor>;
+
+// Rewrites a value (graph input, constant or node output) before any node reads it;
+// fake quantization is one. Constants are rewritten once, when the Simulator is built.
+using ValueTransform = std::function<Tensor(const Value& value, const Tensor& data)>;
+
+struct SimulatorOptions {
+  int threads = 1;              // results are identical for any thread count
+  bool reference_only = false;  // use only the plain reference kernels
+  ValueTransform transform;     // optional
+};
 
 // Called once for every value a node produces, in execution order.
 using ValueObserver = std::function<void(const Value& value, const Tensor& data)>;

@@ -148,6 +148,16 @@ Value* Graph::add_value(const std::string& name) {
   return values_.back().get();
 }
 
+void Graph::rename_value(Value* value, const std::string& name) {
+  if (name.empty() || value_by_name_.count(name)) {
+    invalid_model(fmt::format("cannot rename \"{}\" to \"{}\": the name is empty or taken",
+                              value->name(), name));
+  }
+  value_by_name_.erase(value->name_);
+  value->name_ = name;
+  value_by_name_[name] = value;
+}
+
 std::string Graph::unique_name(const std::string& base) const {
   if (!find_value(base) && !find_node(base)) return base;
   for (int i = 1;; ++i) {

@@ -94,7 +94,7 @@ struct Simulator::Impl {
   mutable std::mutex run_mutex;  // the pool serves one run at a time
   std::unordered_map<const Value*, int> slots;
   std::vector<Step> steps;
-  std::vector<std::pair<int, const Tensor*>> constants;
+  std::vector<std::pair<int, Tensor>> constants;
   std::vector<std::pair<int, const Value*>> inputs;
   std::vector<std::pair<int, const Value*>> outputs;
 };
@@ -105,7 +105,10 @@ Simulator::Simulator(const Graph& graph, SimulatorOptions options)
   kernels::register_reference_kernels(s.registry);
   if (!options.reference_only) kernels::register_optimized_kernels(s.registry);
 
-  for (Value* v : graph.initializers()) s.constants.emplace_back(s.slot_of(v), v->initializer());
+  for (Value* v : graph.initializers()) {
+    const Tensor& data = *v->initializer();
+    s.constants.emplace_back(s.slot_of(v), options.transform ? options.transform(*v, data) : data);
+  }
   for (Value* v : graph.inputs()) {
     if (!v->is_constant()) s.inputs.emplace_back(s.slot_of(v), v);
   }
@@ -154,7 +157,7 @@ TensorMap Simulator::run(const TensorMap& inputs, const ValueObserver& observer)
   std::vector<Tensor> slots(s.slots.size());
   std::vector<bool> ready(s.slots.size(), false);
   for (const auto& [slot, tensor] : s.constants) {
-    slots[static_cast<size_t>(slot)] = *tensor;
+    slots[static_cast<size_t>(slot)] = tensor;
     ready[static_cast<size_t>(slot)] = true;
   }
   for (const auto& [slot, value] : s.inputs) {
@@ -165,7 +168,8 @@ TensorMap Simulator::run(const TensorMap& inputs, const ValueObserver& observer)
                               value->name(), value->type().str()));
     }
     check_input(*value, it->second);
-    slots[static_cast<size_t>(slot)] = it->second;
+    slots[static_cast<size_t>(slot)] =
+        s.options.transform ? s.options.transform(*value, it->second) : it->second;
     ready[static_cast<size_t>(slot)] = true;
   }
   for (const auto& [name, tensor] : inputs) {
@@ -196,7 +200,8 @@ TensorMap Simulator::run(const TensorMap& inputs, const ValueObserver& observer)
                     fmt::format("{}: kernel produced no output {}", step.node->describe(), i));
       }
       const size_t slot = static_cast<size_t>(step.outputs[i]);
-      slots[slot] = std::move(ctx.outputs[i]);
+      slots[slot] = s.options.transform ? s.options.transform(*step.node->output(i), ctx.outputs[i])
+                                        : std::move(ctx.outputs[i]);
       ready[slot] = true;
       if (observer) observer(*step.node->output(i), slots[slot]);
     }

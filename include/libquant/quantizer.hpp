@@ -1,0 +1,135 @@
+// Quantizer: turns calibration statistics and a layered QuantConfig into quantization
+// parameters for every tensor of a float graph (a QuantizedGraph), which the float
+// Simulator runs with fake quantization and which exports to ONNX QDQ.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libquant/calibrator.hpp"
+#include "libquant/export.hpp"
+#include "libquant/graph.hpp"
+#include "libquant/simulator.hpp"
+#include "libquant/tensor.hpp"
+
+namespace lq {
+
+// real = scale * (q - zero_point), per tensor or per channel along `axis`.
+struct QuantParams {
+  DType dtype = DType::kInt8;  // kInt4, kInt8, kUInt8, kInt16 (data, weights); kInt32 (bias)
+  std::vector<float> scale;
+  std::vector<int32_t> zero_point;
+  int axis = -1;  // channel axis when per-channel
+  Range range;    // the float range chosen (hull over channels)
+  std::string method;  // how the range was chosen: "kl", "weights:max", "bias", "override", ...
+
+  bool per_channel() const { return axis >= 0; }
+  int32_t qmin() const;
+  int32_t qmax() const;
+};
+
+LQ_EXPORT int32_t dtype_qmin(DType dtype);
+LQ_EXPORT int32_t dtype_qmax(DType dtype);
+
+// q = saturate(round_half_to_even(x / scale) + zero_point): ONNX QuantizeLinear exactly.
+LQ_EXPORT int32_t quantize_value(float x, float scale, int32_t zero_point, int32_t qmin, int32_t qmax);
+LQ_EXPORT float dequantize_value(int32_t q, float scale, int32_t zero_point);
+// Quantizes then dequantizes a float32 tensor with `params` (per channel along params.axis).
+LQ_EXPORT Tensor fake_quantize(const Tensor& data, const QuantParams& params);
+// The integer tensor (params.dtype; int4 stored as int8) of a float32 tensor.
+LQ_EXPORT Tensor quantize_tensor(const Tensor& data, const QuantParams& params);
+
+enum class ScaleKind : uint8_t {
+  kFloat,       // any positive float scale
+  kPowerOfTwo,  // scale = 2^-radix (Kneron's radix), zero point 0
+};
+
+// One level of the quant config. Unset fields fall through to the coarser level:
+// node > op type > model.
+struct QuantSpec {
+  std::optional<bool> quantize;               // false keeps the node in float
+  std::optional<DType> activation_dtype;      // kInt8, kUInt8, kInt16
+  std::optional<DType> weight_dtype;          // kInt4, kInt8, kInt16
+  std::optional<bool> symmetric_activations;
+  std::optional<bool> symmetric_weights;
+  std::optional<bool> per_channel;            // weights: one scale per output channel
+  std::optional<ScaleKind> scale_kind;
+  std::optional<RangeMethod> method;          // activations' range method
+  std::optional<double> percentile;
+  std::optional<double> search_range;
+  std::optional<double> outlier_factor;
+};
+
+// Every field set: what a node finally gets.
+struct ResolvedSpec {
+  bool quantize = true;
+  DType activation_dtype = DType::kInt8;
+  DType weight_dtype = DType::kInt8;
+  bool symmetric_activations = false;
+  bool symmetric_weights = true;
+  bool per_channel = true;
+  ScaleKind scale_kind = ScaleKind::kFloat;
+  RangeOptions range;
+};
+
+// Explicit parameters for one tensor (Kneron's quan_config): a scale (and zero point), or a
+// range the scale is derived from.
+struct TensorOverride {
+  std::optional<float> scale;
+  std::optional<int32_t> zero_point;
+  std::optional<double> min;
+  std::optional<double> max;
+};
+
+struct QuantConfig {
+  QuantSpec model;
+  std::map<std::string, QuantSpec> op_types;  // by op type, e.g. "Conv"
+  std::map<std::string, QuantSpec> nodes;     // by node name
+  std::map<std::string, TensorOverride> tensors;  // by value name
+  std::optional<DType> input_dtype;   // model inputs (kInt8, kUInt8, kInt16)
+  std::optional<DType> output_dtype;  // model outputs (kInt8, kUInt8, kInt16)
+  bool post_sigmoid = false;          // a Sigmoid producing a model output gets [0, 1]
+  int auto_samples = 4;               // kAuto: calibration samples used to score methods
+
+  // Validates every key and value; errors name the JSON path, the key and what is allowed.
+  static QuantConfig from_json(const std::string& text);
+  std::string to_json() const;
+  ResolvedSpec resolve(const Node& node) const;
+  ResolvedSpec resolve_model() const;  // the model level alone (graph inputs)
+};
+
+struct QuantizedGraph {
+  Graph graph;                                // the float graph being quantized
+  std::map<std::string, QuantParams> params;  // by value name: data, weights and biases
+  std::vector<std::string> log;               // decisions a user should hear about
+
+  const QuantParams* find(const std::string& value_name) const;
+  // ONNX with QuantizeLinear/DequantizeLinear pairs (com.microsoft domain, which ONNX Runtime
+  // runs for int8/uint8/int16/uint16 at any opset), weights stored quantized. Model inputs
+  // and outputs keep their names and stay float.
+  Graph to_qdq() const;
+  // Every tensor: dtype, scale(s), zero point(s), range, method.
+  std::string params_json() const;
+};
+
+// A float Simulator that quantizes and dequantizes every value of `qgraph` that has
+// parameters, as the QDQ export does. `qgraph` must outlive it.
+LQ_EXPORT Simulator fake_quant_simulator(const QuantizedGraph& qgraph, SimulatorOptions options = {});
+
+class LQ_EXPORT Quantizer {
+ public:
+  explicit Quantizer(QuantConfig config);
+  // `samples` are used by RangeMethod::kAuto to score candidate methods (may be empty
+  // otherwise). Throws naming the tensor when calibration statistics are missing.
+  QuantizedGraph quantize(const Graph& graph, const CalibrationTable& table,
+                          const std::vector<TensorMap>& samples = {}) const;
+  const QuantConfig& config() const { return config_; }
+
+ private:
+  QuantConfig config_;
+};
+
+}  // namespace lq

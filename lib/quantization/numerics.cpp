@@ -1,0 +1,123 @@
+// The one definition of quantize / dequantize shared by fake quantization, the QDQ export
+// and the compiler (DESIGN.md, "Numerics conventions").
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "libquant/quantizer.hpp"
+
+namespace lq {
+
+int32_t dtype_qmin(DType dtype) {
+  switch (dtype) {
+    case DType::kInt4: return -8;
+    case DType::kInt8: return -128;
+    case DType::kUInt8: return 0;
+    case DType::kInt16: return -32768;
+    case DType::kUInt16: return 0;
+    case DType::kInt32: return INT32_MIN;
+    default: break;
+  }
+  throw Error(StatusCode::kInvalidArgument,
+              fmt::format("{} is not a quantized integer type", dtype_name(dtype)));
+}
+
+int32_t dtype_qmax(DType dtype) {
+  switch (dtype) {
+    case DType::kInt4: return 7;
+    case DType::kInt8: return 127;
+    case DType::kUInt8: return 255;
+    case DType::kInt16: return 32767;
+    case DType::kUInt16: return 65535;
+    case DType::kInt32: return INT32_MAX;
+    default: break;
+  }
+  throw Error(StatusCode::kInvalidArgument,
+              fmt::format("{} is not a quantized integer type", dtype_name(dtype)));
+}
+
+int32_t QuantParams::qmin() const { return dtype_qmin(dtype); }
+int32_t QuantParams::qmax() const { return dtype_qmax(dtype); }
+
+int32_t quantize_value(float x, float scale, int32_t zero_point, int32_t qmin, int32_t qmax) {
+  // Division (not a reciprocal multiply) and ties-to-even, as ONNX QuantizeLinear.
+  const double q = static_cast<double>(std::nearbyint(x / scale)) + zero_point;
+  if (std::isnan(q)) return std::clamp<int32_t>(zero_point, qmin, qmax);
+  return static_cast<int32_t>(std::clamp<double>(q, qmin, qmax));
+}
+
+float dequantize_value(int32_t q, float scale, int32_t zero_point) {
+  return static_cast<float>(static_cast<int64_t>(q) - zero_point) * scale;
+}
+
+namespace {
+
+// Calls fn(index, channel) for every element, channel along params.axis (0 if per tensor).
+template <typename Fn>
+void for_each_channel(const Tensor& data, const QuantParams& params, Fn&& fn) {
+  const int64_t n = data.numel();
+  if (!params.per_channel()) {
+    for (int64_t i = 0; i < n; ++i) fn(i, 0);
+    return;
+  }
+  const auto axis = static_cast<size_t>(params.axis);
+  if (axis >= data.rank() || data.dim(axis) != static_cast<int64_t>(params.scale.size())) {
+    throw Error(StatusCode::kInvalidArgument,
+                fmt::format("per-channel parameters with {} scales on axis {} do not fit shape {}",
+                            params.scale.size(), params.axis, shape_str(data.shape())));
+  }
+  int64_t inner = 1;
+  for (size_t i = axis + 1; i < data.rank(); ++i) inner *= data.dim(i);
+  const int64_t channels = data.dim(axis);
+  for (int64_t i = 0; i < n; ++i) fn(i, static_cast<size_t>((i / inner) % channels));
+}
+
+void check_params(const QuantParams& params) {
+  if (params.scale.empty() || params.scale.size() != params.zero_point.size()) {
+    throw Error(StatusCode::kInvalidArgument,
+                "quantization parameters need as many zero points as scales (at least one)");
+  }
+}
+
+}  // namespace
+
+Tensor fake_quantize(const Tensor& data, const QuantParams& params) {
+  check_params(params);
+  Tensor out(DType::kFloat32, data.shape());
+  const float* x = data.data<float>();
+  float* y = out.data<float>();
+  const int32_t qmin = params.qmin(), qmax = params.qmax();
+  for_each_channel(data, params, [&](int64_t i, size_t c) {
+    const int32_t q = quantize_value(x[i], params.scale[c], params.zero_point[c], qmin, qmax);
+    y[i] = dequantize_value(q, params.scale[c], params.zero_point[c]);
+  });
+  return out;
+}
+
+Tensor quantize_tensor(const Tensor& data, const QuantParams& params) {
+  check_params(params);
+  Tensor out(params.dtype, data.shape());
+  const float* x = data.data<float>();
+  const int32_t qmin = params.qmin(), qmax = params.qmax();
+  auto fill = [&](auto* q) {
+    using T = std::remove_pointer_t<decltype(q)>;
+    for_each_channel(data, params, [&](int64_t i, size_t c) {
+      q[i] = static_cast<T>(quantize_value(x[i], params.scale[c], params.zero_point[c], qmin, qmax));
+    });
+  };
+  switch (params.dtype) {
+    case DType::kInt4:
+    case DType::kInt8: fill(static_cast<int8_t*>(out.raw())); break;
+    case DType::kUInt8: fill(static_cast<uint8_t*>(out.raw())); break;
+    case DType::kInt16: fill(static_cast<int16_t*>(out.raw())); break;
+    case DType::kUInt16: fill(static_cast<uint16_t*>(out.raw())); break;
+    case DType::kInt32: fill(static_cast<int32_t*>(out.raw())); break;
+    default:
+      throw Error(StatusCode::kInvalidArgument,
+                  fmt::format("cannot quantize to {}", dtype_name(params.dtype)));
+  }
+  return out;
+}
+
+}  // namespace lq

@@ -1,0 +1,322 @@
+// Quantizer: assigns QuantParams to every quantized value of a float graph.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "libquant/quantizer.hpp"
+#include "quantization/roles.hpp"
+
+namespace lq {
+
+namespace {
+
+// The smallest range a scale is derived from, so that all-zero data still gets a
+// usable, finite scale (and biases on it stay inside int32).
+constexpr double kMinMagnitude = 1e-6;
+
+QuantParams params_from_range(Range range, DType dtype, bool symmetric, ScaleKind kind,
+                              const std::string& method) {
+  QuantParams p;
+  p.dtype = dtype;
+  p.method = method;
+  range.min = std::min(range.min, 0.0);
+  range.max = std::max(range.max, 0.0);
+  p.range = range;
+  const double qmin = dtype_qmin(dtype), qmax = dtype_qmax(dtype);
+  if (symmetric || kind == ScaleKind::kPowerOfTwo) {
+    const double magnitude = std::max({std::fabs(range.min), std::fabs(range.max), kMinMagnitude});
+    // Unsigned symmetric types center on the middle code (uint8: 128).
+    const int32_t zero_point = qmin == 0 ? static_cast<int32_t>((qmax + 1) / 2) : 0;
+    const double positive_levels = qmax - zero_point;
+    double scale = magnitude / positive_levels;
+    if (kind == ScaleKind::kPowerOfTwo) scale = std::exp2(std::ceil(std::log2(scale)));
+    p.scale = {static_cast<float>(scale)};
+    p.zero_point = {zero_point};
+    return p;
+  }
+  if (range.max - range.min < kMinMagnitude) range.max = range.min + kMinMagnitude;
+  const double scale = (range.max - range.min) / (qmax - qmin);
+  const double zero_point = std::clamp(std::nearbyint(qmin - range.min / scale), qmin, qmax);
+  p.scale = {static_cast<float>(scale)};
+  p.zero_point = {static_cast<int32_t>(zero_point)};
+  return p;
+}
+
+QuantParams weight_params(const Tensor& weight, int axis, const ResolvedSpec& spec) {
+  const std::vector<double> values = weight.to_doubles();
+  const bool per_channel = spec.per_channel && axis >= 0 && weight.rank() > 1;
+  const int64_t channels = per_channel ? weight.dim(static_cast<size_t>(axis)) : 1;
+  int64_t inner = 1;
+  for (size_t i = static_cast<size_t>(std::max(axis, 0)) + 1; per_channel && i < weight.rank(); ++i) inner *= weight.dim(i);
+  std::vector<Range> ranges(static_cast<size_t>(channels), Range{0.0, 0.0});
+  for (size_t i = 0; i < values.size(); ++i) {
+    Range& r = ranges[per_channel ? (i / static_cast<size_t>(inner)) % static_cast<size_t>(channels) : 0];
+    r.min = std::min(r.min, values[i]);
+    r.max = std::max(r.max, values[i]);
+  }
+  QuantParams p;
+  p.dtype = spec.weight_dtype;
+  p.axis = per_channel ? axis : -1;
+  p.method = "weights:max";
+  for (const Range& r : ranges) {
+    // A zero channel quantizes to zeros whatever its scale; give it the scale of [-1, 1] so
+    // the bias scale (input scale x weight scale) stays reasonable.
+    const bool zero = r.min == 0.0 && r.max == 0.0;
+    const QuantParams one = params_from_range(zero ? Range{-1.0, 1.0} : r, spec.weight_dtype,
+                                              spec.symmetric_weights, spec.scale_kind, p.method);
+    p.scale.push_back(one.scale[0]);
+    p.zero_point.push_back(one.zero_point[0]);
+    p.range.min = std::min(p.range.min, r.min);
+    p.range.max = std::max(p.range.max, r.max);
+  }
+  return p;
+}
+
+// Bias of a Conv/Gemm: int32 with scale input_scale x weight_scale (per channel).
+std::optional<QuantParams> bias_params(const QuantParams& input, const QuantParams& weight, int64_t channels) {
+  if (input.per_channel()) return std::nullopt;
+  QuantParams p;
+  p.dtype = DType::kInt32;
+  p.method = "bias";
+  p.axis = 0;
+  for (int64_t c = 0; c < channels; ++c) {
+    const float w = weight.scale[weight.per_channel() ? static_cast<size_t>(c) : 0];
+    p.scale.push_back(input.scale[0] * w);
+    p.zero_point.push_back(0);
+  }
+  return p;
+}
+
+class Assigner {
+ public:
+  Assigner(const QuantConfig& config, const CalibrationTable& table, QuantizedGraph& out)
+      : config_(config), table_(table), out_(out), graph_(out.graph) {}
+
+  // `method_override` replaces every activation's range method (kAuto's candidates).
+  void run(std::optional<RangeMethod> method_override) {
+    method_override_ = method_override;
+    for (Value* in : graph_.inputs()) assign_activation(*in, nullptr);
+    for (Node* node : graph_.nodes()) {
+      const ResolvedSpec spec = config_.resolve(*node);
+      if (!spec.quantize) {
+        out_.log.push_back(fmt::format("{} stays in float (quantize: false)", node->describe()));
+        continue;
+      }
+      assign_node_outputs(*node, spec);
+      assign_weights(*node, spec);
+    }
+    spread_int16();
+    for (const auto& [name, o] : config_.tensors) apply_override(name, o);
+  }
+
+ private:
+  const ResolvedSpec* consumer_spec_for(const Value& v, ResolvedSpec& storage) const {
+    if (v.uses().empty()) return nullptr;
+    storage = config_.resolve(*v.uses().front().node);
+    return &storage;
+  }
+
+  // Activation parameters from calibration statistics.
+  void assign_activation(const Value& v, const Node* producer) {
+    if (v.type().dtype != DType::kFloat32 && v.type().dtype != DType::kUndefined) return;
+    if (!roles::is_data_value(v)) return;
+    ResolvedSpec storage;
+    const ResolvedSpec* spec_ptr = producer ? nullptr : consumer_spec_for(v, storage);
+    const ResolvedSpec spec = producer ? config_.resolve(*producer) : (spec_ptr ? *spec_ptr : config_.resolve_model());
+    DType dtype = spec.activation_dtype;
+    if (v.is_graph_input() && config_.input_dtype) dtype = *config_.input_dtype;
+    if (v.is_graph_output() && config_.output_dtype) dtype = *config_.output_dtype;
+    Range range;
+    std::string method;
+    if (config_.post_sigmoid && v.is_graph_output() && producer && producer->op_type() == "Sigmoid") {
+      range = Range{0.0, 1.0};
+      method = "post_sigmoid";
+    } else {
+      RangeOptions options = spec.range;
+      options.bits = dtype == DType::kInt16 ? 16 : 8;
+      if (method_override_) options.method = *method_override_;
+      if (options.method == RangeMethod::kAuto || options.method == RangeMethod::kSkip) {
+        options.method = RangeMethod::kMax;  // kAuto is resolved by Quantizer; kSkip has random data
+      }
+      range = choose_range(table_.at(v.name()), options);
+      method = range_method_name(options.method);
+    }
+    out_.params[v.name()] = params_from_range(range, dtype, spec.symmetric_activations, spec.scale_kind, method);
+  }
+
+  void assign_node_outputs(const Node& node, const ResolvedSpec& spec) {
+    // Data movement keeps the input's parameters: no requantization, no loss.
+    if (roles::is_pass_through(node) && node.input(0)) {
+      if (const QuantParams* in = out_.find(node.input(0)->name()); in && !in->per_channel()) {
+        for (const Value* o : node.outputs()) {
+          if (roles::is_data_value(*o) && o->type().dtype != DType::kInt64) {
+            QuantParams p = *in;
+            p.method = "same as input";
+            out_.params[o->name()] = p;
+          }
+        }
+        return;
+      }
+    }
+    (void)spec;
+    for (const Value* o : node.outputs()) assign_activation(*o, &node);
+  }
+
+  void assign_weights(const Node& node, const ResolvedSpec& spec) {
+    for (size_t i = 0; i < node.inputs().size(); ++i) {
+      const Value* v = node.input(i);
+      if (!v || !v->is_constant() || v->initializer()->dtype() != DType::kFloat32) continue;
+      if (out_.params.count(v->name())) continue;  // shared constant, already assigned
+      const roles::InputRole role = roles::input_role(node, i);
+      if (role == roles::InputRole::kWeight) {
+        out_.params[v->name()] = weight_params(*v->initializer(), roles::weight_channel_axis(node, *v->initializer()), spec);
+      } else if (role == roles::InputRole::kData) {
+        // A constant operand of an elementwise op: per tensor, over its own values.
+        const auto values = v->initializer()->to_doubles();
+        Range r{0.0, 0.0};
+        for (double x : values) r = Range{std::min(r.min, x), std::max(r.max, x)};
+        out_.params[v->name()] = params_from_range(r, spec.activation_dtype, spec.symmetric_activations,
+                                                   spec.scale_kind, "constant:max");
+      }
+    }
+    const Value* bias = roles::bias_input(node);
+    const Value* weight = node.input(1);
+    const Value* input = node.input(0);
+    if (!bias || !weight || !input || !bias->is_constant()) return;
+    const QuantParams* wp = out_.find(weight->name());
+    const QuantParams* ip = out_.find(input->name());
+    if (!wp || !ip) return;
+    if (auto p = bias_params(*ip, *wp, bias->initializer()->numel())) out_.params[bias->name()] = *p;
+  }
+
+  // An int16 node reads int16 data: its data inputs' producers switch to int16.
+  void spread_int16() {
+    for (Node* node : graph_.nodes()) {
+      const ResolvedSpec spec = config_.resolve(*node);
+      if (!spec.quantize || spec.activation_dtype != DType::kInt16) continue;
+      for (size_t i = 0; i < node->inputs().size(); ++i) {
+        const Value* v = node->input(i);
+        if (!v || v->is_constant() || roles::input_role(*node, i) != roles::InputRole::kData) continue;
+        auto it = out_.params.find(v->name());
+        if (it == out_.params.end() || it->second.dtype == DType::kInt16) continue;
+        const std::string producer = v->producer() ? v->producer()->describe() : "the model input";
+        out_.log.push_back(fmt::format("\"{}\" (from {}) becomes int16 because {} reads int16",
+                                       v->name(), producer, node->describe()));
+        QuantParams& p = it->second;
+        p = params_from_range(p.range, DType::kInt16, p.zero_point[0] == 0, ScaleKind::kFloat, p.method);
+      }
+    }
+  }
+
+  void apply_override(const std::string& name, const TensorOverride& o) {
+    auto it = out_.params.find(name);
+    if (it == out_.params.end()) {
+      throw Error(StatusCode::kInvalidArgument,
+                  fmt::format("quant config /tensors/{}: no quantized tensor has that name", name));
+    }
+    QuantParams& p = it->second;
+    if (o.scale) {
+      p.scale.assign(p.scale.size(), *o.scale);
+      p.zero_point.assign(p.zero_point.size(), o.zero_point.value_or(0));
+      p.range = Range{dequantize_value(p.qmin(), *o.scale, p.zero_point[0]),
+                      dequantize_value(p.qmax(), *o.scale, p.zero_point[0])};
+    } else {
+      const bool symmetric = p.zero_point[0] == 0 && p.qmin() < 0;
+      p = params_from_range(Range{*o.min, *o.max}, p.dtype, symmetric, ScaleKind::kFloat, p.method);
+    }
+    p.method = "override";
+  }
+
+  const QuantConfig& config_;
+  const CalibrationTable& table_;
+  QuantizedGraph& out_;
+  Graph& graph_;
+  std::optional<RangeMethod> method_override_;
+};
+
+}  // namespace
+
+// ---- QuantizedGraph ---------------------------------------------------------------------
+
+const QuantParams* QuantizedGraph::find(const std::string& value_name) const {
+  auto it = params.find(value_name);
+  return it == params.end() ? nullptr : &it->second;
+}
+
+Simulator fake_quant_simulator(const QuantizedGraph& qgraph, SimulatorOptions options) {
+  options.transform = [&qgraph](const Value& value, const Tensor& data) {
+    const QuantParams* p = qgraph.find(value.name());
+    if (!p || data.dtype() != DType::kFloat32) return data;
+    return fake_quantize(data, *p);
+  };
+  return Simulator(qgraph.graph, options);
+}
+
+namespace {
+
+// Signal-to-noise ratio (dB) of the fake-quantized outputs against float, over all
+// float outputs of the first expected.size() samples.
+double output_snr(const QuantizedGraph& candidate, const std::vector<TensorMap>& samples,
+                  const std::vector<TensorMap>& expected) {
+  const Simulator sim = fake_quant_simulator(candidate);
+  double signal = 0.0, noise = 0.0;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const TensorMap got = sim.run(samples[i]);
+    for (const auto& [name, want] : expected[i]) {
+      if (want.dtype() != DType::kFloat32) continue;
+      const float* w = want.data<float>();
+      const float* g = got.at(name).data<float>();
+      for (int64_t k = 0; k < want.numel(); ++k) {
+        signal += static_cast<double>(w[k]) * w[k];
+        noise += static_cast<double>(w[k] - g[k]) * (w[k] - g[k]);
+      }
+    }
+  }
+  return 10.0 * std::log10(std::max(signal, 1e-30) / std::max(noise, 1e-30));
+}
+
+}  // namespace
+
+// ---- Quantizer ----------------------------------------------------------------------------
+
+Quantizer::Quantizer(QuantConfig config) : config_(std::move(config)) {}
+
+QuantizedGraph Quantizer::quantize(const Graph& graph, const CalibrationTable& table,
+                                   const std::vector<TensorMap>& samples) const {
+  QuantizedGraph out;
+  out.graph = graph.clone();
+  const bool wants_auto = config_.resolve_model().range.method == RangeMethod::kAuto;
+  if (!wants_auto) {
+    Assigner(config_, table, out).run(std::nullopt);
+    return out;
+  }
+  if (samples.empty()) {
+    throw Error(StatusCode::kInvalidArgument,
+                "range method auto scores candidate methods on calibration samples; pass some");
+  }
+  // Score each candidate on the model outputs (SNR against float) and keep the best.
+  Simulator reference(out.graph);
+  std::vector<TensorMap> expected;
+  const size_t count = std::min(samples.size(), static_cast<size_t>(config_.auto_samples));
+  for (size_t i = 0; i < count; ++i) expected.push_back(reference.run(samples[i]));
+  double best_snr = -INFINITY;
+  std::optional<QuantizedGraph> best;
+  std::vector<std::string> scores;
+  for (RangeMethod m : {RangeMethod::kMax, RangeMethod::kPercentile, RangeMethod::kKL, RangeMethod::kMSE}) {
+    QuantizedGraph candidate;
+    candidate.graph = graph.clone();
+    Assigner(config_, table, candidate).run(m);
+    const double snr = output_snr(candidate, samples, expected);
+    scores.push_back(fmt::format("auto: method {} gives output SNR {:.2f} dB", range_method_name(m), snr));
+    if (snr > best_snr) {
+      best_snr = snr;
+      best = std::move(candidate);
+    }
+  }
+  best->log.insert(best->log.end(), scores.begin(), scores.end());
+  return std::move(*best);
+}
+
+}  // namespace lq

@@ -1,0 +1,85 @@
+#include "quantization/roles.hpp"
+
+#include <map>
+#include <set>
+
+namespace lq::roles {
+
+namespace {
+
+// Inputs (by index) that are parameters rather than data; absent ops: all data.
+const std::map<std::string, std::set<size_t>> kParameterInputs = {
+    {"Reshape", {1}},        {"Slice", {1, 2, 3, 4}},        {"Pad", {1, 2, 3}},
+    {"Clip", {1, 2}},        {"Expand", {1}},                {"Tile", {1}},
+    {"Gather", {1}},         {"GatherElements", {1}},        {"GatherND", {1}},
+    {"Squeeze", {1}},        {"Unsqueeze", {1}},             {"Split", {1}},
+    {"ReduceMean", {1}},     {"ReduceSum", {1}},             {"ReduceMax", {1}},
+    {"ReduceMin", {1}},      {"ReduceProd", {1}},            {"ReduceL2", {1}},
+    {"Resize", {1, 2, 3}},   {"Upsample", {1}},              {"TopK", {1}},
+    {"Pow", {1}},            {"ConstantOfShape", {0}},       {"Where", {0}},
+    {"BatchNormalization", {1, 2, 3, 4}},                    {"Range", {0, 1, 2}},
+    {"OneHot", {1, 2}},      {"ScatterND", {1}},             {"ScatterElements", {1}},
+};
+
+const std::set<std::string> kPassThrough = {
+    "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Identity", "Dropout",
+    "MaxPool", "GlobalMaxPool", "Slice", "Gather", "Split", "Expand", "Tile",
+    "DepthToSpace", "SpaceToDepth"};
+
+bool has_weight_slot(const Node& node) {
+  const std::string& op = node.op_type();
+  return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";
+}
+
+}  // namespace
+
+InputRole input_role(const Node& node, size_t index) {
+  if (!node.domain().empty()) return InputRole::kData;
+  const std::string& op = node.op_type();
+  if (has_weight_slot(node)) {
+    const Value* v = node.input(index);
+    if (index == 1 && v && v->is_constant()) return InputRole::kWeight;
+    if (index == 2 && op != "MatMul") return InputRole::kBias;
+    return InputRole::kData;
+  }
+  if ((op == "LayerNormalization" || op == "InstanceNormalization") && index > 0) return InputRole::kParameter;
+  auto it = kParameterInputs.find(op);
+  if (it != kParameterInputs.end() && it->second.count(index)) return InputRole::kParameter;
+  return InputRole::kData;
+}
+
+bool is_data_value(const Value& value) {
+  if (value.is_graph_input() || value.is_graph_output()) return true;
+  for (const Use& use : value.uses()) {
+    const InputRole role = input_role(*use.node, use.input_index);
+    if (role == InputRole::kData || role == InputRole::kWeight) return true;
+  }
+  return false;
+}
+
+bool is_pass_through(const Node& node) {
+  if (!node.domain().empty()) return false;
+  if (kPassThrough.count(node.op_type())) return true;
+  const bool nearest = node.attr_string("mode", "nearest") == "nearest";
+  return (node.op_type() == "Resize" || node.op_type() == "Upsample") && nearest;
+}
+
+int weight_channel_axis(const Node& node, const Tensor& weight) {
+  const std::string& op = node.op_type();
+  if (op == "Conv") return 0;
+  if (op == "ConvTranspose") return 1;
+  if (op == "Gemm") return node.attr_int("transB", 0) != 0 ? 0 : 1;
+  if (op == "MatMul") return weight.rank() >= 2 ? static_cast<int>(weight.rank()) - 1 : -1;
+  return -1;
+}
+
+const Value* bias_input(const Node& node) {
+  const std::string& op = node.op_type();
+  if (op != "Conv" && op != "ConvTranspose" && op != "Gemm") return nullptr;
+  const Value* bias = node.input(2);
+  if (!bias || !bias->is_constant() || bias->initializer()->dtype() != DType::kFloat32) return nullptr;
+  if (op == "Gemm" && bias->initializer()->rank() > 1 && bias->initializer()->dim(0) != 1) return nullptr;
+  return bias;
+}
+
+}  // namespace lq::roles

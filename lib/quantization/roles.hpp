@@ -1,0 +1,22 @@
+// What each input of an op is to the quantizer: data that flows (quantized), weights
+// (quantized, maybe per channel), a bias (int32), or a parameter that stays as it is
+// (shapes, indices, scales of Resize, Clip bounds, ...).
+#pragma once
+
+#include "libquant/graph.hpp"
+
+namespace lq::roles {
+
+enum class InputRole { kData, kWeight, kBias, kParameter };
+
+InputRole input_role(const Node& node, size_t index);
+// True when some use reads the value as data or weights, or it is a graph output/input.
+bool is_data_value(const Value& value);
+// Ops whose outputs are a selection or rearrangement of input 0's values.
+bool is_pass_through(const Node& node);
+// The output-channel axis of a weight tensor (per-channel quantization), -1 if none.
+int weight_channel_axis(const Node& node, const Tensor& weight);
+// The bias input of Conv/ConvTranspose/Gemm when it is constant, else nullptr.
+const Value* bias_input(const Node& node);
+
+}  // namespace lq::roles
