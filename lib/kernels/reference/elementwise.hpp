@@ -19,7 +19,7 @@ namespace lq::kernels::math {
 
 // Chunk sizes for parallel_for: cheap arithmetic needs big chunks to pay for the
 // hand-off, transcendental functions are worth splitting finer.
-constexpr int64_t kCheapGrain = 16384;
+constexpr int64_t kCheapGrain = 8192;
 constexpr int64_t kCostlyGrain = 2048;
 
 template <typename T>
@@ -33,8 +33,6 @@ using FloatTypes = TypeList<float, double>;
 using SignedTypes = TypeList<float, double, int8_t, int16_t, int32_t, int64_t>;
 using NumericTypes = TypeList<float, double, int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t,
                               uint32_t, uint64_t>;
-using IntegerTypes =
-    TypeList<int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t>;
 
 // Fails with kUnsupported, listing what the kernel accepts.
 [[noreturn]] inline void fail_dtype(const KernelContext& ctx, size_t index,
@@ -152,8 +150,9 @@ void for_each_row(const BroadcastLoop<N>& loop, int64_t begin, int64_t end, Row&
   }
 }
 
-// out[i] = op(a[i], b[i]) with broadcasting. The three tight loops cover every run of a
-// merged loop except where an input repeats with a stride other than 0 or 1.
+// out[i] = op(a[i], b[i]) with broadcasting. Along the innermost merged axis each input
+// is either contiguous (stride 1) or repeated (stride 0), so every run is one of these
+// tight loops; both repeat only for a one-element output.
 template <typename A, typename B, typename Out, typename Op>
 void binary_rows(const BroadcastLoop<2>& loop, const A* a, const B* b, Out* out, int64_t begin,
                  int64_t end, Op op) {
@@ -165,14 +164,14 @@ void binary_rows(const BroadcastLoop<2>& loop, const A* a, const B* b, Out* out,
                  const B* y = b + offset[1];
                  if (stride[0] == 1 && stride[1] == 1) {
                    for (int64_t i = 0; i < n; ++i) o[i] = op(x[i], y[i]);
-                 } else if (stride[0] == 1 && stride[1] == 0) {
+                 } else if (stride[0] == 1) {
                    const B y0 = *y;
                    for (int64_t i = 0; i < n; ++i) o[i] = op(x[i], y0);
-                 } else if (stride[0] == 0 && stride[1] == 1) {
+                 } else if (stride[1] == 1) {
                    const A x0 = *x;
                    for (int64_t i = 0; i < n; ++i) o[i] = op(x0, y[i]);
                  } else {
-                   for (int64_t i = 0; i < n; ++i) o[i] = op(x[i * stride[0]], y[i * stride[1]]);
+                   for (int64_t i = 0; i < n; ++i) o[i] = op(*x, *y);
                  }
                });
 }

@@ -38,58 +38,54 @@ T sign(T v) {
 }  // namespace
 }  // namespace math
 
-using math::FloatTypes;
-using math::kCostlyGrain;
-using math::unary_kernel;
-
 void sqrt(KernelContext& ctx) {
-  unary_kernel<FloatTypes>(ctx, [](auto v) { return std::sqrt(v); });
+  math::unary_kernel<math::FloatTypes>(ctx, [](auto v) { return std::sqrt(v); });
 }
 void exp(KernelContext& ctx) {
-  unary_kernel<FloatTypes>(
-      ctx, [](auto v) { return std::exp(v); }, kCostlyGrain);
+  math::unary_kernel<math::FloatTypes>(
+      ctx, [](auto v) { return std::exp(v); }, math::kCostlyGrain);
 }
 void log(KernelContext& ctx) {
-  unary_kernel<FloatTypes>(
-      ctx, [](auto v) { return std::log(v); }, kCostlyGrain);
+  math::unary_kernel<math::FloatTypes>(
+      ctx, [](auto v) { return std::log(v); }, math::kCostlyGrain);
 }
 void neg(KernelContext& ctx) {
-  unary_kernel<math::SignedTypes>(ctx, [](auto v) { return math::negate(v); });
+  math::unary_kernel<math::SignedTypes>(ctx, [](auto v) { return math::negate(v); });
 }
 void abs(KernelContext& ctx) {
-  unary_kernel<math::NumericTypes>(ctx, [](auto v) { return math::absolute(v); });
+  math::unary_kernel<math::NumericTypes>(ctx, [](auto v) { return math::absolute(v); });
 }
 void reciprocal(KernelContext& ctx) {
-  unary_kernel<FloatTypes>(ctx, [](auto v) { return decltype(v)(1) / v; });
+  math::unary_kernel<math::FloatTypes>(ctx, [](auto v) { return decltype(v)(1) / v; });
 }
 void floor(KernelContext& ctx) {
-  unary_kernel<FloatTypes>(ctx, [](auto v) { return std::floor(v); });
+  math::unary_kernel<math::FloatTypes>(ctx, [](auto v) { return std::floor(v); });
 }
 void ceil(KernelContext& ctx) {
-  unary_kernel<FloatTypes>(ctx, [](auto v) { return std::ceil(v); });
+  math::unary_kernel<math::FloatTypes>(ctx, [](auto v) { return std::ceil(v); });
 }
 void round(KernelContext& ctx) {
   // nearbyint rounds half to even in the default rounding mode, as ONNX requires.
-  unary_kernel<FloatTypes>(ctx, [](auto v) { return std::nearbyint(v); });
+  math::unary_kernel<math::FloatTypes>(ctx, [](auto v) { return std::nearbyint(v); });
 }
 void sign(KernelContext& ctx) {
-  unary_kernel<math::NumericTypes>(ctx, [](auto v) { return math::sign(v); });
+  math::unary_kernel<math::NumericTypes>(ctx, [](auto v) { return math::sign(v); });
 }
 void erf(KernelContext& ctx) {
-  unary_kernel<FloatTypes>(
-      ctx, [](auto v) { return std::erf(v); }, kCostlyGrain);
+  math::unary_kernel<math::FloatTypes>(
+      ctx, [](auto v) { return std::erf(v); }, math::kCostlyGrain);
 }
 void tanh(KernelContext& ctx) {
-  unary_kernel<FloatTypes>(
-      ctx, [](auto v) { return std::tanh(v); }, kCostlyGrain);
+  math::unary_kernel<math::FloatTypes>(
+      ctx, [](auto v) { return std::tanh(v); }, math::kCostlyGrain);
 }
 void sin(KernelContext& ctx) {
-  unary_kernel<FloatTypes>(
-      ctx, [](auto v) { return std::sin(v); }, kCostlyGrain);
+  math::unary_kernel<math::FloatTypes>(
+      ctx, [](auto v) { return std::sin(v); }, math::kCostlyGrain);
 }
 void cos(KernelContext& ctx) {
-  unary_kernel<FloatTypes>(
-      ctx, [](auto v) { return std::cos(v); }, kCostlyGrain);
+  math::unary_kernel<math::FloatTypes>(
+      ctx, [](auto v) { return std::cos(v); }, math::kCostlyGrain);
 }
 
 }  // namespace lq::kernels
