@@ -1,6 +1,6 @@
 // ONNX ModelProto -> Graph.
 #include <fmt/format.h>
-#include <onnx/checker.h>
+#include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
 
 #include <fstream>
@@ -129,12 +129,31 @@ class Importer {
     }
     const int64_t opset = graph_.opset("");
     if (opset == 0) invalid_model("the model imports no opset of the default ONNX domain");
+    if (opset < kMinOpset && ops_unchanged_since(opset)) {
+      // Every op means at opset 7 what it means here, so kernels read it as opset 7.
+      graph_.set_opset("", kMinOpset);
+      return;
+    }
     if (opset < kMinOpset || opset > kMaxOpset) {
       throw Error(StatusCode::kUnsupported,
                   fmt::format("the model uses ONNX opset {}; libquant reads opsets {}..{} "
                               "(convert it with onnx.version_converter)",
                               opset, kMinOpset, kMaxOpset));
     }
+  }
+
+  // True when no default-domain op of the model changed between `opset` and opset 7.
+  bool ops_unchanged_since(int64_t opset) const {
+    const auto* registry = onnx::OpSchemaRegistry::Instance();
+    for (const auto& node : model_.graph().node()) {
+      if (!node.domain().empty() && node.domain() != "ai.onnx") continue;
+      const auto* old_schema = registry->GetSchema(node.op_type(), static_cast<int>(opset));
+      const auto* new_schema = registry->GetSchema(node.op_type(), static_cast<int>(kMinOpset));
+      if (!old_schema || !new_schema || old_schema->since_version() != new_schema->since_version()) {
+        return false;
+      }
+    }
+    return true;
   }
 
   // ONNX's inference knows every standard op; ours (infer_shapes_by_execution) fills
