@@ -674,3 +674,39 @@ TEST_CASE("ArgMax and ArgMin pick first or last ties along an axis", "[kernels][
   REQUIRE_THROWS_WITH(run1("ArgMax", {x}, {{"axis", attr_int(2)}}),
                       Catch::Contains("axis 2 is out of range"));
 }
+
+TEST_CASE("Pow with a scalar exponent of 2 squares exactly", "[kernels][math]") {
+  const Tensor x = random_tensor({3, 5}, 61);
+  const auto xv = x.to_doubles();
+  std::vector<float> squares;
+  for (double v : xv) squares.push_back(static_cast<float>(v) * static_cast<float>(v));
+  require_close(run1("Pow", {x, f32({}, {2.0f})}), f32({3, 5}, squares), 0, 0);
+  // A [1, 1] exponent still broadcasts a rank-1 base to rank 2.
+  REQUIRE(run1("Pow", {f32({2}, {3, 4}), f32({1, 1}, {2})}).shape() == Shape{1, 2});
+}
+
+TEST_CASE("variadic ops name the input that does not broadcast", "[kernels][math]") {
+  REQUIRE_THROWS_WITH(run1("Sum", {f32({2}, {1, 2}), f32({1}, {1}), f32({3}, {1, 2, 3})}),
+                      Catch::Contains("(input 2)"));
+  REQUIRE_THROWS_WITH(run1("Max", {f32({2}, {1, 2}), i64({1}, {1})}),
+                      Catch::Contains("(input 1)") && Catch::Contains("int64"));
+}
+
+TEST_CASE("BatchNormalization passes running statistics through to extra outputs",
+          "[kernels][math]") {
+  const Tensor x = f32({1, 2, 1, 1}, {3, 5});
+  const Tensor mean = f32({2}, {1, 2});
+  const Tensor var = f32({2}, {4, 9});
+  OpSpec spec;
+  spec.op_type = "BatchNormalization";
+  spec.inputs = {x, f32({2}, {1, 1}), f32({2}, {0, 0}), mean, var};
+  spec.attrs = {{"epsilon", attr_float(0.0f)}};
+  spec.num_outputs = 5;
+  spec.opset = 9;
+  const auto out = run_op(spec);
+  REQUIRE(out[0].to_doubles() == std::vector<double>{1, 1});
+  REQUIRE(out[1].to_doubles() == mean.to_doubles());
+  REQUIRE(out[2].to_doubles() == var.to_doubles());
+  REQUIRE(out[3].to_doubles() == mean.to_doubles());
+  REQUIRE(out[4].to_doubles() == var.to_doubles());
+}

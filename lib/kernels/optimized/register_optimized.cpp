@@ -1,9 +1,13 @@
 #include "kernels/kernel.hpp"
+#include "kernels/optimized/nn_kernels.hpp"
 
 namespace lq::kernels {
 
 void register_optimized_kernels(KernelRegistry& registry) {
-  (void)registry;
+  registry.add("Conv", optimized::conv);
+  registry.add("ConvTranspose", optimized::conv_transpose);
+  registry.add("Gemm", optimized::gemm);
+  registry.add("MatMul", optimized::mat_mul);
 }
 
 }  // namespace lq::kernels

@@ -55,6 +55,8 @@ void gather_rows(const RowGather& g, int64_t begin, int64_t end) {
     index[d] = rest % g.shape[d];
     rest /= g.shape[d];
   }
+  const size_t row_bytes = static_cast<size_t>(inner) * kSize;
+  int64_t previous_base = kFillOffset;
   for (int64_t row = begin; row < end; ++row) {
     int64_t base = 0;
     bool row_is_fill = false;
@@ -63,12 +65,15 @@ void gather_rows(const RowGather& g, int64_t begin, int64_t end) {
       row_is_fill = offset == kFillOffset;
       base += offset;
     }
-    uint8_t* out = g.dst + row * inner * static_cast<int64_t>(kSize);
+    uint8_t* out = g.dst + row * static_cast<int64_t>(row_bytes);
     if (row_is_fill) {
       for (int64_t i = 0; i < inner; ++i) std::memcpy(out + i * kSize, g.fill, kSize);
+      base = kFillOffset;
+    } else if (base == previous_base) {
+      // The same source row as the previous output row (upsampling, tiling): copy it.
+      std::memcpy(out, out - row_bytes, row_bytes);
     } else if (g.inner_contiguous) {
-      std::memcpy(out, g.src + (base + inner_offsets[0]) * static_cast<int64_t>(kSize),
-                  static_cast<size_t>(inner) * kSize);
+      std::memcpy(out, g.src + (base + inner_offsets[0]) * static_cast<int64_t>(kSize), row_bytes);
     } else if (!g.inner_has_fill) {
       for (int64_t i = 0; i < inner; ++i) {
         std::memcpy(out + i * kSize, g.src + (base + inner_offsets[i]) * kSize, kSize);
@@ -80,6 +85,7 @@ void gather_rows(const RowGather& g, int64_t begin, int64_t end) {
                     offset == kFillOffset ? g.fill : g.src + (base + offset) * kSize, kSize);
       }
     }
+    previous_base = base;
     for (size_t d = rank - 1; d-- > 0;) {
       if (++index[d] < g.shape[d]) break;
       index[d] = 0;

@@ -43,6 +43,13 @@ T truncate_to(double value) {
   return static_cast<T>(t);
 }
 
+// A one-element exponent 2 that leaves the base's shape unchanged: x^2 is computed as
+// x*x, as onnxruntime does (powf may round it differently).
+template <typename T>
+bool is_scalar_two(const Tensor& exponent, size_t base_rank) {
+  return exponent.numel() == 1 && exponent.rank() <= base_rank && exponent.data<T>()[0] == T(2);
+}
+
 // The dtype the exponent is converted to: the base's for float bases, otherwise
 // int64 (exact integer power) or double.
 DType exponent_dtype(DType base, DType exponent) {
@@ -62,6 +69,10 @@ void power(KernelContext& ctx) {
            [&](auto type) {
              using T = typename decltype(type)::type;
              if constexpr (std::is_floating_point_v<T>) {
+               if (is_scalar_two<T>(exponent, base.rank())) {
+                 result = map_unary<T, T>(ctx, base, [](T x) { return x * x; });
+                 return;
+               }
                result = map_binary<T, T, T>(
                    ctx, base, exponent, [](T x, T y) { return std::pow(x, y); }, kCostlyGrain);
              } else if (exponent.dtype() == DType::kInt64) {

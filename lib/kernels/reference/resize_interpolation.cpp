@@ -184,31 +184,68 @@ struct TypedTaps {
   const std::vector<bool>& outside;
 };
 
-// One output row of a plane: out[x] = sum over row taps and kColTaps column taps.
-template <typename T, int kColTaps>
-void interpolate_row(const T* plane, int64_t in_w, const TypedTaps<T>& rows, int64_t y,
-                     const TypedTaps<T>& cols, T extrapolation, T* out, int64_t out_w) {
-  const auto row_at = static_cast<size_t>(y * rows.taps);
-  for (int64_t x = 0; x < out_w; ++x) {
-    if (cols.outside[static_cast<size_t>(x)]) {
-      out[x] = extrapolation;
-      continue;
-    }
-    const int64_t* col_index = &cols.index[static_cast<size_t>(x) * kColTaps];
-    const T* col_weight = &cols.weight[static_cast<size_t>(x) * kColTaps];
-    T sum = 0;
-    for (int r = 0; r < rows.taps; ++r) {
-      const T* line = plane + rows.index[row_at + static_cast<size_t>(r)] * in_w;
-      T line_sum = 0;
-      for (int c = 0; c < kColTaps; ++c) line_sum += col_weight[c] * line[col_index[c]];
-      sum += rows.weight[row_at + static_cast<size_t>(r)] * line_sum;
-    }
-    out[x] = sum;
-  }
-}
+// Input rows resampled along the width, kept for the next output rows: upsampling
+// reads each input row for several output rows, and the rows one output row needs
+// are close to those of the previous one, so a few slots reused in turn suffice.
+template <typename T>
+class ResampledRows {
+ public:
+  ResampledRows(const TypedTaps<T>& cols, int64_t in_w, int64_t out_w, int row_taps)
+      : cols_(cols),
+        in_w_(in_w),
+        out_w_(out_w),
+        sources_(static_cast<size_t>(2 * row_taps), nullptr),
+        data_(sources_.size() * static_cast<size_t>(out_w)) {}
 
-// The common case (NCHW and the like): only the last two axes change, so the output
-// is planes of rows, each computed from a few input rows with precomputed taps.
+  // Row `row` of the plane at `plane`, resampled to out_w (0 at outside columns).
+  // Valid until the next call.
+  const T* get(const T* plane, int64_t row) {
+    const T* source = plane + row * in_w_;
+    for (size_t slot = 0; slot < sources_.size(); ++slot) {
+      if (sources_[slot] == source) return &data_[slot * static_cast<size_t>(out_w_)];
+    }
+    const size_t slot = next_slot_;
+    next_slot_ = (next_slot_ + 1) % sources_.size();
+    sources_[slot] = source;
+    T* out = &data_[slot * static_cast<size_t>(out_w_)];
+    switch (cols_.taps) {
+      case 1:
+        resample<1>(source, out);
+        break;
+      case 2:
+        resample<2>(source, out);
+        break;
+      default:
+        resample<4>(source, out);
+        break;
+    }
+    return out;
+  }
+
+ private:
+  template <int kTaps>
+  void resample(const T* line, T* out) const {
+    for (int64_t x = 0; x < out_w_; ++x) {
+      const int64_t* index = &cols_.index[static_cast<size_t>(x) * kTaps];
+      const T* weight = &cols_.weight[static_cast<size_t>(x) * kTaps];
+      T sum = 0;
+      for (int t = 0; t < kTaps; ++t) sum += weight[t] * line[index[t]];
+      out[x] = cols_.outside[static_cast<size_t>(x)] ? T(0) : sum;
+    }
+  }
+
+  const TypedTaps<T>& cols_;
+  int64_t in_w_;
+  int64_t out_w_;
+  std::vector<const T*> sources_;
+  std::vector<T> data_;
+  size_t next_slot_ = 0;
+};
+
+// The common case (NCHW and the like): only the last two axes change. Each output
+// row is a weighted sum of a few input rows resampled along the width; every output
+// element is computed the same way whatever the chunking, so results do not depend
+// on the thread count.
 template <typename T>
 void interpolate_planes(ThreadPool& pool, const Tensor& in, const std::vector<AxisTaps>& axes,
                         T extrapolation, Tensor& out) {
@@ -217,6 +254,10 @@ void interpolate_planes(ThreadPool& pool, const Tensor& in, const std::vector<Ax
   const int64_t out_h = out.dim(rank - 2), out_w = out.dim(rank - 1);
   const TypedTaps<T> rows(axes[rank - 2]);
   const TypedTaps<T> cols(axes[rank - 1]);
+  std::vector<int64_t> outside_columns;
+  for (int64_t x = 0; x < out_w; ++x) {
+    if (cols.outside[static_cast<size_t>(x)]) outside_columns.push_back(x);
+  }
   const T* src = in.data<T>();
   T* dst = out.data<T>();
   const int64_t planes = out.numel() / (out_h * out_w);
@@ -224,6 +265,7 @@ void interpolate_planes(ThreadPool& pool, const Tensor& in, const std::vector<Ax
   pool.parallel_for(
       planes * out_h,
       [&](int64_t begin, int64_t end) {
+        ResampledRows<T> resampled(cols, in_w, out_w, rows.taps);
         for (int64_t item = begin; item < end; ++item) {
           const int64_t y = item % out_h;
           T* line = dst + item * out_w;
@@ -232,17 +274,17 @@ void interpolate_planes(ThreadPool& pool, const Tensor& in, const std::vector<Ax
             continue;
           }
           const T* plane = src + item / out_h * in_h * in_w;
-          switch (cols.taps) {
-            case 1:
-              interpolate_row<T, 1>(plane, in_w, rows, y, cols, extrapolation, line, out_w);
-              break;
-            case 2:
-              interpolate_row<T, 2>(plane, in_w, rows, y, cols, extrapolation, line, out_w);
-              break;
-            default:
-              interpolate_row<T, 4>(plane, in_w, rows, y, cols, extrapolation, line, out_w);
-              break;
+          const auto at = static_cast<size_t>(y * rows.taps);
+          for (int r = 0; r < rows.taps; ++r) {
+            const T* h = resampled.get(plane, rows.index[at + static_cast<size_t>(r)]);
+            const T w = rows.weight[at + static_cast<size_t>(r)];
+            if (r == 0) {
+              for (int64_t x = 0; x < out_w; ++x) line[x] = w * h[x];
+            } else {
+              for (int64_t x = 0; x < out_w; ++x) line[x] += w * h[x];
+            }
           }
+          for (int64_t x : outside_columns) line[x] = extrapolation;
         }
       },
       grain);

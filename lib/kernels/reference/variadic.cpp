@@ -1,6 +1,7 @@
 // Min, Max, Sum, Mean: variadic elementwise ops with broadcasting, folded left to
 // right (((x0 op x1) op x2) ...), which fixes the rounding order of Sum and Mean.
 #include <cmath>
+#include <vector>
 
 #include "kernels/reference/elementwise.hpp"
 
@@ -40,7 +41,12 @@ Tensor fold(KernelContext& ctx, Op op) {
   if (ctx.num_inputs() == 0) {
     ctx.fail(StatusCode::kInvalidModel, "needs at least one input, the node has none");
   }
-  for (size_t i = 1; i < ctx.num_inputs(); ++i) require_same_dtype(ctx, i, 0);
+  std::vector<Shape> shapes;
+  for (size_t i = 0; i < ctx.num_inputs(); ++i) {
+    if (i > 0) require_same_dtype(ctx, i, 0);
+    shapes.push_back(ctx.input(i).shape());
+  }
+  broadcast_shapes(ctx, shapes);  // names the offending input before any work
   Tensor acc = float_from_half(ctx.input(0));
   dispatch(ctx, 0, acc.dtype(), Types{},
            [&](auto type) {

@@ -1,0 +1,266 @@
+// Calibrator: weight statistics once, activation statistics from one float run per sample.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+
+#include "libquant/calibrator.hpp"
+
+namespace lq {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// The output-channel axis of each weight, by the op that consumes it.
+std::map<const Value*, int> weight_channel_axes(const Graph& graph) {
+  std::map<const Value*, int> axes;
+  for (const Node* node : graph.nodes()) {
+    auto mark = [&](int axis) {
+      const Value* weight = node->input(1);
+      if (!weight || !weight->is_constant()) return;
+      const auto rank = static_cast<int>(weight->initializer()->rank());
+      if (axis >= 0 && axis < rank) axes.emplace(weight, axis);  // the first consumer decides
+    };
+    const std::string& op = node->op_type();
+    if (op == "Conv") mark(0);
+    if (op == "ConvTranspose") mark(1);
+    if (op == "Gemm") mark(node->attr_int("transB", 0) ? 0 : 1);
+    if (op == "MatMul" && node->input(1) && node->input(1)->is_constant()) {
+      mark(static_cast<int>(node->input(1)->initializer()->rank()) - 1);
+    }
+  }
+  return axes;
+}
+
+std::vector<const Value*> model_inputs(const Graph& graph) {
+  std::vector<const Value*> inputs;
+  for (const Value* v : graph.inputs()) {
+    if (!v->is_constant()) inputs.push_back(v);
+  }
+  return inputs;
+}
+
+std::string lowercase_extension(const fs::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext;
+}
+
+bool is_sample_file(const fs::path& path, bool images) {
+  const std::string ext = lowercase_extension(path);
+  if (!images) return ext == ".npy";
+  return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
+}
+
+// The source's files in order: listed files as given, folders' sample files sorted by name.
+std::vector<std::string> sample_files(const std::string& input, const CalibrationSource& source) {
+  std::vector<std::string> files;
+  for (const std::string& path : source.paths) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+      throw Error(StatusCode::kNotFound,
+                  fmt::format("calibration source for input \"{}\": \"{}\" does not exist", input,
+                              path));
+    }
+    if (!fs::is_directory(path, ec)) {
+      files.push_back(path);
+      continue;
+    }
+    std::vector<std::string> listed;
+    for (const auto& entry : fs::directory_iterator(path)) {
+      if (entry.is_regular_file() && is_sample_file(entry.path(), source.images)) {
+        listed.push_back(entry.path().string());
+      }
+    }
+    if (listed.empty()) {
+      throw Error(StatusCode::kInvalidArgument,
+                  fmt::format("calibration source for input \"{}\": folder \"{}\" holds no {}",
+                              input, path,
+                              source.images ? "pictures (.png, .jpg, .jpeg, .bmp)" : ".npy files"));
+    }
+    std::sort(listed.begin(), listed.end());
+    files.insert(files.end(), listed.begin(), listed.end());
+  }
+  if (files.empty()) {
+    throw Error(StatusCode::kInvalidArgument,
+                fmt::format("calibration source for input \"{}\" lists no files", input));
+  }
+  return files;
+}
+
+// A loaded file made to fit the input: floats cast to the declared float type, and a
+// missing leading batch dimension of 1 added (arrays saved without it are common).
+Tensor fit_to_input(const Value& input, Tensor data) {
+  const TensorType& type = input.type();
+  if (type.dtype != DType::kUndefined && data.dtype() != type.dtype &&
+      dtype_is_float(data.dtype()) && dtype_is_float(type.dtype)) {
+    data = data.cast(type.dtype);
+  }
+  if (type.has_shape && data.rank() + 1 == type.dims.size() &&
+      (!type.dims[0].known() || type.dims[0].value == 1)) {
+    Shape shape = data.shape();
+    shape.insert(shape.begin(), 1);
+    data = data.reshaped(shape);
+  }
+  return data;
+}
+
+// The batch size to split a sample into when the model takes batch 1 but the files hold
+// batch N (every input must then hold the same N); 1 when the sample runs as it is.
+int64_t split_count(const Graph& graph, const TensorMap& sample) {
+  int64_t count = 1;
+  std::string first;
+  for (const auto& [name, data] : sample) {
+    const TensorType& type = graph.value(name).type();
+    const bool takes_one = type.has_shape && !type.dims.empty() && type.dims[0].value == 1;
+    const int64_t batch = data.rank() > 0 ? data.dim(0) : 1;
+    const int64_t pieces = takes_one && data.rank() == type.dims.size() && batch > 1 ? batch : 1;
+    if (!first.empty() && pieces != count) {
+      throw Error(StatusCode::kInvalidArgument,
+                  fmt::format("input \"{}\" holds {} batch-1 samples but input \"{}\" holds {}; "
+                              "give every input files with the same batch size",
+                              name, pieces, first, count));
+    }
+    count = pieces;
+    first = name;
+  }
+  return count;
+}
+
+// Item `index` of the leading (batch) dimension, sharing the buffer.
+Tensor batch_item(const Tensor& data, int64_t index) {
+  Shape shape = data.shape();
+  shape[0] = 1;
+  const size_t item_bytes = data.nbytes() / static_cast<size_t>(data.dim(0));
+  auto* base = static_cast<char*>(const_cast<void*>(data.raw()));
+  return Tensor::borrow(data.dtype(), shape, base + static_cast<size_t>(index) * item_bytes);
+}
+
+std::string quoted_names(const std::vector<const Value*>& values) {
+  std::string names;
+  for (const Value* v : values) names += (names.empty() ? "\"" : ", \"") + v->name() + "\"";
+  return names;
+}
+
+}  // namespace
+
+struct Calibrator::Impl {
+  Impl(const Graph& g, CalibrationOptions o)
+      : graph(g), options(std::move(o)), simulator(g, SimulatorOptions{options.threads, false}) {}
+
+  TensorStats& stats_for(const std::string& name) {
+    auto it = table.tensors.find(name);
+    if (it != table.tensors.end()) return it->second;
+    TensorStats fresh;
+    fresh.histogram = Histogram(options.histogram_bins);
+    return table.tensors.emplace(name, std::move(fresh)).first->second;
+  }
+
+  void add_weights() {
+    const auto axes = weight_channel_axes(graph);
+    for (const Value* v : graph.initializers()) {
+      if (!dtype_is_float(v->initializer()->dtype())) continue;
+      TensorStats& stats = stats_for(v->name());
+      auto axis = axes.find(v);
+      stats.channel_axis = axis == axes.end() ? -1 : axis->second;
+      accumulate(stats, *v->initializer());
+    }
+  }
+
+  void run(const TensorMap& inputs) {
+    simulator.run(inputs, [this](const Value& value, const Tensor& data) {
+      if (data.dtype() == DType::kFloat32) accumulate(stats_for(value.name()), data);
+    });
+    // Inputs count only once the run accepted them.
+    for (const auto& [name, data] : inputs) {
+      if (data.dtype() == DType::kFloat32) accumulate(stats_for(name), data);
+    }
+    ++table.samples;
+  }
+
+  // Sample `index` of every input's files, run as batch-1 pieces if the model needs them.
+  void run_files(const std::vector<const Value*>& inputs,
+                 const std::vector<std::vector<std::string>>& files,
+                 const std::map<std::string, CalibrationSource>& sources, size_t index) {
+    TensorMap sample;
+    std::string paths;
+    for (size_t k = 0; k < inputs.size(); ++k) {
+      const std::string& path = files[k][index];
+      const CalibrationSource& source = sources.at(inputs[k]->name());
+      Tensor data = source.images ? load_image(path, source.preprocess) : load_npy(path);
+      sample[inputs[k]->name()] = fit_to_input(*inputs[k], std::move(data));
+      paths += (paths.empty() ? "" : ", ") + path;
+    }
+    try {
+      const int64_t pieces = split_count(graph, sample);
+      if (pieces == 1) return run(sample);
+      for (int64_t piece = 0; piece < pieces; ++piece) {
+        TensorMap item;
+        for (const auto& [name, data] : sample) item[name] = batch_item(data, piece);
+        run(item);
+      }
+    } catch (const Error& e) {
+      throw Error(e.code(), fmt::format("calibration sample {} ({}): {}", index + 1, paths, e.what()));
+    }
+  }
+
+  const Graph& graph;
+  CalibrationOptions options;
+  Simulator simulator;
+  CalibrationTable table;
+};
+
+Calibrator::Calibrator(const Graph& graph, CalibrationOptions options)
+    : impl_(std::make_unique<Impl>(graph, std::move(options))) {
+  Histogram check(impl_->options.histogram_bins);  // rejects a bad bin count up front
+  impl_->add_weights();
+}
+
+Calibrator::~Calibrator() = default;
+
+const CalibrationTable& Calibrator::table() const { return impl_->table; }
+
+void Calibrator::add_sample(const TensorMap& inputs) { impl_->run(inputs); }
+
+void Calibrator::add_sources(const std::map<std::string, CalibrationSource>& sources) {
+  const std::vector<const Value*> inputs = model_inputs(impl_->graph);
+  for (const auto& [name, source] : sources) {
+    const bool known = std::any_of(inputs.begin(), inputs.end(),
+                                   [&](const Value* v) { return v->name() == name; });
+    if (!known) {
+      throw Error(StatusCode::kInvalidArgument,
+                  fmt::format("calibration source \"{}\" names no model input; the model inputs "
+                              "are {}",
+                              name, quoted_names(inputs)));
+    }
+  }
+  std::vector<std::vector<std::string>> files;
+  for (const Value* input : inputs) {
+    auto it = sources.find(input->name());
+    if (it == sources.end()) {
+      throw Error(StatusCode::kInvalidArgument,
+                  fmt::format("model input \"{}\" ({}) has no calibration source; give one (.npy "
+                              "files, a folder of them, or pictures) for every model input",
+                              input->name(), input->type().str()));
+    }
+    files.push_back(sample_files(input->name(), it->second));
+    if (files.back().size() != files.front().size()) {
+      throw Error(StatusCode::kInvalidArgument,
+                  fmt::format("calibration inputs have different sample counts: \"{}\" has {}, "
+                              "\"{}\" has {}; give every input the same number of samples "
+                              "(files are paired in sorted order)",
+                              inputs.front()->name(), files.front().size(), input->name(),
+                              files.back().size()));
+    }
+  }
+  const auto total = static_cast<int64_t>(files.empty() ? 0 : files.front().size());
+  for (int64_t i = 0; i < total; ++i) {
+    impl_->run_files(inputs, files, sources, static_cast<size_t>(i));
+    if (impl_->options.progress) impl_->options.progress(i + 1, total);
+  }
+}
+
+}  // namespace lq

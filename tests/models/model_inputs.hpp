@@ -1,0 +1,19 @@
+// Deterministic inputs for the PP-OCR models, NCHW float32 with 3 channels.
+#pragma once
+
+#include <cstdint>
+
+#include "libquant/tensor.hpp"
+
+namespace lq::test {
+
+// Uniform values in [-1, 1), the models' normalized range, from a fixed seed. The same
+// on every platform (no std:: distributions, whose output is implementation-defined).
+Tensor random_image(int64_t height, int64_t width, uint32_t seed);
+
+// A synthetic page: lines of dark, glyph-like strokes on a light, slightly uneven
+// background, quantized to 8 bits and normalized like PP-OCR: (x / 255 - 0.5) / 0.5.
+// Inputs of at most 64 rows hold one centred line (rec, cls); taller ones a block of lines.
+Tensor text_image(int64_t height, int64_t width, uint32_t seed);
+
+}  // namespace lq::test
