@@ -1,11 +1,11 @@
 // Calibrator: weight statistics once, activation statistics from one float run per sample.
+#include "libquant/calibrator.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-
-#include "libquant/calibrator.hpp"
 
 namespace lq {
 
@@ -61,9 +61,9 @@ std::vector<std::string> sample_files(const std::string& input, const Calibratio
   for (const std::string& path : source.paths) {
     std::error_code ec;
     if (!fs::exists(path, ec)) {
-      throw Error(StatusCode::kNotFound,
-                  fmt::format("calibration source for input \"{}\": \"{}\" does not exist", input,
-                              path));
+      throw Error(
+          StatusCode::kNotFound,
+          fmt::format("calibration source for input \"{}\": \"{}\" does not exist", input, path));
     }
     if (!fs::is_directory(path, ec)) {
       files.push_back(path);
@@ -76,10 +76,10 @@ std::vector<std::string> sample_files(const std::string& input, const Calibratio
       }
     }
     if (listed.empty()) {
-      throw Error(StatusCode::kInvalidArgument,
-                  fmt::format("calibration source for input \"{}\": folder \"{}\" holds no {}",
-                              input, path,
-                              source.images ? "pictures (.png, .jpg, .jpeg, .bmp)" : ".npy files"));
+      throw Error(
+          StatusCode::kInvalidArgument,
+          fmt::format("calibration source for input \"{}\": folder \"{}\" holds no {}", input, path,
+                      source.images ? "pictures (.png, .jpg, .jpeg, .bmp)" : ".npy files"));
     }
     std::sort(listed.begin(), listed.end());
     files.insert(files.end(), listed.begin(), listed.end());
@@ -203,7 +203,8 @@ struct Calibrator::Impl {
         run(item);
       }
     } catch (const Error& e) {
-      throw Error(e.code(), fmt::format("calibration sample {} ({}): {}", index + 1, paths, e.what()));
+      throw Error(e.code(),
+                  fmt::format("calibration sample {} ({}): {}", index + 1, paths, e.what()));
     }
   }
 
