@@ -139,6 +139,12 @@ Tensor batch_item(const Tensor& data, int64_t index) {
   return Tensor::borrow(data.dtype(), shape, base + static_cast<size_t>(index) * item_bytes);
 }
 
+SimulatorOptions simulator_options(int threads) {
+  SimulatorOptions options;
+  options.threads = threads;
+  return options;
+}
+
 std::string quoted_names(const std::vector<const Value*>& values) {
   std::string names;
   for (const Value* v : values) names += (names.empty() ? "\"" : ", \"") + v->name() + "\"";
@@ -149,7 +155,7 @@ std::string quoted_names(const std::vector<const Value*>& values) {
 
 struct Calibrator::Impl {
   Impl(const Graph& g, CalibrationOptions o)
-      : graph(g), options(std::move(o)), simulator(g, SimulatorOptions{options.threads, false}) {}
+      : graph(g), options(std::move(o)), simulator(g, simulator_options(options.threads)) {}
 
   TensorStats& stats_for(const std::string& name) {
     auto it = table.tensors.find(name);
