@@ -1,11 +1,11 @@
 // Calibrator: weight statistics once, activation statistics from one float run per sample.
+#include "libquant/calibrator.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-
-#include "libquant/calibrator.hpp"
 
 namespace lq {
 
@@ -61,9 +61,9 @@ std::vector<std::string> sample_files(const std::string& input, const Calibratio
   for (const std::string& path : source.paths) {
     std::error_code ec;
     if (!fs::exists(path, ec)) {
-      throw Error(StatusCode::kNotFound,
-                  fmt::format("calibration source for input \"{}\": \"{}\" does not exist", input,
-                              path));
+      throw Error(
+          StatusCode::kNotFound,
+          fmt::format("calibration source for input \"{}\": \"{}\" does not exist", input, path));
     }
     if (!fs::is_directory(path, ec)) {
       files.push_back(path);
@@ -76,10 +76,10 @@ std::vector<std::string> sample_files(const std::string& input, const Calibratio
       }
     }
     if (listed.empty()) {
-      throw Error(StatusCode::kInvalidArgument,
-                  fmt::format("calibration source for input \"{}\": folder \"{}\" holds no {}",
-                              input, path,
-                              source.images ? "pictures (.png, .jpg, .jpeg, .bmp)" : ".npy files"));
+      throw Error(
+          StatusCode::kInvalidArgument,
+          fmt::format("calibration source for input \"{}\": folder \"{}\" holds no {}", input, path,
+                      source.images ? "pictures (.png, .jpg, .jpeg, .bmp)" : ".npy files"));
     }
     std::sort(listed.begin(), listed.end());
     files.insert(files.end(), listed.begin(), listed.end());
@@ -139,6 +139,12 @@ Tensor batch_item(const Tensor& data, int64_t index) {
   return Tensor::borrow(data.dtype(), shape, base + static_cast<size_t>(index) * item_bytes);
 }
 
+SimulatorOptions simulator_options(int threads) {
+  SimulatorOptions options;
+  options.threads = threads;
+  return options;
+}
+
 std::string quoted_names(const std::vector<const Value*>& values) {
   std::string names;
   for (const Value* v : values) names += (names.empty() ? "\"" : ", \"") + v->name() + "\"";
@@ -149,7 +155,7 @@ std::string quoted_names(const std::vector<const Value*>& values) {
 
 struct Calibrator::Impl {
   Impl(const Graph& g, CalibrationOptions o)
-      : graph(g), options(std::move(o)), simulator(g, SimulatorOptions{options.threads, false}) {}
+      : graph(g), options(std::move(o)), simulator(g, simulator_options(options.threads)) {}
 
   TensorStats& stats_for(const std::string& name) {
     auto it = table.tensors.find(name);
@@ -204,7 +210,8 @@ struct Calibrator::Impl {
         run(item);
       }
     } catch (const Error& e) {
-      throw Error(e.code(), fmt::format("calibration sample {} ({}): {}", index + 1, paths, e.what()));
+      throw Error(e.code(),
+                  fmt::format("calibration sample {} ({}): {}", index + 1, paths, e.what()));
     }
   }
 

@@ -34,9 +34,7 @@ void add_rebinned(const std::vector<uint64_t>& from, int shift, std::vector<uint
 }
 
 // The smallest power of two strictly above `magnitude` (> 0, finite).
-double power_of_two_above(double magnitude) {
-  return std::ldexp(1.0, std::ilogb(magnitude) + 1);
-}
+double power_of_two_above(double magnitude) { return std::ldexp(1.0, std::ilogb(magnitude) + 1); }
 
 struct ChunkScan {
   double max_magnitude = 0.0;  // of the finite values
@@ -70,7 +68,8 @@ ChunkScan scan(const float* data, int64_t n) {
   result.max_magnitude = 0.0;
   for (i = 0; i < n; ++i) {
     const float magnitude = std::fabs(data[i]);
-    if (std::isfinite(magnitude)) result.max_magnitude = std::max<double>(result.max_magnitude, magnitude);
+    if (std::isfinite(magnitude))
+      result.max_magnitude = std::max<double>(result.max_magnitude, magnitude);
   }
   return result;
 }
@@ -79,9 +78,9 @@ ChunkScan scan(const float* data, int64_t n) {
 
 Histogram::Histogram(int bins) {
   if (bins < 2 || bins % 2 != 0) {
-    throw Error(StatusCode::kInvalidArgument,
-                fmt::format("histogram bin count {} must be even and at least 2 (2048 is usual)",
-                            bins));
+    throw Error(
+        StatusCode::kInvalidArgument,
+        fmt::format("histogram bin count {} must be even and at least 2 (2048 is usual)", bins));
   }
   counts_.assign(static_cast<size_t>(bins), 0);
 }
@@ -141,8 +140,8 @@ void Histogram::add(const float* data, int64_t n) {
 void Histogram::merge(const Histogram& other) {
   if (other.bins() != bins()) {
     throw Error(StatusCode::kInvalidArgument,
-                fmt::format("cannot merge a histogram of {} bins into one of {} bins",
-                            other.bins(), bins()));
+                fmt::format("cannot merge a histogram of {} bins into one of {} bins", other.bins(),
+                            bins()));
   }
   // Limits are powers of two, so the larger is the smaller times 2^shift.
   if (other.limit_ > 0.0) grow_to(other.limit_ / 2.0);

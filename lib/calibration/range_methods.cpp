@@ -30,8 +30,8 @@ constexpr struct {
   RangeMethod method;
   const char* name;
 } kMethodNames[] = {
-    {RangeMethod::kMax, "max"}, {RangeMethod::kPercentile, "percentile"},
-    {RangeMethod::kKL, "kl"},   {RangeMethod::kMSE, "mse"},
+    {RangeMethod::kMax, "max"},   {RangeMethod::kPercentile, "percentile"},
+    {RangeMethod::kKL, "kl"},     {RangeMethod::kMSE, "mse"},
     {RangeMethod::kMMSE, "mmse"}, {RangeMethod::kAuto, "auto"},
     {RangeMethod::kSkip, "skip"},
 };
@@ -78,7 +78,9 @@ double level_count(int bits) { return std::ldexp(1.0, bits); }
 class Bins {
  public:
   Bins(std::vector<uint64_t> counts, double first_edge, double width)
-      : counts_(std::move(counts)), first_edge_(first_edge), width_(width),
+      : counts_(std::move(counts)),
+        first_edge_(first_edge),
+        width_(width),
         below_(counts_.size() + 1, 0.0) {
     for (size_t i = 0; i < counts_.size(); ++i) below_[i + 1] = below_[i] + counts_[i];
   }
@@ -124,8 +126,6 @@ class Bins {
     }
     return sum;
   }
-
-  const std::vector<uint64_t>& counts() const { return counts_; }
 
  private:
   struct Position {
@@ -358,7 +358,7 @@ Range kl_range(const TensorStats& stats, const RangeOptions& o) {
   const bool one_signed = stats.min >= 0.0 || stats.max <= 0.0;
   const int level_bits = !o.symmetric && one_signed ? o.bits : o.bits - 1;
   const double a =
-      entropy_threshold(stats.histogram, static_cast<size_t>(std::min(level_count(level_bits), 1e9)));
+      entropy_threshold(stats.histogram, static_cast<size_t>(level_count(level_bits)));
   return finish(-a, a, stats, o.symmetric);
 }
 
@@ -400,12 +400,18 @@ Range choose_range(const TensorStats& stats, const RangeOptions& options) {
   }
   if (stats.histogram.limit() == 0.0) return finish(0.0, 0.0, stats, options.symmetric);
   switch (options.method) {
-    case RangeMethod::kMax: return finish(stats.min, stats.max, stats, options.symmetric);
-    case RangeMethod::kPercentile: return percentile_range(stats, options);
-    case RangeMethod::kKL: return kl_range(stats, options);
-    case RangeMethod::kMSE: return mse_range(stats, options);
-    case RangeMethod::kMMSE: return mmse_range(stats, options);
-    default: break;
+    case RangeMethod::kMax:
+      return finish(stats.min, stats.max, stats, options.symmetric);
+    case RangeMethod::kPercentile:
+      return percentile_range(stats, options);
+    case RangeMethod::kKL:
+      return kl_range(stats, options);
+    case RangeMethod::kMSE:
+      return mse_range(stats, options);
+    case RangeMethod::kMMSE:
+      return mmse_range(stats, options);
+    default:
+      break;
   }
   throw Error(StatusCode::kInternal, "choose_range: unhandled range method");
 }

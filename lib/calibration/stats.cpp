@@ -63,8 +63,10 @@ void accumulate_channels(TensorStats& stats, const Tensor& data, const float* va
   }
   const int64_t channels = data.dim(axis);
   if (stats.channel_min.empty()) {
-    stats.channel_min.assign(static_cast<size_t>(channels), std::numeric_limits<double>::infinity());
-    stats.channel_max.assign(static_cast<size_t>(channels), -std::numeric_limits<double>::infinity());
+    stats.channel_min.assign(static_cast<size_t>(channels),
+                             std::numeric_limits<double>::infinity());
+    stats.channel_max.assign(static_cast<size_t>(channels),
+                             -std::numeric_limits<double>::infinity());
   } else if (static_cast<int64_t>(stats.channel_min.size()) != channels) {
     throw Error(StatusCode::kInvalidArgument,
                 fmt::format("statistics: shape {} has {} channels on axis {}, earlier data had {}",

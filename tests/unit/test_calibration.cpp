@@ -1,7 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include <algorithm>
 #include <array>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -107,9 +106,8 @@ TEST_CASE("histogram: growth keeps every count where direct binning puts it", "[
     }
   }
   REQUIRE(h.total() == values.size());  // NaN and inf are not counted
-  const double largest = std::fabs(*std::max_element(values.begin(), values.end(), [](float a, float b) {
-    return std::fabs(a) < std::fabs(b);
-  }));
+  const double largest = std::fabs(*std::max_element(
+      values.begin(), values.end(), [](float a, float b) { return std::fabs(a) < std::fabs(b); }));
   REQUIRE(h.limit() > largest);
   REQUIRE(h.limit() <= 2.0 * largest);
   REQUIRE(h.counts() == direct_counts(values, h.limit(), 64));
@@ -132,8 +130,7 @@ TEST_CASE("histogram: growth keeps every count where direct binning puts it", "[
   REQUIRE_THROWS_WITH(merged.merge(Histogram(32)), Catch::Contains("32 bins into one of 64"));
 }
 
-TEST_CASE("histogram: abs_counts folds the negative half onto the positive one",
-          "[calibration]") {
+TEST_CASE("histogram: abs_counts folds the negative half onto the positive one", "[calibration]") {
   Histogram h(8);
   const float values[] = {-0.45f, -0.3f, -0.05f, 0.0f, 0.05f, 0.2f, 0.3f, 0.4f};
   h.add(values, 8);
@@ -186,7 +183,8 @@ TEST_CASE("accumulate: per-channel min/max, with an all-zero channel", "[calibra
                       Catch::Contains("2 channels on axis 1, earlier data had 3"));
   TensorStats bad;
   bad.channel_axis = 2;
-  REQUIRE_THROWS_WITH(accumulate(bad, floats({1})), Catch::Contains("channel axis 2 is out of range"));
+  REQUIRE_THROWS_WITH(accumulate(bad, floats({1})),
+                      Catch::Contains("channel axis 2 is out of range"));
 }
 
 // ---- Range methods ----------------------------------------------------------------------
@@ -393,11 +391,10 @@ TEST_CASE("range: errors for methods the Quantizer decides and bad options", "[c
   REQUIRE_THROWS_WITH(range_of(TensorStats(), RangeMethod::kMax), Catch::Contains("hold no data"));
 }
 
-TEST_CASE("range method names round-trip and unknown names list the valid ones",
-          "[calibration]") {
-  for (RangeMethod m : {RangeMethod::kMax, RangeMethod::kPercentile, RangeMethod::kKL,
-                        RangeMethod::kMSE, RangeMethod::kMMSE, RangeMethod::kAuto,
-                        RangeMethod::kSkip}) {
+TEST_CASE("range method names round-trip and unknown names list the valid ones", "[calibration]") {
+  for (RangeMethod m :
+       {RangeMethod::kMax, RangeMethod::kPercentile, RangeMethod::kKL, RangeMethod::kMSE,
+        RangeMethod::kMMSE, RangeMethod::kAuto, RangeMethod::kSkip}) {
     REQUIRE(parse_range_method(range_method_name(m)) == m);
   }
   REQUIRE(parse_range_method("KL") == RangeMethod::kKL);
@@ -451,7 +448,7 @@ TEST_CASE("Calibrator: exact min/max of inputs, intermediates and weights", "[ca
   const Graph g = small_graph();
   const std::vector<std::vector<float>> samples = {
       {-1, 2, 3, -4, 0.5f, -0.5f, 7, 1},  // batch 2
-      {3, -3, -2, 2},                      // batch 1
+      {3, -3, -2, 2},                     // batch 1
   };
   const float c[] = {1, -2, 0.5f, 3};
   Expected x, r, y;
@@ -513,9 +510,9 @@ TEST_CASE("Calibrator: weight channel axes of Conv, ConvTranspose and Gemm", "[c
     g.set_initializer(v, Tensor::from_vector<float>(shape, values));
     return v;
   };
-  Value* conv_w = constant("conv_w", {4, 2, 1, 1}, 0);       // [out, in, kh, kw]
-  Value* deconv_w = constant("deconv_w", {4, 3, 1, 1}, 0);   // [in, out, kh, kw]
-  Value* gemm_w = constant("gemm_w", {2, 27}, -10);          // transB: [out, in]
+  Value* conv_w = constant("conv_w", {4, 2, 1, 1}, 0);      // [out, in, kh, kw]
+  Value* deconv_w = constant("deconv_w", {4, 3, 1, 1}, 0);  // [in, out, kh, kw]
+  Value* gemm_w = constant("gemm_w", {2, 27}, -10);         // transB: [out, in]
   Value* a = g.add_value("a");
   Value* b = g.add_value("b");
   Value* flat = g.add_value("flat");
@@ -588,8 +585,8 @@ TEST_CASE("Calibrator: samples from folders of .npy files, paired in sorted orde
   CalibrationOptions options;
   options.progress = [&](int64_t done, int64_t total) { progress.emplace_back(done, total); };
   Calibrator calibrator(g, options);
-  calibrator.add_sources({{"a", {{(dir.path / "a").string()}}},
-                          {"b", {{(dir.path / "b").string()}}}});
+  calibrator.add_sources(
+      {{"a", {{(dir.path / "a").string()}}}, {"b", {{(dir.path / "b").string()}}}});
   const CalibrationTable& table = calibrator.table();
   REQUIRE(table.samples == 3);
   REQUIRE(progress == std::vector<std::pair<int64_t, int64_t>>{{1, 3}, {2, 3}, {3, 3}});
@@ -601,11 +598,13 @@ TEST_CASE("Calibrator: samples from folders of .npy files, paired in sorted orde
 
   // A file of batch 3 for a batch-1 model runs as three samples.
   TempDir batched("batched");
-  save_npy(Tensor::from_vector<float>({3, 2}, {1, 2, 3, 4, 5, 6}), (batched.path / "a.npy").string());
-  save_npy(Tensor::from_vector<float>({3, 2}, {0, 0, 0, 0, 0, -6}), (batched.path / "b.npy").string());
+  save_npy(Tensor::from_vector<float>({3, 2}, {1, 2, 3, 4, 5, 6}),
+           (batched.path / "a.npy").string());
+  save_npy(Tensor::from_vector<float>({3, 2}, {0, 0, 0, 0, 0, -6}),
+           (batched.path / "b.npy").string());
   Calibrator split(g);
-  split.add_sources({{"a", {{(batched.path / "a.npy").string()}}},
-                     {"b", {{(batched.path / "b.npy").string()}}}});
+  split.add_sources(
+      {{"a", {{(batched.path / "a.npy").string()}}}, {"b", {{(batched.path / "b.npy").string()}}}});
   REQUIRE(split.table().samples == 3);
   REQUIRE(split.table().at("s").min == 0.0);  // s = [1,2], [3,4], [5,0]
   REQUIRE(split.table().at("s").max == 5.0);
@@ -633,8 +632,9 @@ TEST_CASE("Calibrator: source errors name the input and say what to do", "[calib
     }
     return StatusCode::kOk;
   };
-  REQUIRE_THROWS_WITH(calibrator.add_sources({{"a", {{two}}}}),
-                      Catch::Contains("model input \"b\" (float32[1,2]) has no calibration source"));
+  REQUIRE_THROWS_WITH(
+      calibrator.add_sources({{"a", {{two}}}}),
+      Catch::Contains("model input \"b\" (float32[1,2]) has no calibration source"));
   REQUIRE(code_of({{"a", {{two}}}}) == StatusCode::kInvalidArgument);
   REQUIRE_THROWS_WITH(calibrator.add_sources({{"a", {{two}}}, {"b", {{two}}}, {"c", {{two}}}}),
                       Catch::Contains("source \"c\" names no model input; the model inputs are "
@@ -642,8 +642,9 @@ TEST_CASE("Calibrator: source errors name the input and say what to do", "[calib
   REQUIRE_THROWS_WITH(calibrator.add_sources({{"a", {{two}}}, {"b", {{one}}}}),
                       Catch::Contains("different sample counts: \"a\" has 2, \"b\" has 1"));
   REQUIRE(code_of({{"a", {{two}}}, {"b", {{one}}}}) == StatusCode::kInvalidArgument);
-  REQUIRE_THROWS_WITH(calibrator.add_sources({{"a", {{two}}}, {"b", {{(dir.path / "empty").string()}}}}),
-                      Catch::Contains("input \"b\": folder") && Catch::Contains("holds no .npy files"));
+  REQUIRE_THROWS_WITH(
+      calibrator.add_sources({{"a", {{two}}}, {"b", {{(dir.path / "empty").string()}}}}),
+      Catch::Contains("input \"b\": folder") && Catch::Contains("holds no .npy files"));
   REQUIRE(code_of({{"a", {{two}}}, {"b", {{(dir.path / "missing").string()}}}}) ==
           StatusCode::kNotFound);
   // A sample the model rejects is named by its files.
@@ -681,7 +682,8 @@ void write_bmp_row(const fs::path& path, const std::vector<std::array<uint8_t, 3
     file[55 + 3 * x] = rgb[x][1];
     file[56 + 3 * x] = rgb[x][0];
   }
-  std::ofstream(path.string(), std::ios::binary).write(reinterpret_cast<const char*>(file.data()), size);
+  std::ofstream(path.string(), std::ios::binary)
+      .write(reinterpret_cast<const char*>(file.data()), size);
 }
 
 }  // namespace
