@@ -200,11 +200,18 @@ LQ_EXPORT void save_onnx(const Graph& graph, const std::string& path);
 struct OptimizeOptions {
   bool fold_constants = true;
   bool fuse_batchnorm = true;
+  bool fuse_conv_affine = true;  // Conv -> Mul/Add by per-channel constants -> Conv
   bool fuse_hardswish = true;  // x * Clip(x + 3, 0, 6) / 6 -> x * HardSigmoid(x)
   bool eliminate_identity = true;
   bool remove_dead_nodes = true;
   bool verify_each_pass = false;  // always on in debug builds
 };
+// Rewrites the graph for a newer default-domain opset, computing the same function
+// (attributes that became inputs, Upsample -> Resize, Softmax's axis semantics, ...).
+// Throws kUnsupported naming a node whose op changed in a way it does not rewrite.
+// Returns whether it changed the graph.
+LQ_EXPORT bool upgrade_opset(Graph& graph, int64_t target);
+
 // Runs the passes to a fixed point; returns the names of passes that changed something.
 LQ_EXPORT std::vector<std::string> optimize(Graph& graph, const OptimizeOptions& options = {});
 

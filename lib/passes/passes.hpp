@@ -9,6 +9,8 @@ namespace lq::passes {
 bool fold_constants(Graph& graph);
 // Folds an inference BatchNormalization into the weights and bias of the Conv or Gemm before it.
 bool fuse_batchnorm(Graph& graph);
+// Folds Mul/Add by per-channel constants after a Conv into its weights and bias.
+bool fuse_conv_affine(Graph& graph);
 // Rewrites x * Clip(x + 3, 0, 6) / 6 as x * HardSigmoid(x) (HardSwish).
 bool fuse_hardswish(Graph& graph);
 // Removes Identity and inference-mode Dropout nodes.

@@ -9,9 +9,17 @@ namespace lq {
 
 namespace {
 
-// ONNX Runtime's contrib QuantizeLinear/DequantizeLinear take int8/uint8/int16/uint16/int32
-// at any default-domain opset, so exporting never has to change the model's opset.
-constexpr const char* kQdqDomain = "com.microsoft";
+// Per-axis QuantizeLinear/DequantizeLinear need opset 13; older models are upgraded (ONNX
+// Runtime also fuses QDQ pairs into QLinear ops that only exist from opset 10).
+constexpr int64_t kQdqOpset = 13;
+// int8/uint8 (and the int32 bias) use the standard ops; int16 and int4-in-int8 use ONNX
+// Runtime's contrib ops, which take them at any opset.
+constexpr const char* kContribDomain = "com.microsoft";
+
+const char* qdq_domain(const QuantParams& p) {
+  const bool standard = p.dtype == DType::kInt8 || p.dtype == DType::kUInt8 || p.dtype == DType::kInt32;
+  return standard ? "" : kContribDomain;
+}
 
 DType storage_dtype(DType dtype) { return dtype == DType::kInt4 ? DType::kInt8 : dtype; }
 
@@ -32,7 +40,7 @@ std::pair<Value*, Value*> scale_and_zero_point(Graph& g, const std::string& base
 
 Node* add_qdq_node(Graph& g, const char* op, const std::vector<Value*>& inputs, Value* output,
                    const QuantParams& p) {
-  Node* n = g.add_node(op, inputs, {output}, g.unique_name(output->name() + "_" + op), kQdqDomain);
+  Node* n = g.add_node(op, inputs, {output}, g.unique_name(output->name() + "_" + op), qdq_domain(p));
   if (p.per_channel()) {
     Attribute axis;
     axis.type = AttrType::kInt;
@@ -75,6 +83,7 @@ void export_activation(Graph& g, Value* v, const QuantParams& p) {
 
 Graph QuantizedGraph::to_qdq() const {
   Graph g = graph.clone();
+  upgrade_opset(g, kQdqOpset);
   for (const auto& [name, p] : params) {
     Value* v = g.find_value(name);
     if (!v) continue;
@@ -84,7 +93,7 @@ Graph QuantizedGraph::to_qdq() const {
       export_activation(g, v, p);
     }
   }
-  g.set_opset(kQdqDomain, 1);
+  g.set_opset(kContribDomain, 1);
   g.remove_unused_values();
   g.topological_sort();
   g.verify();

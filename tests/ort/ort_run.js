@@ -111,7 +111,7 @@ async function main() {
     intraOpNumThreads: options.threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: process.env.LQ_ORT_OPT_LEVEL || 'all',
     logSeverityLevel: 3, // errors only: warnings would mix into the test logs
   });
   const feeds = feedsFrom(ort, session, options.inputs);

@@ -213,3 +213,111 @@ TEST_CASE("save_onnx writes atomically and load_onnx reads it back", "[onnx]") {
   fs::remove(path);
   REQUIRE_THROWS_AS(save_onnx(conv_bn_graph(), "/nonexistent/dir/model.onnx"), Error);
 }
+
+namespace {
+
+Value* input4d(Graph& g, const std::string& name, Shape shape) {
+  Value* x = g.add_value(name);
+  x->type() = TensorType{DType::kFloat32, true, {}};
+  for (int64_t d : shape) x->type().dims.push_back(Dim{d, {}});
+  g.add_input(x);
+  return x;
+}
+
+Node* chain(Graph& g, Value*& cur, const std::string& op, const std::string& name,
+            std::vector<Value*> extra = {}) {
+  Value* out = g.add_value(name + "_out");
+  std::vector<Value*> ins = {cur};
+  ins.insert(ins.end(), extra.begin(), extra.end());
+  Node* n = g.add_node(op, ins, {out}, name);
+  cur = out;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("upgrade_opset rewrites opset-9 idioms and computes the same", "[onnx][passes]") {
+  Graph g;
+  g.set_opset("", 9);
+  Value* cur = input4d(g, "x", {1, 3, 4, 6});
+  Node* slice = chain(g, cur, "Slice", "slice");
+  slice->set_attr("starts", test::attr_ints({0, 1}));
+  slice->set_attr("ends", test::attr_ints({1, 6}));
+  slice->set_attr("axes", test::attr_ints({0, 3}));
+  Node* clip = chain(g, cur, "Clip", "clip");
+  clip->set_attr("min", test::attr_float(-0.5f));
+  clip->set_attr("max", test::attr_float(0.75f));
+  Node* up = chain(g, cur, "Upsample", "up", {constant(g, "scales", Tensor::from_vector<float>({4}, {1, 1, 2, 2}))});
+  up->set_attr("mode", test::attr_string("nearest"));
+  chain(g, cur, "Softmax", "soft")->set_attr("axis", test::attr_int(2));  // 2-D coercion
+  chain(g, cur, "Squeeze", "squeeze")->set_attr("axes", test::attr_ints({0}));
+  g.add_output(cur);
+  const Tensor x = random_tensor({1, 3, 4, 6}, 21);
+  const Tensor before = Simulator(g).run({{"x", x}}).at(cur->name());
+
+  Graph upgraded = g.clone();
+  REQUIRE(upgrade_opset(upgraded, 13));
+  REQUIRE(upgraded.opset("") == 13);
+  for (const Node* n : upgraded.nodes()) {
+    REQUIRE(n->op_type() != "Upsample");
+    REQUIRE_FALSE(n->has_attr("starts"));
+    REQUIRE_FALSE(n->has_attr("min"));
+  }
+  upgraded.verify();
+  const std::string bytes = serialize_onnx(upgraded);
+  const Graph reloaded = parse_onnx(bytes.data(), bytes.size());
+  test::require_close(Simulator(reloaded).run({{"x", x}}).at(cur->name()), before, 0.0, 0.0);
+  REQUIRE_FALSE(upgrade_opset(upgraded, 13));  // already there
+}
+
+TEST_CASE("upgrade_opset refuses an op it cannot rewrite, naming it", "[onnx][passes][errors]") {
+  Graph g;
+  g.set_opset("", 9);
+  Value* cur = input4d(g, "x", {1, 4});
+  chain(g, cur, "Scatter", "old_scatter",
+        {constant(g, "idx", Tensor::from_vector<int64_t>({1, 1}, {0})),
+         constant(g, "upd", Tensor::from_vector<float>({1, 1}, {1.0f}))});
+  g.add_output(cur);
+  REQUIRE_THROWS_WITH(upgrade_opset(g, 13), Catch::Contains("Scatter node \"old_scatter\""));
+}
+
+TEST_CASE("Conv followed by per-channel Mul and Add folds into the Conv", "[passes]") {
+  Graph g;
+  g.set_opset("", 13);
+  Value* cur = input4d(g, "x", {1, 3, 5, 5});
+  chain(g, cur, "Conv", "conv", {constant(g, "w", random_tensor({4, 3, 3, 3}, 31)), constant(g, "b", random_tensor({4}, 32))});
+  chain(g, cur, "Mul", "scale", {constant(g, "s", random_tensor({4, 1, 1}, 33))});
+  chain(g, cur, "Add", "shift", {constant(g, "t", random_tensor({1, 4, 1, 1}, 34))});
+  chain(g, cur, "Relu", "relu");
+  g.add_output(cur);
+  const Tensor x = random_tensor({1, 3, 5, 5}, 35);
+  const Tensor before = Simulator(g).run({{"x", x}}).at(cur->name());
+  propagate_shapes(g, {});
+  optimize(g);
+  REQUIRE(g.num_nodes() == 2);  // Conv, Relu
+  test::require_close(Simulator(g).run({{"x", x}}).at(cur->name()), before, 1e-5, 1e-5);
+}
+
+TEST_CASE("x * Clip(x + 3, 0, 6) / 6 becomes x * HardSigmoid(x)", "[passes]") {
+  Graph g;
+  g.set_opset("", 13);
+  Value* x = input4d(g, "x", {1, 2, 3, 3});
+  Value* cur = x;
+  chain(g, cur, "Add", "plus3", {constant(g, "three", Tensor::scalar<float>(3.0f))});
+  chain(g, cur, "Clip", "clip", {constant(g, "zero", Tensor::scalar<float>(0.0f)), constant(g, "six", Tensor::scalar<float>(6.0f))});
+  Value* gate = cur;
+  Value* prod = g.add_value("prod");
+  g.add_node("Mul", {x, gate}, {prod}, "mul");
+  cur = prod;
+  chain(g, cur, "Div", "div", {constant(g, "six_again", Tensor::scalar<float>(6.0f))});
+  chain(g, cur, "Relu", "after");  // keeps the Div output off the graph outputs
+  g.add_output(cur);
+  Tensor in = random_tensor({1, 2, 3, 3}, 41);
+  for (int64_t i = 0; i < in.numel(); ++i) in.data<float>()[i] *= 5.0f;  // cover both knees
+  const Tensor before = Simulator(g).run({{"x", in}}).at(cur->name());
+  optimize(g);
+  std::vector<std::string> ops;
+  for (const Node* n : g.nodes()) ops.push_back(n->op_type());
+  REQUIRE(ops == std::vector<std::string>{"HardSigmoid", "Mul", "Relu"});
+  test::require_close(Simulator(g).run({{"x", in}}).at(cur->name()), before, 1e-6, 1e-6);
+}

@@ -1,0 +1,235 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <random>
+
+#include "kernel_test_util.hpp"
+#include "libquant/calibrator.hpp"
+#include "libquant/quantizer.hpp"
+
+using namespace lq;
+
+namespace {
+
+// x[1,2,4,4] -> Conv(3x2x1x1 + bias) -> Relu -> y
+Graph conv_relu_graph(const std::vector<float>& weights) {
+  Graph g;
+  g.set_opset("", 13);
+  Value* x = g.add_value("x");
+  x->type() = TensorType{DType::kFloat32, true, {{1, {}}, {2, {}}, {4, {}}, {4, {}}}};
+  g.add_input(x);
+  Value* w = g.add_value("w");
+  g.set_initializer(w, Tensor::from_vector<float>({3, 2, 1, 1}, weights));
+  Value* b = g.add_value("b");
+  g.set_initializer(b, Tensor::from_vector<float>({3}, {0.5f, -0.25f, 0.125f}));
+  Value* c = g.add_value("c");
+  g.add_node("Conv", {x, w, b}, {c}, "conv");
+  Value* y = g.add_value("y");
+  g.add_node("Relu", {c}, {y}, "relu");
+  g.add_output(y);
+  return g;
+}
+
+TensorMap random_input(uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
+  Tensor t(DType::kFloat32, {1, 2, 4, 4});
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(rng);
+  return {{"x", t}};
+}
+
+CalibrationTable calibrate(const Graph& g, int samples = 4) {
+  Calibrator calibrator(g);
+  for (int s = 0; s < samples; ++s) calibrator.add_sample(random_input(static_cast<uint32_t>(s)));
+  return calibrator.table();
+}
+
+}  // namespace
+
+TEST_CASE("quantize_value matches the ONNX QuantizeLinear formula", "[quantization]") {
+  // Ties go to even, then the zero point is added, then saturation.
+  REQUIRE(quantize_value(0.5f, 1.0f, 0, -128, 127) == 0);
+  REQUIRE(quantize_value(1.5f, 1.0f, 0, -128, 127) == 2);
+  REQUIRE(quantize_value(-2.5f, 1.0f, 0, -128, 127) == -2);
+  REQUIRE(quantize_value(2.5f, 1.0f, 10, -128, 127) == 12);
+  REQUIRE(quantize_value(1000.0f, 1.0f, 0, -128, 127) == 127);
+  REQUIRE(quantize_value(-1000.0f, 0.5f, 3, 0, 255) == 0);
+  REQUIRE(quantize_value(NAN, 1.0f, 5, 0, 255) == 5);
+  // Exhaustively over a grid: the result is the nearest code within range.
+  const float scale = 0.037f;
+  for (int i = -20000; i <= 20000; ++i) {
+    const float x = static_cast<float>(i) * 0.001f;
+    const int32_t q = quantize_value(x, scale, -3, -128, 127);
+    const double exact = static_cast<double>(x / scale) - 3;  // float division, as ONNX
+    const double nearest = std::clamp(std::nearbyint(static_cast<double>(x / scale)) - 3, -128.0, 127.0);
+    REQUIRE(q == static_cast<int32_t>(nearest));
+    if (q > -128 && q < 127) REQUIRE(std::fabs(q - exact) <= 0.5);
+  }
+  REQUIRE(dequantize_value(-3, 0.25f, 1) == -1.0f);
+}
+
+TEST_CASE("int4 and int16 limits and fake quantization edges", "[quantization]") {
+  REQUIRE(dtype_qmin(DType::kInt4) == -8);
+  REQUIRE(dtype_qmax(DType::kInt4) == 7);
+  REQUIRE(dtype_qmin(DType::kInt16) == -32768);
+  REQUIRE(dtype_qmax(DType::kInt16) == 32767);
+  REQUIRE_THROWS_WITH(dtype_qmin(DType::kFloat32), Catch::Contains("not a quantized integer type"));
+  QuantParams p;
+  p.dtype = DType::kInt4;
+  p.scale = {0.5f};
+  p.zero_point = {0};
+  const Tensor x = Tensor::from_vector<float>({5}, {-10.0f, -4.0f, 0.26f, 3.5f, 10.0f});
+  REQUIRE(fake_quantize(x, p).to_doubles() == std::vector<double>{-4.0, -4.0, 0.5, 3.5, 3.5});
+  const Tensor q = quantize_tensor(x, p);
+  REQUIRE(q.dtype() == DType::kInt4);
+  REQUIRE(q.to_int64s() == std::vector<int64_t>{-8, -8, 1, 7, 7});
+  p.dtype = DType::kInt16;
+  p.scale = {1.0f / 1024};
+  const Tensor big = Tensor::from_vector<float>({3}, {40.0f, -40.0f, 1.0f / 2048});
+  REQUIRE(quantize_tensor(big, p).to_int64s() == std::vector<int64_t>{32767, -32768, 0});
+}
+
+TEST_CASE("per-channel weights get one scale per output channel; a zero channel stays zero", "[quantization]") {
+  // Channel 1 is all zeros.
+  const Graph g = conv_relu_graph({1.0f, -0.5f, 0.0f, 0.0f, 0.25f, 0.125f});
+  const QuantizedGraph q = Quantizer(QuantConfig{}).quantize(g, calibrate(g));
+  const QuantParams& w = q.params.at("w");
+  REQUIRE(w.axis == 0);
+  REQUIRE(w.dtype == DType::kInt8);
+  REQUIRE(w.scale.size() == 3);
+  REQUIRE(w.scale[0] == Approx(1.0 / 127));
+  REQUIRE(w.scale[2] == Approx(0.25 / 127));
+  REQUIRE(std::isfinite(w.scale[1]));
+  REQUIRE(w.scale[1] > 0);
+  const Tensor wq = fake_quantize(*g.value("w").initializer(), w);
+  REQUIRE(wq.to_doubles()[2] == 0.0);
+  REQUIRE(wq.to_doubles()[3] == 0.0);
+  // Bias: int32 at input scale x weight scale, per channel.
+  const QuantParams& b = q.params.at("b");
+  REQUIRE(b.dtype == DType::kInt32);
+  const QuantParams& x = q.params.at("x");
+  for (size_t c = 0; c < 3; ++c) REQUIRE(b.scale[c] == Approx(x.scale[0] * w.scale[c]));
+  // Per-tensor when asked.
+  QuantConfig per_tensor;
+  per_tensor.model.per_channel = false;
+  const QuantizedGraph qt = Quantizer(per_tensor).quantize(g, calibrate(g));
+  REQUIRE(qt.params.at("w").axis == -1);
+  REQUIRE(qt.params.at("w").scale.size() == 1);
+}
+
+TEST_CASE("config levels: node beats op type beats model", "[quantization][config]") {
+  const QuantConfig config = QuantConfig::from_json(R"({
+    "model": {"activation": "int8", "method": "max"},
+    "op_types": {"Relu": {"activation": "int16", "method": "percentile", "percentile": 0.99}},
+    "nodes": {"relu": {"method": "mse"}}
+  })");
+  const Graph g = conv_relu_graph({1, 2, 3, 4, 5, 6});
+  const ResolvedSpec conv = config.resolve(*g.find_node("conv"));
+  const ResolvedSpec relu = config.resolve(*g.find_node("relu"));
+  REQUIRE(conv.activation_dtype == DType::kInt8);
+  REQUIRE(conv.range.method == RangeMethod::kMax);
+  REQUIRE(relu.activation_dtype == DType::kInt16);        // from op type
+  REQUIRE(relu.range.method == RangeMethod::kMSE);         // node wins
+  REQUIRE(relu.range.percentile == Approx(0.99));          // op type still fills in
+  REQUIRE(relu.range.bits == 16);
+  // Round trip through JSON keeps the meaning.
+  const QuantConfig again = QuantConfig::from_json(config.to_json());
+  REQUIRE(again.resolve(*g.find_node("relu")).range.method == RangeMethod::kMSE);
+}
+
+TEST_CASE("config validation names the path, the key and the choices", "[quantization][config]") {
+  REQUIRE_THROWS_WITH(QuantConfig::from_json(R"({"model": {"activaton": "int8"}})"),
+                      Catch::Contains("/model/activaton") && Catch::Contains("did you mean 'activation'"));
+  REQUIRE_THROWS_WITH(QuantConfig::from_json(R"({"op_types": {"Conv": {"weight": "int9"}}})"),
+                      Catch::Contains("/op_types/Conv/weight") && Catch::Contains("int4, int8, int16"));
+  REQUIRE_THROWS_WITH(QuantConfig::from_json(R"({"model": {"method": "entropy"}})"),
+                      Catch::Contains("/model/method") && Catch::Contains("kl"));
+  REQUIRE_THROWS_WITH(QuantConfig::from_json(R"({"model": {"percentile": 2}})"),
+                      Catch::Contains("/model/percentile") && Catch::Contains("[0.5, 1]"));
+  REQUIRE_THROWS_WITH(QuantConfig::from_json(R"({"tensors": {"x": {"scale": -1}}})"),
+                      Catch::Contains("/tensors/x/scale") && Catch::Contains("positive"));
+  REQUIRE_THROWS_WITH(QuantConfig::from_json(R"({"tensors": {"x": {"min": 1}}})"),
+                      Catch::Contains("/tensors/x") && Catch::Contains("min and max"));
+  REQUIRE_THROWS_WITH(QuantConfig::from_json("{not json"), Catch::Contains("not valid JSON"));
+  REQUIRE_THROWS_WITH(QuantConfig::from_json(R"({"outputs": "int8"})"),
+                      Catch::Contains("did you mean 'output'"));
+}
+
+TEST_CASE("explicit tensor overrides win over calibration", "[quantization][config]") {
+  const Graph g = conv_relu_graph({1, 2, 3, 4, 5, 6});
+  const QuantConfig config = QuantConfig::from_json(R"({
+    "tensors": {"x": {"scale": 0.0625, "zero_point": 3}, "y": {"min": 0, "max": 12.75}}
+  })");
+  const QuantizedGraph q = Quantizer(config).quantize(g, calibrate(g));
+  REQUIRE(q.params.at("x").scale[0] == 0.0625f);
+  REQUIRE(q.params.at("x").zero_point[0] == 3);
+  REQUIRE(q.params.at("x").method == "override");
+  REQUIRE(q.params.at("y").scale[0] == Approx(12.75 / 255));
+  REQUIRE(q.params.at("y").zero_point[0] == -128);
+  QuantConfig unknown = QuantConfig::from_json(R"({"tensors": {"nope": {"scale": 1}}})");
+  REQUIRE_THROWS_WITH(Quantizer(unknown).quantize(g, calibrate(g)), Catch::Contains("/tensors/nope"));
+}
+
+TEST_CASE("power-of-two scales, int16 spreading and post_sigmoid", "[quantization]") {
+  const Graph g = conv_relu_graph({1, 2, 3, 4, 5, 6});
+  QuantConfig radix;
+  radix.model.scale_kind = ScaleKind::kPowerOfTwo;
+  const QuantizedGraph q = Quantizer(radix).quantize(g, calibrate(g));
+  for (const auto& [name, p] : q.params) {
+    if (p.dtype == DType::kInt32) continue;
+    for (float s : p.scale) {
+      INFO(name << " scale " << s);
+      REQUIRE(std::exp2(std::round(std::log2(s))) == s);
+    }
+    REQUIRE(p.zero_point[0] == 0);
+  }
+  // Relu at int16 pulls its input (the Conv output) to int16 too, and says so.
+  const QuantConfig wide = QuantConfig::from_json(R"({"nodes": {"relu": {"activation": "int16"}}})");
+  const QuantizedGraph w = Quantizer(wide).quantize(g, calibrate(g));
+  REQUIRE(w.params.at("c").dtype == DType::kInt16);
+  REQUIRE(w.params.at("y").dtype == DType::kInt16);
+  REQUIRE(w.params.at("x").dtype == DType::kInt8);
+  REQUIRE(std::any_of(w.log.begin(), w.log.end(), [](const std::string& s) {
+    return s.find("\"c\"") != std::string::npos && s.find("int16") != std::string::npos;
+  }));
+}
+
+TEST_CASE("fake-quant Simulator stays close to float and exactly on the quantization grid", "[quantization]") {
+  const Graph g = conv_relu_graph({1.0f, -0.5f, 0.3f, 0.7f, 0.25f, 0.125f});
+  const QuantizedGraph q = Quantizer(QuantConfig{}).quantize(g, calibrate(g, 8));
+  const TensorMap input = random_input(100);
+  const Tensor want = Simulator(g).run(input).at("y");
+  const Tensor got = fake_quant_simulator(q).run(input).at("y");
+  const QuantParams& y = q.params.at("y");
+  const auto a = want.to_doubles(), b = got.to_doubles();
+  for (size_t i = 0; i < a.size(); ++i) {
+    // Each output is a code of y's grid...
+    const double code = b[i] / y.scale[0] + y.zero_point[0];
+    REQUIRE(std::fabs(code - std::nearbyint(code)) < 1e-3);
+    // ...and within a few steps of float (input, weight and output rounding).
+    REQUIRE(std::fabs(a[i] - b[i]) <= 4 * y.scale[0]);
+  }
+}
+
+TEST_CASE("QDQ export keeps names and matches fake quantization in our Simulator", "[quantization][qdq]") {
+  const Graph g = conv_relu_graph({1.0f, -0.5f, 0.3f, 0.7f, 0.25f, 0.125f});
+  const QuantizedGraph q = Quantizer(QuantConfig{}).quantize(g, calibrate(g));
+  const Graph qdq = q.to_qdq();
+  REQUIRE(qdq.inputs()[0]->name() == "x");
+  REQUIRE(qdq.outputs()[0]->name() == "y");
+  REQUIRE(qdq.opset("com.microsoft") == 1);
+  int quantize_nodes = 0, dequantize_nodes = 0;
+  for (const Node* n : qdq.nodes()) {
+    quantize_nodes += n->op_type() == "QuantizeLinear";
+    dequantize_nodes += n->op_type() == "DequantizeLinear";
+  }
+  REQUIRE(quantize_nodes == 3);     // x, c, y
+  REQUIRE(dequantize_nodes == 5);   // those three + w + b
+  const Value* stored = qdq.find_value("w_quantized");
+  REQUIRE(stored != nullptr);
+  REQUIRE(stored->initializer()->dtype() == DType::kInt8);
+  // The export serializes and imports again.
+  const std::string bytes = serialize_onnx(qdq);
+  const Graph back = parse_onnx(bytes.data(), bytes.size());
+  REQUIRE(back.num_nodes() == qdq.num_nodes());
+}
