@@ -256,10 +256,56 @@ TEST_CASE("depthwise planes agree across instruction sets", "[kernels][nn][optim
   const std::vector<float> weights = random_floats(15, 10);
   std::vector<float> portable(static_cast<size_t>(w.out_h * w.out_w));
   std::vector<float> best(portable.size());
-  opt::depthwise_plane_portable(w, {input.data(), weights.data(), 0.5f, portable.data()});
-  opt::best_depthwise_plane()(w, {input.data(), weights.data(), 0.5f, best.data()});
+  std::vector<float> scratch(opt::depthwise_scratch_size(w));
+  opt::depthwise_plane_portable(w, {input.data(), weights.data(), 0.5f, portable.data(), nullptr});
+  opt::best_depthwise_plane()(w, {input.data(), weights.data(), 0.5f, best.data(), scratch.data()});
   for (size_t i = 0; i < best.size(); ++i) {
     INFO("output " << i);
     REQUIRE(std::fabs(best[i] - portable[i]) <= 1e-5f);
   }
+}
+
+TEST_CASE("optimized pooling matches the reference", "[kernels][nn][optimized]") {
+  const std::vector<std::pair<Shape, Attrs>> max_cases = {
+      {{1, 3, 17, 33}, {{"kernel_shape", attr_ints({2, 2})}, {"strides", attr_ints({2, 2})}}},
+      {{2, 5, 9, 12},
+       {{"kernel_shape", attr_ints({3, 3})}, {"strides", attr_ints({2, 2})},
+        {"pads", attr_ints({1, 1, 1, 1})}, {"ceil_mode", attr_int(1)}}},
+      {{1, 2, 11, 10}, {{"kernel_shape", attr_ints({2, 3})}, {"dilations", attr_ints({2, 2})}}},
+      {{1, 4, 65}, {{"kernel_shape", attr_ints({3})}, {"auto_pad", attr_string("SAME_UPPER")},
+                    {"strides", attr_ints({2})}}},
+  };
+  uint32_t seed = 900;
+  for (const auto& [shape, attrs] : max_cases) {
+    INFO("MaxPool " << lq::shape_str(shape));
+    check_against_reference("MaxPool", {random_tensor(shape, seed++)}, attrs, 0.0);
+  }
+  const std::vector<std::pair<Shape, Attrs>> average_cases = {
+      {{1, 480, 3, 80}, {{"kernel_shape", attr_ints({3, 2})}, {"strides", attr_ints({3, 2})}}},
+      {{1, 3, 10, 13},
+       {{"kernel_shape", attr_ints({3, 3})}, {"pads", attr_ints({1, 2, 1, 0})},
+        {"count_include_pad", attr_int(1)}}},
+      {{2, 3, 10, 13},
+       {{"kernel_shape", attr_ints({3, 3})}, {"pads", attr_ints({1, 2, 1, 0})},
+        {"strides", attr_ints({2, 2})}, {"ceil_mode", attr_int(1)}}},
+      {{1, 2, 33}, {{"kernel_shape", attr_ints({4})}, {"auto_pad", attr_string("SAME_LOWER")}}},
+  };
+  for (const auto& [shape, attrs] : average_cases) {
+    INFO("AveragePool " << lq::shape_str(shape));
+    check_against_reference("AveragePool", {random_tensor(shape, seed++)}, attrs, 1e-6);
+  }
+  for (const Shape& shape : {Shape{1, 3, 17, 33}, Shape{2, 5, 1, 1}, Shape{1, 2, 7}}) {
+    INFO("global pools " << lq::shape_str(shape));
+    check_against_reference("GlobalAveragePool", {random_tensor(shape, seed++)}, {}, 1e-5);
+    check_against_reference("GlobalMaxPool", {random_tensor(shape, seed++)}, {}, 0.0);
+  }
+  // NaN propagates through GlobalMaxPool on both paths.
+  Tensor with_nan = random_tensor({1, 1, 5, 7}, seed);
+  with_nan.data<float>()[20] = std::nanf("");
+  OpSpec spec;
+  spec.op_type = "GlobalMaxPool";
+  spec.inputs = {with_nan};
+  REQUIRE(std::isnan(run_op(spec)[0].data<float>()[0]));
+  spec.reference_only = true;
+  REQUIRE(std::isnan(run_op(spec)[0].data<float>()[0]));
 }

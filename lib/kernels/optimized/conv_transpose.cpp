@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <memory>
 
-#include "kernels/optimized/im2col.hpp"
+#include "kernels/optimized/window2d.hpp"
 #include "kernels/optimized/nn_kernels.hpp"
 #include "kernels/optimized/sgemm.hpp"
 #include "kernels/reference/conv_transpose.hpp"

@@ -4,6 +4,18 @@
 
 namespace lq::kernels::optimized {
 
+PhasePlanes PhasePlanes::of(const Window2d& w) {
+  PhasePlanes p;
+  p.rows = (w.out_h - 1) * w.stride_h + (w.kernel_h - 1) * w.dilation_h + 1;
+  p.phases = w.stride_w;
+  p.width = w.out_w + (w.kernel_w - 1) * w.dilation_w / w.stride_w;
+  return p;
+}
+
+size_t depthwise_scratch_size(const Window2d& window) {
+  return static_cast<size_t>(PhasePlanes::of(window).size());
+}
+
 void depthwise_plane_portable(const Window2d& w, const DepthwisePlane& p) {
   for (int64_t oh = 0; oh < w.out_h; ++oh) {
     float* out_row = p.output + oh * w.out_w;

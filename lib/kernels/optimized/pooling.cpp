@@ -1,0 +1,196 @@
+// MaxPool, AveragePool (1-D/2-D float32, no Indices output) and the global pools
+// (float32): the reference semantics with the window walked axis by axis and the
+// plane sums split over independent accumulators.
+#include <algorithm>
+#include <limits>
+
+#include "kernels/optimized/window2d.hpp"
+#include "kernels/optimized/nn_kernels.hpp"
+#include "kernels/reference/nn_kernels.hpp"
+#include "kernels/reference/window.hpp"
+
+namespace lq::kernels::optimized {
+
+namespace {
+
+// Lanes of the blocked plane reductions: independent chains the compiler keeps
+// in vector registers.
+constexpr int64_t kLanes = 16;
+
+bool is_float_1d_or_2d(const KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  return x.dtype() == DType::kFloat32 && (x.rank() == 3 || x.rank() == 4);
+}
+
+Shape pooled_shape(const Tensor& x, const Window& win) {
+  Shape shape = {x.dim(0), x.dim(1)};
+  shape.insert(shape.end(), win.output.begin(), win.output.end());
+  return shape;
+}
+
+// Calls pool(x_plane, y_plane) for every N x C plane on the pool's threads.
+template <typename PlaneFn>
+void for_each_plane(KernelContext& ctx, const Window& win, PlaneFn pool) {
+  const Tensor& x = ctx.input(0);
+  const float* in = x.data<float>();
+  float* out = ctx.make_output(0, DType::kFloat32, pooled_shape(x, win)).data<float>();
+  const int64_t in_plane = shape_numel(win.input), out_plane = shape_numel(win.output);
+  ctx.pool.parallel_for(x.dim(0) * x.dim(1), [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) pool(in + p * in_plane, out + p * out_plane);
+  });
+}
+
+struct Taps {
+  int64_t first;  // first position (may be negative: padding)
+  int64_t step;   // dilation
+  int64_t count;  // kernel size
+};
+
+Taps row_taps(const Window2d& w, int64_t oh) {
+  return {oh * w.stride_h - w.pad_top, w.dilation_h, w.kernel_h};
+}
+Taps column_taps(const Window2d& w, int64_t ow) {
+  return {ow * w.stride_w - w.pad_left, w.dilation_w, w.kernel_w};
+}
+
+void max_pool_plane(const Window2d& w, const float* in, float* out) {
+  for (int64_t oh = 0; oh < w.out_h; ++oh) {
+    const Taps rows = row_taps(w, oh);
+    for (int64_t ow = 0; ow < w.out_w; ++ow) {
+      const Taps cols = column_taps(w, ow);
+      float best = std::numeric_limits<float>::lowest();
+      bool found = false;
+      for (int64_t a = 0, ih = rows.first; a < rows.count; ++a, ih += rows.step) {
+        if (ih < 0 || ih >= w.in_h) continue;
+        for (int64_t b = 0, iw = cols.first; b < cols.count; ++b, iw += cols.step) {
+          if (iw < 0 || iw >= w.in_w) continue;
+          const float v = in[ih * w.in_w + iw];
+          if (!found || v > best) best = v;
+          found = true;
+        }
+      }
+      out[oh * w.out_w + ow] = best;
+    }
+  }
+}
+
+// Positions inside [0, size) and, for count_include_pad, inside [-pad, size + pad_end).
+struct Coverage {
+  int64_t inside;
+  int64_t padded;
+};
+
+Coverage cover(const Taps& t, int64_t size, int64_t pad_end) {
+  Coverage c{0, 0};
+  for (int64_t i = 0, pos = t.first; i < t.count; ++i, pos += t.step) {
+    c.inside += pos >= 0 && pos < size;
+    c.padded += pos < size + pad_end;
+  }
+  return c;
+}
+
+void average_pool_plane(const Window2d& w, const Window& win, bool count_include_pad,
+                        const float* in, float* out) {
+  const int64_t pad_bottom = win.rank() == 2 ? win.pads_end[0] : 0;
+  const int64_t pad_right = win.pads_end.back();
+  for (int64_t oh = 0; oh < w.out_h; ++oh) {
+    const Taps rows = row_taps(w, oh);
+    const Coverage rows_cover = cover(rows, w.in_h, pad_bottom);
+    for (int64_t ow = 0; ow < w.out_w; ++ow) {
+      const Taps cols = column_taps(w, ow);
+      float sum = 0.0f;
+      for (int64_t a = 0, ih = rows.first; a < rows.count; ++a, ih += rows.step) {
+        if (ih < 0 || ih >= w.in_h) continue;
+        for (int64_t b = 0, iw = cols.first; b < cols.count; ++b, iw += cols.step) {
+          if (iw >= 0 && iw < w.in_w) sum += in[ih * w.in_w + iw];
+        }
+      }
+      const Coverage cols_cover = cover(cols, w.in_w, pad_right);
+      const int64_t count = count_include_pad ? rows_cover.padded * cols_cover.padded
+                                              : rows_cover.inside * cols_cover.inside;
+      out[oh * w.out_w + ow] = count > 0 ? sum / static_cast<float>(count) : 0.0f;
+    }
+  }
+}
+
+float plane_mean(const float* x, int64_t size) {
+  float acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= size; i += kLanes) {
+    for (int64_t j = 0; j < kLanes; ++j) acc[j] += x[i + j];
+  }
+  for (; i < size; ++i) acc[i % kLanes] += x[i];
+  float sum = 0.0f;
+  for (float a : acc) sum += a;
+  return sum / static_cast<float>(size);
+}
+
+// NaN propagates, as in the reference.
+float plane_max(const float* x, int64_t size) {
+  float acc[kLanes];
+  std::fill(acc, acc + kLanes, x[0]);
+  int64_t i = 0;
+  for (; i + kLanes <= size; i += kLanes) {
+    for (int64_t j = 0; j < kLanes; ++j) {
+      const float v = x[i + j];
+      acc[j] = v > acc[j] || v != v ? v : acc[j];
+    }
+  }
+  for (; i < size; ++i) acc[i % kLanes] = x[i] > acc[i % kLanes] || x[i] != x[i] ? x[i] : acc[i % kLanes];
+  float best = acc[0];
+  for (float a : acc) best = a > best || a != a ? a : best;
+  return best;
+}
+
+template <float (*Reduce)(const float*, int64_t)>
+void global_pool(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const int64_t plane = shape_numel(spatial_dims(ctx, 0));
+  if (plane == 0) ctx.fail_input(0, "shape {} has no spatial elements", shape_str(x.shape()));
+  Shape out_shape(x.rank(), 1);
+  out_shape[0] = x.dim(0);
+  out_shape[1] = x.dim(1);
+  const float* in = x.data<float>();
+  float* out = ctx.make_output(0, DType::kFloat32, out_shape).data<float>();
+  ctx.pool.parallel_for(x.dim(0) * x.dim(1), [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) out[p] = Reduce(in + p * plane, plane);
+  });
+}
+
+}  // namespace
+
+void max_pool(KernelContext& ctx) {
+  if (!is_float_1d_or_2d(ctx) || ctx.num_outputs() > 1) return kernels::max_pool(ctx);
+  const std::vector<int64_t> input = spatial_dims(ctx, 0);
+  WindowOptions options;
+  options.ceil_mode = ctx.node.attr_int("ceil_mode", 0) != 0;
+  const Window win = resolve_window(ctx, input, read_kernel_shape(ctx, input.size(), {}), options);
+  const Window2d w = Window2d::from(win);
+  for_each_plane(ctx, win, [&](const float* in, float* out) { max_pool_plane(w, in, out); });
+}
+
+void average_pool(KernelContext& ctx) {
+  if (!is_float_1d_or_2d(ctx)) return kernels::average_pool(ctx);
+  const std::vector<int64_t> input = spatial_dims(ctx, 0);
+  WindowOptions options;
+  options.ceil_mode = ctx.node.attr_int("ceil_mode", 0) != 0;
+  options.allow_dilations = ctx.opset >= 19;
+  const Window win = resolve_window(ctx, input, read_kernel_shape(ctx, input.size(), {}), options);
+  const Window2d w = Window2d::from(win);
+  const bool include_pad = ctx.node.attr_int("count_include_pad", 0) != 0;
+  for_each_plane(ctx, win, [&](const float* in, float* out) {
+    average_pool_plane(w, win, include_pad, in, out);
+  });
+}
+
+void global_average_pool(KernelContext& ctx) {
+  if (ctx.input(0).dtype() != DType::kFloat32) return kernels::global_average_pool(ctx);
+  global_pool<plane_mean>(ctx);
+}
+
+void global_max_pool(KernelContext& ctx) {
+  if (ctx.input(0).dtype() != DType::kFloat32) return kernels::global_max_pool(ctx);
+  global_pool<plane_max>(ctx);
+}
+
+}  // namespace lq::kernels::optimized
