@@ -135,6 +135,7 @@ struct CalibrationOptions {
   int threads = 1;
   int histogram_bins = 2048;
   ProgressCallback progress;  // called after each sample
+  size_t keep_samples = 0;    // the first samples are kept (RangeMethod::kAuto scores on them)
 };
 
 // Input name -> the sample files for it: .npy files (or folders of them, sorted by name),
@@ -158,6 +159,8 @@ class LQ_EXPORT Calibrator {
   void add_sources(const std::map<std::string, CalibrationSource>& sources);
 
   const CalibrationTable& table() const;
+  // The first CalibrationOptions::keep_samples samples, as run.
+  const std::vector<TensorMap>& kept_samples() const;
 
  private:
   struct Impl;

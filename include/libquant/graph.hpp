@@ -200,6 +200,7 @@ LQ_EXPORT void save_onnx(const Graph& graph, const std::string& path);
 struct OptimizeOptions {
   bool fold_constants = true;
   bool fuse_batchnorm = true;
+  bool fuse_hardswish = true;  // x * Clip(x + 3, 0, 6) / 6 -> x * HardSigmoid(x)
   bool eliminate_identity = true;
   bool remove_dead_nodes = true;
   bool verify_each_pass = false;  // always on in debug builds

@@ -184,6 +184,7 @@ struct Calibrator::Impl {
     for (const auto& [name, data] : inputs) {
       if (data.dtype() == DType::kFloat32) accumulate(stats_for(name), data);
     }
+    if (kept.size() < options.keep_samples) kept.push_back(inputs);
     ++table.samples;
   }
 
@@ -218,6 +219,7 @@ struct Calibrator::Impl {
   CalibrationOptions options;
   Simulator simulator;
   CalibrationTable table;
+  std::vector<TensorMap> kept;
 };
 
 Calibrator::Calibrator(const Graph& graph, CalibrationOptions options)
@@ -229,6 +231,8 @@ Calibrator::Calibrator(const Graph& graph, CalibrationOptions options)
 Calibrator::~Calibrator() = default;
 
 const CalibrationTable& Calibrator::table() const { return impl_->table; }
+
+const std::vector<TensorMap>& Calibrator::kept_samples() const { return impl_->kept; }
 
 void Calibrator::add_sample(const TensorMap& inputs) { impl_->run(inputs); }
 

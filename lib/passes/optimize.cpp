@@ -14,6 +14,7 @@ std::vector<std::string> optimize(Graph& graph, const OptimizeOptions& options) 
       {"eliminate_identity", options.eliminate_identity, passes::eliminate_identity},
       {"fold_constants", options.fold_constants, passes::fold_constants},
       {"fuse_batchnorm", options.fuse_batchnorm, passes::fuse_batchnorm},
+      {"fuse_hardswish", options.fuse_hardswish, passes::fuse_hardswish},
       {"remove_dead_nodes", options.remove_dead_nodes, passes::remove_dead_nodes},
   };
 #ifdef NDEBUG

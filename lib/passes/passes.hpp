@@ -9,6 +9,8 @@ namespace lq::passes {
 bool fold_constants(Graph& graph);
 // Folds an inference BatchNormalization into the weights and bias of the Conv or Gemm before it.
 bool fuse_batchnorm(Graph& graph);
+// Rewrites x * Clip(x + 3, 0, 6) / 6 as x * HardSigmoid(x) (HardSwish).
+bool fuse_hardswish(Graph& graph);
 // Removes Identity and inference-mode Dropout nodes.
 bool eliminate_identity(Graph& graph);
 // Removes nodes none of whose outputs is used or a graph output, then unused values.

@@ -188,6 +188,13 @@ class Assigner {
     const QuantParams* wp = out_.find(weight->name());
     const QuantParams* ip = out_.find(input->name());
     if (!wp || !ip) return;
+    if (wp->dtype == DType::kInt16 || ip->dtype == DType::kInt16) {
+      // int16 x int16 products accumulate in int64, where the bias at scale
+      // input x weight is exact to far below float precision: it stays as it is.
+      out_.log.push_back(fmt::format("{}: bias kept exact (int64 accumulation of int16 products)",
+                                     node.describe()));
+      return;
+    }
     if (auto p = bias_params(*ip, *wp, bias->initializer()->numel())) out_.params[bias->name()] = *p;
   }
 

@@ -1,0 +1,45 @@
+// Shared pieces of the lquant verbs.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace lq::cli {
+
+// Exit codes, documented in `lquant --help`.
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;  // the job failed: bad model, bad input, I/O error
+constexpr int kExitUsage = 2;  // the command line is wrong
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+int parse_positive(const std::string& flag, const std::string& text);
+double parse_number(const std::string& flag, const std::string& text);
+// "NAME=VALUE" -> {NAME, VALUE}; no '=' -> {"", VALUE}.
+std::pair<std::string, std::string> split_assignment(const std::string& text);
+// Comma-separated numbers: "127.5" or "123.7,116.3,103.5".
+std::vector<double> parse_numbers(const std::string& flag, const std::string& text);
+// A file name for a tensor name: characters other than [A-Za-z0-9._-] become '_'.
+std::string file_name_for(const std::string& tensor_name);
+
+// A progress bar on a terminal, a line per 10% otherwise.
+class Progress {
+ public:
+  explicit Progress(std::string label);
+  void update(int64_t done, int64_t total);
+  void finish();
+
+ private:
+  std::string label_;
+  bool terminal_;
+  int last_decile_ = -1;
+};
+
+int run_verb(const std::vector<std::string>& args);
+int quantize_verb(const std::vector<std::string>& args);
+
+}  // namespace lq::cli
