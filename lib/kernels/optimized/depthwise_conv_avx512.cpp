@@ -54,14 +54,14 @@ void fill_phase_planes(const Window2d& w, const PhasePlanes& pp, const float* in
   }
 }
 
-// U vectors (16 * U outputs) of output row oh starting at ow; with Masked, one
-// vector of `count` outputs. Independent accumulators hide the FMA latency.
-template <int U, bool Masked>
+// U vectors (16 * U outputs) of output row oh starting at ow, the last one
+// holding `last` outputs (1..16). U independent accumulators hide the FMA latency.
+template <int U>
 void row_block(const Window2d& w, const PhasePlanes& pp, const float* planes,
-               const DepthwisePlane& p, int64_t oh, int64_t ow, int64_t count) {
-  const __mmask16 mask = first_lanes(Masked ? count : 16);
+               const DepthwisePlane& p, int64_t oh, int64_t ow, int64_t last) {
+  const __mmask16 last_mask = first_lanes(last);
   __m512 acc[U];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int u = 0; u < U; ++u) acc[u] = _mm512_set1_ps(p.bias);
   for (int64_t kh = 0; kh < w.kernel_h; ++kh) {
     const float* row = planes + (oh * w.stride_h + kh * w.dilation_h) * pp.width + ow;
@@ -70,9 +70,10 @@ void row_block(const Window2d& w, const PhasePlanes& pp, const float* planes,
     for (int64_t kw = 0; kw < w.kernel_w; ++kw) {
       const float* src = row + phase * pp.rows * pp.width + shift;
       const __m512 weight = _mm512_set1_ps(weights[kw]);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int u = 0; u < U; ++u) {
-        const __m512 x = Masked ? _mm512_maskz_loadu_ps(mask, src) : _mm512_loadu_ps(src + 16 * u);
+        const __m512 x = u == U - 1 ? _mm512_maskz_loadu_ps(last_mask, src + 16 * u)
+                                    : _mm512_loadu_ps(src + 16 * u);
         acc[u] = _mm512_fmadd_ps(weight, x, acc[u]);
       }
       phase += w.dilation_w;
@@ -83,13 +84,24 @@ void row_block(const Window2d& w, const PhasePlanes& pp, const float* planes,
     }
   }
   float* out = p.output + oh * w.out_w + ow;
-#pragma GCC unroll 4
-  for (int u = 0; u < U; ++u) {
-    if (Masked) {
-      _mm512_mask_storeu_ps(out, mask, acc[u]);
-    } else {
-      _mm512_storeu_ps(out + 16 * u, acc[u]);
-    }
+#pragma GCC unroll 8
+  for (int u = 0; u < U - 1; ++u) _mm512_storeu_ps(out + 16 * u, acc[u]);
+  _mm512_mask_storeu_ps(out + 16 * (U - 1), last_mask, acc[U - 1]);
+}
+
+constexpr int64_t kMaxVectors = 8;
+
+void row_block_of(int64_t vectors, const Window2d& w, const PhasePlanes& pp, const float* planes,
+                  const DepthwisePlane& p, int64_t oh, int64_t ow, int64_t last) {
+  switch (vectors) {
+    case 1: return row_block<1>(w, pp, planes, p, oh, ow, last);
+    case 2: return row_block<2>(w, pp, planes, p, oh, ow, last);
+    case 3: return row_block<3>(w, pp, planes, p, oh, ow, last);
+    case 4: return row_block<4>(w, pp, planes, p, oh, ow, last);
+    case 5: return row_block<5>(w, pp, planes, p, oh, ow, last);
+    case 6: return row_block<6>(w, pp, planes, p, oh, ow, last);
+    case 7: return row_block<7>(w, pp, planes, p, oh, ow, last);
+    default: return row_block<8>(w, pp, planes, p, oh, ow, last);
   }
 }
 
@@ -98,11 +110,17 @@ void row_block(const Window2d& w, const PhasePlanes& pp, const float* planes,
 void depthwise_plane_avx512(const Window2d& w, const DepthwisePlane& p) {
   const PhasePlanes pp = PhasePlanes::of(w);
   fill_phase_planes(w, pp, p.input, p.scratch);
+  // A row's vectors in near-equal groups of at most kMaxVectors.
+  const int64_t vectors = (w.out_w + 15) / 16;
+  const int64_t groups = (vectors + kMaxVectors - 1) / kMaxVectors;
   for (int64_t oh = 0; oh < w.out_h; ++oh) {
     int64_t ow = 0;
-    for (; ow + 64 <= w.out_w; ow += 64) row_block<4, false>(w, pp, p.scratch, p, oh, ow, 64);
-    for (; ow + 16 <= w.out_w; ow += 16) row_block<1, false>(w, pp, p.scratch, p, oh, ow, 16);
-    if (ow < w.out_w) row_block<1, true>(w, pp, p.scratch, p, oh, ow, w.out_w - ow);
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t size = vectors / groups + (g < vectors % groups ? 1 : 0);
+      const int64_t outputs = 16 * size < w.out_w - ow ? 16 * size : w.out_w - ow;
+      row_block_of(size, w, pp, p.scratch, p, oh, ow, outputs - 16 * (size - 1));
+      ow += outputs;
+    }
   }
 }
 

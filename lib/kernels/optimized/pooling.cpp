@@ -3,6 +3,7 @@
 // plane sums split over independent accumulators.
 #include <algorithm>
 #include <limits>
+#include <vector>
 
 #include "kernels/optimized/window2d.hpp"
 #include "kernels/optimized/nn_kernels.hpp"
@@ -40,74 +41,83 @@ void for_each_plane(KernelContext& ctx, const Window& win, PlaneFn pool) {
   });
 }
 
-struct Taps {
-  int64_t first;  // first position (may be negative: padding)
-  int64_t step;   // dilation
-  int64_t count;  // kernel size
+// The taps of each output along one axis that fall inside the input (always a
+// contiguous range of tap indices), and how many fall inside the padded input.
+struct AxisTaps {
+  std::vector<int64_t> first_pos;   // input position of tap 0 (may be in the padding)
+  std::vector<int64_t> begin, end;  // taps [begin, end) are inside the input
+  std::vector<int64_t> padded;      // taps inside [-pad_begin, size + pad_end)
 };
 
-Taps row_taps(const Window2d& w, int64_t oh) {
-  return {oh * w.stride_h - w.pad_top, w.dilation_h, w.kernel_h};
-}
-Taps column_taps(const Window2d& w, int64_t ow) {
-  return {ow * w.stride_w - w.pad_left, w.dilation_w, w.kernel_w};
+AxisTaps axis_taps(int64_t size, int64_t out_size, int64_t kernel, int64_t stride,
+                   int64_t dilation, int64_t pad_begin, int64_t pad_end) {
+  AxisTaps t;
+  for (int64_t o = 0; o < out_size; ++o) {
+    const int64_t first = o * stride - pad_begin;
+    int64_t begin = 0, end = 0, padded = 0;
+    for (int64_t k = 0; k < kernel; ++k) {
+      const int64_t pos = first + k * dilation;
+      if (pos < 0) begin = k + 1;
+      if (pos < size) end = k + 1;
+      padded += pos < size + pad_end;
+    }
+    t.first_pos.push_back(first);
+    t.begin.push_back(begin);
+    t.end.push_back(std::max(begin, end));
+    t.padded.push_back(padded);
+  }
+  return t;
 }
 
-void max_pool_plane(const Window2d& w, const float* in, float* out) {
+struct PlaneTaps {
+  AxisTaps rows, cols;
+};
+
+PlaneTaps plane_taps(const Window2d& w, const Window& win) {
+  const int64_t pad_bottom = win.rank() == 2 ? win.pads_end[0] : 0;
+  return {axis_taps(w.in_h, w.out_h, w.kernel_h, w.stride_h, w.dilation_h, w.pad_top, pad_bottom),
+          axis_taps(w.in_w, w.out_w, w.kernel_w, w.stride_w, w.dilation_w, w.pad_left,
+                    win.pads_end.back())};
+}
+
+// Calls visit(value) for every input value under the window of output (oh, ow),
+// in row-major tap order.
+template <typename Visit>
+void for_each_tap(const Window2d& w, const PlaneTaps& t, const float* in, int64_t oh, int64_t ow,
+                  Visit visit) {
+  const size_t r = static_cast<size_t>(oh), c = static_cast<size_t>(ow);
+  for (int64_t a = t.rows.begin[r]; a < t.rows.end[r]; ++a) {
+    const float* row = in + (t.rows.first_pos[r] + a * w.dilation_h) * w.in_w;
+    const int64_t first_col = t.cols.first_pos[c];
+    for (int64_t b = t.cols.begin[c]; b < t.cols.end[c]; ++b) visit(row[first_col + b * w.dilation_w]);
+  }
+}
+
+void max_pool_plane(const Window2d& w, const PlaneTaps& t, const float* in, float* out) {
   for (int64_t oh = 0; oh < w.out_h; ++oh) {
-    const Taps rows = row_taps(w, oh);
     for (int64_t ow = 0; ow < w.out_w; ++ow) {
-      const Taps cols = column_taps(w, ow);
       float best = std::numeric_limits<float>::lowest();
       bool found = false;
-      for (int64_t a = 0, ih = rows.first; a < rows.count; ++a, ih += rows.step) {
-        if (ih < 0 || ih >= w.in_h) continue;
-        for (int64_t b = 0, iw = cols.first; b < cols.count; ++b, iw += cols.step) {
-          if (iw < 0 || iw >= w.in_w) continue;
-          const float v = in[ih * w.in_w + iw];
-          if (!found || v > best) best = v;
-          found = true;
-        }
-      }
+      for_each_tap(w, t, in, oh, ow, [&](float v) {
+        if (!found || v > best) best = v;
+        found = true;
+      });
       out[oh * w.out_w + ow] = best;
     }
   }
 }
 
-// Positions inside [0, size) and, for count_include_pad, inside [-pad, size + pad_end).
-struct Coverage {
-  int64_t inside;
-  int64_t padded;
-};
-
-Coverage cover(const Taps& t, int64_t size, int64_t pad_end) {
-  Coverage c{0, 0};
-  for (int64_t i = 0, pos = t.first; i < t.count; ++i, pos += t.step) {
-    c.inside += pos >= 0 && pos < size;
-    c.padded += pos < size + pad_end;
-  }
-  return c;
-}
-
-void average_pool_plane(const Window2d& w, const Window& win, bool count_include_pad,
+void average_pool_plane(const Window2d& w, const PlaneTaps& t, bool count_include_pad,
                         const float* in, float* out) {
-  const int64_t pad_bottom = win.rank() == 2 ? win.pads_end[0] : 0;
-  const int64_t pad_right = win.pads_end.back();
   for (int64_t oh = 0; oh < w.out_h; ++oh) {
-    const Taps rows = row_taps(w, oh);
-    const Coverage rows_cover = cover(rows, w.in_h, pad_bottom);
+    const size_t r = static_cast<size_t>(oh);
     for (int64_t ow = 0; ow < w.out_w; ++ow) {
-      const Taps cols = column_taps(w, ow);
+      const size_t c = static_cast<size_t>(ow);
       float sum = 0.0f;
-      for (int64_t a = 0, ih = rows.first; a < rows.count; ++a, ih += rows.step) {
-        if (ih < 0 || ih >= w.in_h) continue;
-        for (int64_t b = 0, iw = cols.first; b < cols.count; ++b, iw += cols.step) {
-          if (iw >= 0 && iw < w.in_w) sum += in[ih * w.in_w + iw];
-        }
-      }
-      const Coverage cols_cover = cover(cols, w.in_w, pad_right);
-      const int64_t count = count_include_pad ? rows_cover.padded * cols_cover.padded
-                                              : rows_cover.inside * cols_cover.inside;
+      for_each_tap(w, t, in, oh, ow, [&](float v) { sum += v; });
+      const int64_t count =
+          count_include_pad ? t.rows.padded[r] * t.cols.padded[c]
+                            : (t.rows.end[r] - t.rows.begin[r]) * (t.cols.end[c] - t.cols.begin[c]);
       out[oh * w.out_w + ow] = count > 0 ? sum / static_cast<float>(count) : 0.0f;
     }
   }
@@ -166,7 +176,8 @@ void max_pool(KernelContext& ctx) {
   options.ceil_mode = ctx.node.attr_int("ceil_mode", 0) != 0;
   const Window win = resolve_window(ctx, input, read_kernel_shape(ctx, input.size(), {}), options);
   const Window2d w = Window2d::from(win);
-  for_each_plane(ctx, win, [&](const float* in, float* out) { max_pool_plane(w, in, out); });
+  const PlaneTaps taps = plane_taps(w, win);
+  for_each_plane(ctx, win, [&](const float* in, float* out) { max_pool_plane(w, taps, in, out); });
 }
 
 void average_pool(KernelContext& ctx) {
@@ -177,9 +188,10 @@ void average_pool(KernelContext& ctx) {
   options.allow_dilations = ctx.opset >= 19;
   const Window win = resolve_window(ctx, input, read_kernel_shape(ctx, input.size(), {}), options);
   const Window2d w = Window2d::from(win);
+  const PlaneTaps taps = plane_taps(w, win);
   const bool include_pad = ctx.node.attr_int("count_include_pad", 0) != 0;
   for_each_plane(ctx, win, [&](const float* in, float* out) {
-    average_pool_plane(w, win, include_pad, in, out);
+    average_pool_plane(w, taps, include_pad, in, out);
   });
 }
 
