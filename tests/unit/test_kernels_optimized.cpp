@@ -114,6 +114,9 @@ TEST_CASE("optimized Conv matches the reference", "[kernels][nn][optimized]") {
       // 1-D.
       {{2, 5, 65}, {7, 5, 3}, {{"pads", attr_ints({1, 0})}, {"strides", attr_ints({2})}}},
       {{1, 6, 33}, {6, 1, 5}, {{"group", attr_int(6)}, {"pads", attr_ints({2, 2})}}},
+      // Big enough that the work is split over the three threads.
+      {{1, 32, 40, 40}, {48, 32, 3, 3}, {{"pads", attr_ints({1, 1, 1, 1})}}},
+      {{1, 40, 48, 48}, {40, 1, 5, 5}, {{"group", attr_int(40)}, {"pads", attr_ints({2, 2, 2, 2})}}},
       // 3-D falls back to the reference.
       {{1, 2, 4, 5, 6}, {3, 2, 2, 3, 2}, {}},
   };
@@ -140,6 +143,7 @@ TEST_CASE("optimized ConvTranspose matches the reference", "[kernels][nn][optimi
       {{1, 5, 33}, {5, 7, 4}, {{"strides", attr_ints({3})}, {"pads", attr_ints({2, 1})}}},
       {{1, 2, 4, 4}, {2, 3, 3, 3},
        {{"auto_pad", attr_string("SAME_LOWER")}, {"strides", attr_ints({2, 2})}}},
+      {{1, 24, 40, 40}, {24, 24, 2, 2}, {{"strides", attr_ints({2, 2})}}},
   };
   uint32_t seed = 300;
   for (const ConvCase& c : cases) {
@@ -182,7 +186,7 @@ TEST_CASE("optimized MatMul matches the reference", "[kernels][nn][optimized]") 
   const std::vector<std::pair<Shape, Shape>> cases = {
       {{3, 17, 33}, {33, 65}},  {{2, 1, 5, 7}, {3, 7, 9}}, {{33}, {33, 17}},
       {{4, 17, 3}, {3}},         {{500, 40}, {40, 20}},     {{1, 65}, {65, 1}},
-      {{8, 40, 15}, {8, 15, 40}},
+      {{8, 40, 15}, {8, 15, 40}},  {{16, 40, 40}, {16, 40, 40}}, {{40, 120}, {120, 1000}},
   };
   uint32_t seed = 700;
   for (const auto& [a, b] : cases) {
@@ -282,6 +286,7 @@ TEST_CASE("optimized pooling matches the reference", "[kernels][nn][optimized]")
   }
   const std::vector<std::pair<Shape, Attrs>> average_cases = {
       {{1, 480, 3, 80}, {{"kernel_shape", attr_ints({3, 2})}, {"strides", attr_ints({3, 2})}}},
+      {{1, 64, 64, 64}, {{"kernel_shape", attr_ints({3, 3})}, {"pads", attr_ints({1, 1, 1, 1})}}},
       {{1, 3, 10, 13},
        {{"kernel_shape", attr_ints({3, 3})}, {"pads", attr_ints({1, 2, 1, 0})},
         {"count_include_pad", attr_int(1)}}},
@@ -294,7 +299,8 @@ TEST_CASE("optimized pooling matches the reference", "[kernels][nn][optimized]")
     INFO("AveragePool " << lq::shape_str(shape));
     check_against_reference("AveragePool", {random_tensor(shape, seed++)}, attrs, 1e-6);
   }
-  for (const Shape& shape : {Shape{1, 3, 17, 33}, Shape{2, 5, 1, 1}, Shape{1, 2, 7}}) {
+  for (const Shape& shape :
+       {Shape{1, 3, 17, 33}, Shape{2, 5, 1, 1}, Shape{1, 2, 7}, Shape{1, 96, 80, 80}}) {
     INFO("global pools " << lq::shape_str(shape));
     check_against_reference("GlobalAveragePool", {random_tensor(shape, seed++)}, {}, 1e-5);
     check_against_reference("GlobalMaxPool", {random_tensor(shape, seed++)}, {}, 0.0);

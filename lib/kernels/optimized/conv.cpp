@@ -6,9 +6,10 @@
 
 #include "kernels/optimized/conv_grid.hpp"
 #include "kernels/optimized/depthwise_conv.hpp"
-#include "kernels/optimized/window2d.hpp"
 #include "kernels/optimized/nn_kernels.hpp"
+#include "kernels/optimized/parallel.hpp"
 #include "kernels/optimized/sgemm.hpp"
+#include "kernels/optimized/window2d.hpp"
 #include "kernels/reference/conv.hpp"
 #include "kernels/reference/nn_kernels.hpp"
 
@@ -29,6 +30,7 @@ void depthwise(KernelContext& ctx, const ConvGeometry& g, const Window2d& win, c
   const int64_t in_plane = win.in_h * win.in_w;
   const int64_t out_plane = win.out_h * win.out_w;
   const int64_t taps = win.kernel_h * win.kernel_w;
+  const int64_t grain = grain_for(out_plane * taps);
   ctx.pool.parallel_for(g.batch * g.out_channels, [&](int64_t begin, int64_t end) {
     std::vector<float> scratch(depthwise_scratch_size(win));
     for (int64_t plane = begin; plane < end; ++plane) {
@@ -37,7 +39,7 @@ void depthwise(KernelContext& ctx, const ConvGeometry& g, const Window2d& win, c
       plane_fn(win, {d.x + (n * g.in_channels + c) * in_plane, d.w + m * taps,
                      d.bias ? d.bias[m] : 0.0f, d.y + plane * out_plane, scratch.data()});
     }
-  });
+  }, grain);
 }
 
 // Every group is one GEMM: weights [M/group, C/group * taps] times the taps of

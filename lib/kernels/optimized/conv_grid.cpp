@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "kernels/optimized/parallel.hpp"
+
 namespace lq::kernels::optimized {
 
 namespace {
@@ -86,7 +88,7 @@ void PhaseGrid::fill(const float* input, float* planes, ThreadPool& pool) const 
         }
       }
     }
-  });
+  }, grain_for(w.stride_w * plane()));
   std::fill(planes + size() - reach, planes + size(), 0.0f);
 }
 

@@ -4,9 +4,10 @@
 #include <algorithm>
 #include <memory>
 
-#include "kernels/optimized/window2d.hpp"
 #include "kernels/optimized/nn_kernels.hpp"
+#include "kernels/optimized/parallel.hpp"
 #include "kernels/optimized/sgemm.hpp"
+#include "kernels/optimized/window2d.hpp"
 #include "kernels/reference/conv_transpose.hpp"
 #include "kernels/reference/nn_kernels.hpp"
 
@@ -75,7 +76,7 @@ void conv_transpose(KernelContext& ctx) {
           std::fill(out, out + out_plane, bias ? bias[first_out + m] : 0.0f);
           col2im(win, cols.get() + m * taps * in_plane, out);
         }
-      });
+      }, grain_for(taps * in_plane));
     }
   }
 }

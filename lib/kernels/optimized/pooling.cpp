@@ -5,8 +5,9 @@
 #include <limits>
 #include <vector>
 
-#include "kernels/optimized/window2d.hpp"
 #include "kernels/optimized/nn_kernels.hpp"
+#include "kernels/optimized/parallel.hpp"
+#include "kernels/optimized/window2d.hpp"
 #include "kernels/reference/nn_kernels.hpp"
 #include "kernels/reference/window.hpp"
 
@@ -38,7 +39,7 @@ void for_each_plane(KernelContext& ctx, const Window& win, PlaneFn pool) {
   const int64_t in_plane = shape_numel(win.input), out_plane = shape_numel(win.output);
   ctx.pool.parallel_for(x.dim(0) * x.dim(1), [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) pool(in + p * in_plane, out + p * out_plane);
-  });
+  }, grain_for(out_plane * shape_numel(win.kernel)));
 }
 
 // The taps of each output along one axis that fall inside the input (always a
@@ -164,7 +165,7 @@ void global_pool(KernelContext& ctx) {
   float* out = ctx.make_output(0, DType::kFloat32, out_shape).data<float>();
   ctx.pool.parallel_for(x.dim(0) * x.dim(1), [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) out[p] = Reduce(in + p * plane, plane);
-  });
+  }, grain_for(plane));
 }
 
 }  // namespace

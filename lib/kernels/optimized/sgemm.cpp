@@ -6,6 +6,8 @@
 #include <memory>
 #include <new>
 
+#include "kernels/optimized/parallel.hpp"
+
 namespace lq::kernels::optimized {
 
 namespace {
@@ -264,9 +266,10 @@ void fill_empty_product(const GemmArgs& args) {
   }
 }
 
-void parallel(ThreadPool* pool, int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+void parallel(ThreadPool* pool, int64_t n, const std::function<void(int64_t, int64_t)>& fn,
+              int64_t grain) {
   if (pool) {
-    pool->parallel_for(n, fn);
+    pool->parallel_for(n, fn, grain);
   } else {
     fn(0, n);
   }
@@ -343,8 +346,10 @@ void sgemm(const GemmArgs& args, const MicroKernel& kernel, ThreadPool* pool) {
   AlignedBuffer packed_a = aligned_floats(m_panels * kernel.mr * args.k);
   parallel(pool, m_panels, [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) pack_a(args, kb, kernel.mr, p, packed_a.get());
-  });
-  const std::vector<Task> tasks = plan_tasks(args, kernel, pool ? pool->size() : 1);
+  }, grain_for(kernel.mr * args.k));
+  const int64_t work = args.m * args.n * args.k;
+  const int threads = pool && work >= 2 * kMinChunkWork ? pool->size() : 1;
+  const std::vector<Task> tasks = plan_tasks(args, kernel, threads);
   int64_t widest = 0;
   for (const Task& t : tasks) widest = std::max(widest, round_up(t.cols, kernel.nr));
   parallel(pool, static_cast<int64_t>(tasks.size()), [&](int64_t begin, int64_t end) {
@@ -356,7 +361,7 @@ void sgemm(const GemmArgs& args, const MicroKernel& kernel, ThreadPool* pool) {
     for (int64_t t = begin; t < end; ++t) {
       run_task(args, kernel, kb, packed_a.get(), tasks[static_cast<size_t>(t)], buffers);
     }
-  });
+  }, grain_for(work / static_cast<int64_t>(tasks.size())));
 }
 
 }  // namespace lq::kernels::optimized
