@@ -207,43 +207,92 @@ TEST_CASE("every GEMM micro-kernel matches a naive product", "[kernels][nn][opti
     bool accumulate, bias;
   };
   const std::vector<Case> cases = {{1, 1, 1, false, false}, {17, 33, 65, false, true},
-                                   {65, 3, 300, true, false}, {9, 100, 513, false, true}};
+                                   {65, 3, 300, true, false}, {9, 100, 513, false, true},
+                                   {40, 700, 130, true, true}};
+  // B is read three ways: packed from a transposed matrix, in place from a
+  // row-major one, and in place through row offsets (the reversed rows).
+  enum class Source { kPacked, kInPlace, kRows };
   lq::kernels::ThreadPool pool(3);
   for (const opt::MicroKernel* kernel : opt::available_micro_kernels()) {
     for (const Case& c : cases) {
-      INFO(kernel->name << " M " << c.m << " N " << c.n << " K " << c.k);
-      const std::vector<float> a = random_floats(static_cast<size_t>(c.m * c.k), 1);
-      const std::vector<float> b = random_floats(static_cast<size_t>(c.k * c.n), 2);
-      const std::vector<float> bias = random_floats(static_cast<size_t>(c.m), 3);
-      const std::vector<float> c0 = random_floats(static_cast<size_t>(c.m * c.n), 4);
-      // B is read transposed to exercise the strided packing path.
-      std::vector<float> bt(b.size());
-      for (int64_t l = 0; l < c.k; ++l)
-        for (int64_t j = 0; j < c.n; ++j) bt[j * c.k + l] = b[l * c.n + j];
-      const opt::StridedPanelSource source({bt.data(), 1, c.k});
-      std::vector<float> serial = c0, parallel = c0;
-      opt::GemmArgs args;
-      args.m = c.m;
-      args.n = c.n;
-      args.k = c.k;
-      args.a = {a.data(), c.k, 1};
-      args.alpha = 2.0f;
-      args.b = &source;
-      args.ldc = c.n;
-      args.accumulate = c.accumulate;
-      args.row_bias = c.bias ? bias.data() : nullptr;
-      args.c = serial.data();
-      opt::sgemm(args, *kernel, nullptr);
-      args.c = parallel.data();
-      opt::sgemm(args, *kernel, &pool);
-      REQUIRE(serial == parallel);
-      for (int64_t i = 0; i < c.m; ++i) {
-        for (int64_t j = 0; j < c.n; ++j) {
-          double expected = c.accumulate ? c0[i * c.n + j] : c.bias ? bias[i] : 0.0;
-          for (int64_t l = 0; l < c.k; ++l) expected += 2.0 * a[i * c.k + l] * b[l * c.n + j];
-          INFO("at " << i << "," << j);
-          REQUIRE(std::fabs(serial[i * c.n + j] - expected) <= 1e-4 * (1 + std::fabs(expected)));
+      for (Source source : {Source::kPacked, Source::kInPlace, Source::kRows}) {
+        INFO(kernel->name << " M " << c.m << " N " << c.n << " K " << c.k << " source "
+                          << static_cast<int>(source));
+        const std::vector<float> a = random_floats(static_cast<size_t>(c.m * c.k), 1);
+        const std::vector<float> b = random_floats(static_cast<size_t>(c.k * c.n), 2);
+        const std::vector<float> bias = random_floats(static_cast<size_t>(c.m), 3);
+        const std::vector<float> c0 = random_floats(static_cast<size_t>(c.m * c.n), 4);
+        std::vector<float> bt(b.size());
+        for (int64_t l = 0; l < c.k; ++l)
+          for (int64_t j = 0; j < c.n; ++j) bt[j * c.k + l] = b[l * c.n + j];
+        std::vector<float> reversed(b.size());
+        std::vector<int64_t> offsets(static_cast<size_t>(c.k));
+        for (int64_t l = 0; l < c.k; ++l) {
+          std::copy(b.begin() + l * c.n, b.begin() + (l + 1) * c.n,
+                    reversed.begin() + (c.k - 1 - l) * c.n);
+          offsets[static_cast<size_t>(l)] = (c.k - 1 - l) * c.n;
         }
+        const opt::StridedPanelSource transposed({bt.data(), 1, c.k});
+        const opt::StridedPanelSource row_major({b.data(), c.n, 1});
+        const opt::RowsPanelSource rows(reversed.data(), offsets.data());
+        std::vector<float> serial = c0, parallel = c0;
+        opt::GemmArgs args;
+        args.m = c.m;
+        args.n = c.n;
+        args.k = c.k;
+        args.a = {a.data(), c.k, 1};
+        args.alpha = 2.0f;
+        args.b = source == Source::kPacked ? static_cast<const opt::PanelSource*>(&transposed)
+                 : source == Source::kInPlace ? static_cast<const opt::PanelSource*>(&row_major)
+                                              : &rows;
+        args.ldc = c.n;
+        args.accumulate = c.accumulate;
+        args.row_bias = c.bias ? bias.data() : nullptr;
+        args.c = serial.data();
+        opt::sgemm(args, *kernel, nullptr);
+        args.c = parallel.data();
+        opt::sgemm(args, *kernel, &pool);
+        REQUIRE(serial == parallel);
+        for (int64_t i = 0; i < c.m; ++i) {
+          for (int64_t j = 0; j < c.n; ++j) {
+            double expected = c.accumulate ? c0[i * c.n + j] : c.bias ? bias[i] : 0.0;
+            for (int64_t l = 0; l < c.k; ++l) expected += 2.0 * a[i * c.k + l] * b[l * c.n + j];
+            INFO("at " << i << "," << j);
+            REQUIRE(std::fabs(serial[i * c.n + j] - expected) <= 1e-4 * (1 + std::fabs(expected)));
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("GEMM drops the columns a pitched output does not keep", "[kernels][nn][optimized]") {
+  // Product columns n = row * 7 + col, of which col < 5 are kept: C is [M, rows * 5].
+  const int64_t m = 11, k = 300, rows = 9, pitch = 7, width = 5, n = rows * pitch;
+  const std::vector<float> a = random_floats(static_cast<size_t>(m * k), 5);
+  const std::vector<float> b = random_floats(static_cast<size_t>(k * n), 6);
+  const opt::StridedPanelSource source({b.data(), n, 1});
+  for (const opt::MicroKernel* kernel : opt::available_micro_kernels()) {
+    INFO(kernel->name);
+    std::vector<float> c(static_cast<size_t>(m * rows * width), -7.0f);
+    opt::GemmArgs args;
+    args.m = m;
+    args.n = n;
+    args.k = k;
+    args.a = {a.data(), k, 1};
+    args.b = &source;
+    args.c = c.data();
+    args.ldc = rows * width;
+    args.c_pitch = pitch;
+    args.c_width = width;
+    opt::sgemm(args, *kernel, nullptr);
+    for (int64_t i = 0; i < m; ++i) {
+      for (int64_t col = 0; col < rows * width; ++col) {
+        const int64_t product_col = col / width * pitch + col % width;
+        double expected = 0;
+        for (int64_t l = 0; l < k; ++l) expected += a[i * k + l] * b[l * n + product_col];
+        INFO("at " << i << "," << col);
+        REQUIRE(std::fabs(c[i * rows * width + col] - expected) <= 1e-4 * (1 + std::fabs(expected)));
       }
     }
   }
