@@ -86,27 +86,42 @@ TEST_CASE("optimized Conv matches the reference", "[kernels][nn][optimized]") {
       {{2, 3, 5, 7}, {1, 3, 1, 1}, {}, false},
       // 3x3 stride 1 and 2 through im2col.
       {{1, 3, 33, 33}, {16, 3, 3, 3}, {{"pads", attr_ints({1, 1, 1, 1})}}},
-      {{1, 8, 17, 65}, {24, 8, 3, 3},
+      {{1, 8, 17, 65},
+       {24, 8, 3, 3},
        {{"pads", attr_ints({1, 1, 1, 1})}, {"strides", attr_ints({2, 2})}}},
       // K = 300 * 9 spans several K blocks; M = 65 leaves a partial row panel.
       {{1, 300, 6, 7}, {65, 300, 3, 3}, {{"pads", attr_ints({0, 1, 2, 1})}}},
       // Asymmetric pads, dilation with stride, 1x1 with stride.
-      {{1, 5, 19, 23}, {7, 5, 3, 2},
-       {{"pads", attr_ints({2, 0, 1, 3})}, {"dilations", attr_ints({2, 3})},
+      {{1, 5, 19, 23},
+       {7, 5, 3, 2},
+       {{"pads", attr_ints({2, 0, 1, 3})},
+        {"dilations", attr_ints({2, 3})},
         {"strides", attr_ints({2, 1})}}},
       {{1, 6, 11, 12}, {9, 6, 1, 1}, {{"strides", attr_ints({2, 3})}}},
-      {{2, 4, 10, 9}, {6, 4, 3, 3},
+      {{2, 4, 10, 9},
+       {6, 4, 3, 3},
        {{"auto_pad", attr_string("SAME_UPPER")}, {"strides", attr_ints({2, 2})}}},
       // Groups that are not depthwise.
       {{1, 9, 12, 11}, {12, 3, 3, 3}, {{"group", attr_int(3)}, {"pads", attr_ints({1, 1, 1, 1})}}},
       // Depthwise 3x3 and 5x5, stride 1 and 2 (vector and border paths).
-      {{1, 17, 33, 35}, {17, 1, 3, 3}, {{"group", attr_int(17)}, {"pads", attr_ints({1, 1, 1, 1})}}},
-      {{2, 16, 40, 41}, {16, 1, 5, 5},
-       {{"group", attr_int(16)}, {"pads", attr_ints({2, 2, 2, 2})}, {"strides", attr_ints({2, 2})}}},
-      {{1, 3, 65, 17}, {3, 1, 3, 3},
-       {{"group", attr_int(3)}, {"dilations", attr_ints({2, 2})}, {"pads", attr_ints({2, 2, 2, 2})}}},
+      {{1, 17, 33, 35},
+       {17, 1, 3, 3},
+       {{"group", attr_int(17)}, {"pads", attr_ints({1, 1, 1, 1})}}},
+      {{2, 16, 40, 41},
+       {16, 1, 5, 5},
+       {{"group", attr_int(16)},
+        {"pads", attr_ints({2, 2, 2, 2})},
+        {"strides", attr_ints({2, 2})}}},
+      {{1, 3, 65, 17},
+       {3, 1, 3, 3},
+       {{"group", attr_int(3)},
+        {"dilations", attr_ints({2, 2})},
+        {"pads", attr_ints({2, 2, 2, 2})}}},
       // Depthwise with stride 3, no pads, no bias; and a channel multiplier of 2.
-      {{1, 4, 20, 31}, {4, 1, 3, 3}, {{"group", attr_int(4)}, {"strides", attr_ints({3, 3})}}, false},
+      {{1, 4, 20, 31},
+       {4, 1, 3, 3},
+       {{"group", attr_int(4)}, {"strides", attr_ints({3, 3})}},
+       false},
       {{1, 4, 9, 18}, {8, 1, 3, 3}, {{"group", attr_int(4)}, {"pads", attr_ints({1, 1, 1, 1})}}},
       // Narrow images (width 1 and 3).
       {{1, 8, 7, 1}, {8, 1, 3, 1}, {{"group", attr_int(8)}, {"pads", attr_ints({1, 0, 1, 0})}}},
@@ -116,7 +131,9 @@ TEST_CASE("optimized Conv matches the reference", "[kernels][nn][optimized]") {
       {{1, 6, 33}, {6, 1, 5}, {{"group", attr_int(6)}, {"pads", attr_ints({2, 2})}}},
       // Big enough that the work is split over the three threads.
       {{1, 32, 40, 40}, {48, 32, 3, 3}, {{"pads", attr_ints({1, 1, 1, 1})}}},
-      {{1, 40, 48, 48}, {40, 1, 5, 5}, {{"group", attr_int(40)}, {"pads", attr_ints({2, 2, 2, 2})}}},
+      {{1, 40, 48, 48},
+       {40, 1, 5, 5},
+       {{"group", attr_int(40)}, {"pads", attr_ints({2, 2, 2, 2})}}},
       // 3-D falls back to the reference.
       {{1, 2, 4, 5, 6}, {3, 2, 2, 3, 2}, {}},
   };
@@ -132,16 +149,22 @@ TEST_CASE("optimized Conv matches the reference", "[kernels][nn][optimized]") {
 
 TEST_CASE("optimized ConvTranspose matches the reference", "[kernels][nn][optimized]") {
   const std::vector<ConvCase> cases = {
-      {{1, 8, 9, 11}, {8, 6, 3, 3},
-       {{"strides", attr_ints({2, 2})}, {"pads", attr_ints({1, 1, 1, 1})},
+      {{1, 8, 9, 11},
+       {8, 6, 3, 3},
+       {{"strides", attr_ints({2, 2})},
+        {"pads", attr_ints({1, 1, 1, 1})},
         {"output_padding", attr_ints({1, 1})}}},
       {{1, 16, 17, 17}, {16, 16, 2, 2}, {{"strides", attr_ints({2, 2})}}},
-      {{2, 4, 5, 7}, {4, 3, 3, 2},
+      {{2, 4, 5, 7},
+       {4, 3, 3, 2},
        {{"group", attr_int(2)}, {"dilations", attr_ints({2, 1})}, {"strides", attr_ints({1, 3})}}},
-      {{1, 3, 6, 5}, {3, 2, 3, 3}, {{"output_shape", attr_ints({14, 13})}, {"strides", attr_ints({2, 2})}},
+      {{1, 3, 6, 5},
+       {3, 2, 3, 3},
+       {{"output_shape", attr_ints({14, 13})}, {"strides", attr_ints({2, 2})}},
        false},
       {{1, 5, 33}, {5, 7, 4}, {{"strides", attr_ints({3})}, {"pads", attr_ints({2, 1})}}},
-      {{1, 2, 4, 4}, {2, 3, 3, 3},
+      {{1, 2, 4, 4},
+       {2, 3, 3, 3},
        {{"auto_pad", attr_string("SAME_LOWER")}, {"strides", attr_ints({2, 2})}}},
       {{1, 24, 40, 40}, {24, 24, 2, 2}, {{"strides", attr_ints({2, 2})}}},
   };
@@ -164,9 +187,9 @@ TEST_CASE("optimized Gemm matches the reference", "[kernels][nn][optimized]") {
     bool has_c;
   };
   const std::vector<Case> cases = {
-      {1, 1, 1, false, false, {}, false},   {3, 17, 33, false, true, {17}, true},
+      {1, 1, 1, false, false, {}, false},       {3, 17, 33, false, true, {17}, true},
       {65, 33, 17, true, false, {65, 1}, true}, {33, 65, 300, true, true, {33, 65}, true},
-      {17, 1, 65, false, false, {1}, true},  {100, 129, 3, false, true, {}, true},
+      {17, 1, 65, false, false, {1}, true},     {100, 129, 3, false, true, {}, true},
   };
   uint32_t seed = 500;
   for (const Case& c : cases) {
@@ -177,16 +200,18 @@ TEST_CASE("optimized Gemm matches the reference", "[kernels][nn][optimized]") {
     if (c.has_c) inputs.push_back(random_tensor(c.c, seed + 2));
     seed += 3;
     check_against_reference("Gemm", inputs,
-                            {{"transA", attr_int(c.trans_a)}, {"transB", attr_int(c.trans_b)},
-                             {"alpha", attr_float(0.75f)}, {"beta", attr_float(-1.5f)}});
+                            {{"transA", attr_int(c.trans_a)},
+                             {"transB", attr_int(c.trans_b)},
+                             {"alpha", attr_float(0.75f)},
+                             {"beta", attr_float(-1.5f)}});
   }
 }
 
 TEST_CASE("optimized MatMul matches the reference", "[kernels][nn][optimized]") {
   const std::vector<std::pair<Shape, Shape>> cases = {
-      {{3, 17, 33}, {33, 65}},  {{2, 1, 5, 7}, {3, 7, 9}}, {{33}, {33, 17}},
-      {{4, 17, 3}, {3}},         {{500, 40}, {40, 20}},     {{1, 65}, {65, 1}},
-      {{8, 40, 15}, {8, 15, 40}},  {{16, 40, 40}, {16, 40, 40}}, {{40, 120}, {120, 1000}},
+      {{3, 17, 33}, {33, 65}},    {{2, 1, 5, 7}, {3, 7, 9}},    {{33}, {33, 17}},
+      {{4, 17, 3}, {3}},          {{500, 40}, {40, 20}},        {{1, 65}, {65, 1}},
+      {{8, 40, 15}, {8, 15, 40}}, {{16, 40, 40}, {16, 40, 40}}, {{40, 120}, {120, 1000}},
   };
   uint32_t seed = 700;
   for (const auto& [a, b] : cases) {
@@ -197,7 +222,8 @@ TEST_CASE("optimized MatMul matches the reference", "[kernels][nn][optimized]") 
   // Integer MatMul goes to the reference kernel.
   OpSpec spec;
   spec.op_type = "MatMul";
-  spec.inputs = {Tensor::from_vector<int64_t>({1, 2}, {3, 4}), Tensor::from_vector<int64_t>({2, 1}, {5, 6})};
+  spec.inputs = {Tensor::from_vector<int64_t>({1, 2}, {3, 4}),
+                 Tensor::from_vector<int64_t>({2, 1}, {5, 6})};
   REQUIRE(run_op(spec)[0].to_int64s() == std::vector<int64_t>{39});
 }
 
@@ -206,8 +232,10 @@ TEST_CASE("every GEMM micro-kernel matches a naive product", "[kernels][nn][opti
     int64_t m, n, k;
     bool accumulate, bias;
   };
-  const std::vector<Case> cases = {{1, 1, 1, false, false}, {17, 33, 65, false, true},
-                                   {65, 3, 300, true, false}, {9, 100, 513, false, true},
+  const std::vector<Case> cases = {{1, 1, 1, false, false},
+                                   {17, 33, 65, false, true},
+                                   {65, 3, 300, true, false},
+                                   {9, 100, 513, false, true},
                                    {40, 700, 130, true, true}};
   // B is read three ways: packed from a transposed matrix, in place from a
   // row-major one, and in place through row offsets (the reversed rows).
@@ -242,7 +270,7 @@ TEST_CASE("every GEMM micro-kernel matches a naive product", "[kernels][nn][opti
         args.k = c.k;
         args.a = {a.data(), c.k, 1};
         args.alpha = 2.0f;
-        args.b = source == Source::kPacked ? static_cast<const opt::PanelSource*>(&transposed)
+        args.b = source == Source::kPacked    ? static_cast<const opt::PanelSource*>(&transposed)
                  : source == Source::kInPlace ? static_cast<const opt::PanelSource*>(&row_major)
                                               : &rows;
         args.ldc = c.n;
@@ -292,7 +320,8 @@ TEST_CASE("GEMM drops the columns a pitched output does not keep", "[kernels][nn
         double expected = 0;
         for (int64_t l = 0; l < k; ++l) expected += a[i * k + l] * b[l * n + product_col];
         INFO("at " << i << "," << col);
-        REQUIRE(std::fabs(c[i * rows * width + col] - expected) <= 1e-4 * (1 + std::fabs(expected)));
+        REQUIRE(std::fabs(c[i * rows * width + col] - expected) <=
+                1e-4 * (1 + std::fabs(expected)));
       }
     }
   }
@@ -322,11 +351,15 @@ TEST_CASE("optimized pooling matches the reference", "[kernels][nn][optimized]")
   const std::vector<std::pair<Shape, Attrs>> max_cases = {
       {{1, 3, 17, 33}, {{"kernel_shape", attr_ints({2, 2})}, {"strides", attr_ints({2, 2})}}},
       {{2, 5, 9, 12},
-       {{"kernel_shape", attr_ints({3, 3})}, {"strides", attr_ints({2, 2})},
-        {"pads", attr_ints({1, 1, 1, 1})}, {"ceil_mode", attr_int(1)}}},
+       {{"kernel_shape", attr_ints({3, 3})},
+        {"strides", attr_ints({2, 2})},
+        {"pads", attr_ints({1, 1, 1, 1})},
+        {"ceil_mode", attr_int(1)}}},
       {{1, 2, 11, 10}, {{"kernel_shape", attr_ints({2, 3})}, {"dilations", attr_ints({2, 2})}}},
-      {{1, 4, 65}, {{"kernel_shape", attr_ints({3})}, {"auto_pad", attr_string("SAME_UPPER")},
-                    {"strides", attr_ints({2})}}},
+      {{1, 4, 65},
+       {{"kernel_shape", attr_ints({3})},
+        {"auto_pad", attr_string("SAME_UPPER")},
+        {"strides", attr_ints({2})}}},
   };
   uint32_t seed = 900;
   for (const auto& [shape, attrs] : max_cases) {
@@ -337,11 +370,14 @@ TEST_CASE("optimized pooling matches the reference", "[kernels][nn][optimized]")
       {{1, 480, 3, 80}, {{"kernel_shape", attr_ints({3, 2})}, {"strides", attr_ints({3, 2})}}},
       {{1, 64, 64, 64}, {{"kernel_shape", attr_ints({3, 3})}, {"pads", attr_ints({1, 1, 1, 1})}}},
       {{1, 3, 10, 13},
-       {{"kernel_shape", attr_ints({3, 3})}, {"pads", attr_ints({1, 2, 1, 0})},
+       {{"kernel_shape", attr_ints({3, 3})},
+        {"pads", attr_ints({1, 2, 1, 0})},
         {"count_include_pad", attr_int(1)}}},
       {{2, 3, 10, 13},
-       {{"kernel_shape", attr_ints({3, 3})}, {"pads", attr_ints({1, 2, 1, 0})},
-        {"strides", attr_ints({2, 2})}, {"ceil_mode", attr_int(1)}}},
+       {{"kernel_shape", attr_ints({3, 3})},
+        {"pads", attr_ints({1, 2, 1, 0})},
+        {"strides", attr_ints({2, 2})},
+        {"ceil_mode", attr_int(1)}}},
       {{1, 2, 33}, {{"kernel_shape", attr_ints({4})}, {"auto_pad", attr_string("SAME_LOWER")}}},
   };
   for (const auto& [shape, attrs] : average_cases) {

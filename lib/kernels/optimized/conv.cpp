@@ -1,5 +1,7 @@
 // Conv for float32 1-D/2-D inputs: depthwise planes computed directly, every
 // other group as one GEMM of its weights with the input taps.
+#include "kernels/reference/conv.hpp"
+
 #include <algorithm>
 #include <memory>
 #include <vector>
@@ -10,7 +12,6 @@
 #include "kernels/optimized/parallel.hpp"
 #include "kernels/optimized/sgemm.hpp"
 #include "kernels/optimized/window2d.hpp"
-#include "kernels/reference/conv.hpp"
 #include "kernels/reference/nn_kernels.hpp"
 
 namespace lq::kernels::optimized {
@@ -31,15 +32,18 @@ void depthwise(KernelContext& ctx, const ConvGeometry& g, const Window2d& win, c
   const int64_t out_plane = win.out_h * win.out_w;
   const int64_t taps = win.kernel_h * win.kernel_w;
   const int64_t grain = grain_for(out_plane * taps);
-  ctx.pool.parallel_for(g.batch * g.out_channels, [&](int64_t begin, int64_t end) {
-    std::vector<float> scratch(depthwise_scratch_size(win));
-    for (int64_t plane = begin; plane < end; ++plane) {
-      const int64_t n = plane / g.out_channels, m = plane % g.out_channels;
-      const int64_t c = m / g.out_per_group();
-      plane_fn(win, {d.x + (n * g.in_channels + c) * in_plane, d.w + m * taps,
-                     d.bias ? d.bias[m] : 0.0f, d.y + plane * out_plane, scratch.data()});
-    }
-  }, grain);
+  ctx.pool.parallel_for(
+      g.batch * g.out_channels,
+      [&](int64_t begin, int64_t end) {
+        std::vector<float> scratch(depthwise_scratch_size(win));
+        for (int64_t plane = begin; plane < end; ++plane) {
+          const int64_t n = plane / g.out_channels, m = plane % g.out_channels;
+          const int64_t c = m / g.out_per_group();
+          plane_fn(win, {d.x + (n * g.in_channels + c) * in_plane, d.w + m * taps,
+                         d.bias ? d.bias[m] : 0.0f, d.y + plane * out_plane, scratch.data()});
+        }
+      },
+      grain);
 }
 
 // Every group is one GEMM: weights [M/group, C/group * taps] times the taps of
@@ -56,7 +60,8 @@ void grouped_gemm(KernelContext& ctx, const ConvGeometry& g, const Window2d& win
   const PhaseGrid grid = PhaseGrid::of(win, g.in_per_group());
   const std::vector<int64_t> offsets = pointwise ? std::vector<int64_t>() : grid.row_offsets();
   // Fully written by PhaseGrid::fill before it is read.
-  const std::unique_ptr<float[]> planes(new float[pointwise ? 0 : static_cast<size_t>(grid.size())]);
+  const std::unique_ptr<float[]> planes(
+      new float[pointwise ? 0 : static_cast<size_t>(grid.size())]);
   for (int64_t n = 0; n < g.batch; ++n) {
     for (int64_t group = 0; group < g.group; ++group) {
       const float* x = d.x + (n * g.in_channels + group * g.in_per_group()) * in_plane;

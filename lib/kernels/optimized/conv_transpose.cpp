@@ -1,6 +1,8 @@
 // ConvTranspose for float32 1-D/2-D inputs: per image and group, one GEMM gives
 // every (output channel, tap) row for every input pixel, and col2im adds each
 // row into the output plane at the pixels its tap reaches.
+#include "kernels/reference/conv_transpose.hpp"
+
 #include <algorithm>
 #include <memory>
 
@@ -8,7 +10,6 @@
 #include "kernels/optimized/parallel.hpp"
 #include "kernels/optimized/sgemm.hpp"
 #include "kernels/optimized/window2d.hpp"
-#include "kernels/reference/conv_transpose.hpp"
 #include "kernels/reference/nn_kernels.hpp"
 
 namespace lq::kernels::optimized {
@@ -19,8 +20,8 @@ namespace {
 void col2im(const Window2d& w, const float* cols, float* out) {
   const int64_t in_plane = w.in_h * w.in_w;
   for (int64_t kh = 0; kh < w.kernel_h; ++kh) {
-    const InteriorRange rows =
-        interior_range(w.out_h, w.in_h, w.stride_h, w.pad_top, kh * w.dilation_h, kh * w.dilation_h);
+    const InteriorRange rows = interior_range(w.out_h, w.in_h, w.stride_h, w.pad_top,
+                                              kh * w.dilation_h, kh * w.dilation_h);
     for (int64_t kw = 0; kw < w.kernel_w; ++kw) {
       const int64_t tap_w = kw * w.dilation_w;
       const InteriorRange columns =
@@ -70,13 +71,16 @@ void conv_transpose(KernelContext& ctx) {
       args.ldc = in_plane;
       sgemm(args, &ctx.pool);
       const int64_t first_out = group * g.out_per_group();
-      ctx.pool.parallel_for(g.out_per_group(), [&](int64_t begin, int64_t end) {
-        for (int64_t m = begin; m < end; ++m) {
-          float* out = y + (n * g.out_channels + first_out + m) * out_plane;
-          std::fill(out, out + out_plane, bias ? bias[first_out + m] : 0.0f);
-          col2im(win, cols.get() + m * taps * in_plane, out);
-        }
-      }, grain_for(taps * in_plane));
+      ctx.pool.parallel_for(
+          g.out_per_group(),
+          [&](int64_t begin, int64_t end) {
+            for (int64_t m = begin; m < end; ++m) {
+              float* out = y + (n * g.out_channels + first_out + m) * out_plane;
+              std::fill(out, out + out_plane, bias ? bias[first_out + m] : 0.0f);
+              col2im(win, cols.get() + m * taps * in_plane, out);
+            }
+          },
+          grain_for(taps * in_plane));
     }
   }
 }

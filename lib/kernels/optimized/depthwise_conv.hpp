@@ -10,8 +10,8 @@ struct DepthwisePlane {
   const float* input;    // in_h x in_w
   const float* weights;  // kernel_h x kernel_w
   float bias;
-  float* output;         // out_h x out_w
-  float* scratch;        // depthwise_scratch_size(window) floats, reusable across planes
+  float* output;   // out_h x out_w
+  float* scratch;  // depthwise_scratch_size(window) floats, reusable across planes
 };
 
 // Computes one output plane; each output is bias + taps in (kh, kw) order.

@@ -94,14 +94,22 @@ constexpr int64_t kMaxVectors = 8;
 void row_block_of(int64_t vectors, const Window2d& w, const PhasePlanes& pp, const float* planes,
                   const DepthwisePlane& p, int64_t oh, int64_t ow, int64_t last) {
   switch (vectors) {
-    case 1: return row_block<1>(w, pp, planes, p, oh, ow, last);
-    case 2: return row_block<2>(w, pp, planes, p, oh, ow, last);
-    case 3: return row_block<3>(w, pp, planes, p, oh, ow, last);
-    case 4: return row_block<4>(w, pp, planes, p, oh, ow, last);
-    case 5: return row_block<5>(w, pp, planes, p, oh, ow, last);
-    case 6: return row_block<6>(w, pp, planes, p, oh, ow, last);
-    case 7: return row_block<7>(w, pp, planes, p, oh, ow, last);
-    default: return row_block<8>(w, pp, planes, p, oh, ow, last);
+    case 1:
+      return row_block<1>(w, pp, planes, p, oh, ow, last);
+    case 2:
+      return row_block<2>(w, pp, planes, p, oh, ow, last);
+    case 3:
+      return row_block<3>(w, pp, planes, p, oh, ow, last);
+    case 4:
+      return row_block<4>(w, pp, planes, p, oh, ow, last);
+    case 5:
+      return row_block<5>(w, pp, planes, p, oh, ow, last);
+    case 6:
+      return row_block<6>(w, pp, planes, p, oh, ow, last);
+    case 7:
+      return row_block<7>(w, pp, planes, p, oh, ow, last);
+    default:
+      return row_block<8>(w, pp, planes, p, oh, ow, last);
   }
 }
 

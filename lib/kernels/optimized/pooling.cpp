@@ -37,9 +37,12 @@ void for_each_plane(KernelContext& ctx, const Window& win, PlaneFn pool) {
   const float* in = x.data<float>();
   float* out = ctx.make_output(0, DType::kFloat32, pooled_shape(x, win)).data<float>();
   const int64_t in_plane = shape_numel(win.input), out_plane = shape_numel(win.output);
-  ctx.pool.parallel_for(x.dim(0) * x.dim(1), [&](int64_t begin, int64_t end) {
-    for (int64_t p = begin; p < end; ++p) pool(in + p * in_plane, out + p * out_plane);
-  }, grain_for(out_plane * shape_numel(win.kernel)));
+  ctx.pool.parallel_for(
+      x.dim(0) * x.dim(1),
+      [&](int64_t begin, int64_t end) {
+        for (int64_t p = begin; p < end; ++p) pool(in + p * in_plane, out + p * out_plane);
+      },
+      grain_for(out_plane * shape_numel(win.kernel)));
 }
 
 // The taps of each output along one axis that fall inside the input (always a
@@ -50,8 +53,8 @@ struct AxisTaps {
   std::vector<int64_t> padded;      // taps inside [-pad_begin, size + pad_end)
 };
 
-AxisTaps axis_taps(int64_t size, int64_t out_size, int64_t kernel, int64_t stride,
-                   int64_t dilation, int64_t pad_begin, int64_t pad_end) {
+AxisTaps axis_taps(int64_t size, int64_t out_size, int64_t kernel, int64_t stride, int64_t dilation,
+                   int64_t pad_begin, int64_t pad_end) {
   AxisTaps t;
   for (int64_t o = 0; o < out_size; ++o) {
     const int64_t first = o * stride - pad_begin;
@@ -90,7 +93,8 @@ void for_each_tap(const Window2d& w, const PlaneTaps& t, const float* in, int64_
   for (int64_t a = t.rows.begin[r]; a < t.rows.end[r]; ++a) {
     const float* row = in + (t.rows.first_pos[r] + a * w.dilation_h) * w.in_w;
     const int64_t first_col = t.cols.first_pos[c];
-    for (int64_t b = t.cols.begin[c]; b < t.cols.end[c]; ++b) visit(row[first_col + b * w.dilation_w]);
+    for (int64_t b = t.cols.begin[c]; b < t.cols.end[c]; ++b)
+      visit(row[first_col + b * w.dilation_w]);
   }
 }
 
@@ -147,7 +151,8 @@ float plane_max(const float* x, int64_t size) {
       acc[j] = v > acc[j] || v != v ? v : acc[j];
     }
   }
-  for (; i < size; ++i) acc[i % kLanes] = x[i] > acc[i % kLanes] || x[i] != x[i] ? x[i] : acc[i % kLanes];
+  for (; i < size; ++i)
+    acc[i % kLanes] = x[i] > acc[i % kLanes] || x[i] != x[i] ? x[i] : acc[i % kLanes];
   float best = acc[0];
   for (float a : acc) best = a > best || a != a ? a : best;
   return best;
@@ -163,9 +168,12 @@ void global_pool(KernelContext& ctx) {
   out_shape[1] = x.dim(1);
   const float* in = x.data<float>();
   float* out = ctx.make_output(0, DType::kFloat32, out_shape).data<float>();
-  ctx.pool.parallel_for(x.dim(0) * x.dim(1), [&](int64_t begin, int64_t end) {
-    for (int64_t p = begin; p < end; ++p) out[p] = Reduce(in + p * plane, plane);
-  }, grain_for(plane));
+  ctx.pool.parallel_for(
+      x.dim(0) * x.dim(1),
+      [&](int64_t begin, int64_t end) {
+        for (int64_t p = begin; p < end; ++p) out[p] = Reduce(in + p * plane, plane);
+      },
+      grain_for(plane));
 }
 
 }  // namespace

@@ -56,12 +56,11 @@ void portable_direct(int64_t kc, const float* a, const float* const* rows, int64
                                                        accumulate);
 }
 
-const MicroKernel kPortableKernel{kPortableRows, kPortableColumns, portable_packed,
-                                  portable_direct, "portable 4x16"};
+const MicroKernel kPortableKernel{kPortableRows, kPortableColumns, portable_packed, portable_direct,
+                                  "portable 4x16"};
 
 // Copies rows[kk][n0 + j] for j < cols into panels, as PanelSource::pack lays them out.
-void pack_rows(const float* const* rows, int64_t kc, int64_t n0, int64_t cols, int nr,
-               float* dst) {
+void pack_rows(const float* const* rows, int64_t kc, int64_t n0, int64_t cols, int nr, float* dst) {
   for (int64_t j0 = 0; j0 < cols; j0 += nr, dst += kc * nr) {
     const int64_t width = std::min<int64_t>(nr, cols - j0);
     for (int64_t kk = 0; kk < kc; ++kk) {
@@ -208,9 +207,9 @@ void run_tile(const MicroKernel& kernel, float* c_rows, int64_t ldc, const Colum
 
 // Per-thread buffers of run_task.
 struct TaskBuffers {
-  float* packed_b;            // a K block of B for the task's columns
-  const float** rows;         // B rows of a K block, when read in place
-  float* scratch;             // one tile
+  float* packed_b;     // a K block of B for the task's columns
+  const float** rows;  // B rows of a K block, when read in place
+  float* scratch;      // one tile
 };
 
 void run_task(const GemmArgs& args, const MicroKernel& kernel, const KBlocks& kb,
@@ -295,7 +294,8 @@ void StridedPanelSource::pack(int64_t k0, int64_t kc, int64_t n0, int64_t cols, 
     // Transposed B: walk each column down K, contiguous in memory when row_stride is 1.
     for (int64_t j = 0; j < nr; ++j) {
       const float* column = src + j * b_.col_stride;
-      for (int64_t kk = 0; kk < kc; ++kk) dst[kk * nr + j] = j < width ? column[kk * b_.row_stride] : 0.0f;
+      for (int64_t kk = 0; kk < kc; ++kk)
+        dst[kk * nr + j] = j < width ? column[kk * b_.row_stride] : 0.0f;
     }
   }
 }
@@ -344,24 +344,31 @@ void sgemm(const GemmArgs& args, const MicroKernel& kernel, ThreadPool* pool) {
   const KBlocks kb = split_k(args.k);
   const int64_t m_panels = (args.m + kernel.mr - 1) / kernel.mr;
   AlignedBuffer packed_a = aligned_floats(m_panels * kernel.mr * args.k);
-  parallel(pool, m_panels, [&](int64_t begin, int64_t end) {
-    for (int64_t p = begin; p < end; ++p) pack_a(args, kb, kernel.mr, p, packed_a.get());
-  }, grain_for(kernel.mr * args.k));
+  parallel(
+      pool, m_panels,
+      [&](int64_t begin, int64_t end) {
+        for (int64_t p = begin; p < end; ++p) pack_a(args, kb, kernel.mr, p, packed_a.get());
+      },
+      grain_for(kernel.mr * args.k));
   const int64_t work = args.m * args.n * args.k;
   const int threads = pool && work >= 2 * kMinChunkWork ? pool->size() : 1;
   const std::vector<Task> tasks = plan_tasks(args, kernel, threads);
   int64_t widest = 0;
   for (const Task& t : tasks) widest = std::max(widest, round_up(t.cols, kernel.nr));
-  parallel(pool, static_cast<int64_t>(tasks.size()), [&](int64_t begin, int64_t end) {
-    AlignedBuffer packed_b = aligned_floats(kb.size * widest);
-    AlignedBuffer scratch = aligned_floats(kMaxTile);
-    std::fill(scratch.get(), scratch.get() + kMaxTile, 0.0f);  // lanes past the edge stay defined
-    std::vector<const float*> rows(static_cast<size_t>(kb.size));
-    const TaskBuffers buffers{packed_b.get(), rows.data(), scratch.get()};
-    for (int64_t t = begin; t < end; ++t) {
-      run_task(args, kernel, kb, packed_a.get(), tasks[static_cast<size_t>(t)], buffers);
-    }
-  }, grain_for(work / static_cast<int64_t>(tasks.size())));
+  parallel(
+      pool, static_cast<int64_t>(tasks.size()),
+      [&](int64_t begin, int64_t end) {
+        AlignedBuffer packed_b = aligned_floats(kb.size * widest);
+        AlignedBuffer scratch = aligned_floats(kMaxTile);
+        std::fill(scratch.get(), scratch.get() + kMaxTile,
+                  0.0f);  // lanes past the edge stay defined
+        std::vector<const float*> rows(static_cast<size_t>(kb.size));
+        const TaskBuffers buffers{packed_b.get(), rows.data(), scratch.get()};
+        for (int64_t t = begin; t < end; ++t) {
+          run_task(args, kernel, kb, packed_a.get(), tasks[static_cast<size_t>(t)], buffers);
+        }
+      },
+      grain_for(work / static_cast<int64_t>(tasks.size())));
 }
 
 }  // namespace lq::kernels::optimized

@@ -23,10 +23,10 @@ namespace lq::kernels::optimized {
 struct MicroKernel {
   int mr;
   int nr;
-  void (*run)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-              const float* bias, bool accumulate);
-  void (*run_direct)(int64_t kc, const float* a, const float* const* rows, int64_t col,
-                     float* c, int64_t ldc, const float* bias, bool accumulate);
+  void (*run)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, const float* bias,
+              bool accumulate);
+  void (*run_direct)(int64_t kc, const float* a, const float* const* rows, int64_t col, float* c,
+                     int64_t ldc, const float* bias, bool accumulate);
   const char* name;
 };
 
@@ -50,8 +50,7 @@ class PanelSource {
   virtual ~PanelSource() = default;
   // Writes B rows [k0, k0 + kc) x columns [n0, n0 + cols) to `dst` as
   // ceil(cols / nr) consecutive panels of kc x nr floats, zeros past `cols`.
-  virtual void pack(int64_t k0, int64_t kc, int64_t n0, int64_t cols, int nr,
-                    float* dst) const = 0;
+  virtual void pack(int64_t k0, int64_t kc, int64_t n0, int64_t cols, int nr, float* dst) const = 0;
   // When every B row is contiguous in memory, points rows[kk] at row k0 + kk
   // (B[k0 + kk][n] = rows[kk][n] for n < N) and returns true: the GEMM then
   // reads B in place instead of packing it, which pays off when A has few rows.
@@ -85,19 +84,19 @@ struct GemmArgs {
   int64_t m = 0;
   int64_t n = 0;
   int64_t k = 0;
-  StridedMatrix a;                // [M, K]
-  float alpha = 1.0f;             // scales A * B
+  StridedMatrix a;                 // [M, K]
+  float alpha = 1.0f;              // scales A * B
   const PanelSource* b = nullptr;  // [K, N]
-  float* c = nullptr;             // [M, N], row stride ldc
+  float* c = nullptr;              // [M, N], row stride ldc
   int64_t ldc = 0;
   // With c_pitch > 0, product column n goes to C column
   // (n / c_pitch) * c_width + n % c_pitch and is dropped when n % c_pitch >=
   // c_width: how a convolution on a padded grid writes its output rows.
   int64_t c_pitch = 0;
   int64_t c_width = 0;
-  bool accumulate = false;        // add to C instead of overwriting it
+  bool accumulate = false;          // add to C instead of overwriting it
   const float* row_bias = nullptr;  // [M], added when not accumulating
-  bool direct_b = true;           // read B in place when its source allows it
+  bool direct_b = true;             // read B in place when its source allows it
 };
 
 // Splits the work over `pool`, or runs on the caller's thread when pool is null

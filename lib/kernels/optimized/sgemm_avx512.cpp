@@ -14,8 +14,8 @@ constexpr int kVectors = 2;
 
 // B row k at b + k * NR (packed) or, with Direct, at rows[k] + col.
 template <int MR, int NV, bool Direct>
-void avx512_tile(int64_t kc, const float* a, const float* b, const float* const* rows,
-                 int64_t col, float* c, int64_t ldc, const float* bias, bool accumulate) {
+void avx512_tile(int64_t kc, const float* a, const float* b, const float* const* rows, int64_t col,
+                 float* c, int64_t ldc, const float* bias, bool accumulate) {
   constexpr int NR = 16 * NV;
   __m512 acc[MR][NV];
   if (accumulate) {
@@ -38,10 +38,11 @@ void avx512_tile(int64_t kc, const float* a, const float* b, const float* const*
       const float* row = rows[k] + col;
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(row + 16 * v);
-      // B rows are many short streams the hardware prefetcher cannot follow:
-      // fetch the tile two to the right, which the next calls read.
+        // B rows are many short streams the hardware prefetcher cannot follow:
+        // fetch the tile two to the right, which the next calls read.
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) _mm_prefetch(reinterpret_cast<const char*>(row + 2 * NR + 16 * v), _MM_HINT_T0);
+      for (int v = 0; v < NV; ++v)
+        _mm_prefetch(reinterpret_cast<const char*>(row + 2 * NR + 16 * v), _MM_HINT_T0);
     } else {
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_ps(b + k * NR + 16 * v);

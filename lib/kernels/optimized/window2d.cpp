@@ -14,8 +14,8 @@ InteriorRange interior_range(int64_t size, int64_t out_size, int64_t stride, int
                              int64_t first_tap, int64_t last_tap) {
   // o * stride - pad + first_tap >= 0 and o * stride - pad + last_tap <= size - 1.
   const int64_t first = std::clamp<int64_t>(-floor_div(first_tap - pad, stride), 0, out_size);
-  const int64_t last = std::clamp<int64_t>(floor_div(size - 1 - last_tap + pad, stride) + 1,
-                                           first, out_size);
+  const int64_t last =
+      std::clamp<int64_t>(floor_div(size - 1 - last_tap + pad, stride) + 1, first, out_size);
   return {first, last};
 }
 
