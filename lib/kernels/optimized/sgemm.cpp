@@ -12,8 +12,9 @@ namespace lq::kernels::optimized {
 
 namespace {
 
-// K block: a packed A panel (kc x mr) stays in L1 while it meets every B panel of
-// the block; the packed B block (kc x nc) stays in L2.
+// Blocking: a packed A panel (kc x mr) stays in L1 while it meets every B panel
+// of a task's block, and the task's B block (kc x nc, packed or in place) stays
+// in L2 while every A panel of the task passes over it.
 constexpr int64_t kBlockK = 256;
 constexpr int64_t kBlockN = 384;
 constexpr int64_t kBlockM = 480;
@@ -127,8 +128,8 @@ int64_t block_size(int64_t total, int64_t parts, int64_t unit) {
   return std::max<int64_t>(unit, round_up((total + parts - 1) / parts, unit));
 }
 
-// Splits C into tasks: N blocks first (B packing is the costly part), then M
-// blocks when N alone gives the threads too little to do.
+// Splits C into tasks: N blocks first (each task reads or packs its own B
+// block), then M blocks when N alone gives the threads too little to do.
 std::vector<Task> plan_tasks(const GemmArgs& args, const MicroKernel& kernel, int threads) {
   const int64_t mr = kernel.mr, nr = kernel.nr;
   int64_t m_blocks = (args.m + kBlockM - 1) / kBlockM;

@@ -1,11 +1,13 @@
 // Cache-blocked single-precision GEMM: C[M,N] (+)= A[M,K] * B[K,N] (+ row bias).
 //
-// A is packed into MR-row panels, B into NR-column panels (zero-padded at the
-// edges), and a register-blocked micro-kernel multiplies one MR x NR tile. The
-// micro-kernel is picked once per process from the CPU (AVX-512, AVX2+FMA, or
-// portable C++). K is split into blocks that depend only on K, and work is
-// split over M/N tiles only, so every element is accumulated in the same order
-// for any thread count: results are bit-identical across thread counts.
+// A is packed into MR-row panels; B is read in place when its rows are
+// contiguous (a row-major matrix, or a convolution's input taps), else packed
+// into NR-column panels (zero-padded at the edges). A register-blocked
+// micro-kernel multiplies one MR x NR tile; it is picked once per process from
+// the CPU (AVX-512, AVX2+FMA, or portable C++). K is split into blocks that
+// depend only on K, and work is split over M/N tiles only, so every element is
+// accumulated in the same order for any thread count: results are bit-identical
+// across thread counts.
 #pragma once
 
 #include <cstdint>
