@@ -2,7 +2,6 @@
 // other group as one GEMM of its weights with the input taps.
 #include "kernels/reference/conv.hpp"
 
-#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -28,6 +27,7 @@ struct ConvData {
 // One output plane per (image, channel), each reading input channel m / out_per_group.
 void depthwise(KernelContext& ctx, const ConvGeometry& g, const Window2d& win, const ConvData& d) {
   const DepthwisePlaneFn plane_fn = best_depthwise_plane();
+  const DepthwiseConv conv(win);
   const int64_t in_plane = win.in_h * win.in_w;
   const int64_t out_plane = win.out_h * win.out_w;
   const int64_t taps = win.kernel_h * win.kernel_w;
@@ -35,12 +35,12 @@ void depthwise(KernelContext& ctx, const ConvGeometry& g, const Window2d& win, c
   ctx.pool.parallel_for(
       g.batch * g.out_channels,
       [&](int64_t begin, int64_t end) {
-        std::vector<float> scratch(depthwise_scratch_size(win));
+        std::vector<float> scratch(static_cast<size_t>(conv.grid.size()));
         for (int64_t plane = begin; plane < end; ++plane) {
           const int64_t n = plane / g.out_channels, m = plane % g.out_channels;
           const int64_t c = m / g.out_per_group();
-          plane_fn(win, {d.x + (n * g.in_channels + c) * in_plane, d.w + m * taps,
-                         d.bias ? d.bias[m] : 0.0f, d.y + plane * out_plane, scratch.data()});
+          plane_fn(conv, {d.x + (n * g.in_channels + c) * in_plane, d.w + m * taps,
+                          d.bias ? d.bias[m] : 0.0f, d.y + plane * out_plane, scratch.data()});
         }
       },
       grain);

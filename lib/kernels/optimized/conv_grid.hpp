@@ -24,12 +24,16 @@ struct PhaseGrid {
   int64_t plane() const { return height * width; }
   // GEMM columns: output rows times the plane width.
   int64_t columns() const { return window.out_h * width; }
-  // Floats of all planes, plus the reach of the last tap past the last plane.
+  // How far the dropped columns of a plane's last row read past the plane.
+  int64_t reach() const;
+  // Floats of all planes, plus the reach past the last one.
   int64_t size() const;
   // Offset of the B row of tap (channel, kh, kw), in that order, into the planes.
   std::vector<int64_t> row_offsets() const;
   // Copies `input` (channels x in_h x in_w) into the planes (size() floats).
   void fill(const float* input, float* planes, ThreadPool& pool) const;
+  // The same for one channel, on the calling thread.
+  void fill_channel(const float* input, int64_t channel, float* planes) const;
 };
 
 }  // namespace lq::kernels::optimized
