@@ -18,6 +18,10 @@ namespace {
 constexpr int64_t kBlockK = 256;
 constexpr int64_t kBlockN = 384;
 constexpr int64_t kBlockM = 480;
+// Reading B in place saves packing it, which costs as much as the product when
+// A has few rows; with many rows the packed, contiguous panels are as fast or
+// faster (fewer pages and lines per tile).
+constexpr int64_t kDirectMaxRows = 128;
 // Largest micro-kernel tile any ISA uses.
 constexpr int kMaxRows = 16;
 constexpr int kMaxTile = kMaxRows * 64;
@@ -223,7 +227,8 @@ void run_task(const GemmArgs& args, const MicroKernel& kernel, const KBlocks& kb
     const int64_t k0 = kb.begin(b), kc = kb.length(b, args.k);
     const bool accumulate = args.accumulate || b > 0;
     // In place, only the last, partial panel needs packing.
-    const bool direct = args.direct_b && args.b->direct_rows(k0, kc, buf.rows);
+    const bool direct =
+        args.direct_b && args.m <= kDirectMaxRows && args.b->direct_rows(k0, kc, buf.rows);
     if (!direct) {
       args.b->pack(k0, kc, task.n0, task.cols, kernel.nr, buf.packed_b);
     } else if (full_cols < task.cols) {

@@ -98,7 +98,7 @@ struct GemmArgs {
   int64_t c_width = 0;
   bool accumulate = false;          // add to C instead of overwriting it
   const float* row_bias = nullptr;  // [M], added when not accumulating
-  bool direct_b = true;             // read B in place when its source allows it
+  bool direct_b = true;             // read B in place when its source allows it and M is small
 };
 
 // Splits the work over `pool`, or runs on the caller's thread when pool is null
