@@ -111,9 +111,9 @@ TEST_CASE("Conv reference: hand-computed 3x3 input, 2x2 kernel, bias", "[kernels
   // pads=1 all around: corners see a single tap.
   const Tensor padded = ref1("Conv", {x, w}, {{"pads", attr_ints({1, 1, 1, 1})}});
   REQUIRE(padded.shape() == Shape{1, 1, 4, 4});
-  REQUIRE(padded.data<float>()[0] == -1.0f);   // only x[0][0] * -1
-  REQUIRE(padded.data<float>()[15] == 9.0f);   // only x[2][2] * 1
-  REQUIRE(padded.data<float>()[5] == -4.0f);   // 1 - 5
+  REQUIRE(padded.data<float>()[0] == -1.0f);  // only x[0][0] * -1
+  REQUIRE(padded.data<float>()[15] == 9.0f);  // only x[2][2] * 1
+  REQUIRE(padded.data<float>()[5] == -4.0f);  // 1 - 5
 }
 
 TEST_CASE("Conv reference matches a padded-buffer convolution", "[kernels][nn]") {
@@ -156,7 +156,8 @@ TEST_CASE("Conv reference: auto_pad, 1-D and 3-D", "[kernels][nn]") {
   // 3-D: a 2x2x2 kernel of ones sums each 2x2x2 block.
   std::vector<float> xs(27);
   for (size_t i = 0; i < xs.size(); ++i) xs[i] = static_cast<float>(i);
-  const Tensor y3 = ref1("Conv", {f32({1, 1, 3, 3, 3}, xs), f32({1, 1, 2, 2, 2}, std::vector<float>(8, 1))});
+  const Tensor y3 =
+      ref1("Conv", {f32({1, 1, 3, 3, 3}, xs), f32({1, 1, 2, 2, 2}, std::vector<float>(8, 1))});
   REQUIRE(y3.shape() == Shape{1, 1, 2, 2, 2});
   // Block at the origin: 0+1+3+4+9+10+12+13.
   REQUIRE(y3.data<float>()[0] == 52.0f);
@@ -173,17 +174,17 @@ TEST_CASE("Conv reference reports bad shapes and attributes", "[kernels][nn]") {
                       Catch::Contains("not divisible by group 2"));
   REQUIRE_THROWS_WITH(ref1("Conv", {x, random_tensor({2, 4, 3, 3}, 2), random_tensor({3}, 3)}),
                       Catch::Contains("(input 2)"));
-  REQUIRE_THROWS_WITH(ref1("Conv", {x, random_tensor({2, 4, 3, 3}, 2)},
-                           {{"auto_pad", attr_string("SAME")}}),
-                      Catch::Contains("auto_pad \"SAME\""));
-  REQUIRE_THROWS_WITH(ref1("Conv", {x, random_tensor({2, 4, 3, 3}, 2)},
-                           {{"strides", attr_ints({1})}}),
-                      Catch::Contains("strides has 1 values, expected 2"));
+  REQUIRE_THROWS_WITH(
+      ref1("Conv", {x, random_tensor({2, 4, 3, 3}, 2)}, {{"auto_pad", attr_string("SAME")}}),
+      Catch::Contains("auto_pad \"SAME\""));
+  REQUIRE_THROWS_WITH(
+      ref1("Conv", {x, random_tensor({2, 4, 3, 3}, 2)}, {{"strides", attr_ints({1})}}),
+      Catch::Contains("strides has 1 values, expected 2"));
   REQUIRE_THROWS_WITH(ref1("Conv", {x, random_tensor({2, 4, 7, 7}, 2)}),
                       Catch::Contains("smaller than the kernel extent"));
-  REQUIRE_THROWS_WITH(ref1("Conv", {x, random_tensor({2, 4, 3, 3}, 2)},
-                           {{"kernel_shape", attr_ints({2, 2})}}),
-                      Catch::Contains("does not match"));
+  REQUIRE_THROWS_WITH(
+      ref1("Conv", {x, random_tensor({2, 4, 3, 3}, 2)}, {{"kernel_shape", attr_ints({2, 2})}}),
+      Catch::Contains("does not match"));
   REQUIRE_THROWS_AS(ref1("Conv", {x.cast(DType::kInt32), random_tensor({2, 4, 3, 3}, 2)}),
                     lq::Error);
 }
@@ -199,7 +200,8 @@ TEST_CASE("ConvTranspose reference: hand-computed strides, pads and output_paddi
   require_close(ref1("ConvTranspose", {x, w}), f32({1, 1, 4}, {1, 12, 23, 30}));
   // pads crop, output_padding appends zeros past the last tap.
   require_close(ref1("ConvTranspose", {x, w},
-                     {{"strides", attr_ints({2})}, {"pads", attr_ints({1, 0})},
+                     {{"strides", attr_ints({2})},
+                      {"pads", attr_ints({1, 0})},
                       {"output_padding", attr_ints({1})}}),
                 f32({1, 1, 6}, {10, 2, 20, 3, 30, 0}));
   // output_shape 7 > full size 6: the extra output is zero, at the end.
@@ -225,9 +227,9 @@ TEST_CASE("ConvTranspose reference: groups and 2-D with dilation", "[kernels][nn
                 f32({1, 1, 3, 3}, {1, 0, 2, 0, 0, 0, 3, 0, 4}));
   REQUIRE_THROWS_WITH(ref1("ConvTranspose", {x, f32({3, 1, 1}, {1, 2, 3})}),
                       Catch::Contains("(input 1)"));
-  REQUIRE_THROWS_WITH(ref1("ConvTranspose", {x, w}, {{"group", attr_int(2)},
-                                                     {"output_shape", attr_ints({1, 2})}}),
-                      Catch::Contains("output_shape has 2 values"));
+  REQUIRE_THROWS_WITH(
+      ref1("ConvTranspose", {x, w}, {{"group", attr_int(2)}, {"output_shape", attr_ints({1, 2})}}),
+      Catch::Contains("output_shape has 2 values"));
 }
 
 TEST_CASE("Gemm reference: transposes, alpha, beta and C broadcasting", "[kernels][nn]") {
@@ -248,7 +250,8 @@ TEST_CASE("Gemm reference: transposes, alpha, beta and C broadcasting", "[kernel
   const float nan = std::numeric_limits<float>::quiet_NaN();
   require_close(ref1("Gemm", {a, b, f32({2}, {nan, nan})}, {{"beta", attr_float(0)}}),
                 f32({2, 2}, {4, 5, 10, 11}));
-  REQUIRE_THROWS_WITH(ref1("Gemm", {a, a}), Catch::Contains("K = 2") && Catch::Contains("(input 1)"));
+  REQUIRE_THROWS_WITH(ref1("Gemm", {a, a}),
+                      Catch::Contains("K = 2") && Catch::Contains("(input 1)"));
   REQUIRE_THROWS_WITH(ref1("Gemm", {a, b, f32({3}, {1, 2, 3})}),
                       Catch::Contains("(input 2)") && Catch::Contains("does not broadcast"));
 }
@@ -292,19 +295,22 @@ TEST_CASE("MaxPool reference: pads, strides, ceil_mode, dilations and Indices", 
   std::vector<float> xs(16);
   for (size_t i = 0; i < xs.size(); ++i) xs[i] = static_cast<float>(i);
   const Tensor x = f32({1, 1, 4, 4}, xs);
-  require_close(ref1("MaxPool", {x}, {{"kernel_shape", attr_ints({2, 2})}, {"strides", attr_ints({2, 2})}}),
-                f32({1, 1, 2, 2}, {5, 7, 13, 15}));
+  require_close(
+      ref1("MaxPool", {x}, {{"kernel_shape", attr_ints({2, 2})}, {"strides", attr_ints({2, 2})}}),
+      f32({1, 1, 2, 2}, {5, 7, 13, 15}));
   // 3x3 stride 2 ceil_mode: the second window hangs over the edge.
-  require_close(ref1("MaxPool", {x}, {{"kernel_shape", attr_ints({3, 3})},
-                                      {"strides", attr_ints({2, 2})}, {"ceil_mode", attr_int(1)}}),
+  require_close(ref1("MaxPool", {x},
+                     {{"kernel_shape", attr_ints({3, 3})},
+                      {"strides", attr_ints({2, 2})},
+                      {"ceil_mode", attr_int(1)}}),
                 f32({1, 1, 2, 2}, {10, 11, 14, 15}));
-  require_close(ref1("MaxPool", {x}, {{"kernel_shape", attr_ints({2, 2})},
-                                      {"dilations", attr_ints({2, 2})}}),
-                f32({1, 1, 2, 2}, {10, 11, 14, 15}));
+  require_close(
+      ref1("MaxPool", {x}, {{"kernel_shape", attr_ints({2, 2})}, {"dilations", attr_ints({2, 2})}}),
+      f32({1, 1, 2, 2}, {10, 11, 14, 15}));
   // Negative values with padding: padding never wins.
   const Tensor neg = f32({1, 1, 1, 2}, {-5, -3});
-  require_close(ref1("MaxPool", {neg}, {{"kernel_shape", attr_ints({1, 2})},
-                                        {"pads", attr_ints({0, 1, 0, 1})}}),
+  require_close(ref1("MaxPool", {neg},
+                     {{"kernel_shape", attr_ints({1, 2})}, {"pads", attr_ints({0, 1, 0, 1})}}),
                 f32({1, 1, 1, 3}, {-5, -3, -3}));
   // Indices over two channels: flat index into the whole tensor, row or column major.
   std::vector<float> two(32);
@@ -327,19 +333,21 @@ TEST_CASE("MaxPool reference: pads, strides, ceil_mode, dilations and Indices", 
                       Catch::Contains("rank >= 3"));
 }
 
-TEST_CASE("AveragePool reference: count_include_pad, ceil_mode and SAME padding",
-          "[kernels][nn]") {
+TEST_CASE("AveragePool reference: count_include_pad, ceil_mode and SAME padding", "[kernels][nn]") {
   const Tensor x = f32({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
   const Attrs base{{"kernel_shape", attr_ints({2, 2})}, {"pads", attr_ints({1, 1, 0, 0})}};
   // Corner window covers only x[0][0] (and three pad cells).
-  require_close(ref1("AveragePool", {x}, base), f32({1, 1, 3, 3}, {1, 1.5f, 2.5f, 2.5f, 3, 4, 5.5f, 6, 7}));
+  require_close(ref1("AveragePool", {x}, base),
+                f32({1, 1, 3, 3}, {1, 1.5f, 2.5f, 2.5f, 3, 4, 5.5f, 6, 7}));
   Attrs include = base;
   include["count_include_pad"] = attr_int(1);
   require_close(ref1("AveragePool", {x}, include),
                 f32({1, 1, 3, 3}, {0.25f, 0.75f, 1.25f, 1.25f, 3, 4, 2.75f, 6, 7}));
   // ceil_mode: the last window is clipped and averages what it covers.
-  require_close(ref1("AveragePool", {x}, {{"kernel_shape", attr_ints({2, 2})},
-                                          {"strides", attr_ints({2, 2})}, {"ceil_mode", attr_int(1)}}),
+  require_close(ref1("AveragePool", {x},
+                     {{"kernel_shape", attr_ints({2, 2})},
+                      {"strides", attr_ints({2, 2})},
+                      {"ceil_mode", attr_int(1)}}),
                 f32({1, 1, 2, 2}, {3, 4.5f, 7.5f, 9}));
   // SAME_LOWER on a 1-D input of 4, kernel 2, stride 1: pad one at the start.
   require_close(ref1("AveragePool", {f32({1, 1, 4}, {2, 4, 6, 8})},

@@ -86,27 +86,42 @@ TEST_CASE("optimized Conv matches the reference", "[kernels][nn][optimized]") {
       {{2, 3, 5, 7}, {1, 3, 1, 1}, {}, false},
       // 3x3 stride 1 and 2 through im2col.
       {{1, 3, 33, 33}, {16, 3, 3, 3}, {{"pads", attr_ints({1, 1, 1, 1})}}},
-      {{1, 8, 17, 65}, {24, 8, 3, 3},
+      {{1, 8, 17, 65},
+       {24, 8, 3, 3},
        {{"pads", attr_ints({1, 1, 1, 1})}, {"strides", attr_ints({2, 2})}}},
       // K = 300 * 9 spans several K blocks; M = 65 leaves a partial row panel.
       {{1, 300, 6, 7}, {65, 300, 3, 3}, {{"pads", attr_ints({0, 1, 2, 1})}}},
       // Asymmetric pads, dilation with stride, 1x1 with stride.
-      {{1, 5, 19, 23}, {7, 5, 3, 2},
-       {{"pads", attr_ints({2, 0, 1, 3})}, {"dilations", attr_ints({2, 3})},
+      {{1, 5, 19, 23},
+       {7, 5, 3, 2},
+       {{"pads", attr_ints({2, 0, 1, 3})},
+        {"dilations", attr_ints({2, 3})},
         {"strides", attr_ints({2, 1})}}},
       {{1, 6, 11, 12}, {9, 6, 1, 1}, {{"strides", attr_ints({2, 3})}}},
-      {{2, 4, 10, 9}, {6, 4, 3, 3},
+      {{2, 4, 10, 9},
+       {6, 4, 3, 3},
        {{"auto_pad", attr_string("SAME_UPPER")}, {"strides", attr_ints({2, 2})}}},
       // Groups that are not depthwise.
       {{1, 9, 12, 11}, {12, 3, 3, 3}, {{"group", attr_int(3)}, {"pads", attr_ints({1, 1, 1, 1})}}},
       // Depthwise 3x3 and 5x5, stride 1 and 2 (vector and border paths).
-      {{1, 17, 33, 35}, {17, 1, 3, 3}, {{"group", attr_int(17)}, {"pads", attr_ints({1, 1, 1, 1})}}},
-      {{2, 16, 40, 41}, {16, 1, 5, 5},
-       {{"group", attr_int(16)}, {"pads", attr_ints({2, 2, 2, 2})}, {"strides", attr_ints({2, 2})}}},
-      {{1, 3, 65, 17}, {3, 1, 3, 3},
-       {{"group", attr_int(3)}, {"dilations", attr_ints({2, 2})}, {"pads", attr_ints({2, 2, 2, 2})}}},
+      {{1, 17, 33, 35},
+       {17, 1, 3, 3},
+       {{"group", attr_int(17)}, {"pads", attr_ints({1, 1, 1, 1})}}},
+      {{2, 16, 40, 41},
+       {16, 1, 5, 5},
+       {{"group", attr_int(16)},
+        {"pads", attr_ints({2, 2, 2, 2})},
+        {"strides", attr_ints({2, 2})}}},
+      {{1, 3, 65, 17},
+       {3, 1, 3, 3},
+       {{"group", attr_int(3)},
+        {"dilations", attr_ints({2, 2})},
+        {"pads", attr_ints({2, 2, 2, 2})}}},
       // Depthwise with stride 3, no pads, no bias; and a channel multiplier of 2.
-      {{1, 4, 20, 31}, {4, 1, 3, 3}, {{"group", attr_int(4)}, {"strides", attr_ints({3, 3})}}, false},
+      {{1, 4, 20, 31},
+       {4, 1, 3, 3},
+       {{"group", attr_int(4)}, {"strides", attr_ints({3, 3})}},
+       false},
       {{1, 4, 9, 18}, {8, 1, 3, 3}, {{"group", attr_int(4)}, {"pads", attr_ints({1, 1, 1, 1})}}},
       // Narrow images (width 1 and 3).
       {{1, 8, 7, 1}, {8, 1, 3, 1}, {{"group", attr_int(8)}, {"pads", attr_ints({1, 0, 1, 0})}}},
@@ -114,6 +129,11 @@ TEST_CASE("optimized Conv matches the reference", "[kernels][nn][optimized]") {
       // 1-D.
       {{2, 5, 65}, {7, 5, 3}, {{"pads", attr_ints({1, 0})}, {"strides", attr_ints({2})}}},
       {{1, 6, 33}, {6, 1, 5}, {{"group", attr_int(6)}, {"pads", attr_ints({2, 2})}}},
+      // Big enough that the work is split over the three threads.
+      {{1, 32, 40, 40}, {48, 32, 3, 3}, {{"pads", attr_ints({1, 1, 1, 1})}}},
+      {{1, 40, 48, 48},
+       {40, 1, 5, 5},
+       {{"group", attr_int(40)}, {"pads", attr_ints({2, 2, 2, 2})}}},
       // 3-D falls back to the reference.
       {{1, 2, 4, 5, 6}, {3, 2, 2, 3, 2}, {}},
   };
@@ -129,17 +149,24 @@ TEST_CASE("optimized Conv matches the reference", "[kernels][nn][optimized]") {
 
 TEST_CASE("optimized ConvTranspose matches the reference", "[kernels][nn][optimized]") {
   const std::vector<ConvCase> cases = {
-      {{1, 8, 9, 11}, {8, 6, 3, 3},
-       {{"strides", attr_ints({2, 2})}, {"pads", attr_ints({1, 1, 1, 1})},
+      {{1, 8, 9, 11},
+       {8, 6, 3, 3},
+       {{"strides", attr_ints({2, 2})},
+        {"pads", attr_ints({1, 1, 1, 1})},
         {"output_padding", attr_ints({1, 1})}}},
       {{1, 16, 17, 17}, {16, 16, 2, 2}, {{"strides", attr_ints({2, 2})}}},
-      {{2, 4, 5, 7}, {4, 3, 3, 2},
+      {{2, 4, 5, 7},
+       {4, 3, 3, 2},
        {{"group", attr_int(2)}, {"dilations", attr_ints({2, 1})}, {"strides", attr_ints({1, 3})}}},
-      {{1, 3, 6, 5}, {3, 2, 3, 3}, {{"output_shape", attr_ints({14, 13})}, {"strides", attr_ints({2, 2})}},
+      {{1, 3, 6, 5},
+       {3, 2, 3, 3},
+       {{"output_shape", attr_ints({14, 13})}, {"strides", attr_ints({2, 2})}},
        false},
       {{1, 5, 33}, {5, 7, 4}, {{"strides", attr_ints({3})}, {"pads", attr_ints({2, 1})}}},
-      {{1, 2, 4, 4}, {2, 3, 3, 3},
+      {{1, 2, 4, 4},
+       {2, 3, 3, 3},
        {{"auto_pad", attr_string("SAME_LOWER")}, {"strides", attr_ints({2, 2})}}},
+      {{1, 24, 40, 40}, {24, 24, 2, 2}, {{"strides", attr_ints({2, 2})}}},
   };
   uint32_t seed = 300;
   for (const ConvCase& c : cases) {
@@ -160,9 +187,9 @@ TEST_CASE("optimized Gemm matches the reference", "[kernels][nn][optimized]") {
     bool has_c;
   };
   const std::vector<Case> cases = {
-      {1, 1, 1, false, false, {}, false},   {3, 17, 33, false, true, {17}, true},
+      {1, 1, 1, false, false, {}, false},       {3, 17, 33, false, true, {17}, true},
       {65, 33, 17, true, false, {65, 1}, true}, {33, 65, 300, true, true, {33, 65}, true},
-      {17, 1, 65, false, false, {1}, true},  {100, 129, 3, false, true, {}, true},
+      {17, 1, 65, false, false, {1}, true},     {100, 129, 3, false, true, {}, true},
   };
   uint32_t seed = 500;
   for (const Case& c : cases) {
@@ -173,16 +200,18 @@ TEST_CASE("optimized Gemm matches the reference", "[kernels][nn][optimized]") {
     if (c.has_c) inputs.push_back(random_tensor(c.c, seed + 2));
     seed += 3;
     check_against_reference("Gemm", inputs,
-                            {{"transA", attr_int(c.trans_a)}, {"transB", attr_int(c.trans_b)},
-                             {"alpha", attr_float(0.75f)}, {"beta", attr_float(-1.5f)}});
+                            {{"transA", attr_int(c.trans_a)},
+                             {"transB", attr_int(c.trans_b)},
+                             {"alpha", attr_float(0.75f)},
+                             {"beta", attr_float(-1.5f)}});
   }
 }
 
 TEST_CASE("optimized MatMul matches the reference", "[kernels][nn][optimized]") {
   const std::vector<std::pair<Shape, Shape>> cases = {
-      {{3, 17, 33}, {33, 65}},  {{2, 1, 5, 7}, {3, 7, 9}}, {{33}, {33, 17}},
-      {{4, 17, 3}, {3}},         {{500, 40}, {40, 20}},     {{1, 65}, {65, 1}},
-      {{8, 40, 15}, {8, 15, 40}},
+      {{3, 17, 33}, {33, 65}},    {{2, 1, 5, 7}, {3, 7, 9}},    {{33}, {33, 17}},
+      {{4, 17, 3}, {3}},          {{500, 40}, {40, 20}},        {{1, 65}, {65, 1}},
+      {{8, 40, 15}, {8, 15, 40}}, {{16, 40, 40}, {16, 40, 40}}, {{40, 120}, {120, 1000}},
   };
   uint32_t seed = 700;
   for (const auto& [a, b] : cases) {
@@ -193,7 +222,8 @@ TEST_CASE("optimized MatMul matches the reference", "[kernels][nn][optimized]") 
   // Integer MatMul goes to the reference kernel.
   OpSpec spec;
   spec.op_type = "MatMul";
-  spec.inputs = {Tensor::from_vector<int64_t>({1, 2}, {3, 4}), Tensor::from_vector<int64_t>({2, 1}, {5, 6})};
+  spec.inputs = {Tensor::from_vector<int64_t>({1, 2}, {3, 4}),
+                 Tensor::from_vector<int64_t>({2, 1}, {5, 6})};
   REQUIRE(run_op(spec)[0].to_int64s() == std::vector<int64_t>{39});
 }
 
@@ -202,50 +232,103 @@ TEST_CASE("every GEMM micro-kernel matches a naive product", "[kernels][nn][opti
     int64_t m, n, k;
     bool accumulate, bias;
   };
-  const std::vector<Case> cases = {{1, 1, 1, false, false}, {17, 33, 65, false, true},
-                                   {65, 3, 300, true, false}, {9, 100, 513, false, true}};
+  const std::vector<Case> cases = {{1, 1, 1, false, false},
+                                   {17, 33, 65, false, true},
+                                   {65, 3, 300, true, false},
+                                   {9, 100, 513, false, true},
+                                   {40, 700, 130, true, true}};
+  // B is read three ways: packed from a transposed matrix, in place from a
+  // row-major one, and in place through row offsets (the reversed rows).
+  enum class Source { kPacked, kInPlace, kRows };
   lq::kernels::ThreadPool pool(3);
   for (const opt::MicroKernel* kernel : opt::available_micro_kernels()) {
     for (const Case& c : cases) {
-      INFO(kernel->name << " M " << c.m << " N " << c.n << " K " << c.k);
-      const std::vector<float> a = random_floats(static_cast<size_t>(c.m * c.k), 1);
-      const std::vector<float> b = random_floats(static_cast<size_t>(c.k * c.n), 2);
-      const std::vector<float> bias = random_floats(static_cast<size_t>(c.m), 3);
-      const std::vector<float> c0 = random_floats(static_cast<size_t>(c.m * c.n), 4);
-      // B is read transposed to exercise the strided packing path.
-      std::vector<float> bt(b.size());
-      for (int64_t l = 0; l < c.k; ++l)
-        for (int64_t j = 0; j < c.n; ++j) bt[j * c.k + l] = b[l * c.n + j];
-      const opt::StridedPanelSource source({bt.data(), 1, c.k});
-      std::vector<float> serial = c0, parallel = c0;
-      opt::GemmArgs args;
-      args.m = c.m;
-      args.n = c.n;
-      args.k = c.k;
-      args.a = {a.data(), c.k, 1};
-      args.alpha = 2.0f;
-      args.b = &source;
-      args.ldc = c.n;
-      args.accumulate = c.accumulate;
-      args.row_bias = c.bias ? bias.data() : nullptr;
-      args.c = serial.data();
-      opt::sgemm(args, *kernel, nullptr);
-      args.c = parallel.data();
-      opt::sgemm(args, *kernel, &pool);
-      REQUIRE(serial == parallel);
-      for (int64_t i = 0; i < c.m; ++i) {
-        for (int64_t j = 0; j < c.n; ++j) {
-          double expected = c.accumulate ? c0[i * c.n + j] : c.bias ? bias[i] : 0.0;
-          for (int64_t l = 0; l < c.k; ++l) expected += 2.0 * a[i * c.k + l] * b[l * c.n + j];
-          INFO("at " << i << "," << j);
-          REQUIRE(std::fabs(serial[i * c.n + j] - expected) <= 1e-4 * (1 + std::fabs(expected)));
+      for (Source source : {Source::kPacked, Source::kInPlace, Source::kRows}) {
+        INFO(kernel->name << " M " << c.m << " N " << c.n << " K " << c.k << " source "
+                          << static_cast<int>(source));
+        const std::vector<float> a = random_floats(static_cast<size_t>(c.m * c.k), 1);
+        const std::vector<float> b = random_floats(static_cast<size_t>(c.k * c.n), 2);
+        const std::vector<float> bias = random_floats(static_cast<size_t>(c.m), 3);
+        const std::vector<float> c0 = random_floats(static_cast<size_t>(c.m * c.n), 4);
+        std::vector<float> bt(b.size());
+        for (int64_t l = 0; l < c.k; ++l)
+          for (int64_t j = 0; j < c.n; ++j) bt[j * c.k + l] = b[l * c.n + j];
+        std::vector<float> reversed(b.size());
+        std::vector<int64_t> offsets(static_cast<size_t>(c.k));
+        for (int64_t l = 0; l < c.k; ++l) {
+          std::copy(b.begin() + l * c.n, b.begin() + (l + 1) * c.n,
+                    reversed.begin() + (c.k - 1 - l) * c.n);
+          offsets[static_cast<size_t>(l)] = (c.k - 1 - l) * c.n;
+        }
+        const opt::StridedPanelSource transposed({bt.data(), 1, c.k});
+        const opt::StridedPanelSource row_major({b.data(), c.n, 1});
+        const opt::RowsPanelSource rows(reversed.data(), offsets.data());
+        std::vector<float> serial = c0, parallel = c0;
+        opt::GemmArgs args;
+        args.m = c.m;
+        args.n = c.n;
+        args.k = c.k;
+        args.a = {a.data(), c.k, 1};
+        args.alpha = 2.0f;
+        args.b = source == Source::kPacked    ? static_cast<const opt::PanelSource*>(&transposed)
+                 : source == Source::kInPlace ? static_cast<const opt::PanelSource*>(&row_major)
+                                              : &rows;
+        args.ldc = c.n;
+        args.accumulate = c.accumulate;
+        args.row_bias = c.bias ? bias.data() : nullptr;
+        args.c = serial.data();
+        opt::sgemm(args, *kernel, nullptr);
+        args.c = parallel.data();
+        opt::sgemm(args, *kernel, &pool);
+        REQUIRE(serial == parallel);
+        for (int64_t i = 0; i < c.m; ++i) {
+          for (int64_t j = 0; j < c.n; ++j) {
+            double expected = c.accumulate ? c0[i * c.n + j] : c.bias ? bias[i] : 0.0;
+            for (int64_t l = 0; l < c.k; ++l) expected += 2.0 * a[i * c.k + l] * b[l * c.n + j];
+            INFO("at " << i << "," << j);
+            REQUIRE(std::fabs(serial[i * c.n + j] - expected) <= 1e-4 * (1 + std::fabs(expected)));
+          }
         }
       }
     }
   }
 }
 
-TEST_CASE("depthwise planes agree across instruction sets", "[kernels][nn][optimized]") {
+TEST_CASE("GEMM drops the columns a pitched output does not keep", "[kernels][nn][optimized]") {
+  // Product columns n = row * 7 + col, of which col < 5 are kept: C is [M, rows * 5].
+  const int64_t m = 11, k = 300, rows = 9, pitch = 7, width = 5, n = rows * pitch;
+  const std::vector<float> a = random_floats(static_cast<size_t>(m * k), 5);
+  const std::vector<float> b = random_floats(static_cast<size_t>(k * n), 6);
+  const opt::StridedPanelSource source({b.data(), n, 1});
+  for (const opt::MicroKernel* kernel : opt::available_micro_kernels()) {
+    INFO(kernel->name);
+    std::vector<float> c(static_cast<size_t>(m * rows * width), -7.0f);
+    opt::GemmArgs args;
+    args.m = m;
+    args.n = n;
+    args.k = k;
+    args.a = {a.data(), k, 1};
+    args.b = &source;
+    args.c = c.data();
+    args.ldc = rows * width;
+    args.c_pitch = pitch;
+    args.c_width = width;
+    opt::sgemm(args, *kernel, nullptr);
+    for (int64_t i = 0; i < m; ++i) {
+      for (int64_t col = 0; col < rows * width; ++col) {
+        const int64_t product_col = col / width * pitch + col % width;
+        double expected = 0;
+        for (int64_t l = 0; l < k; ++l) expected += a[i * k + l] * b[l * n + product_col];
+        INFO("at " << i << "," << col);
+        REQUIRE(std::fabs(c[i * rows * width + col] - expected) <=
+                1e-4 * (1 + std::fabs(expected)));
+      }
+    }
+  }
+}
+
+TEST_CASE("depthwise planes match a naive loop on every instruction set",
+          "[kernels][nn][optimized]") {
   opt::Window2d w{};
   w.in_h = 13, w.in_w = 37, w.kernel_h = 3, w.kernel_w = 5;
   w.stride_h = 2, w.stride_w = 2, w.dilation_h = 1, w.dilation_w = 2;
@@ -254,12 +337,82 @@ TEST_CASE("depthwise planes agree across instruction sets", "[kernels][nn][optim
   w.out_w = (37 + 8 - 9) / 2 + 1;
   const std::vector<float> input = random_floats(13 * 37, 9);
   const std::vector<float> weights = random_floats(15, 10);
-  std::vector<float> portable(static_cast<size_t>(w.out_h * w.out_w));
-  std::vector<float> best(portable.size());
-  opt::depthwise_plane_portable(w, {input.data(), weights.data(), 0.5f, portable.data()});
-  opt::best_depthwise_plane()(w, {input.data(), weights.data(), 0.5f, best.data()});
-  for (size_t i = 0; i < best.size(); ++i) {
-    INFO("output " << i);
-    REQUIRE(std::fabs(best[i] - portable[i]) <= 1e-5f);
+  std::vector<double> expected;
+  for (int64_t oh = 0; oh < w.out_h; ++oh) {
+    for (int64_t ow = 0; ow < w.out_w; ++ow) {
+      double acc = 0.5;
+      for (int64_t kh = 0; kh < 3; ++kh) {
+        for (int64_t kw = 0; kw < 5; ++kw) {
+          const int64_t ih = oh * 2 - 1 + kh, iw = ow * 2 - 4 + kw * 2;
+          if (ih >= 0 && ih < 13 && iw >= 0 && iw < 37)
+            acc += weights[kh * 5 + kw] * input[ih * 37 + iw];
+        }
+      }
+      expected.push_back(acc);
+    }
   }
+  const opt::DepthwiseConv conv(w);
+  std::vector<float> scratch(static_cast<size_t>(conv.grid.size()));
+  for (opt::DepthwisePlaneFn plane : {opt::depthwise_plane_portable, opt::best_depthwise_plane()}) {
+    std::vector<float> out(expected.size());
+    plane(conv, {input.data(), weights.data(), 0.5f, out.data(), scratch.data()});
+    for (size_t i = 0; i < out.size(); ++i) {
+      INFO("output " << i);
+      REQUIRE(std::fabs(out[i] - expected[i]) <= 1e-5);
+    }
+  }
+}
+
+TEST_CASE("optimized pooling matches the reference", "[kernels][nn][optimized]") {
+  const std::vector<std::pair<Shape, Attrs>> max_cases = {
+      {{1, 3, 17, 33}, {{"kernel_shape", attr_ints({2, 2})}, {"strides", attr_ints({2, 2})}}},
+      {{2, 5, 9, 12},
+       {{"kernel_shape", attr_ints({3, 3})},
+        {"strides", attr_ints({2, 2})},
+        {"pads", attr_ints({1, 1, 1, 1})},
+        {"ceil_mode", attr_int(1)}}},
+      {{1, 2, 11, 10}, {{"kernel_shape", attr_ints({2, 3})}, {"dilations", attr_ints({2, 2})}}},
+      {{1, 4, 65},
+       {{"kernel_shape", attr_ints({3})},
+        {"auto_pad", attr_string("SAME_UPPER")},
+        {"strides", attr_ints({2})}}},
+  };
+  uint32_t seed = 900;
+  for (const auto& [shape, attrs] : max_cases) {
+    INFO("MaxPool " << lq::shape_str(shape));
+    check_against_reference("MaxPool", {random_tensor(shape, seed++)}, attrs, 0.0);
+  }
+  const std::vector<std::pair<Shape, Attrs>> average_cases = {
+      {{1, 480, 3, 80}, {{"kernel_shape", attr_ints({3, 2})}, {"strides", attr_ints({3, 2})}}},
+      {{1, 64, 64, 64}, {{"kernel_shape", attr_ints({3, 3})}, {"pads", attr_ints({1, 1, 1, 1})}}},
+      {{1, 3, 10, 13},
+       {{"kernel_shape", attr_ints({3, 3})},
+        {"pads", attr_ints({1, 2, 1, 0})},
+        {"count_include_pad", attr_int(1)}}},
+      {{2, 3, 10, 13},
+       {{"kernel_shape", attr_ints({3, 3})},
+        {"pads", attr_ints({1, 2, 1, 0})},
+        {"strides", attr_ints({2, 2})},
+        {"ceil_mode", attr_int(1)}}},
+      {{1, 2, 33}, {{"kernel_shape", attr_ints({4})}, {"auto_pad", attr_string("SAME_LOWER")}}},
+  };
+  for (const auto& [shape, attrs] : average_cases) {
+    INFO("AveragePool " << lq::shape_str(shape));
+    check_against_reference("AveragePool", {random_tensor(shape, seed++)}, attrs, 1e-6);
+  }
+  for (const Shape& shape :
+       {Shape{1, 3, 17, 33}, Shape{2, 5, 1, 1}, Shape{1, 2, 7}, Shape{1, 96, 80, 80}}) {
+    INFO("global pools " << lq::shape_str(shape));
+    check_against_reference("GlobalAveragePool", {random_tensor(shape, seed++)}, {}, 1e-5);
+    check_against_reference("GlobalMaxPool", {random_tensor(shape, seed++)}, {}, 0.0);
+  }
+  // NaN propagates through GlobalMaxPool on both paths.
+  Tensor with_nan = random_tensor({1, 1, 5, 7}, seed);
+  with_nan.data<float>()[20] = std::nanf("");
+  OpSpec spec;
+  spec.op_type = "GlobalMaxPool";
+  spec.inputs = {with_nan};
+  REQUIRE(std::isnan(run_op(spec)[0].data<float>()[0]));
+  spec.reference_only = true;
+  REQUIRE(std::isnan(run_op(spec)[0].data<float>()[0]));
 }

@@ -515,6 +515,8 @@ TEST_CASE("Range, Trilu, OneHot and NonZero", "[kernels][tensor]") {
   REQUIRE(nz.shape() == Shape{2, 3});
   REQUIRE(nz.to_int64s() == std::vector<int64_t>{0, 1, 1, 1, 0, 2});
   REQUIRE(run1("NonZero", {Tensor::scalar<int32_t>(4)}, {}, 13).shape() == Shape{1, 1});
+  const Tensor halves = f32({4}, {0.0f, -0.0f, 1e-7f, 2.0f}).cast(DType::kFloat16);
+  REQUIRE(run1("NonZero", {halves}, {}, 13).to_int64s() == std::vector<int64_t>{2, 3});
 }
 
 TEST_CASE("TopK selects like a sort that keeps ties in index order", "[kernels][tensor]") {
@@ -533,6 +535,13 @@ TEST_CASE("TopK selects like a sort that keeps ties in index order", "[kernels][
   REQUIRE(ints[0].to_int64s() == std::vector<int64_t>{9, 9});
   REQUIRE(ints[1].to_int64s() == std::vector<int64_t>{1, 3});
   REQUIRE_THROWS_WITH(run("TopK", {x, i64s({6})}, {}, 11, 2), Contains("K = 6"));
+  // NaN ranks as the largest value, so it comes first for largest and last for smallest.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const Tensor with_nan = f32({4}, {1, nan, 3, 2});
+  REQUIRE(run("TopK", {with_nan, i64s({2})}, {}, 11, 2)[1].to_int64s() ==
+          std::vector<int64_t>{1, 2});
+  REQUIRE(run("TopK", {with_nan, i64s({3})}, {{"largest", attr_int(0)}}, 11, 2)[1].to_int64s() ==
+          std::vector<int64_t>{0, 3, 2});
 }
 
 TEST_CASE("DepthToSpace and SpaceToDepth follow the reshape-transpose definitions",

@@ -4,23 +4,20 @@
 
 namespace lq::kernels::optimized {
 
-void depthwise_plane_portable(const Window2d& w, const DepthwisePlane& p) {
+DepthwiseConv::DepthwiseConv(const Window2d& w)
+    : window(w), grid(PhaseGrid::of(w, 1)), tap_offsets(grid.row_offsets()) {}
+
+void depthwise_plane_portable(const DepthwiseConv& conv, const DepthwisePlane& p) {
+  const Window2d& w = conv.window;
+  conv.grid.fill_channel(p.input, 0, p.scratch);
+  const int64_t taps = w.kernel_h * w.kernel_w;
   for (int64_t oh = 0; oh < w.out_h; ++oh) {
-    float* out_row = p.output + oh * w.out_w;
-    std::fill(out_row, out_row + w.out_w, p.bias);
-    for (int64_t kh = 0; kh < w.kernel_h; ++kh) {
-      const int64_t ih = oh * w.stride_h - w.pad_top + kh * w.dilation_h;
-      if (ih < 0 || ih >= w.in_h) continue;
-      const float* in_row = p.input + ih * w.in_w;
-      for (int64_t kw = 0; kw < w.kernel_w; ++kw) {
-        const float weight = p.weights[kh * w.kernel_w + kw];
-        const int64_t tap = kw * w.dilation_w;
-        const InteriorRange r = interior_range(w.in_w, w.out_w, w.stride_w, w.pad_left, tap, tap);
-        const int64_t shift = tap - w.pad_left;
-        for (int64_t ow = r.first; ow < r.last; ++ow) {
-          out_row[ow] += weight * in_row[ow * w.stride_w + shift];
-        }
-      }
+    float* out = p.output + oh * w.out_w;
+    std::fill(out, out + w.out_w, p.bias);
+    for (int64_t t = 0; t < taps; ++t) {
+      const float weight = p.weights[t];
+      const float* in = p.scratch + conv.tap_offsets[static_cast<size_t>(t)] + oh * conv.grid.width;
+      for (int64_t ow = 0; ow < w.out_w; ++ow) out[ow] += weight * in[ow];
     }
   }
 }

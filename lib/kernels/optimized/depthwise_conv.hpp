@@ -2,23 +2,38 @@
 // directly: a GEMM with K = kernel taps would spend its time packing.
 #pragma once
 
-#include "kernels/optimized/im2col.hpp"
+#include <cstdint>
+#include <vector>
+
+#include "kernels/optimized/conv_grid.hpp"
+#include "kernels/optimized/window2d.hpp"
 
 namespace lq::kernels::optimized {
+
+// What every plane of one depthwise convolution shares.
+struct DepthwiseConv {
+  explicit DepthwiseConv(const Window2d& window);
+
+  Window2d window;
+  PhaseGrid grid;                    // of one channel
+  std::vector<int64_t> tap_offsets;  // into the grid, in (kh, kw) order
+};
 
 struct DepthwisePlane {
   const float* input;    // in_h x in_w
   const float* weights;  // kernel_h x kernel_w
   float bias;
-  float* output;         // out_h x out_w
+  float* output;   // out_h x out_w
+  float* scratch;  // grid.size() floats, reused across planes
 };
 
 // Computes one output plane; each output is bias + taps in (kh, kw) order.
-using DepthwisePlaneFn = void (*)(const Window2d& window, const DepthwisePlane& plane);
+using DepthwisePlaneFn = void (*)(const DepthwiseConv& conv, const DepthwisePlane& plane);
 
-void depthwise_plane_portable(const Window2d& window, const DepthwisePlane& plane);
-// Vector interior for strides 1 and 2, portable for the rest; AVX-512 CPUs only.
-void depthwise_plane_avx512(const Window2d& window, const DepthwisePlane& plane);
+void depthwise_plane_portable(const DepthwiseConv& conv, const DepthwisePlane& plane);
+// Copies the plane into the phase grid, then computes 16 outputs of a row per
+// vector, every tap a contiguous load; AVX-512 CPUs only.
+void depthwise_plane_avx512(const DepthwiseConv& conv, const DepthwisePlane& plane);
 
 DepthwisePlaneFn best_depthwise_plane();
 

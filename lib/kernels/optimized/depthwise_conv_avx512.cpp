@@ -1,5 +1,6 @@
-// AVX-512 depthwise plane: 16 outputs of a row per vector over the interior
-// (where every horizontal tap is inside the row), scalar code at the borders.
+// AVX-512 depthwise plane: the input plane is copied into its phase grid (see
+// PhaseGrid), where every tap of 16 consecutive outputs is one contiguous load,
+// with no bounds checks and for any stride.
 #include <immintrin.h>
 
 #include "kernels/optimized/depthwise_conv.hpp"
@@ -12,65 +13,74 @@ __mmask16 first_lanes(int64_t count) {
   return count >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << count) - 1);
 }
 
-// Input values ptr[t * stride] for t < count (count <= 16), reading nothing past
-// the last of them.
-template <int Stride>
-__m512 load_strided(const float* ptr, int64_t count) {
-  if (Stride == 1) return _mm512_maskz_loadu_ps(first_lanes(count), ptr);
-  const int64_t needed = 2 * count - 1;
-  const __m512 lo = _mm512_maskz_loadu_ps(first_lanes(needed), ptr);
-  const __m512 hi = _mm512_maskz_loadu_ps(first_lanes(needed - 16 > 0 ? needed - 16 : 0), ptr + 16);
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  return _mm512_permutex2var_ps(lo, even, hi);
-}
-
-// One output computed tap by tap, for the border columns.
-float border_output(const Window2d& w, const DepthwisePlane& p, int64_t oh, int64_t ow) {
-  float acc = p.bias;
-  for (int64_t kh = 0; kh < w.kernel_h; ++kh) {
-    const int64_t ih = oh * w.stride_h - w.pad_top + kh * w.dilation_h;
-    if (ih < 0 || ih >= w.in_h) continue;
-    for (int64_t kw = 0; kw < w.kernel_w; ++kw) {
-      const int64_t iw = ow * w.stride_w - w.pad_left + kw * w.dilation_w;
-      if (iw >= 0 && iw < w.in_w) acc += p.weights[kh * w.kernel_w + kw] * p.input[ih * w.in_w + iw];
+// U vectors (16 * U outputs) of output row oh starting at ow, the last one
+// holding `last` outputs (1..16). U independent accumulators hide the FMA latency.
+template <int U>
+void row_block(const DepthwiseConv& conv, const DepthwisePlane& p, int64_t oh, int64_t ow,
+               int64_t last) {
+  const __mmask16 last_mask = first_lanes(last);
+  const int64_t taps = conv.window.kernel_h * conv.window.kernel_w;
+  const float* grid_row = p.scratch + oh * conv.grid.width + ow;
+  __m512 acc[U];
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) acc[u] = _mm512_set1_ps(p.bias);
+  for (int64_t t = 0; t < taps; ++t) {
+    const float* src = grid_row + conv.tap_offsets[static_cast<size_t>(t)];
+    const __m512 weight = _mm512_set1_ps(p.weights[t]);
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) {
+      const __m512 x = u == U - 1 ? _mm512_maskz_loadu_ps(last_mask, src + 16 * u)
+                                  : _mm512_loadu_ps(src + 16 * u);
+      acc[u] = _mm512_fmadd_ps(weight, x, acc[u]);
     }
   }
-  return acc;
+  float* out = p.output + oh * conv.window.out_w + ow;
+#pragma GCC unroll 8
+  for (int u = 0; u < U - 1; ++u) _mm512_storeu_ps(out + 16 * u, acc[u]);
+  _mm512_mask_storeu_ps(out + 16 * (U - 1), last_mask, acc[U - 1]);
 }
 
-template <int Stride>
-void plane(const Window2d& w, const DepthwisePlane& p) {
-  const InteriorRange cols = interior_range(w.in_w, w.out_w, Stride, w.pad_left, 0,
-                                            (w.kernel_w - 1) * w.dilation_w);
-  const __m512 bias = _mm512_set1_ps(p.bias);
-  for (int64_t oh = 0; oh < w.out_h; ++oh) {
-    float* out_row = p.output + oh * w.out_w;
-    for (int64_t ow = 0; ow < cols.first; ++ow) out_row[ow] = border_output(w, p, oh, ow);
-    for (int64_t ow = cols.last; ow < w.out_w; ++ow) out_row[ow] = border_output(w, p, oh, ow);
-    for (int64_t ow = cols.first; ow < cols.last; ow += 16) {
-      const int64_t count = cols.last - ow < 16 ? cols.last - ow : 16;
-      __m512 acc = bias;
-      for (int64_t kh = 0; kh < w.kernel_h; ++kh) {
-        const int64_t ih = oh * w.stride_h - w.pad_top + kh * w.dilation_h;
-        if (ih < 0 || ih >= w.in_h) continue;
-        const float* in = p.input + ih * w.in_w + ow * Stride - w.pad_left;
-        const float* weights = p.weights + kh * w.kernel_w;
-        for (int64_t kw = 0; kw < w.kernel_w; ++kw) {
-          acc = _mm512_fmadd_ps(_mm512_set1_ps(weights[kw]),
-                                load_strided<Stride>(in + kw * w.dilation_w, count), acc);
-        }
-      }
-      _mm512_mask_storeu_ps(out_row + ow, first_lanes(count), acc);
-    }
+constexpr int64_t kMaxVectors = 8;
+
+void row_block_of(int64_t vectors, const DepthwiseConv& conv, const DepthwisePlane& p, int64_t oh,
+                  int64_t ow, int64_t last) {
+  switch (vectors) {
+    case 1:
+      return row_block<1>(conv, p, oh, ow, last);
+    case 2:
+      return row_block<2>(conv, p, oh, ow, last);
+    case 3:
+      return row_block<3>(conv, p, oh, ow, last);
+    case 4:
+      return row_block<4>(conv, p, oh, ow, last);
+    case 5:
+      return row_block<5>(conv, p, oh, ow, last);
+    case 6:
+      return row_block<6>(conv, p, oh, ow, last);
+    case 7:
+      return row_block<7>(conv, p, oh, ow, last);
+    default:
+      return row_block<8>(conv, p, oh, ow, last);
   }
 }
 
 }  // namespace
 
-void depthwise_plane_avx512(const Window2d& window, const DepthwisePlane& p) {
-  if (window.stride_w == 1) return plane<1>(window, p);
-  if (window.stride_w == 2) return plane<2>(window, p);
-  depthwise_plane_portable(window, p);
+void depthwise_plane_avx512(const DepthwiseConv& conv, const DepthwisePlane& p) {
+  const Window2d& w = conv.window;
+  conv.grid.fill_channel(p.input, 0, p.scratch);
+  // A row's vectors in near-equal groups of at most kMaxVectors.
+  const int64_t vectors = (w.out_w + 15) / 16;
+  const int64_t groups = (vectors + kMaxVectors - 1) / kMaxVectors;
+  for (int64_t oh = 0; oh < w.out_h; ++oh) {
+    int64_t ow = 0;
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t size = vectors / groups + (g < vectors % groups ? 1 : 0);
+      const int64_t outputs = 16 * size < w.out_w - ow ? 16 * size : w.out_w - ow;
+      row_block_of(size, conv, p, oh, ow, outputs - 16 * (size - 1));
+      ow += outputs;
+    }
+  }
 }
 
 }  // namespace lq::kernels::optimized

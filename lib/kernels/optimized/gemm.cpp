@@ -1,8 +1,9 @@
 // Gemm for float32 through the blocked GEMM: Y starts as beta * C (broadcast)
 // and the GEMM adds alpha * A' * B' to it.
+#include "kernels/reference/gemm.hpp"
+
 #include "kernels/optimized/nn_kernels.hpp"
 #include "kernels/optimized/sgemm.hpp"
-#include "kernels/reference/gemm.hpp"
 #include "kernels/reference/nn_kernels.hpp"
 
 namespace lq::kernels::optimized {

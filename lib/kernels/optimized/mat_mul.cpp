@@ -1,7 +1,9 @@
 // MatMul for float32 through the blocked GEMM, one GEMM per output batch.
-#include "kernels/optimized/nn_kernels.hpp"
-#include "kernels/optimized/sgemm.hpp"
 #include "kernels/reference/mat_mul.hpp"
+
+#include "kernels/optimized/nn_kernels.hpp"
+#include "kernels/optimized/parallel.hpp"
+#include "kernels/optimized/sgemm.hpp"
 #include "kernels/reference/nn_kernels.hpp"
 
 namespace lq::kernels::optimized {
@@ -33,9 +35,12 @@ void mat_mul(KernelContext& ctx) {
     sgemm(args, pool);
   };
   if (batches > 1 && p.m * p.n * p.k < kSmallBatchWork) {
-    ctx.pool.parallel_for(batches, [&](int64_t begin, int64_t end) {
-      for (int64_t batch = begin; batch < end; ++batch) multiply(batch, nullptr);
-    });
+    ctx.pool.parallel_for(
+        batches,
+        [&](int64_t begin, int64_t end) {
+          for (int64_t batch = begin; batch < end; ++batch) multiply(batch, nullptr);
+        },
+        grain_for(p.m * p.n * p.k));
     return;
   }
   for (int64_t batch = 0; batch < batches; ++batch) multiply(batch, &ctx.pool);

@@ -10,8 +10,10 @@ namespace {
 constexpr int kRows = 6;
 constexpr int kVectors = 2;
 
-void avx2_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                 const float* bias, bool accumulate) {
+// B row k at b + k * NR (packed) or, with Direct, at rows[k] + col.
+template <bool Direct>
+void avx2_tile(int64_t kc, const float* a, const float* b, const float* const* rows, int64_t col,
+               float* c, int64_t ldc, const float* bias, bool accumulate) {
   constexpr int NR = 8 * kVectors;
   __m256 acc[kRows][kVectors];
   if (accumulate) {
@@ -28,10 +30,18 @@ void avx2_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t l
       for (int v = 0; v < kVectors; ++v) acc[i][v] = init;
     }
   }
-  for (int64_t k = 0; k < kc; ++k, a += kRows, b += NR) {
+  for (int64_t k = 0; k < kc; ++k, a += kRows) {
     __m256 bv[kVectors];
+    if (Direct) {
+      const float* row = rows[k] + col;
 #pragma GCC unroll 4
-    for (int v = 0; v < kVectors; ++v) bv[v] = _mm256_load_ps(b + 8 * v);
+      for (int v = 0; v < kVectors; ++v) bv[v] = _mm256_loadu_ps(row + 8 * v);
+      // As in the AVX-512 kernel: fetch the tiles two to the right (one line).
+      _mm_prefetch(reinterpret_cast<const char*>(row + 2 * NR), _MM_HINT_T0);
+    } else {
+#pragma GCC unroll 4
+      for (int v = 0; v < kVectors; ++v) bv[v] = _mm256_load_ps(b + k * NR + 8 * v);
+    }
 #pragma GCC unroll 16
     for (int i = 0; i < kRows; ++i) {
       const __m256 av = _mm256_broadcast_ss(a + i);
@@ -46,10 +56,20 @@ void avx2_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t l
   }
 }
 
+void avx2_packed(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                 const float* bias, bool accumulate) {
+  avx2_tile<false>(kc, a, b, nullptr, 0, c, ldc, bias, accumulate);
+}
+
+void avx2_direct(int64_t kc, const float* a, const float* const* rows, int64_t col, float* c,
+                 int64_t ldc, const float* bias, bool accumulate) {
+  avx2_tile<true>(kc, a, nullptr, rows, col, c, ldc, bias, accumulate);
+}
+
 }  // namespace
 
 const MicroKernel& avx2_micro_kernel() {
-  static const MicroKernel kernel{kRows, 8 * kVectors, avx2_kernel, "avx2 6x16"};
+  static const MicroKernel kernel{kRows, 8 * kVectors, avx2_packed, avx2_direct, "avx2 6x16"};
   return kernel;
 }
 

@@ -31,8 +31,8 @@ void average_pool_typed(KernelContext& ctx, const Window& win, bool count_includ
           int64_t offset = 0;
           bool inside = true, inside_padded = true;
           for (size_t i = 0; i < rank; ++i) {
-            const int64_t pos = out_coords[i] * win.strides[i] - win.pads_begin[i] +
-                                k_coords[i] * win.dilations[i];
+            const int64_t pos =
+                out_coords[i] * win.strides[i] - win.pads_begin[i] + k_coords[i] * win.dilations[i];
             inside = inside && pos >= 0 && pos < win.input[i];
             inside_padded = inside_padded && pos < win.input[i] + win.pads_end[i];
             offset = offset * win.input[i] + pos;

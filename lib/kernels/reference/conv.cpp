@@ -61,31 +61,21 @@ void conv_typed(KernelContext& ctx, const ConvGeometry& g) {
   const int64_t in_size = shape_numel(win.input);
   const int64_t out_size = shape_numel(win.output);
   const int64_t kernel_size = shape_numel(win.kernel);
-  const size_t rank = win.rank();
   // One task per (image, output channel) plane.
   ctx.pool.parallel_for(g.batch * g.out_channels, [&](int64_t begin, int64_t end) {
-    std::vector<int64_t> out_coords(rank), k_coords(rank);
+    WindowTaps window_taps(win);
     for (int64_t plane = begin; plane < end; ++plane) {
       const int64_t n = plane / g.out_channels;
       const int64_t m = plane % g.out_channels;
       const int64_t first_channel = (m / g.out_per_group()) * g.in_per_group();
       for (int64_t o = 0; o < out_size; ++o) {
-        unravel_index(o, win.output, out_coords);
+        const std::vector<WindowTaps::Tap>& taps = window_taps.inside(o);
         T acc = bias ? bias[m] : T(0);
         for (int64_t c = 0; c < g.in_per_group(); ++c) {
           const T* x_plane = x + (n * g.in_channels + first_channel + c) * in_size;
           const T* w_kernel = w + (m * g.in_per_group() + c) * kernel_size;
-          for (int64_t k = 0; k < kernel_size; ++k) {
-            unravel_index(k, win.kernel, k_coords);
-            int64_t offset = 0;
-            bool inside = true;
-            for (size_t i = 0; i < rank && inside; ++i) {
-              const int64_t pos = out_coords[i] * win.strides[i] - win.pads_begin[i] +
-                                  k_coords[i] * win.dilations[i];
-              inside = pos >= 0 && pos < win.input[i];
-              offset = offset * win.input[i] + pos;
-            }
-            if (inside) acc += x_plane[offset] * w_kernel[k];
+          for (const WindowTaps::Tap& tap : taps) {
+            acc += x_plane[tap.input_offset] * w_kernel[tap.kernel_index];
           }
         }
         y[plane * out_size + o] = acc;

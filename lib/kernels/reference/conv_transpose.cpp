@@ -25,9 +25,10 @@ void check_operands(const KernelContext& ctx, ConvTransposeGeometry& g) {
   g.group = ctx.node.attr_int("group", 1);
   if (g.group < 1) ctx.fail(StatusCode::kInvalidModel, "group is {}, expected >= 1", g.group);
   if (w.dim(0) != g.in_channels || g.in_channels % g.group != 0) {
-    ctx.fail_input(1, "weight shape {} does not fit input {} with group {} (expected C = {} "
-                   "divisible by group)", shape_str(w.shape()), shape_str(x.shape()), g.group,
-                   g.in_channels);
+    ctx.fail_input(1,
+                   "weight shape {} does not fit input {} with group {} (expected C = {} "
+                   "divisible by group)",
+                   shape_str(w.shape()), shape_str(x.shape()), g.group, g.in_channels);
   }
   g.out_channels = w.dim(1) * g.group;
   if (ctx.has_input(2)) {
@@ -45,11 +46,12 @@ std::vector<int64_t> requested_output(const KernelContext& ctx, size_t rank) {
   if (out.empty()) return out;
   if (out.size() == rank + 2) out.erase(out.begin(), out.begin() + 2);
   if (out.size() != rank) {
-    ctx.fail(StatusCode::kInvalidModel, "output_shape has {} values, expected {}",
-             out.size(), rank);
+    ctx.fail(StatusCode::kInvalidModel, "output_shape has {} values, expected {}", out.size(),
+             rank);
   }
   for (int64_t v : out) {
-    if (v < 1) ctx.fail(StatusCode::kInvalidModel, "output_shape {} has a size < 1", shape_str(out));
+    if (v < 1)
+      ctx.fail(StatusCode::kInvalidModel, "output_shape {} has a size < 1", shape_str(out));
   }
   return out;
 }

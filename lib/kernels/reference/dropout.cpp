@@ -16,7 +16,10 @@ void require_inference_mode(const KernelContext& ctx) {
                    shape_str(training_mode.shape()));
   }
   if (!training_mode.data<bool>()[0]) return;
-  const double ratio = ctx.has_input(1) ? ctx.input(1).to_doubles().at(0) : 0.5;
+  if (ctx.has_input(1) && ctx.input(1).numel() != 1) {
+    ctx.fail_input(1, "ratio must be one value, got shape {}", shape_str(ctx.input(1).shape()));
+  }
+  const double ratio = ctx.has_input(1) ? ctx.input(1).to_doubles()[0] : 0.5;
   if (ratio != 0.0) {
     ctx.fail(StatusCode::kUnsupported,
              "training_mode is true with ratio {}: random dropout is not supported; set "

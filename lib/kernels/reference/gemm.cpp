@@ -19,8 +19,7 @@ void resolve_c(const KernelContext& ctx, GemmProblem& p) {
   const int64_t rows = s.size() == 2 ? s[0] : 1;
   const int64_t cols = s.empty() ? 1 : s.back();
   if (s.size() > 2 || (rows != 1 && rows != p.m) || (cols != 1 && cols != p.n)) {
-    ctx.fail_input(2, "shape {} does not broadcast to the output [{},{}]", shape_str(s), p.m,
-                   p.n);
+    ctx.fail_input(2, "shape {} does not broadcast to the output [{},{}]", shape_str(s), p.m, p.n);
   }
   p.has_c = true;
   p.c_row_stride = rows == 1 ? 0 : cols;
@@ -40,7 +39,8 @@ void gemm_typed(KernelContext& ctx, const GemmProblem& p) {
     for (int64_t i = begin; i < end; ++i) {
       for (int64_t j = 0; j < p.n; ++j) {
         T dot = 0;
-        for (int64_t l = 0; l < p.k; ++l) dot += a[i * a_row + l * a_col] * b[l * b_row + j * b_col];
+        for (int64_t l = 0; l < p.k; ++l)
+          dot += a[i * a_row + l * a_col] * b[l * b_row + j * b_col];
         T value = static_cast<T>(p.alpha) * dot;
         if (c) value += static_cast<T>(p.beta) * c[i * p.c_row_stride + j * p.c_col_stride];
         y[i * p.n + j] = value;
@@ -54,8 +54,10 @@ void gemm_typed(KernelContext& ctx, const GemmProblem& p) {
 GemmProblem resolve_gemm(const KernelContext& ctx) {
   const Tensor& a = ctx.input(0);
   const Tensor& b = ctx.input(1);
-  if (a.rank() != 2) ctx.fail_input(0, "shape {} has rank {}, expected 2", shape_str(a.shape()), a.rank());
-  if (b.rank() != 2) ctx.fail_input(1, "shape {} has rank {}, expected 2", shape_str(b.shape()), b.rank());
+  if (a.rank() != 2)
+    ctx.fail_input(0, "shape {} has rank {}, expected 2", shape_str(a.shape()), a.rank());
+  if (b.rank() != 2)
+    ctx.fail_input(1, "shape {} has rank {}, expected 2", shape_str(b.shape()), b.rank());
   if (b.dtype() != a.dtype()) {
     ctx.fail_input(1, "dtype {} differs from A's dtype {}", dtype_name(b.dtype()),
                    dtype_name(a.dtype()));
@@ -71,8 +73,8 @@ GemmProblem resolve_gemm(const KernelContext& ctx) {
   const int64_t b_k = b.dim(p.trans_b ? 1 : 0);
   if (b_k != p.k) {
     ctx.fail_input(1, "shape {} (transB={}) has K = {}, but A {} (transA={}) has K = {}",
-                   shape_str(b.shape()), int{p.trans_b}, b_k, shape_str(a.shape()),
-                   int{p.trans_a}, p.k);
+                   shape_str(b.shape()), int{p.trans_b}, b_k, shape_str(a.shape()), int{p.trans_a},
+                   p.k);
   }
   resolve_c(ctx, p);
   // As in BLAS and ORT, beta = 0 means C is not read (its NaNs do not propagate).

@@ -48,7 +48,8 @@ void mat_mul_typed(KernelContext& ctx, const MatMulPlan& p) {
       for (int64_t j = 0; j < p.n; ++j) {
         Accumulator<T> dot = 0;
         for (int64_t l = 0; l < p.k; ++l) {
-          dot += static_cast<Accumulator<T>>(a_row[l]) * static_cast<Accumulator<T>>(b_mat[l * p.n + j]);
+          dot += static_cast<Accumulator<T>>(a_row[l]) *
+                 static_cast<Accumulator<T>>(b_mat[l * p.n + j]);
         }
         y[row * p.n + j] = static_cast<T>(dot);
       }
@@ -95,12 +96,18 @@ void mat_mul(KernelContext& ctx) {
                         DType::kUInt32, DType::kUInt64});
   const MatMulPlan p = plan_mat_mul(ctx);
   switch (ctx.input(0).dtype()) {
-    case DType::kFloat64: return mat_mul_typed<double>(ctx, p);
-    case DType::kInt32: return mat_mul_typed<int32_t>(ctx, p);
-    case DType::kInt64: return mat_mul_typed<int64_t>(ctx, p);
-    case DType::kUInt32: return mat_mul_typed<uint32_t>(ctx, p);
-    case DType::kUInt64: return mat_mul_typed<uint64_t>(ctx, p);
-    default: return mat_mul_typed<float>(ctx, p);
+    case DType::kFloat64:
+      return mat_mul_typed<double>(ctx, p);
+    case DType::kInt32:
+      return mat_mul_typed<int32_t>(ctx, p);
+    case DType::kInt64:
+      return mat_mul_typed<int64_t>(ctx, p);
+    case DType::kUInt32:
+      return mat_mul_typed<uint32_t>(ctx, p);
+    case DType::kUInt64:
+      return mat_mul_typed<uint64_t>(ctx, p);
+    default:
+      return mat_mul_typed<float>(ctx, p);
   }
 }
 

@@ -28,8 +28,9 @@ void max_pool_typed(KernelContext& ctx, const Window& win, bool column_major) {
   Shape out_shape = {x_tensor.dim(0), x_tensor.dim(1)};
   out_shape.insert(out_shape.end(), win.output.begin(), win.output.end());
   T* y = ctx.make_output(0, x_tensor.dtype(), out_shape).template data<T>();
-  int64_t* indices =
-      ctx.num_outputs() > 1 ? ctx.make_output(1, DType::kInt64, out_shape).data<int64_t>() : nullptr;
+  int64_t* indices = ctx.num_outputs() > 1
+                         ? ctx.make_output(1, DType::kInt64, out_shape).data<int64_t>()
+                         : nullptr;
   const std::vector<int64_t> idx_strides = index_strides(win.input, column_major);
   const int64_t in_size = shape_numel(win.input);
   const int64_t out_size = shape_numel(win.output);
@@ -50,8 +51,8 @@ void max_pool_typed(KernelContext& ctx, const Window& win, bool column_major) {
           int64_t offset = 0, index = 0;
           bool inside = true;
           for (size_t i = 0; i < rank && inside; ++i) {
-            const int64_t pos = out_coords[i] * win.strides[i] - win.pads_begin[i] +
-                                k_coords[i] * win.dilations[i];
+            const int64_t pos =
+                out_coords[i] * win.strides[i] - win.pads_begin[i] + k_coords[i] * win.dilations[i];
             inside = pos >= 0 && pos < win.input[i];
             offset = offset * win.input[i] + pos;
             index += pos * idx_strides[i];
@@ -86,10 +87,14 @@ void max_pool(KernelContext& ctx) {
     ctx.fail(StatusCode::kInvalidModel, "storage_order is {}, expected 0 or 1", storage_order);
   }
   switch (ctx.input(0).dtype()) {
-    case DType::kFloat64: return max_pool_typed<double>(ctx, win, storage_order == 1);
-    case DType::kInt8: return max_pool_typed<int8_t>(ctx, win, storage_order == 1);
-    case DType::kUInt8: return max_pool_typed<uint8_t>(ctx, win, storage_order == 1);
-    default: return max_pool_typed<float>(ctx, win, storage_order == 1);
+    case DType::kFloat64:
+      return max_pool_typed<double>(ctx, win, storage_order == 1);
+    case DType::kInt8:
+      return max_pool_typed<int8_t>(ctx, win, storage_order == 1);
+    case DType::kUInt8:
+      return max_pool_typed<uint8_t>(ctx, win, storage_order == 1);
+    default:
+      return max_pool_typed<float>(ctx, win, storage_order == 1);
   }
 }
 

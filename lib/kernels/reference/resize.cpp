@@ -8,6 +8,9 @@ namespace lq::kernels {
 
 namespace {
 
+// Bounds output lengths computed in double before they are converted to integers.
+constexpr double kMaxResizedLength = 1e12;
+
 InterpolationMode interpolation_mode(const KernelContext& ctx, bool allow_cubic) {
   const std::string mode = ctx.node.attr_string("mode", "nearest");
   if (mode == "nearest") return InterpolationMode::kNearest;
@@ -66,9 +69,12 @@ void apply_scales(const KernelContext& ctx, int input, const std::vector<double>
     if (!(scales[i] > 0) || !std::isfinite(scales[i])) {
       fail(fmt::format("scale {} of axis {} must be positive and finite", scales[i], axis));
     }
+    const double length = std::floor(static_cast<double>(in[axis]) * scales[i]);
+    if (length > kMaxResizedLength) {
+      fail(fmt::format("scale {} makes axis {} of length {} too long", scales[i], axis, in[axis]));
+    }
     spec.scales[axis] = scales[i];
-    spec.out_shape[axis] =
-        static_cast<int64_t>(std::floor(static_cast<double>(in[axis]) * scales[i]));
+    spec.out_shape[axis] = static_cast<int64_t>(length);
   }
 }
 
@@ -104,8 +110,12 @@ void apply_sizes(const KernelContext& ctx, const std::vector<int64_t>& sizes,
     }
     const double scale = policy == "not_larger" ? *std::min_element(ratios.begin(), ratios.end())
                                                 : *std::max_element(ratios.begin(), ratios.end());
+    const double length = scale * static_cast<double>(in[axis]) + 0.5;
+    if (length > kMaxResizedLength) {
+      ctx.fail_input(3, "sizes {} make axis {} too long under {}", shape_str(sizes), axis, policy);
+    }
     spec.scales[axis] = scale;
-    spec.out_shape[axis] = static_cast<int64_t>(scale * static_cast<double>(in[axis]) + 0.5);
+    spec.out_shape[axis] = static_cast<int64_t>(length);
   }
 }
 

@@ -100,8 +100,9 @@ AxisTaps axis_taps(const ResizeSpec& spec, size_t axis, int64_t in_len, int64_t 
   for (int64_t x = 0; x < out_len; ++x) {
     const double source = source_coordinate(spec, axis, x, in_len, out_len);
     const size_t at = static_cast<size_t>(x) * taps;
+    // Written to also catch a NaN from a NaN region of interest.
     if (spec.coordinates == CoordinateMode::kTfCropAndResize &&
-        (source < 0 || source > static_cast<double>(in_len - 1))) {
+        !(source >= 0 && source <= static_cast<double>(in_len - 1))) {
       a.outside[static_cast<size_t>(x)] = true;
       continue;
     }

@@ -79,8 +79,12 @@ void top_k(KernelContext& ctx) {
       }
     });
   });
-  if (!supported)
-    ctx.require_dtype(0, {DType::kFloat32, DType::kFloat64, DType::kInt32, DType::kInt64});
+  if (!supported) {
+    ctx.fail(StatusCode::kUnsupported,
+             "dtype {} is not supported; TopK takes integer, float32 "
+             "and float64 data",
+             dtype_name(data.dtype()));
+  }
 }
 
 }  // namespace lq::kernels

@@ -104,6 +104,40 @@ Window resolve_window(const KernelContext& ctx, const std::vector<int64_t>& inpu
   return w;
 }
 
+WindowTaps::WindowTaps(const Window& window) : window_(window), out_coords_(window.rank()) {
+  const size_t rank = window.rank();
+  const int64_t size = shape_numel(window.kernel);
+  kernel_coords_.resize(static_cast<size_t>(size) * rank);
+  std::vector<int64_t> coords(rank);
+  for (int64_t k = 0; k < size; ++k) {
+    unravel_index(k, window.kernel, coords);
+    std::copy(coords.begin(), coords.end(),
+              kernel_coords_.begin() + k * static_cast<int64_t>(rank));
+  }
+  taps_.reserve(static_cast<size_t>(size));
+}
+
+const std::vector<WindowTaps::Tap>& WindowTaps::inside(int64_t out_index) {
+  const Window& w = window_;
+  const size_t rank = w.rank();
+  unravel_index(out_index, w.output, out_coords_);
+  taps_.clear();
+  const int64_t size = static_cast<int64_t>(kernel_coords_.size() / rank);
+  for (int64_t k = 0; k < size; ++k) {
+    const int64_t* k_coords = kernel_coords_.data() + k * static_cast<int64_t>(rank);
+    int64_t offset = 0;
+    bool inside = true;
+    for (size_t i = 0; i < rank && inside; ++i) {
+      const int64_t pos =
+          out_coords_[i] * w.strides[i] - w.pads_begin[i] + k_coords[i] * w.dilations[i];
+      inside = pos >= 0 && pos < w.input[i];
+      offset = offset * w.input[i] + pos;
+    }
+    if (inside) taps_.push_back({k, offset});
+  }
+  return taps_;
+}
+
 std::vector<int64_t> spatial_dims(const KernelContext& ctx, size_t input_index) {
   const Shape& shape = ctx.input(input_index).shape();
   if (shape.size() < 3) {

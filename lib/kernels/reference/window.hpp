@@ -57,6 +57,26 @@ inline void unravel_index(int64_t flat, const std::vector<int64_t>& dims,
   }
 }
 
+// The taps of a forward window (Conv, MaxPool) that fall inside the input, for
+// one output position at a time; one instance per thread.
+class WindowTaps {
+ public:
+  struct Tap {
+    int64_t kernel_index;  // row-major over window.kernel
+    int64_t input_offset;  // row-major over window.input
+  };
+
+  explicit WindowTaps(const Window& window);
+  // Output `out_index` (row-major over window.output): its taps in kernel order.
+  const std::vector<Tap>& inside(int64_t out_index);
+
+ private:
+  const Window& window_;
+  std::vector<int64_t> kernel_coords_;  // kernel size x rank
+  std::vector<int64_t> out_coords_;
+  std::vector<Tap> taps_;
+};
+
 // The spatial dims of an N x C x D1 x ... tensor, checked to have at least one.
 std::vector<int64_t> spatial_dims(const KernelContext& ctx, size_t input_index);
 
