@@ -92,7 +92,7 @@ struct QuantConfig {
   std::optional<DType> input_dtype;   // model inputs (kInt8, kUInt8, kInt16)
   std::optional<DType> output_dtype;  // model outputs (kInt8, kUInt8, kInt16)
   bool post_sigmoid = false;          // a Sigmoid producing a model output gets [0, 1]
-  int auto_samples = 4;               // kAuto: calibration samples used to score methods
+  int auto_samples = 2;               // kAuto: calibration samples that score candidate ranges
 
   // Validates every key and value; errors name the JSON path, the key and what is allowed.
   static QuantConfig from_json(const std::string& text);

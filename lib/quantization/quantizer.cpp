@@ -89,14 +89,63 @@ std::optional<QuantParams> bias_params(const QuantParams& input, const QuantPara
   return p;
 }
 
+// Runs one node on given inputs: how kAuto measures the error a candidate range causes
+// at the outputs of a tensor's consumers.
+class NodeRunner {
+ public:
+  explicit NodeRunner(const Node& node, int64_t opset) {
+    graph_.set_opset("", opset);
+    std::vector<Value*> inputs;
+    for (const Value* in : node.inputs()) {
+      if (!in) {
+        inputs.push_back(nullptr);
+        continue;
+      }
+      Value* v = graph_.find_value(in->name());
+      if (!v) {
+        v = graph_.add_value(in->name());
+        graph_.add_input(v);
+      }
+      inputs.push_back(v);
+    }
+    std::vector<Value*> outputs;
+    for (const Value* out : node.outputs()) outputs.push_back(graph_.add_value(out->name()));
+    Node* copy = graph_.add_node(node.op_type(), inputs, outputs, node.name(), node.domain());
+    for (const auto& [name, attr] : node.attributes()) copy->set_attr(name, attr);
+    for (Value* out : outputs) graph_.add_output(out);
+    simulator_ = std::make_unique<Simulator>(graph_);
+  }
+  TensorMap run(const TensorMap& inputs) const { return simulator_->run(inputs); }
+
+ private:
+  Graph graph_;
+  std::unique_ptr<Simulator> simulator_;
+};
+
+double relative_error(const Tensor& got, const Tensor& want) {
+  if (got.dtype() != DType::kFloat32 || want.dtype() != DType::kFloat32) return 0.0;
+  const float* g = got.data<float>();
+  const float* w = want.data<float>();
+  double signal = 0.0, noise = 0.0;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    signal += static_cast<double>(w[i]) * w[i];
+    noise += static_cast<double>(g[i] - w[i]) * (g[i] - w[i]);
+  }
+  return noise / std::max(signal, 1e-30);
+}
+
 class Assigner {
  public:
-  Assigner(const QuantConfig& config, const CalibrationTable& table, QuantizedGraph& out)
-      : config_(config), table_(table), out_(out), graph_(out.graph) {}
+  Assigner(const QuantConfig& config, const CalibrationTable& table, const std::vector<TensorMap>& samples,
+           QuantizedGraph& out)
+      : config_(config), table_(table), samples_(samples), out_(out), graph_(out.graph) {}
 
-  // `method_override` replaces every activation's range method (kAuto's candidates).
-  void run(std::optional<RangeMethod> method_override) {
-    method_override_ = method_override;
+  void run() {
+    // Weights first: kAuto measures activation ranges with the weights already quantized.
+    for (Node* node : graph_.nodes()) {
+      const ResolvedSpec spec = config_.resolve(*node);
+      if (spec.quantize) assign_constants(*node, spec);
+    }
     for (Value* in : graph_.inputs()) assign_activation(*in, nullptr);
     for (Node* node : graph_.nodes()) {
       const ResolvedSpec spec = config_.resolve(*node);
@@ -104,49 +153,119 @@ class Assigner {
         out_.log.push_back(fmt::format("{} stays in float (quantize: false)", node->describe()));
         continue;
       }
-      assign_node_outputs(*node, spec);
-      assign_weights(*node, spec);
+      assign_node_outputs(*node);
     }
     spread_int16();
     for (const auto& [name, o] : config_.tensors) apply_override(name, o);
+    // Biases last: their scale is the final input scale times the weight scale.
+    for (Node* node : graph_.nodes()) {
+      if (config_.resolve(*node).quantize) assign_bias(*node);
+    }
   }
 
  private:
-  const ResolvedSpec* consumer_spec_for(const Value& v, ResolvedSpec& storage) const {
-    if (v.uses().empty()) return nullptr;
-    storage = config_.resolve(*v.uses().front().node);
-    return &storage;
-  }
-
   // Activation parameters from calibration statistics.
   void assign_activation(const Value& v, const Node* producer) {
     if (v.type().dtype != DType::kFloat32 && v.type().dtype != DType::kUndefined) return;
     if (!roles::is_data_value(v)) return;
-    ResolvedSpec storage;
-    const ResolvedSpec* spec_ptr = producer ? nullptr : consumer_spec_for(v, storage);
-    const ResolvedSpec spec = producer ? config_.resolve(*producer) : (spec_ptr ? *spec_ptr : config_.resolve_model());
+    const Node* spec_node = producer ? producer : (v.uses().empty() ? nullptr : v.uses().front().node);
+    const ResolvedSpec spec = spec_node ? config_.resolve(*spec_node) : config_.resolve_model();
     DType dtype = spec.activation_dtype;
     if (v.is_graph_input() && config_.input_dtype) dtype = *config_.input_dtype;
     if (v.is_graph_output() && config_.output_dtype) dtype = *config_.output_dtype;
-    Range range;
-    std::string method;
+    auto make = [&](const Range& range, const std::string& method) {
+      return params_from_range(range, dtype, spec.symmetric_activations, spec.scale_kind, method);
+    };
     if (config_.post_sigmoid && v.is_graph_output() && producer && producer->op_type() == "Sigmoid") {
-      range = Range{0.0, 1.0};
-      method = "post_sigmoid";
-    } else {
-      RangeOptions options = spec.range;
-      options.bits = dtype == DType::kInt16 ? 16 : 8;
-      if (method_override_) options.method = *method_override_;
-      if (options.method == RangeMethod::kAuto || options.method == RangeMethod::kSkip) {
-        options.method = RangeMethod::kMax;  // kAuto is resolved by Quantizer; kSkip has random data
-      }
-      range = choose_range(table_.at(v.name()), options);
-      method = range_method_name(options.method);
+      out_.params[v.name()] = make(Range{0.0, 1.0}, "post_sigmoid");
+      return;
     }
-    out_.params[v.name()] = params_from_range(range, dtype, spec.symmetric_activations, spec.scale_kind, method);
+    RangeOptions options = spec.range;
+    options.bits = dtype == DType::kInt16 ? 16 : 8;
+    if (options.method == RangeMethod::kSkip) options.method = RangeMethod::kMax;  // random data
+    if (options.method != RangeMethod::kAuto) {
+      out_.params[v.name()] = make(choose_range(table_.at(v.name()), options), range_method_name(options.method));
+      return;
+    }
+    out_.params[v.name()] = best_candidate(v, options, make);
   }
 
-  void assign_node_outputs(const Node& node, const ResolvedSpec& spec) {
+  // kAuto: each range method's candidate, scored by the error it causes at the outputs of
+  // the tensor's consumers (or in the tensor itself when it is a model output).
+  template <typename Make>
+  QuantParams best_candidate(const Value& v, RangeOptions options, const Make& make) {
+    if (samples_.empty()) {
+      throw Error(StatusCode::kFailedPrecondition,
+                  fmt::format("range method auto for \"{}\" scores candidates on calibration "
+                              "samples; keep some (CalibrationOptions::keep_samples)", v.name()));
+    }
+    record_float_values();
+    QuantParams best;
+    double best_error = INFINITY;
+    std::string scores;
+    for (RangeMethod m : {RangeMethod::kMax, RangeMethod::kPercentile, RangeMethod::kKL,
+                          RangeMethod::kMSE, RangeMethod::kMMSE}) {
+      options.method = m;
+      QuantParams candidate = make(choose_range(table_.at(v.name()), options), range_method_name(m));
+      double error = 0.0;
+      for (size_t s = 0; s < float_values_.size(); ++s) error += consumer_error(v, candidate, s);
+      scores += fmt::format(" {}={:.3g}", range_method_name(m), error);
+      if (error < best_error) {
+        best_error = error;
+        best = candidate;
+      }
+    }
+    best.method = "auto:" + best.method;
+    auto_scores_.push_back(fmt::format("\"{}\":{}", v.name(), scores));
+    return best;
+  }
+
+  double consumer_error(const Value& v, const QuantParams& candidate, size_t sample) {
+    const std::map<std::string, Tensor>& values = float_values_[sample];
+    auto it = values.find(v.name());
+    if (it == values.end()) return 0.0;  // never computed (e.g. a dead branch)
+    const Tensor quantized = fake_quantize(it->second, candidate);
+    double error = v.is_graph_output() ? relative_error(quantized, it->second) : 0.0;
+    for (const Use& use : v.uses()) {
+      if (roles::input_role(*use.node, use.input_index) != roles::InputRole::kData) continue;
+      TensorMap feeds;
+      for (const Value* in : use.node->inputs()) {
+        if (!in || feeds.count(in->name())) continue;
+        if (in == &v) {
+          feeds[in->name()] = quantized;
+          continue;
+        }
+        const Tensor& data = in->is_constant() ? *in->initializer() : values.at(in->name());
+        const QuantParams* p = out_.find(in->name());
+        feeds[in->name()] = p && data.dtype() == DType::kFloat32 ? fake_quantize(data, *p) : data;
+      }
+      const TensorMap got = runner_for(*use.node).run(feeds);
+      for (const Value* out : use.node->outputs()) {
+        auto want = values.find(out->name());
+        if (want != values.end()) error += relative_error(got.at(out->name()), want->second);
+      }
+    }
+    return error;
+  }
+
+  const NodeRunner& runner_for(const Node& node) {
+    auto it = runners_.find(&node);
+    if (it == runners_.end()) it = runners_.emplace(&node, std::make_unique<NodeRunner>(node, graph_.opset(""))).first;
+    return *it->second;
+  }
+
+  void record_float_values() {
+    if (!float_values_.empty()) return;
+    const Simulator simulator(graph_);
+    const size_t count = std::min(samples_.size(), static_cast<size_t>(std::max(config_.auto_samples, 1)));
+    for (size_t s = 0; s < count; ++s) {
+      std::map<std::string, Tensor> values(samples_[s].begin(), samples_[s].end());
+      simulator.run(samples_[s], [&](const Value& value, const Tensor& data) { values[value.name()] = data; });
+      float_values_.push_back(std::move(values));
+    }
+  }
+
+  void assign_node_outputs(const Node& node) {
     // Data movement keeps the input's parameters: no requantization, no loss.
     if (roles::is_pass_through(node) && node.input(0)) {
       if (const QuantParams* in = out_.find(node.input(0)->name()); in && !in->per_channel()) {
@@ -160,11 +279,10 @@ class Assigner {
         return;
       }
     }
-    (void)spec;
     for (const Value* o : node.outputs()) assign_activation(*o, &node);
   }
 
-  void assign_weights(const Node& node, const ResolvedSpec& spec) {
+  void assign_constants(const Node& node, const ResolvedSpec& spec) {
     for (size_t i = 0; i < node.inputs().size(); ++i) {
       const Value* v = node.input(i);
       if (!v || !v->is_constant() || v->initializer()->dtype() != DType::kFloat32) continue;
@@ -181,10 +299,13 @@ class Assigner {
                                                    spec.scale_kind, "constant:max");
       }
     }
+  }
+
+  void assign_bias(const Node& node) {
     const Value* bias = roles::bias_input(node);
     const Value* weight = node.input(1);
     const Value* input = node.input(0);
-    if (!bias || !weight || !input || !bias->is_constant()) return;
+    if (!bias || !weight || !input) return;
     const QuantParams* wp = out_.find(weight->name());
     const QuantParams* ip = out_.find(input->name());
     if (!wp || !ip) return;
@@ -236,11 +357,19 @@ class Assigner {
     p.method = "override";
   }
 
+ public:
+  // kAuto's per-tensor scores ("name": method=error ...), one line per tensor.
+  const std::vector<std::string>& auto_scores() const { return auto_scores_; }
+
+ private:
+  std::vector<std::string> auto_scores_;
   const QuantConfig& config_;
   const CalibrationTable& table_;
+  const std::vector<TensorMap>& samples_;
   QuantizedGraph& out_;
   Graph& graph_;
-  std::optional<RangeMethod> method_override_;
+  std::vector<std::map<std::string, Tensor>> float_values_;
+  std::map<const Node*, std::unique_ptr<NodeRunner>> runners_;
 };
 
 }  // namespace
@@ -261,30 +390,6 @@ Simulator fake_quant_simulator(const QuantizedGraph& qgraph, SimulatorOptions op
   return Simulator(qgraph.graph, options);
 }
 
-namespace {
-
-// Signal-to-noise ratio (dB) of the fake-quantized outputs against float, over all
-// float outputs of the first expected.size() samples.
-double output_snr(const QuantizedGraph& candidate, const std::vector<TensorMap>& samples,
-                  const std::vector<TensorMap>& expected) {
-  const Simulator sim = fake_quant_simulator(candidate);
-  double signal = 0.0, noise = 0.0;
-  for (size_t i = 0; i < expected.size(); ++i) {
-    const TensorMap got = sim.run(samples[i]);
-    for (const auto& [name, want] : expected[i]) {
-      if (want.dtype() != DType::kFloat32) continue;
-      const float* w = want.data<float>();
-      const float* g = got.at(name).data<float>();
-      for (int64_t k = 0; k < want.numel(); ++k) {
-        signal += static_cast<double>(w[k]) * w[k];
-        noise += static_cast<double>(w[k] - g[k]) * (w[k] - g[k]);
-      }
-    }
-  }
-  return 10.0 * std::log10(std::max(signal, 1e-30) / std::max(noise, 1e-30));
-}
-
-}  // namespace
 
 // ---- Quantizer ----------------------------------------------------------------------------
 
@@ -294,36 +399,14 @@ QuantizedGraph Quantizer::quantize(const Graph& graph, const CalibrationTable& t
                                    const std::vector<TensorMap>& samples) const {
   QuantizedGraph out;
   out.graph = graph.clone();
-  const bool wants_auto = config_.resolve_model().range.method == RangeMethod::kAuto;
-  if (!wants_auto) {
-    Assigner(config_, table, out).run(std::nullopt);
-    return out;
+  Assigner assigner(config_, table, samples, out);
+  assigner.run();
+  if (!assigner.auto_scores().empty()) {
+    out.log.push_back(fmt::format("auto chose the range of {} tensors by the relative error at "
+                                  "their consumers' outputs (quant_params.json: method auto:<chosen>)",
+                                  assigner.auto_scores().size()));
   }
-  if (samples.empty()) {
-    throw Error(StatusCode::kInvalidArgument,
-                "range method auto scores candidate methods on calibration samples; pass some");
-  }
-  // Score each candidate on the model outputs (SNR against float) and keep the best.
-  Simulator reference(out.graph);
-  std::vector<TensorMap> expected;
-  const size_t count = std::min(samples.size(), static_cast<size_t>(config_.auto_samples));
-  for (size_t i = 0; i < count; ++i) expected.push_back(reference.run(samples[i]));
-  double best_snr = -INFINITY;
-  std::optional<QuantizedGraph> best;
-  std::vector<std::string> scores;
-  for (RangeMethod m : {RangeMethod::kMax, RangeMethod::kPercentile, RangeMethod::kKL, RangeMethod::kMSE}) {
-    QuantizedGraph candidate;
-    candidate.graph = graph.clone();
-    Assigner(config_, table, candidate).run(m);
-    const double snr = output_snr(candidate, samples, expected);
-    scores.push_back(fmt::format("auto: method {} gives output SNR {:.2f} dB", range_method_name(m), snr));
-    if (snr > best_snr) {
-      best_snr = snr;
-      best = std::move(candidate);
-    }
-  }
-  best->log.insert(best->log.end(), scores.begin(), scores.end());
-  return std::move(*best);
+  return out;
 }
 
 }  // namespace lq
