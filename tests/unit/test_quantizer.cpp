@@ -233,3 +233,51 @@ TEST_CASE("QDQ export keeps names and matches fake quantization in our Simulator
   const Graph back = parse_onnx(bytes.data(), bytes.size());
   REQUIRE(back.num_nodes() == qdq.num_nodes());
 }
+
+TEST_CASE("auto picks, per tensor, the range with the least error at its consumers", "[quantization][auto]") {
+  // x (Laplace-like with outliers) -> Relu -> y: x's consumer is the Relu, so negative
+  // values do not matter and the best range differs from the tensor's own MSE optimum.
+  Graph g;
+  g.set_opset("", 13);
+  Value* x = g.add_value("x");
+  x->type() = TensorType{DType::kFloat32, true, {{1, {}}, {4096, {}}}};
+  g.add_input(x);
+  Value* y = g.add_value("y");
+  g.add_node("Relu", {x}, {y}, "relu");
+  g.add_output(y);
+  std::mt19937 rng(5);
+  std::exponential_distribution<float> expo(1.0f);
+  Tensor data(DType::kFloat32, {1, 4096});
+  for (int64_t i = 0; i < data.numel(); ++i) data.data<float>()[i] = (i % 2 ? 1.0f : -3.0f) * expo(rng);
+  data.data<float>()[7] = 40.0f;  // an outlier
+  CalibrationOptions options;
+  options.keep_samples = 1;
+  Calibrator calibrator(g, options);
+  calibrator.add_sample({{"x", data}});
+
+  auto relu_error = [&](const QuantParams& p) {
+    const Tensor q = fake_quantize(data, p);
+    double noise = 0, signal = 0;
+    for (int64_t i = 0; i < data.numel(); ++i) {
+      const double want = std::max(0.0f, data.data<float>()[i]);
+      const double got = std::max(0.0f, q.data<float>()[i]);
+      noise += (want - got) * (want - got);
+      signal += want * want;
+    }
+    return noise / signal;
+  };
+  double best = INFINITY;
+  for (const char* method : {"max", "percentile", "kl", "mse", "mmse"}) {
+    QuantConfig fixed;
+    fixed.model.method = parse_range_method(method);
+    const QuantizedGraph q = Quantizer(fixed).quantize(g, calibrator.table());
+    best = std::min(best, relu_error(q.params.at("x")));
+  }
+  QuantConfig automatic;
+  automatic.model.method = RangeMethod::kAuto;
+  const QuantizedGraph q = Quantizer(automatic).quantize(g, calibrator.table(), calibrator.kept_samples());
+  REQUIRE(q.params.at("x").method.rfind("auto:", 0) == 0);
+  REQUIRE(relu_error(q.params.at("x")) == Approx(best).epsilon(1e-9));
+  REQUIRE_THROWS_WITH(Quantizer(automatic).quantize(g, calibrator.table()),
+                      Catch::Contains("keep some"));
+}
