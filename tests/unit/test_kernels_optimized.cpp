@@ -219,6 +219,12 @@ TEST_CASE("optimized MatMul matches the reference", "[kernels][nn][optimized]") 
     check_against_reference("MatMul", {random_tensor(a, seed), random_tensor(b, seed + 1)}, {});
     seed += 2;
   }
+  // Empty operands: no rows, and K = 0 (all zeros).
+  check_against_reference("MatMul", {random_tensor({0, 3}, 1), random_tensor({3, 4}, 2)}, {});
+  check_against_reference("MatMul", {random_tensor({2, 0}, 1), random_tensor({0, 3}, 2)}, {});
+  check_against_reference("Gemm", {random_tensor({2, 0}, 1), random_tensor({0, 3}, 2),
+                                   random_tensor({3}, 3)},
+                          {{"beta", attr_float(2.0f)}});
   // Integer MatMul goes to the reference kernel.
   OpSpec spec;
   spec.op_type = "MatMul";
