@@ -3,6 +3,7 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY include/libquant DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(FILES capi/include/libquant.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})  # the C ABI
 install(TARGETS libquant libquant_static EXPORT libquantTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -1,0 +1,158 @@
+// The C ABI of lq::QuantConfig, lq::Quantizer and lq::QuantizedGraph.
+#include "capi_internal.hpp"
+
+namespace {
+
+using namespace lq::capi;
+
+lq::DType activation_dtype(int bits) {
+  if (bits == 8) return lq::DType::kInt8;
+  if (bits == 16) return lq::DType::kInt16;
+  invalid_argument(
+      fmt::format("activation_bits is {}; use 8 or 16 (0 keeps the current setting)", bits));
+}
+
+lq::DType weight_dtype(int bits) {
+  if (bits == 4) return lq::DType::kInt4;
+  if (bits == 8) return lq::DType::kInt8;
+  if (bits == 16) return lq::DType::kInt16;
+  invalid_argument(
+      fmt::format("weight_bits is {}; use 4, 8 or 16 (0 keeps the current setting)", bits));
+}
+
+lq_quantizer* new_quantizer(lq::QuantConfig config) {
+  auto* quantizer = new lq_quantizer;
+  quantizer->config = std::move(config);
+  return quantizer;
+}
+
+// The calibrator's statistics are those of the graph it was created from: quantizing any
+// other graph would look up tensors by names it may not have.
+void check_ready(const lq_graph& graph, const lq_calibrator& calibrator) {
+  if (graph.graph != calibrator.graph) {
+    failed_precondition(
+        "the calibrator was created from another graph, or from this graph before it changed "
+        "(lq_graph_optimize, lq_graph_propagate_shapes); create the calibrator from the graph "
+        "as it is now");
+  }
+  if (calibrator.calibrator.table().samples == 0) {
+    failed_precondition(
+        "the calibrator has seen no samples; add some with lq_calibrator_add_sample or "
+        "lq_calibrator_add_sources before quantizing");
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+lq_status* lq_quantizer_create(lq_quantizer** out) {
+  clear(out);
+  return guard(__func__, [&] {
+    require(out, "out");
+    *out = new_quantizer(lq::QuantConfig{});
+  });
+}
+
+lq_status* lq_quantizer_create_from_json(const char* json, lq_quantizer** out) {
+  clear(out);
+  return guard(__func__, [&] {
+    require(json, "json");
+    require(out, "out");
+    *out = new_quantizer(lq::QuantConfig::from_json(json));
+  });
+}
+
+lq_status* lq_quantizer_set_method(lq_quantizer* quantizer, const char* method) {
+  return guard(__func__, [&] {
+    lq_quantizer& q = live(quantizer, "quantizer");
+    require(method, "method");
+    q.config.model.method = lq::parse_range_method(method);
+  });
+}
+
+lq_status* lq_quantizer_set_bits(lq_quantizer* quantizer, int activation_bits, int weight_bits) {
+  return guard(__func__, [&] {
+    lq_quantizer& q = live(quantizer, "quantizer");
+    // Both are checked before either changes.
+    const auto activation = activation_bits ? std::optional(activation_dtype(activation_bits))
+                                            : q.config.model.activation_dtype;
+    const auto weight =
+        weight_bits ? std::optional(weight_dtype(weight_bits)) : q.config.model.weight_dtype;
+    q.config.model.activation_dtype = activation;
+    q.config.model.weight_dtype = weight;
+  });
+}
+
+lq_status* lq_quantizer_set_per_channel(lq_quantizer* quantizer, int per_channel) {
+  return guard(__func__,
+               [&] { live(quantizer, "quantizer").config.model.per_channel = per_channel != 0; });
+}
+
+lq_status* lq_quantizer_config_json(const lq_quantizer* quantizer, lq_buffer** out) {
+  clear(out);
+  return guard(__func__, [&] {
+    const lq_quantizer& q = live(quantizer, "quantizer");
+    require(out, "out");
+    *out = new_buffer(q.config.to_json());
+  });
+}
+
+lq_status* lq_quantizer_quantize(const lq_quantizer* quantizer, const lq_graph* graph,
+                                 const lq_calibrator* calibrator, lq_quantized_graph** out) {
+  clear(out);
+  return guard(__func__, [&] {
+    const lq_quantizer& q = live(quantizer, "quantizer");
+    const lq_graph& g = live(graph, "graph");
+    const lq_calibrator& c = live(calibrator, "calibrator");
+    require(out, "out");
+    check_ready(g, c);
+    const lq::Quantizer engine(q.config);
+    auto result = std::make_unique<lq_quantized_graph>();
+    result->qgraph = std::make_shared<const lq::QuantizedGraph>(
+        engine.quantize(*g.graph, c.calibrator.table(), c.calibrator.kept_samples()));
+    *out = result.release();
+  });
+}
+
+void lq_quantizer_release(lq_quantizer* quantizer) { release(quantizer); }
+
+lq_status* lq_quantized_graph_save_qdq(const lq_quantized_graph* qgraph, const char* path) {
+  return guard(__func__, [&] {
+    const lq_quantized_graph& q = live(qgraph, "qgraph");
+    require(path, "path");
+    lq::save_onnx(q.qgraph->to_qdq(), path);
+  });
+}
+
+lq_status* lq_quantized_graph_serialize_qdq(const lq_quantized_graph* qgraph, lq_buffer** out) {
+  clear(out);
+  return guard(__func__, [&] {
+    const lq_quantized_graph& q = live(qgraph, "qgraph");
+    require(out, "out");
+    *out = new_buffer(lq::serialize_onnx(q.qgraph->to_qdq()));
+  });
+}
+
+lq_status* lq_quantized_graph_params_json(const lq_quantized_graph* qgraph, lq_buffer** out) {
+  clear(out);
+  return guard(__func__, [&] {
+    const lq_quantized_graph& q = live(qgraph, "qgraph");
+    require(out, "out");
+    *out = new_buffer(q.qgraph->params_json());
+  });
+}
+
+lq_status* lq_simulator_create_fake_quant(const lq_quantized_graph* qgraph,
+                                          const lq_simulator_options* options, lq_simulator** out) {
+  clear(out);
+  return guard(__func__, [&] {
+    const lq_quantized_graph& q = live(qgraph, "qgraph");
+    require(out, "out");
+    *out = new lq_simulator(q.qgraph, simulator_options(options));
+  });
+}
+
+void lq_quantized_graph_release(lq_quantized_graph* qgraph) { release(qgraph); }
+
+}  // extern "C"
