@@ -81,7 +81,7 @@ struct TensorStats {
 };
 
 // Statistics of every tensor (graph inputs, node outputs, constants), by value name.
-struct CalibrationTable {
+struct LQ_EXPORT CalibrationTable {
   std::map<std::string, TensorStats> tensors;
   uint64_t samples = 0;
   const TensorStats& at(const std::string& value_name) const;  // throws kNotFound naming it

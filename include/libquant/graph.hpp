@@ -25,7 +25,7 @@ struct Dim {
   bool known() const { return value >= 0; }
 };
 
-struct TensorType {
+struct LQ_EXPORT TensorType {
   DType dtype = DType::kUndefined;
   bool has_shape = false;  // false: even the rank is unknown
   std::vector<Dim> dims;

@@ -18,7 +18,7 @@
 namespace lq {
 
 // real = scale * (q - zero_point), per tensor or per channel along `axis`.
-struct QuantParams {
+struct LQ_EXPORT QuantParams {
   DType dtype = DType::kInt8;  // kInt4, kInt8, kUInt8, kInt16 (data, weights); kInt32 (bias)
   std::vector<float> scale;
   std::vector<int32_t> zero_point;
@@ -84,7 +84,7 @@ struct TensorOverride {
   std::optional<double> max;
 };
 
-struct QuantConfig {
+struct LQ_EXPORT QuantConfig {
   QuantSpec model;
   std::map<std::string, QuantSpec> op_types;  // by op type, e.g. "Conv"
   std::map<std::string, QuantSpec> nodes;     // by node name
@@ -101,7 +101,7 @@ struct QuantConfig {
   ResolvedSpec resolve_model() const;  // the model level alone (graph inputs)
 };
 
-struct QuantizedGraph {
+struct LQ_EXPORT QuantizedGraph {
   Graph graph;                                // the float graph being quantized
   std::map<std::string, QuantParams> params;  // by value name: data, weights and biases
   std::vector<std::string> log;               // decisions a user should hear about

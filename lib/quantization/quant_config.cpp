@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "graph/nearest_name.hpp"
 #include "libquant/quantizer.hpp"
 
 namespace lq {
@@ -20,21 +21,6 @@ const std::vector<std::string> kTopKeys = {"model", "op_types", "nodes",        
                                            "input", "output",   "post_sigmoid", "auto_samples"};
 const std::vector<std::string> kTensorKeys = {"scale", "zero_point", "min", "max"};
 
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t substitution = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
-      diagonal = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, substitution});
-    }
-  }
-  return row[b.size()];
-}
-
 std::string joined(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
@@ -49,12 +35,9 @@ void check_keys(const json& object, const std::string& path, const std::vector<s
   if (!object.is_object()) config_error(path, "should be an object");
   for (const auto& item : object.items()) {
     if (std::find(allowed.begin(), allowed.end(), item.key()) != allowed.end()) continue;
-    const auto nearest = std::min_element(allowed.begin(), allowed.end(), [&](const auto& a, const auto& b) {
-      return edit_distance(item.key(), a) < edit_distance(item.key(), b);
-    });
     config_error(path + "/" + item.key(),
                  fmt::format("unknown key '{}'; did you mean '{}'? Allowed keys: {}", item.key(),
-                             *nearest, joined(allowed)));
+                             nearest_name(item.key(), allowed), joined(allowed)));
   }
 }
 

@@ -6,40 +6,12 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "graph/nearest_name.hpp"
 #include "kernels/kernel.hpp"
 
 namespace lq {
 
 namespace {
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t substitution =
-          diagonal + (std::tolower(a[i - 1]) == std::tolower(b[j - 1]) ? 0 : 1);
-      diagonal = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, substitution});
-    }
-  }
-  return row[b.size()];
-}
-
-std::string nearest(const std::string& name, const std::vector<std::string>& candidates) {
-  std::string best;
-  size_t best_distance = SIZE_MAX;
-  for (const auto& c : candidates) {
-    const size_t d = edit_distance(name, c);
-    if (d < best_distance) {
-      best_distance = d;
-      best = c;
-    }
-  }
-  return best;
-}
 
 bool is_default_domain(const std::string& domain) {
   return domain.empty() || domain == "ai.onnx";
@@ -120,7 +92,7 @@ Simulator::Simulator(const Graph& graph, SimulatorOptions options)
       throw Error(StatusCode::kUnsupported,
                   fmt::format("{}: op {} is not supported by the float Simulator; the nearest "
                               "supported op is {} (rewrite the node or cut the graph before it)",
-                              node->describe(), op, nearest(node->op_type(), s.registry.ops())));
+                              node->describe(), op, nearest_name(node->op_type(), s.registry.ops())));
     }
     Impl::Step step{node, fn, {}, {}, {}};
     for (const Value* in : node->inputs()) {
