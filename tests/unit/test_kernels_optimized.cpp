@@ -222,9 +222,9 @@ TEST_CASE("optimized MatMul matches the reference", "[kernels][nn][optimized]") 
   // Empty operands: no rows, and K = 0 (all zeros).
   check_against_reference("MatMul", {random_tensor({0, 3}, 1), random_tensor({3, 4}, 2)}, {});
   check_against_reference("MatMul", {random_tensor({2, 0}, 1), random_tensor({0, 3}, 2)}, {});
-  check_against_reference("Gemm", {random_tensor({2, 0}, 1), random_tensor({0, 3}, 2),
-                                   random_tensor({3}, 3)},
-                          {{"beta", attr_float(2.0f)}});
+  check_against_reference(
+      "Gemm", {random_tensor({2, 0}, 1), random_tensor({0, 3}, 2), random_tensor({3}, 3)},
+      {{"beta", attr_float(2.0f)}});
   // Integer MatMul goes to the reference kernel.
   OpSpec spec;
   spec.op_type = "MatMul";
@@ -361,7 +361,8 @@ TEST_CASE("depthwise planes match a naive loop on every instruction set",
   std::vector<float> scratch(static_cast<size_t>(conv.grid.size()));
   for (opt::DepthwisePlaneFn plane : {opt::depthwise_plane_portable, opt::best_depthwise_plane()}) {
     std::vector<float> out(expected.size());
-    plane(conv, {input.data(), weights.data(), 0.5f, out.data(), scratch.data()});
+    plane(conv, {input.data(), weights.data(), 0.5f, out.data(), scratch.data(),
+                 conv.tap_offsets.data()});
     for (size_t i = 0; i < out.size(); ++i) {
       INFO("output " << i);
       REQUIRE(std::fabs(out[i] - expected[i]) <= 1e-5);

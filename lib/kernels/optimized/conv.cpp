@@ -40,7 +40,8 @@ void depthwise(KernelContext& ctx, const ConvGeometry& g, const Window2d& win, c
           const int64_t n = plane / g.out_channels, m = plane % g.out_channels;
           const int64_t c = m / g.out_per_group();
           plane_fn(conv, {d.x + (n * g.in_channels + c) * in_plane, d.w + m * taps,
-                          d.bias ? d.bias[m] : 0.0f, d.y + plane * out_plane, scratch.data()});
+                          d.bias ? d.bias[m] : 0.0f, d.y + plane * out_plane, scratch.data(),
+                          conv.tap_offsets.data()});
         }
       },
       grain);

@@ -16,7 +16,7 @@ void depthwise_plane_portable(const DepthwiseConv& conv, const DepthwisePlane& p
     std::fill(out, out + w.out_w, p.bias);
     for (int64_t t = 0; t < taps; ++t) {
       const float weight = p.weights[t];
-      const float* in = p.scratch + conv.tap_offsets[static_cast<size_t>(t)] + oh * conv.grid.width;
+      const float* in = p.scratch + p.tap_offsets[t] + oh * conv.grid.width;
       for (int64_t ow = 0; ow < w.out_w; ++ow) out[ow] += weight * in[ow];
     }
   }

@@ -19,12 +19,15 @@ struct DepthwiseConv {
   std::vector<int64_t> tap_offsets;  // into the grid, in (kh, kw) order
 };
 
+// One plane's data. Plain pointers only: the AVX-512 file touches no std::
+// template, whose instantiations the linker could share with baseline code.
 struct DepthwisePlane {
   const float* input;    // in_h x in_w
   const float* weights;  // kernel_h x kernel_w
   float bias;
-  float* output;   // out_h x out_w
-  float* scratch;  // grid.size() floats, reused across planes
+  float* output;               // out_h x out_w
+  float* scratch;              // grid.size() floats, reused across planes
+  const int64_t* tap_offsets;  // DepthwiseConv::tap_offsets.data()
 };
 
 // Computes one output plane; each output is bias + taps in (kh, kw) order.

@@ -25,7 +25,7 @@ void row_block(const DepthwiseConv& conv, const DepthwisePlane& p, int64_t oh, i
 #pragma GCC unroll 8
   for (int u = 0; u < U; ++u) acc[u] = _mm512_set1_ps(p.bias);
   for (int64_t t = 0; t < taps; ++t) {
-    const float* src = grid_row + conv.tap_offsets[static_cast<size_t>(t)];
+    const float* src = grid_row + p.tap_offsets[t];
     const __m512 weight = _mm512_set1_ps(p.weights[t]);
 #pragma GCC unroll 8
     for (int u = 0; u < U; ++u) {
