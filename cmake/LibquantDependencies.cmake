@@ -6,3 +6,4 @@ find_package(fmt REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(stb REQUIRED IMPORTED_TARGET stb)  # stb_image for calibration pictures
+find_package(yaml-cpp REQUIRED)  # pipeline configs in YAML

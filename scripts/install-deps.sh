@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libonnx-dev libprotobuf-dev protobuf-compiler
-  xtensor-dev libxsimd-dev libfmt-dev nlohmann-json3-dev catch2 libstb-dev
+  xtensor-dev libxsimd-dev libfmt-dev nlohmann-json3-dev catch2 libstb-dev libyaml-cpp-dev
   python3-onnx python3-numpy python3-pil fonts-dejavu-core
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

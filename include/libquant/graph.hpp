@@ -212,6 +212,14 @@ struct OptimizeOptions {
 // Returns whether it changed the graph.
 LQ_EXPORT bool upgrade_opset(Graph& graph, int64_t target);
 
+// Makes `value_names` the graph outputs (in that order) and removes what no longer feeds
+// them. Throws kNotFound naming a value that does not exist.
+LQ_EXPORT void cut_outputs(Graph& graph, const std::vector<std::string>& value_names);
+// Removes nodes at the output boundary (e.g. a final Softmax or Sigmoid the application
+// applies itself): each node's outputs must all be graph outputs; its first input becomes
+// a graph output in their place. Throws naming a node that is not at the boundary.
+LQ_EXPORT void remove_output_nodes(Graph& graph, const std::vector<std::string>& node_names);
+
 // Runs the passes to a fixed point; returns the names of passes that changed something.
 LQ_EXPORT std::vector<std::string> optimize(Graph& graph, const OptimizeOptions& options = {});
 

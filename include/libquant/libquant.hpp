@@ -3,6 +3,7 @@
 
 #include "libquant/calibrator.hpp"
 #include "libquant/graph.hpp"
+#include "libquant/pipeline.hpp"
 #include "libquant/quantizer.hpp"
 #include "libquant/simulator.hpp"
 #include "libquant/status.hpp"

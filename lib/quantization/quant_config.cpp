@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "graph/nearest_name.hpp"
+#include "quantization/json_check.hpp"
 #include "libquant/quantizer.hpp"
 
 namespace lq {
@@ -21,25 +21,15 @@ const std::vector<std::string> kTopKeys = {"model", "op_types", "nodes",        
                                            "input", "output",   "post_sigmoid", "auto_samples"};
 const std::vector<std::string> kTensorKeys = {"scale", "zero_point", "min", "max"};
 
-std::string joined(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
-
 [[noreturn]] void config_error(const std::string& path, const std::string& what) {
-  throw Error(StatusCode::kInvalidArgument, fmt::format("quant config {}: {}", path, what));
+  json_check::fail("quant config", path, what);
 }
 
 void check_keys(const json& object, const std::string& path, const std::vector<std::string>& allowed) {
-  if (!object.is_object()) config_error(path, "should be an object");
-  for (const auto& item : object.items()) {
-    if (std::find(allowed.begin(), allowed.end(), item.key()) != allowed.end()) continue;
-    config_error(path + "/" + item.key(),
-                 fmt::format("unknown key '{}'; did you mean '{}'? Allowed keys: {}", item.key(),
-                             nearest_name(item.key(), allowed), joined(allowed)));
-  }
+  json_check::keys(object, "quant config", path, allowed);
 }
+
+using json_check::joined;
 
 DType parse_dtype(const json& value, const std::string& path, const std::vector<DType>& allowed) {
   std::vector<std::string> names;

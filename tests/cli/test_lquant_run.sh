@@ -6,10 +6,12 @@ lquant=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0
+checks=0
 check() {  # check NAME EXPECTED_EXIT EXPECTED_TEXT -- COMMAND...
   local name=$1 want_exit=$2 want_text=$3
   shift 4
   local out
+  checks=$((checks + 1))
   out=$("$@" 2>&1)
   local got=$?
   if [ "$got" -ne "$want_exit" ] || ! grep -qF -- "$want_text" <<<"$out"; then
@@ -36,6 +38,16 @@ onnx.save(helper.make_model(unknown, opset_imports=[helper.make_opsetid("", 13)]
 np.save(f"{d}/x.npy", np.array([[1, 2, 3], [-1, -2, -3]], dtype=np.float32))
 np.save(f"{d}/x_bad_shape.npy", np.zeros((2, 4), dtype=np.float32))
 np.save(f"{d}/x_int.npy", np.zeros((2, 3), dtype=np.int32))
+import os
+os.makedirs(f"{d}/calib", exist_ok=True)
+rng = np.random.default_rng(1)
+for i in range(4):
+    np.save(f"{d}/calib/{i}.npy", rng.uniform(-2, 2, (2, 3)).astype(np.float32))
+with open(f"{d}/job.yaml", "w") as f:
+    f.write("model: {path: model.onnx}\ninput:\n  x: {calibration: calib}\n"
+            "calibration: {method: mse}\noutput: {dir: built}\n")
+with open(f"{d}/bad.json", "w") as f:
+    f.write('{"model": {"path": "model.onnx"}, "output": {"dir": "o"}, "quantisation": {}}')
 with open(f"{d}/model.onnx", "rb") as f:
     data = f.read()
 with open(f"{d}/truncated.onnx", "wb") as f:
@@ -62,5 +74,13 @@ check "bad threads" 2 "--threads needs a positive whole number" -- "$lquant" run
 check "unknown option" 2 "unknown option '--fast'" -- "$lquant" run "$work/model.onnx" --fast
 check "unknown verb" 2 "unknown verb 'walk'" -- "$lquant" walk
 check "help" 0 "exit codes" -- "$lquant" --help
-echo "$((15 - failures)) passed, $failures failed"
+check "quantize" 0 "wrote $work/q/model.qdq.onnx" -- "$lquant" quantize "$work/model.onnx" --calib x="$work/calib" --out "$work/q" --method kl
+test -s "$work/q/quant_params.json" && test -s "$work/q/model.float.onnx" || { echo "FAIL quantize artifacts"; failures=$((failures + 1)); }
+check "quantize without data" 2 "needs --calib" -- "$lquant" quantize "$work/model.onnx" --out "$work/q"
+check "quantize bad method" 1 "percentile" -- "$lquant" quantize "$work/model.onnx" --calib "$work/calib" --out "$work/q" --method best
+check "build" 0 "model.qdq.onnx" -- "$lquant" build "$work/job.yaml"
+test -s "$work/built/report.json" && test -s "$work/built/build.log" || { echo "FAIL build artifacts"; failures=$((failures + 1)); }
+check "build bad key" 1 "did you mean 'quantization'" -- "$lquant" build "$work/bad.json"
+check "build print-config" 0 "\"histogram_bins\": 2048" -- "$lquant" build "$work/job.yaml" --print-config
+echo "$((checks + 1 - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

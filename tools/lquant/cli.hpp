@@ -41,5 +41,6 @@ class Progress {
 
 int run_verb(const std::vector<std::string>& args);
 int quantize_verb(const std::vector<std::string>& args);
+int build_verb(const std::vector<std::string>& args);
 
 }  // namespace lq::cli

@@ -15,6 +15,7 @@ usage: lquant <verb> [options]
 verbs:
   run        run a model on .npy inputs with the float Simulator and write its outputs
   quantize   calibrate a model on sample data, quantize it, write QDQ ONNX and parameters
+  build      the whole job from one YAML/JSON config (see `lquant build --help`)
 
 `lquant <verb> --help` describes a verb.
 
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
   try {
     if (verb == "run") return run_verb(args);
     if (verb == "quantize") return quantize_verb(args);
+    if (verb == "build") return build_verb(args);
     throw UsageError("unknown verb '" + verb + "' (see lquant --help)");
   } catch (const UsageError& e) {
     std::cerr << "lquant: " << e.what() << "\n";

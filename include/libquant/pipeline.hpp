@@ -1,0 +1,77 @@
+// Pipeline: the whole job from one set of options (what `lquant build CONFIG` and the C ABI
+// fill in): load and optimize the float model, calibrate, quantize, write the artifacts,
+// measure the quantized outputs against float. Each stage stays usable on its own.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libquant/calibrator.hpp"
+#include "libquant/export.hpp"
+#include "libquant/graph.hpp"
+#include "libquant/quantizer.hpp"
+
+namespace lq {
+
+struct PipelineInput {
+  std::optional<Shape> shape;       // fixes dynamic dimensions (all shapes become static)
+  std::vector<std::string> calibration;  // .npy files / folders, or pictures with `images`
+  bool images = false;
+  ImagePreprocess preprocess;
+};
+
+struct LQ_EXPORT PipelineOptions {
+  // model
+  std::string model;
+  std::vector<std::string> outputs;              // cut the graph at these values
+  std::vector<std::string> remove_output_nodes;  // drop these nodes at the output boundary
+  // input name -> its shape and calibration data
+  std::map<std::string, PipelineInput> inputs;
+  // calibration and quantization
+  CalibrationOptions calibration;
+  QuantConfig quantization;
+  // output
+  std::string output_dir;
+  std::vector<std::string> artifacts = {"float", "qdq", "params", "config", "report"};
+
+  // One schema for JSON and YAML; errors name the key's path, the allowed values and the
+  // nearest valid key. Relative paths are taken relative to `base_dir`.
+  static PipelineOptions from_json(const std::string& text, const std::string& base_dir = "");
+  static PipelineOptions from_yaml(const std::string& text, const std::string& base_dir = "");
+  // Every option with its value (defaults included), as JSON.
+  std::string to_json() const;
+};
+
+struct StageTime {
+  std::string stage;
+  double seconds;
+};
+
+struct PipelineResult {
+  Graph float_graph;                      // optimized, cut, shapes fixed
+  QuantizedGraph quantized;
+  uint64_t calibration_samples = 0;
+  std::map<std::string, double> output_snr_db;  // quantized vs float on kept samples
+  std::vector<StageTime> times;
+  std::vector<std::string> artifacts;     // files written
+  std::string report_json;                // everything above, as JSON
+};
+
+using StageCallback = std::function<void(const std::string& stage)>;
+
+class LQ_EXPORT Pipeline {
+ public:
+  explicit Pipeline(PipelineOptions options);
+  // Runs every stage in order. `on_stage` (optional) hears each stage's name as it starts;
+  // options.calibration.progress hears calibration progress.
+  PipelineResult run(const StageCallback& on_stage = nullptr) const;
+  const PipelineOptions& options() const { return options_; }
+
+ private:
+  PipelineOptions options_;
+};
+
+}  // namespace lq

@@ -1,0 +1,134 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "kernel_test_util.hpp"
+#include "libquant/pipeline.hpp"
+
+using namespace lq;
+namespace fs = std::filesystem;
+
+namespace {
+
+// x[1,2,4,4] -> Conv -> Relu -> Softmax(axis 1) -> y, saved as ONNX in `dir`.
+void write_model(const fs::path& dir) {
+  Graph g;
+  g.set_opset("", 13);
+  Value* x = g.add_value("x");
+  x->type() = TensorType{DType::kFloat32, true, {{-1, "N"}, {2, {}}, {4, {}}, {4, {}}}};
+  g.add_input(x);
+  Value* w = g.add_value("w");
+  g.set_initializer(w, Tensor::from_vector<float>({3, 2, 1, 1}, {1.0f, -0.5f, 0.3f, 0.7f, 0.25f, 0.125f}));
+  Value* c = g.add_value("c");
+  g.add_node("Conv", {x, w}, {c}, "conv");
+  Value* r = g.add_value("r");
+  g.add_node("Relu", {c}, {r}, "relu");
+  Value* y = g.add_value("y");
+  g.add_node("Softmax", {r}, {y}, "softmax")->set_attr("axis", test::attr_int(1));
+  g.add_output(y);
+  save_onnx(g, (dir / "model.onnx").string());
+  fs::create_directories(dir / "calib");
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
+  for (int s = 0; s < 4; ++s) {
+    Tensor t(DType::kFloat32, {1, 2, 4, 4});
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(rng);
+    save_npy(t, (dir / "calib" / ("s" + std::to_string(s) + ".npy")).string());
+  }
+}
+
+fs::path temp_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("pipeline configs: YAML and JSON share one schema", "[pipeline]") {
+  const std::string yaml = R"(
+model: {path: model.onnx, remove_output_nodes: [softmax]}
+input:
+  x: {shape: [1, 2, 4, 4], calibration: calib}
+calibration: {method: mse, threads: 2}
+quantization: {activation: int16, per_channel: false, nodes: {relu: {activation: int8}}}
+output: {dir: out, artifacts: [qdq, report]}
+)";
+  const std::string json = R"({
+  "model": {"path": "model.onnx", "remove_output_nodes": ["softmax"]},
+  "input": {"x": {"shape": [1, 2, 4, 4], "calibration": "calib"}},
+  "calibration": {"method": "mse", "threads": 2},
+  "quantization": {"activation": "int16", "per_channel": false, "nodes": {"relu": {"activation": "int8"}}},
+  "output": {"dir": "out", "artifacts": ["qdq", "report"]}})";
+  const PipelineOptions a = PipelineOptions::from_yaml(yaml, "/base");
+  const PipelineOptions b = PipelineOptions::from_json(json, "/base");
+  REQUIRE(a.to_json() == b.to_json());
+  REQUIRE(a.model == "/base/model.onnx");
+  REQUIRE(a.inputs.at("x").calibration == std::vector<std::string>{"/base/calib"});
+  REQUIRE(a.calibration.threads == 2);
+  REQUIRE(a.quantization.resolve_model().range.method == RangeMethod::kMSE);
+  REQUIRE(a.quantization.resolve_model().activation_dtype == DType::kInt16);
+  REQUIRE_FALSE(a.quantization.resolve_model().per_channel);
+  REQUIRE(a.artifacts == std::vector<std::string>{"qdq", "report"});
+}
+
+TEST_CASE("pipeline config errors name the path and suggest the key", "[pipeline][errors]") {
+  const auto yaml = [](const std::string& text) { return PipelineOptions::from_yaml(text); };
+  REQUIRE_THROWS_WITH(yaml("model: {path: m.onnx}\noutput: {dir: o}\ncalibraton: {}"),
+                      Catch::Contains("/calibraton") && Catch::Contains("did you mean 'calibration'"));
+  REQUIRE_THROWS_WITH(yaml("model: {path: m.onnx}\noutput: {dir: o}\ninput: {x: {resize: squash}}"),
+                      Catch::Contains("/input/x/resize") && Catch::Contains("stretch, fit-height-pad, none"));
+  REQUIRE_THROWS_WITH(yaml("model: {path: m.onnx}\noutput: {dir: o}\nquantization: {activation: int7}"),
+                      Catch::Contains("activation") && Catch::Contains("int8, uint8, int16"));
+  REQUIRE_THROWS_WITH(yaml("output: {dir: o}"), Catch::Contains("'model' group is required"));
+  REQUIRE_THROWS_WITH(yaml("model: {path: m.onnx}\noutput: {dir: o, artifacts: [qdq, lqm2]}"),
+                      Catch::Contains("/output/artifacts/1"));
+  REQUIRE_THROWS_WITH(yaml("model: [unclosed"), Catch::Contains("not valid YAML"));
+  REQUIRE_THROWS_WITH(PipelineOptions::from_json("{"), Catch::Contains("not valid JSON"));
+}
+
+TEST_CASE("Pipeline runs every stage and writes its artifacts", "[pipeline]") {
+  const fs::path dir = temp_dir("lq_pipeline_test");
+  write_model(dir);
+  PipelineOptions o = PipelineOptions::from_yaml(R"(
+model: {path: model.onnx, remove_output_nodes: [softmax]}
+input:
+  x: {shape: [1, 2, 4, 4], calibration: calib}
+calibration: {method: percentile}
+output: {dir: out}
+)", dir.string());
+  std::vector<std::string> stages;
+  const PipelineResult r = Pipeline(o).run([&](const std::string& s) { stages.push_back(s); });
+  REQUIRE(stages == std::vector<std::string>{"load", "optimize", "calibrate", "quantize", "evaluate", "write"});
+  REQUIRE(r.calibration_samples == 4);
+  // The Softmax at the boundary is gone: the Relu output is the model output now.
+  REQUIRE(r.float_graph.outputs().at(0)->name() == "r");
+  REQUIRE(r.float_graph.inputs().at(0)->type().str() == "float32[1,2,4,4]");
+  REQUIRE(r.output_snr_db.at("r") > 30.0);
+  for (const char* file : {"model.float.onnx", "model.qdq.onnx", "quant_params.json", "config.json", "report.json"}) {
+    INFO(file);
+    REQUIRE(fs::exists(dir / "out" / file));
+  }
+  o.inputs["nope"] = PipelineInput{};
+  REQUIRE_THROWS_WITH(Pipeline(o).run(), Catch::Contains("/input/nope") && Catch::Contains("\"x\""));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("cut_outputs and remove_output_nodes reshape the graph's end", "[pipeline][passes]") {
+  const fs::path dir = temp_dir("lq_cut_test");
+  write_model(dir);
+  Graph g = load_onnx((dir / "model.onnx").string());
+  Graph cut = g.clone();
+  cut_outputs(cut, {"c"});
+  REQUIRE(cut.num_nodes() == 1);
+  REQUIRE(cut.outputs()[0]->name() == "c");
+  REQUIRE_THROWS_WITH(cut_outputs(cut, {"missing"}), Catch::Contains("\"missing\""));
+  REQUIRE_THROWS_WITH(remove_output_nodes(g, {"relu"}), Catch::Contains("not at the output boundary"));
+  remove_output_nodes(g, {"softmax"});
+  REQUIRE(g.outputs()[0]->name() == "r");
+  g.verify();
+  fs::remove_all(dir);
+}
