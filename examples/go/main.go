@@ -114,7 +114,8 @@ func max32(a, b float32) float32 {
 
 // classify returns the label and its probability from one run of the simulator.
 func classify(sim *libquant.Simulator, input string, picture []float32) (int, float32, error) {
-	outputs, err := sim.Run(libquant.Input{Name: input, Shape: []int64{1, 3, height, width}, Data: picture})
+	shape := []int64{1, 3, height, width}
+	outputs, err := sim.Run(libquant.Input{Name: input, Shape: shape, Data: picture})
 	if err != nil {
 		return 0, 0, err
 	}

@@ -81,8 +81,9 @@ type Tensor struct {
 	Data  []float32
 }
 
-// cInputs holds the C views of some inputs. cgo forbids C memory that points to Go memory
-// during a call, so names, shapes and data are copied into C memory.
+// cInputs holds the C views of some inputs. cgo's pointer rules forbid passing Go memory
+// that holds Go pointers (a view points to its name, shape and data) and storing Go pointers
+// in C memory, so the views and everything they point to are copied into C memory.
 type cInputs struct {
 	views  *C.lq_tensor_view
 	count  C.size_t
@@ -287,7 +288,8 @@ func copyTensor(raw *C.lq_tensor) (Tensor, error) {
 			t.Name, C.GoString(C.lq_dtype_name(dtype)))
 	}
 	if rank := int(C.lq_tensor_rank(raw)); rank > 0 {
-		t.Shape = append([]int64(nil), unsafe.Slice((*int64)(unsafe.Pointer(C.lq_tensor_shape(raw))), rank)...)
+		shape := (*int64)(unsafe.Pointer(C.lq_tensor_shape(raw)))
+		t.Shape = append([]int64(nil), unsafe.Slice(shape, rank)...)
 	}
 	if n := int(C.lq_tensor_byte_size(raw)) / 4; n > 0 {
 		t.Data = append([]float32(nil), unsafe.Slice((*float32)(C.lq_tensor_data(raw)), n)...)
