@@ -1,0 +1,3 @@
+module lqexample
+
+go 1.19

@@ -1,0 +1,490 @@
+"""A ctypes wrapper of libquant's C ABI, with numpy arrays for tensors.
+
+Every handle belongs to a Python object that releases it in close() (also as a context
+manager), or in __del__ when the object is collected without close(); every failed call
+raises LibquantError carrying the library's message. As in C, an object keeps the objects it
+was made from alive inside the library, so a Simulator may outlive the Graph it came from.
+
+The library is $LIBQUANT_LIBRARY when set, else libquant.so on the loader's path.
+"""
+import ctypes
+import ctypes.util
+import os
+
+import numpy as np
+
+_lib = ctypes.CDLL(os.environ.get("LIBQUANT_LIBRARY") or ctypes.util.find_library("quant")
+                   or "libquant.so.0")
+
+API_VERSION = 1  # the C header's LQ_API_VERSION this wrapper was written for
+
+# lq_code
+INVALID_ARGUMENT, NOT_FOUND, UNSUPPORTED, INVALID_MODEL = 1, 2, 3, 4
+IO_ERROR, FAILED_PRECONDITION, INTERNAL, OUT_OF_MEMORY = 5, 6, 7, 8
+
+# lq_resize_mode, lq_color_order, lq_layout
+RESIZE_STRETCH, RESIZE_NONE, RESIZE_FIT_HEIGHT_PAD = 0, 1, 2
+COLOR_RGB, COLOR_BGR, COLOR_GRAY = 0, 1, 2
+LAYOUT_NCHW, LAYOUT_NHWC = 0, 1
+
+# lq_dtype for the numpy types that have one.
+_DTYPES = {
+    np.dtype(np.float32): 1, np.dtype(np.float16): 2, np.dtype(np.float64): 3,
+    np.dtype(np.int8): 5, np.dtype(np.uint8): 6, np.dtype(np.int16): 7, np.dtype(np.uint16): 8,
+    np.dtype(np.int32): 9, np.dtype(np.uint32): 10, np.dtype(np.int64): 11,
+    np.dtype(np.uint64): 12, np.dtype(np.bool_): 13,
+}
+_NUMPY_TYPES = {code: dtype for dtype, code in _DTYPES.items()}
+
+
+class LibquantError(Exception):
+    """A failed call: `code` (lq_code) and the library's message."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# ---- The C declarations -----------------------------------------------------------------
+
+class _Opaque(ctypes.Structure):
+    pass
+
+
+_handle = ctypes.POINTER(_Opaque)
+_status = _handle
+_size_t = ctypes.c_size_t
+_char_p = ctypes.c_char_p
+_PROGRESS = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p)
+
+
+class _TensorView(ctypes.Structure):
+    _fields_ = [("struct_size", _size_t), ("name", _char_p), ("dtype", ctypes.c_int),
+                ("shape", ctypes.POINTER(ctypes.c_int64)), ("rank", _size_t),
+                ("data", ctypes.c_void_p), ("byte_size", _size_t)]
+
+
+class _OutputView(ctypes.Structure):
+    _fields_ = [("struct_size", _size_t), ("name", _char_p), ("data", ctypes.c_void_p),
+                ("byte_size", _size_t), ("shape", ctypes.POINTER(ctypes.c_int64)),
+                ("shape_capacity", _size_t), ("dtype", ctypes.c_int), ("rank", _size_t),
+                ("bytes_needed", _size_t)]
+
+
+class _SimulatorOptions(ctypes.Structure):
+    _fields_ = [("struct_size", _size_t), ("threads", ctypes.c_int),
+                ("reference_only", ctypes.c_int)]
+
+
+class _CalibratorOptions(ctypes.Structure):
+    _fields_ = [("struct_size", _size_t), ("threads", ctypes.c_int),
+                ("histogram_bins", ctypes.c_int), ("keep_samples", _size_t),
+                ("progress", _PROGRESS), ("progress_user_data", ctypes.c_void_p)]
+
+
+class _ImagePreprocess(ctypes.Structure):
+    _fields_ = [("struct_size", _size_t), ("height", ctypes.c_int64),
+                ("width", ctypes.c_int64), ("resize", ctypes.c_int), ("color", ctypes.c_int),
+                ("layout", ctypes.c_int), ("mean", ctypes.c_float * 3),
+                ("scale", ctypes.c_float * 3), ("pad_value", ctypes.c_float)]
+
+
+def _declare(name, restype, *argtypes):
+    function = getattr(_lib, name)
+    function.restype = restype
+    function.argtypes = argtypes
+
+
+_out = ctypes.POINTER(_handle)
+_p_size = ctypes.POINTER(_size_t)
+for _name, _restype, _argtypes in [
+    ("lq_version", _char_p, ()),
+    ("lq_api_version", ctypes.c_int, ()),
+    ("lq_status_code", ctypes.c_int, (_status,)),
+    ("lq_status_message", _char_p, (_status,)),
+    ("lq_status_release", None, (_status,)),
+    ("lq_buffer_data", ctypes.c_void_p, (_handle,)),
+    ("lq_buffer_size", _size_t, (_handle,)),
+    ("lq_buffer_release", None, (_handle,)),
+    ("lq_tensor_name", _char_p, (_handle,)),
+    ("lq_tensor_dtype", ctypes.c_int, (_handle,)),
+    ("lq_tensor_rank", _size_t, (_handle,)),
+    ("lq_tensor_shape", ctypes.POINTER(ctypes.c_int64), (_handle,)),
+    ("lq_tensor_data", ctypes.c_void_p, (_handle,)),
+    ("lq_tensor_byte_size", _size_t, (_handle,)),
+    ("lq_tensor_release", None, (_handle,)),
+    ("lq_graph_load", _status, (_char_p, _out)),
+    ("lq_graph_load_from_memory", _status, (ctypes.c_char_p, _size_t, _out)),
+    ("lq_graph_release", None, (_handle,)),
+    ("lq_graph_optimize", _status, (_handle,)),
+    ("lq_graph_save", _status, (_handle, _char_p)),
+    ("lq_graph_input_count", _status, (_handle, _p_size)),
+    ("lq_graph_input_name", _status, (_handle, _size_t, ctypes.POINTER(_char_p))),
+    ("lq_graph_output_count", _status, (_handle, _p_size)),
+    ("lq_graph_output_name", _status, (_handle, _size_t, ctypes.POINTER(_char_p))),
+    ("lq_simulator_create", _status, (_handle, ctypes.POINTER(_SimulatorOptions), _out)),
+    ("lq_simulator_run", _status, (_handle, ctypes.POINTER(_TensorView), _size_t,
+                                   ctypes.POINTER(_OutputView), _size_t)),
+    ("lq_simulator_run_to_tensors", _status, (_handle, ctypes.POINTER(_TensorView), _size_t,
+                                              _out, _size_t, _p_size)),
+    ("lq_simulator_release", None, (_handle,)),
+    ("lq_calibrator_create", _status, (_handle, ctypes.POINTER(_CalibratorOptions), _out)),
+    ("lq_calibrator_add_sample", _status, (_handle, ctypes.POINTER(_TensorView), _size_t)),
+    ("lq_calibrator_add_sources", _status, (_handle, _handle)),
+    ("lq_calibrator_sample_count", _status, (_handle, ctypes.POINTER(ctypes.c_uint64))),
+    ("lq_calibrator_table_json", _status, (_handle, _out)),
+    ("lq_calibrator_release", None, (_handle,)),
+    ("lq_calibration_sources_create", _status, (_out,)),
+    ("lq_calibration_sources_add_npy", _status, (_handle, _char_p, _char_p)),
+    ("lq_calibration_sources_add_images", _status, (_handle, _char_p, _char_p,
+                                                    ctypes.POINTER(_ImagePreprocess))),
+    ("lq_calibration_sources_release", None, (_handle,)),
+    ("lq_quantizer_create", _status, (_out,)),
+    ("lq_quantizer_create_from_json", _status, (_char_p, _out)),
+    ("lq_quantizer_set_method", _status, (_handle, _char_p)),
+    ("lq_quantizer_set_bits", _status, (_handle, ctypes.c_int, ctypes.c_int)),
+    ("lq_quantizer_set_per_channel", _status, (_handle, ctypes.c_int)),
+    ("lq_quantizer_config_json", _status, (_handle, _out)),
+    ("lq_quantizer_quantize", _status, (_handle, _handle, _handle, _out)),
+    ("lq_quantizer_release", None, (_handle,)),
+    ("lq_quantized_graph_save_qdq", _status, (_handle, _char_p)),
+    ("lq_quantized_graph_params_json", _status, (_handle, _out)),
+    ("lq_simulator_create_fake_quant", _status, (_handle, ctypes.POINTER(_SimulatorOptions),
+                                                 _out)),
+    ("lq_quantized_graph_release", None, (_handle,)),
+]:
+    _declare(_name, _restype, *_argtypes)
+
+
+# ---- Helpers ------------------------------------------------------------------------------
+
+def _check(status):
+    """Raises LibquantError for a failed call's status, releasing it."""
+    if not status:
+        return
+    try:
+        raise LibquantError(_lib.lq_status_code(status),
+                            _lib.lq_status_message(status).decode(errors="replace"))
+    finally:
+        _lib.lq_status_release(status)
+
+
+def _encode(text):
+    return os.fsencode(text) if isinstance(text, os.PathLike) else str(text).encode()
+
+
+def _take_text(buffer):
+    """Copies a library-owned text buffer (JSON) and releases it."""
+    try:
+        return ctypes.string_at(_lib.lq_buffer_data(buffer),
+                                _lib.lq_buffer_size(buffer)).decode()
+    finally:
+        _lib.lq_buffer_release(buffer)
+
+
+def version():
+    """The library's release, e.g. "0.1.0"."""
+    return _lib.lq_version().decode()
+
+
+def api_version():
+    return _lib.lq_api_version()
+
+
+class _Inputs:
+    """C views of {name: array} inputs; keeps the arrays and names alive during a call."""
+
+    def __init__(self, inputs):
+        self._keep = []
+        self.views = (_TensorView * len(inputs))()
+        for view, (name, array) in zip(self.views, inputs.items()):
+            array = np.ascontiguousarray(array)
+            if array.dtype not in _DTYPES:
+                raise LibquantError(INVALID_ARGUMENT,
+                                    f"input {name!r}: numpy dtype {array.dtype} has no lq_dtype")
+            shape = (ctypes.c_int64 * max(array.ndim, 1))(*array.shape)
+            encoded = _encode(name)
+            self._keep += [array, shape, encoded]
+            view.struct_size = ctypes.sizeof(_TensorView)
+            view.name = encoded
+            view.dtype = _DTYPES[array.dtype]
+            view.shape = shape
+            view.rank = array.ndim
+            view.data = array.ctypes.data
+            view.byte_size = array.nbytes
+
+
+class _Handle:
+    """Owns one library handle, released by close() or on collection."""
+
+    _release = None  # the lq_*_release function, set by each subclass
+
+    def __init__(self, handle):
+        self._handle = handle
+
+    def close(self):
+        if getattr(self, "_handle", None):
+            type(self)._release(self._handle)
+            self._handle = None
+
+    def __del__(self):
+        self.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def handle(self):
+        if not self._handle:
+            raise LibquantError(INVALID_ARGUMENT, f"this {type(self).__name__} was closed")
+        return self._handle
+
+
+def _create(function, *args):
+    out = _handle()
+    _check(function(*args, ctypes.byref(out)))
+    return out
+
+
+# ---- The wrapper --------------------------------------------------------------------------
+
+class Graph(_Handle):
+    """A model: ONNX with shapes inferred."""
+
+    _release = _lib.lq_graph_release
+
+    def __init__(self, path):
+        super().__init__(_create(_lib.lq_graph_load, _encode(path)))
+
+    @classmethod
+    def from_bytes(cls, data):
+        graph = cls.__new__(cls)
+        _Handle.__init__(graph, _create(_lib.lq_graph_load_from_memory, data, len(data)))
+        return graph
+
+    def optimize(self):
+        """Folds constants, fuses BatchNorm, ... (simulators made before keep the old graph)."""
+        _check(_lib.lq_graph_optimize(self.handle))
+
+    def _names(self, count_of, name_of):
+        count = _size_t()
+        _check(count_of(self.handle, ctypes.byref(count)))
+        names = []
+        for i in range(count.value):
+            name = _char_p()
+            _check(name_of(self.handle, i, ctypes.byref(name)))
+            names.append(name.value.decode())
+        return names
+
+    @property
+    def input_names(self):
+        return self._names(_lib.lq_graph_input_count, _lib.lq_graph_input_name)
+
+    @property
+    def output_names(self):
+        return self._names(_lib.lq_graph_output_count, _lib.lq_graph_output_name)
+
+
+def _simulator_options(threads, reference_only):
+    return _SimulatorOptions(ctypes.sizeof(_SimulatorOptions), threads, int(reference_only))
+
+
+class Simulator(_Handle):
+    """Runs a graph, in float or (Simulator.fake_quant) with fake quantization."""
+
+    _release = _lib.lq_simulator_release
+
+    def __init__(self, graph, threads=1, reference_only=False):
+        options = _simulator_options(threads, reference_only)
+        super().__init__(_create(_lib.lq_simulator_create, graph.handle, ctypes.byref(options)))
+
+    @classmethod
+    def fake_quant(cls, quantized_graph, threads=1, reference_only=False):
+        """A float simulator that quantizes and dequantizes every tensor with parameters."""
+        options = _simulator_options(threads, reference_only)
+        simulator = cls.__new__(cls)
+        _Handle.__init__(simulator, _create(_lib.lq_simulator_create_fake_quant,
+                                            quantized_graph.handle, ctypes.byref(options)))
+        return simulator
+
+    def run(self, inputs):
+        """Runs on {input name: array} and returns every output, in model order, as arrays."""
+        views = _Inputs(inputs)
+        count = _size_t()
+        # With no room for outputs the call fails before running, but tells how many there are.
+        probe = _lib.lq_simulator_run_to_tensors(self.handle, views.views, len(views.views),
+                                                 None, 0, ctypes.byref(count))
+        if count.value == 0:
+            _check(probe)
+            return []
+        _lib.lq_status_release(probe)
+        tensors = (_handle * count.value)()
+        _check(_lib.lq_simulator_run_to_tensors(self.handle, views.views, len(views.views),
+                                                tensors, count.value, ctypes.byref(count)))
+        try:
+            return [_to_numpy(tensor) for tensor in tensors]
+        finally:
+            for tensor in tensors:
+                _lib.lq_tensor_release(tensor)
+
+    def run_into(self, inputs, outputs):
+        """Runs on {input name: array} and writes the named outputs into the caller's
+        C-contiguous {output name: array}, each of the output's dtype and size."""
+        views = _Inputs(inputs)
+        out_views = (_OutputView * len(outputs))()
+        shapes = []
+        for view, (name, array) in zip(out_views, outputs.items()):
+            if not (array.flags.c_contiguous and array.flags.writeable):
+                raise LibquantError(INVALID_ARGUMENT, f"output {name!r}: the array must be "
+                                    "C-contiguous and writeable")
+            shape = (ctypes.c_int64 * 8)()
+            shapes.append(shape)
+            view.struct_size = ctypes.sizeof(_OutputView)
+            view.name = _encode(name)
+            view.data = array.ctypes.data
+            view.byte_size = array.nbytes
+            view.shape = shape
+            view.shape_capacity = len(shape)
+        _check(_lib.lq_simulator_run(self.handle, views.views, len(views.views), out_views,
+                                     len(out_views)))
+        for view, (name, array) in zip(out_views, outputs.items()):
+            if _NUMPY_TYPES.get(view.dtype) != array.dtype or view.bytes_needed != array.nbytes:
+                raise LibquantError(INVALID_ARGUMENT,
+                                    f"output {name!r} ({view.bytes_needed} bytes of lq_dtype "
+                                    f"{view.dtype}) does not fill the array {array.dtype}"
+                                    f"{list(array.shape)}")
+
+
+def _to_numpy(tensor):
+    dtype = _NUMPY_TYPES.get(_lib.lq_tensor_dtype(tensor))
+    if dtype is None:
+        raise LibquantError(UNSUPPORTED, "an output's dtype has no numpy type")
+    rank = _lib.lq_tensor_rank(tensor)
+    shape = tuple(_lib.lq_tensor_shape(tensor)[i] for i in range(rank))
+    data = ctypes.string_at(_lib.lq_tensor_data(tensor), _lib.lq_tensor_byte_size(tensor))
+    return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
+
+
+class ImagePreprocess:
+    """How a picture becomes a float32 input: per channel, value = (pixel - mean) * scale
+    with pixel in [0, 255]; pad_value is after normalization."""
+
+    def __init__(self, height=0, width=0, resize=RESIZE_STRETCH, color=COLOR_RGB,
+                 layout=LAYOUT_NCHW, mean=(0.0, 0.0, 0.0), scale=(1.0, 1.0, 1.0),
+                 pad_value=0.0):
+        self.height, self.width, self.resize = height, width, resize
+        self.color, self.layout = color, layout
+        self.mean, self.scale, self.pad_value = tuple(mean), tuple(scale), pad_value
+
+    def _c(self):
+        return _ImagePreprocess(ctypes.sizeof(_ImagePreprocess), self.height, self.width,
+                                self.resize, self.color, self.layout,
+                                (ctypes.c_float * 3)(*self.mean),
+                                (ctypes.c_float * 3)(*self.scale), self.pad_value)
+
+
+class CalibrationSources(_Handle):
+    """Files for each model input: .npy files or pictures, each path a file or a folder."""
+
+    _release = _lib.lq_calibration_sources_release
+
+    def __init__(self):
+        super().__init__(_create(_lib.lq_calibration_sources_create))
+
+    def add_npy(self, input_name, path):
+        _check(_lib.lq_calibration_sources_add_npy(self.handle, _encode(input_name),
+                                                   _encode(path)))
+
+    def add_images(self, input_name, path, preprocess):
+        pre = preprocess._c()
+        _check(_lib.lq_calibration_sources_add_images(self.handle, _encode(input_name),
+                                                      _encode(path), ctypes.byref(pre)))
+
+
+class Calibrator(_Handle):
+    """Collects statistics of every tensor from float runs of a graph (as it is now) on
+    samples. keep_samples: the first samples kept for the range method "auto" to score on;
+    progress(done, total), if given, is called after each sample read from sources."""
+
+    _release = _lib.lq_calibrator_release
+
+    def __init__(self, graph, threads=1, histogram_bins=2048, keep_samples=8, progress=None):
+        options = _CalibratorOptions(ctypes.sizeof(_CalibratorOptions), threads,
+                                     histogram_bins, keep_samples)
+        # The library calls it until the calibrator is released: keep it referenced.
+        self._progress = _PROGRESS(lambda done, total, _: progress(done, total)) \
+            if progress else None
+        if self._progress:
+            options.progress = self._progress
+        super().__init__(_create(_lib.lq_calibrator_create, graph.handle,
+                                 ctypes.byref(options)))
+
+    def add_sample(self, inputs):
+        """One sample: {input name: array} for every model input."""
+        views = _Inputs(inputs)
+        _check(_lib.lq_calibrator_add_sample(self.handle, views.views, len(views.views)))
+
+    def add_sources(self, sources):
+        _check(_lib.lq_calibrator_add_sources(self.handle, sources.handle))
+
+    @property
+    def sample_count(self):
+        count = ctypes.c_uint64()
+        _check(_lib.lq_calibrator_sample_count(self.handle, ctypes.byref(count)))
+        return count.value
+
+    def table_json(self):
+        """Every tensor's min, max, count and histogram."""
+        return _take_text(_create(_lib.lq_calibrator_table_json, self.handle))
+
+
+class Quantizer(_Handle):
+    """A quant config (the default one, or from JSON) and the quantization it drives."""
+
+    _release = _lib.lq_quantizer_release
+
+    def __init__(self, config_json=None):
+        if config_json is None:
+            super().__init__(_create(_lib.lq_quantizer_create))
+        else:
+            super().__init__(_create(_lib.lq_quantizer_create_from_json, _encode(config_json)))
+
+    def set_method(self, method):
+        """The activations' range method: "max", "percentile", "kl", "mse", "mmse", "auto",
+        "skip"."""
+        _check(_lib.lq_quantizer_set_method(self.handle, _encode(method)))
+
+    def set_bits(self, activation_bits, weight_bits):
+        """Activations 8 or 16 bits, weights 4, 8 or 16 bits; 0 keeps one."""
+        _check(_lib.lq_quantizer_set_bits(self.handle, activation_bits, weight_bits))
+
+    def set_per_channel(self, per_channel):
+        _check(_lib.lq_quantizer_set_per_channel(self.handle, int(per_channel)))
+
+    def config_json(self):
+        return _take_text(_create(_lib.lq_quantizer_config_json, self.handle))
+
+    def quantize(self, graph, calibrator):
+        """`calibrator` must have been created from `graph` as it is now and seen samples."""
+        quantized = QuantizedGraph.__new__(QuantizedGraph)
+        _Handle.__init__(quantized, _create(_lib.lq_quantizer_quantize, self.handle,
+                                            graph.handle, calibrator.handle))
+        return quantized
+
+
+class QuantizedGraph(_Handle):
+    """A float graph with quantization parameters for its tensors (from Quantizer.quantize)."""
+
+    _release = _lib.lq_quantized_graph_release
+
+    def save_qdq(self, path):
+        """ONNX with QuantizeLinear/DequantizeLinear pairs."""
+        _check(_lib.lq_quantized_graph_save_qdq(self.handle, _encode(path)))
+
+    def params_json(self):
+        """Every tensor's dtype, scale(s), zero point(s), range and range method."""
+        return _take_text(_create(_lib.lq_quantized_graph_params_json, self.handle))
