@@ -19,5 +19,7 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/libquantConfigVersion.cma
 install(FILES ${PROJECT_BINARY_DIR}/libquantConfig.cmake
   ${PROJECT_BINARY_DIR}/libquantConfigVersion.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/libquant)
+# Relocatable: the prefix is found from the .pc file's own folder.
+file(RELATIVE_PATH LQ_PC_RELATIVE_PREFIX "${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig" "${CMAKE_INSTALL_PREFIX}")
 configure_file(cmake/libquant.pc.in ${PROJECT_BINARY_DIR}/libquant.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/libquant.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -336,11 +336,27 @@ double entropy_threshold(const Histogram& histogram, size_t levels) {
   while (!counts.empty() && counts.back() == 0) counts.pop_back();
   const double width = histogram.bin_width();
   if (counts.size() <= levels) return static_cast<double>(counts.size()) * width;
+  // A clip below most of the data puts it all in P's last bin, where Q matches it exactly
+  // and KL is ~0: data far from zero (all in [0.15, 0.34], say) would be clipped to its
+  // lowest value. Clips therefore keep at least kMinKeptMass of the values, as the outlier
+  // tails KL is meant to trim are far thinner than that.
+  constexpr double kMinKeptMass = 0.99;
+  double total = 0.0;
+  for (uint64_t c : counts) total += static_cast<double>(c);
+  size_t first = levels;
+  double below = 0.0;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    below += static_cast<double>(counts[i]);
+    if (below >= kMinKeptMass * total) {
+      first = std::max(levels, i + 1);
+      break;
+    }
+  }
   double clipped = 0.0;  // values beyond the kept bins
-  for (size_t i = levels; i < counts.size(); ++i) clipped += static_cast<double>(counts[i]);
+  for (size_t i = first; i < counts.size(); ++i) clipped += static_cast<double>(counts[i]);
   size_t best = counts.size();
   double least = std::numeric_limits<double>::infinity();
-  for (size_t kept = levels; kept <= counts.size(); ++kept) {
+  for (size_t kept = first; kept <= counts.size(); ++kept) {
     const double divergence = clipping_divergence(counts, kept, levels, clipped);
     if (divergence < least) {
       least = divergence;

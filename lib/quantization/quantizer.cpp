@@ -180,6 +180,12 @@ class Assigner {
       out_.params[v.name()] = make(Range{0.0, 1.0}, "post_sigmoid");
       return;
     }
+    if (producer && producer->op_type() == "Softmax") {
+      // Probabilities: most are near 0 and the one that matters is near 1, so a range
+      // from the bulk of the data (percentile, KL) would clip exactly the answer.
+      out_.params[v.name()] = make(Range{0.0, 1.0}, "softmax:[0,1]");
+      return;
+    }
     RangeOptions options = spec.range;
     options.bits = dtype == DType::kInt16 ? 16 : 8;
     if (options.method == RangeMethod::kSkip) options.method = RangeMethod::kMax;  // random data

@@ -12,6 +12,11 @@ cmake -S "$source_dir/tests/package" -B "$work/build" -G Ninja -DCMAKE_PREFIX_PA
   -DEXAMPLES_DIR="$source_dir/examples" >/dev/null
 cmake --build "$work/build" >/dev/null
 test -f "$work/prefix/lib/pkgconfig/libquant.pc"
+# pkg-config finds the headers and library wherever the prefix was installed.
+cflags=$(PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --cflags libquant)
+libs=$(PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --libs libquant)
+case "$cflags $libs" in *"$work/prefix"*) ;; *) echo "libquant.pc does not point into the install prefix: $cflags $libs"; exit 1 ;; esac
+test -f "$(echo "$cflags" | sed 's/^ *-I//; s/ *$//')/libquant/libquant.hpp"
 test -f "$work/prefix/lib/libquant.a"
 # Every strong exported symbol lives in namespace lq (weak ones are inline/template
 # instantiations the C++ API's types pull in).

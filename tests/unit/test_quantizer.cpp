@@ -281,3 +281,35 @@ TEST_CASE("auto picks, per tensor, the range with the least error at its consume
   REQUIRE_THROWS_WITH(Quantizer(automatic).quantize(g, calibrator.table()),
                       Catch::Contains("keep some"));
 }
+
+TEST_CASE("fake_quantize equals quantize then dequantize, element by element", "[quantization]") {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> dist(0.0f, 3.0f);
+  Tensor x(DType::kFloat32, {2, 3, 5, 7});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = dist(rng);
+  x.data<float>()[0] = NAN;
+  x.data<float>()[1] = INFINITY;
+  x.data<float>()[2] = 0.125f;  // a tie at scale 0.25
+  for (DType dtype : {DType::kInt4, DType::kInt8, DType::kUInt8, DType::kInt16, DType::kInt32}) {
+    for (int axis : {-1, 1}) {
+      QuantParams p;
+      p.dtype = dtype;
+      p.axis = axis;
+      const size_t n = axis < 0 ? 1 : 3;
+      for (size_t c = 0; c < n; ++c) {
+        p.scale.push_back(0.25f / static_cast<float>(c + 1));
+        p.zero_point.push_back(dtype == DType::kUInt8 ? 100 : static_cast<int32_t>(c));
+      }
+      const Tensor got = fake_quantize(x, p);
+      const Tensor codes = quantize_tensor(x, p);
+      int64_t inner = 5 * 7;
+      for (int64_t i = 0; i < x.numel(); ++i) {
+        const size_t c = axis < 0 ? 0 : static_cast<size_t>((i / inner) % 3);
+        const float want = dequantize_value(static_cast<int32_t>(codes.to_int64s()[static_cast<size_t>(i)]),
+                                            p.scale[c], p.zero_point[c]);
+        INFO(dtype_name(dtype) << " axis " << axis << " element " << i);
+        REQUIRE(got.data<float>()[i] == want);
+      }
+    }
+  }
+}
