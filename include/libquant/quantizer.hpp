@@ -93,6 +93,9 @@ struct LQ_EXPORT QuantConfig {
   std::optional<DType> output_dtype;  // model outputs (kInt8, kUInt8, kInt16)
   bool post_sigmoid = false;          // a Sigmoid producing a model output gets [0, 1]
   int auto_samples = 2;               // kAuto: calibration samples that score candidate ranges
+  // kAuto: after choosing each tensor's range by its consumers' error, at most this many
+  // whole-model runs refine the choice by the model outputs' error (0: no refinement).
+  int auto_evaluations = 400;
 
   // Validates every key and value; errors name the JSON path, the key and what is allowed.
   static QuantConfig from_json(const std::string& text);

@@ -18,7 +18,8 @@ const std::vector<std::string> kSpecKeys = {
     "per_channel",  "scale",          "method",       "percentile",            "search_range",
     "outlier_factor"};
 const std::vector<std::string> kTopKeys = {"model", "op_types", "nodes",        "tensors",
-                                           "input", "output",   "post_sigmoid", "auto_samples"};
+                                           "input", "output",   "post_sigmoid", "auto_samples",
+                                           "auto_evaluations"};
 const std::vector<std::string> kTensorKeys = {"scale", "zero_point", "min", "max"};
 
 [[noreturn]] void config_error(const std::string& path, const std::string& what) {
@@ -179,6 +180,7 @@ QuantConfig QuantConfig::from_json(const std::string& text) {
     if (key == "output") config.output_dtype = parse_dtype(v, at, io_types);
     if (key == "post_sigmoid") config.post_sigmoid = parse_bool(v, at);
     if (key == "auto_samples") config.auto_samples = static_cast<int>(parse_number(v, at, 1, 1000));
+    if (key == "auto_evaluations") config.auto_evaluations = static_cast<int>(parse_number(v, at, 0, 1e6));
   }
   return config;
 }
@@ -203,6 +205,7 @@ std::string QuantConfig::to_json() const {
   if (output_dtype) root["output"] = dtype_name(*output_dtype);
   root["post_sigmoid"] = post_sigmoid;
   root["auto_samples"] = auto_samples;
+  root["auto_evaluations"] = auto_evaluations;
   return root.dump(2);
 }
 

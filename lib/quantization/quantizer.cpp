@@ -134,11 +134,30 @@ double relative_error(const Tensor& got, const Tensor& want) {
   return noise / std::max(signal, 1e-30);
 }
 
+// int16 x int16 products accumulate in int64, where the bias at scale input x weight is
+// exact to far below float precision: such a bias stays as it is.
+bool is_wide(const Node& node, const QuantizedGraph& q) {
+  const QuantParams* wp = node.input(1) ? q.find(node.input(1)->name()) : nullptr;
+  const QuantParams* ip = node.input(0) ? q.find(node.input(0)->name()) : nullptr;
+  return (wp && wp->dtype == DType::kInt16) || (ip && ip->dtype == DType::kInt16);
+}
+
+// The bias parameters of a Conv/ConvTranspose/Gemm from its input's and weight's.
+std::optional<QuantParams> bias_for(const Node& node, const QuantizedGraph& q) {
+  const Value* bias = roles::bias_input(node);
+  if (!bias || !node.input(0) || !node.input(1) || is_wide(node, q)) return std::nullopt;
+  const QuantParams* wp = q.find(node.input(1)->name());
+  const QuantParams* ip = q.find(node.input(0)->name());
+  if (!wp || !ip) return std::nullopt;
+  return bias_params(*ip, *wp, bias->initializer()->numel());
+}
+
 class Assigner {
  public:
+  // `forced` replaces every activation's range method (kAuto's global candidates).
   Assigner(const QuantConfig& config, const CalibrationTable& table, const std::vector<TensorMap>& samples,
-           QuantizedGraph& out)
-      : config_(config), table_(table), samples_(samples), out_(out), graph_(out.graph) {}
+           QuantizedGraph& out, std::optional<RangeMethod> forced = std::nullopt)
+      : config_(config), table_(table), samples_(samples), out_(out), graph_(out.graph), forced_(forced) {}
 
   void run() {
     // Weights first: kAuto measures activation ranges with the weights already quantized.
@@ -188,6 +207,7 @@ class Assigner {
     }
     RangeOptions options = spec.range;
     options.bits = dtype == DType::kInt16 ? 16 : 8;
+    if (forced_) options.method = *forced_;
     if (options.method == RangeMethod::kSkip) options.method = RangeMethod::kMax;  // random data
     if (options.method != RangeMethod::kAuto) {
       out_.params[v.name()] = make(choose_range(table_.at(v.name()), options), range_method_name(options.method));
@@ -309,20 +329,13 @@ class Assigner {
 
   void assign_bias(const Node& node) {
     const Value* bias = roles::bias_input(node);
-    const Value* weight = node.input(1);
-    const Value* input = node.input(0);
-    if (!bias || !weight || !input) return;
-    const QuantParams* wp = out_.find(weight->name());
-    const QuantParams* ip = out_.find(input->name());
-    if (!wp || !ip) return;
-    if (wp->dtype == DType::kInt16 || ip->dtype == DType::kInt16) {
-      // int16 x int16 products accumulate in int64, where the bias at scale
-      // input x weight is exact to far below float precision: it stays as it is.
+    if (!bias) return;
+    if (auto p = bias_for(node, out_)) {
+      out_.params[bias->name()] = *p;
+    } else if (is_wide(node, out_)) {
       out_.log.push_back(fmt::format("{}: bias kept exact (int64 accumulation of int16 products)",
                                      node.describe()));
-      return;
     }
-    if (auto p = bias_params(*ip, *wp, bias->initializer()->numel())) out_.params[bias->name()] = *p;
   }
 
   // An int16 node reads int16 data: its data inputs' producers switch to int16.
@@ -374,6 +387,7 @@ class Assigner {
   const std::vector<TensorMap>& samples_;
   QuantizedGraph& out_;
   Graph& graph_;
+  std::optional<RangeMethod> forced_;
   std::vector<std::map<std::string, Tensor>> float_values_;
   std::map<const Node*, std::unique_ptr<NodeRunner>> runners_;
 };
@@ -401,17 +415,128 @@ Simulator fake_quant_simulator(const QuantizedGraph& qgraph, SimulatorOptions op
 
 Quantizer::Quantizer(QuantConfig config) : config_(std::move(config)) {}
 
+namespace {
+
+// Output error of the fake-quantized model against float: sum over outputs and samples
+// of noise power / signal power.
+class GlobalScore {
+ public:
+  GlobalScore(const QuantizedGraph& q, const std::vector<TensorMap>& samples)
+      : samples_(samples), simulator_(fake_quant_simulator(q)) {
+    const Simulator reference(q.graph);
+    for (const TensorMap& s : samples_) expected_.push_back(reference.run(s));
+  }
+  // Reads the QuantizedGraph's current activation parameters (looked up at every run).
+  // Constants were fake-quantized when the Simulator was built, so a bias keeps its first
+  // scale here; at int32 the difference is far below what ranks candidates.
+  double error() const {
+    double total = 0.0;
+    for (size_t i = 0; i < samples_.size(); ++i) {
+      const TensorMap got = simulator_.run(samples_[i]);
+      for (const auto& [name, want] : expected_[i]) total += relative_error(got.at(name), want);
+    }
+    return total;
+  }
+
+ private:
+  const std::vector<TensorMap>& samples_;
+  Simulator simulator_;
+  std::vector<TensorMap> expected_;
+};
+
+// Values whose parameters follow `v`'s ("same as input" through data movement), and v.
+std::vector<const Value*> followers(const Value& v, const QuantizedGraph& q) {
+  std::vector<const Value*> out = {&v};
+  for (size_t i = 0; i < out.size(); ++i) {
+    for (const Use& use : out[i]->uses()) {
+      if (!roles::is_pass_through(*use.node) || use.input_index != 0) continue;
+      for (const Value* o : use.node->outputs()) {
+        const QuantParams* p = q.find(o->name());
+        if (p && p->method == "same as input") out.push_back(o);
+      }
+    }
+  }
+  return out;
+}
+
+bool tunable(const QuantParams& p) {
+  return p.method.rfind("auto:", 0) == 0;
+}
+
+// kAuto, second step: coordinate descent on the model's output error. Each tensor in turn
+// tries every method's range (the candidate graphs), keeping a change only if the outputs
+// get closer to float. Deterministic; bounded by config.auto_evaluations runs.
+void refine_globally(QuantizedGraph& out, const std::vector<QuantizedGraph>& candidates,
+                     const std::vector<TensorMap>& samples, int max_evaluations) {
+  const GlobalScore score(out, samples);
+  double best = score.error();
+  const double start = best;
+  int evaluations = 1;
+  for (const Node* node : out.graph.nodes()) {
+    for (const Value* v : node->outputs()) {
+      auto it = out.params.find(v->name());
+      if (it == out.params.end() || !tunable(it->second)) continue;
+      const std::vector<const Value*> group = followers(*v, out);
+      for (const QuantizedGraph& candidate : candidates) {
+        if (evaluations >= max_evaluations) break;
+        const QuantParams* proposal = candidate.find(v->name());
+        if (!proposal || proposal->scale == out.params.at(v->name()).scale) continue;
+        // Apply to the tensor, its followers and the biases of everything reading them.
+        std::map<std::string, QuantParams> saved;
+        auto set = [&](const std::string& name, const QuantParams& p) {
+          if (!saved.count(name)) saved[name] = out.params.at(name);
+          out.params[name] = p;
+        };
+        QuantParams p = *proposal;
+        p.method = "auto:" + proposal->method;
+        for (const Value* member : group) {
+          QuantParams copy = p;
+          if (member != v) copy.method = "same as input";
+          set(member->name(), copy);
+          for (const Use& use : member->uses()) {
+            const Value* bias = roles::bias_input(*use.node);
+            if (!bias || !out.params.count(bias->name())) continue;
+            if (auto b = bias_for(*use.node, out)) set(bias->name(), *b);
+          }
+        }
+        const double error = score.error();
+        ++evaluations;
+        if (error < best) {
+          best = error;
+        } else {
+          for (const auto& [name, old] : saved) out.params[name] = old;
+        }
+      }
+    }
+  }
+  out.log.push_back(fmt::format("auto: output error {:.4g} -> {:.4g} after {} evaluations of the "
+                                "whole model", start, best, evaluations));
+}
+
+}  // namespace
+
 QuantizedGraph Quantizer::quantize(const Graph& graph, const CalibrationTable& table,
                                    const std::vector<TensorMap>& samples) const {
   QuantizedGraph out;
   out.graph = graph.clone();
   Assigner assigner(config_, table, samples, out);
   assigner.run();
-  if (!assigner.auto_scores().empty()) {
-    out.log.push_back(fmt::format("auto chose the range of {} tensors by the relative error at "
-                                  "their consumers' outputs (quant_params.json: method auto:<chosen>)",
-                                  assigner.auto_scores().size()));
+  if (assigner.auto_scores().empty()) return out;
+  out.log.push_back(fmt::format("auto chose the range of {} tensors by the relative error at "
+                                "their consumers' outputs (quant_params.json: method auto:<chosen>)",
+                                assigner.auto_scores().size()));
+  if (config_.auto_evaluations <= 0) return out;
+  std::vector<QuantizedGraph> candidates;
+  for (RangeMethod m : {RangeMethod::kMax, RangeMethod::kPercentile, RangeMethod::kKL,
+                        RangeMethod::kMSE, RangeMethod::kMMSE}) {
+    QuantizedGraph c;
+    c.graph = graph.clone();
+    Assigner(config_, table, samples, c, m).run();
+    candidates.push_back(std::move(c));
   }
+  const size_t count = std::min(samples.size(), static_cast<size_t>(std::max(config_.auto_samples, 1)));
+  const std::vector<TensorMap> scoring(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(count));
+  refine_globally(out, candidates, scoring, config_.auto_evaluations);
   return out;
 }
 
