@@ -118,8 +118,8 @@ inline int32_t requantize64(int64_t acc, Multiplier m, int32_t zero_point, int32
 
 // requantize for a power-of-two multiplier (m.is_power_of_two()): a left shift or one
 // rounding right shift, bit-identical to requantize.
-inline int32_t requantize_power_of_two(int32_t acc, Multiplier m, int32_t zero_point,
-                                       int32_t qmin, int32_t qmax) {
+inline int32_t requantize_power_of_two(int32_t acc, Multiplier m, int32_t zero_point, int32_t qmin,
+                                       int32_t qmax) {
   const int exponent = m.shift - 1;  // M̂ = 2^exponent, exponent in [-63, 30]
   const int64_t scaled = exponent >= 0 ? int64_t{acc} * (int64_t{1} << exponent)
                                        : rounding_divide_by_pot(int64_t{acc}, -exponent);

@@ -1,7 +1,6 @@
 // Integer requantization (lib/quantization/requantize.hpp) against an independent exact
 // reference: 128-bit products and C++ division, rounding half away from zero.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -47,8 +46,8 @@ int32_t reference_requantize(int64_t acc, Multiplier m, int32_t zero_point, int3
 // parts (which make rounding ties common).
 std::vector<Multiplier> test_multipliers() {
   std::vector<Multiplier> out;
-  for (double real : {1e-12, 3.3e-10, 7.1e-7, 1.234e-4, 0.0031, 0.0421, 0.3, 0.49999999,
-                      0.7071, 0.99999, 1.0, 1.00001, 1.5, 3.7, 1000.3, 1048581.0}) {
+  for (double real : {1e-12, 3.3e-10, 7.1e-7, 1.234e-4, 0.0031, 0.0421, 0.3, 0.49999999, 0.7071,
+                      0.99999, 1.0, 1.00001, 1.5, 3.7, 1000.3, 1048581.0}) {
     out.push_back(make_multiplier(real));
   }
   for (int shift = -40; shift <= 12; shift += 4) out.push_back({int32_t{1} << 30, shift});
@@ -66,8 +65,8 @@ std::vector<int32_t> test_accumulators() {
   std::vector<int32_t> out;
   for (int32_t v = -32768; v <= 32767; ++v) out.push_back(v);
   for (int64_t v = kInt32Min; v <= kInt32Max; v += 32749) out.push_back(static_cast<int32_t>(v));
-  for (int32_t v : {kInt32Min, kInt32Min + 1, -(1 << 30) - 1, -(1 << 30), 1 << 30, kInt32Max - 1,
-                    kInt32Max}) {
+  for (int32_t v :
+       {kInt32Min, kInt32Min + 1, -(1 << 30) - 1, -(1 << 30), 1 << 30, kInt32Max - 1, kInt32Max}) {
     out.push_back(v);
   }
   for (int k = 1; k < 31; ++k) {
@@ -82,8 +81,7 @@ std::vector<int32_t> test_accumulators() {
 
 }  // namespace
 
-TEST_CASE("make_multiplier: mantissa in [2^30, 2^31), TFLite's shift convention",
-          "[requantize]") {
+TEST_CASE("make_multiplier: mantissa in [2^30, 2^31), TFLite's shift convention", "[requantize]") {
   REQUIRE(make_multiplier(0.0) == Multiplier{0, 0});
   REQUIRE(make_multiplier(1.0) == Multiplier{1 << 30, 1});
   REQUIRE(make_multiplier(0.5) == Multiplier{1 << 30, 0});
@@ -109,8 +107,7 @@ TEST_CASE("make_multiplier: mantissa in [2^30, 2^31), TFLite's shift convention"
   }
 }
 
-TEST_CASE("make_multiplier rejects negative, NaN, infinite and >= 2^31 values",
-          "[requantize]") {
+TEST_CASE("make_multiplier rejects negative, NaN, infinite and >= 2^31 values", "[requantize]") {
   REQUIRE_THROWS_AS(make_multiplier(-0.5), Error);
   REQUIRE_THROWS_WITH(make_multiplier(std::nan("")),
                       Catch::Contains("not a finite non-negative number"));
@@ -175,11 +172,8 @@ TEST_CASE("requantize equals the exact single rounding on int16 and int32 accumu
   const std::vector<int32_t> accs = test_accumulators();
   int64_t ties = 0;
   for (const Multiplier m : test_multipliers()) {
-    for (const auto& [zp, qmin, qmax] :
-         std::vector<std::tuple<int32_t, int32_t, int32_t>>{{0, kInt32Min, kInt32Max},
-                                                            {-7, -128, 127},
-                                                            {200, 0, 255},
-                                                            {-301, -32768, 32767}}) {
+    for (const auto& [zp, qmin, qmax] : std::vector<std::tuple<int32_t, int32_t, int32_t>>{
+             {0, kInt32Min, kInt32Max}, {-7, -128, 127}, {200, 0, 255}, {-301, -32768, 32767}}) {
       for (int32_t acc : accs) {
         const int32_t expected = reference_requantize(acc, m, zp, qmin, qmax);
         const int32_t got = requantize(acc, m, zp, qmin, qmax);
@@ -200,18 +194,21 @@ TEST_CASE("requantize equals the exact single rounding on int16 and int32 accumu
 TEST_CASE("requantize64 equals the exact rounding on int64 accumulators", "[requantize]") {
   std::mt19937_64 rng(5);
   std::vector<int64_t> accs = {std::numeric_limits<int64_t>::min(),
-                               std::numeric_limits<int64_t>::max(), int64_t{1} << 62,
-                               -(int64_t{1} << 62), int64_t{1} << 40, -(int64_t{3} << 39)};
+                               std::numeric_limits<int64_t>::max(),
+                               int64_t{1} << 62,
+                               -(int64_t{1} << 62),
+                               int64_t{1} << 40,
+                               -(int64_t{3} << 39)};
   for (int i = 0; i < 20000; ++i) accs.push_back(static_cast<int64_t>(rng()) >> (i % 63));
   for (const Multiplier m : test_multipliers()) {
     for (int64_t acc : accs) {
-      for (const auto& [zp, qmin, qmax] :
-           std::vector<std::tuple<int32_t, int32_t, int32_t>>{{3, -32768, 32767},
-                                                              {0, kInt32Min, kInt32Max}}) {
+      for (const auto& [zp, qmin, qmax] : std::vector<std::tuple<int32_t, int32_t, int32_t>>{
+               {3, -32768, 32767}, {0, kInt32Min, kInt32Max}}) {
         // The reference's sum may exceed int64 near the extremes: clamp it in 128 bits.
         const Int128 scaled = exact_round_div(Int128{acc} * m.mantissa, 31 - m.shift) + zp;
-        const int32_t expected =
-            static_cast<int32_t>(scaled < qmin ? qmin : scaled > qmax ? qmax : scaled);
+        const int32_t expected = static_cast<int32_t>(scaled < qmin   ? qmin
+                                                      : scaled > qmax ? qmax
+                                                                      : scaled);
         if (requantize64(acc, m, zp, qmin, qmax) != expected) {
           FAIL("acc " << acc << " mantissa " << m.mantissa << " shift " << m.shift);
         }
@@ -225,8 +222,7 @@ TEST_CASE("requantize64 equals the exact rounding on int64 accumulators", "[requ
           std::numeric_limits<int64_t>::min());
 }
 
-TEST_CASE("A power-of-two multiplier is a pure rounding shift on both paths",
-          "[requantize]") {
+TEST_CASE("A power-of-two multiplier is a pure rounding shift on both paths", "[requantize]") {
   const std::vector<int32_t> accs = test_accumulators();
   for (int shift = kMultiplierMinShift; shift <= kMultiplierMaxShift; ++shift) {
     const Multiplier m{1 << 30, shift};  // 2^(shift - 1)
@@ -236,8 +232,8 @@ TEST_CASE("A power-of-two multiplier is a pure rounding shift on both paths",
       // Independently: a left shift, or acc / 2^k rounded half away from zero.
       const int64_t pure = exponent >= 0 ? int64_t{acc} * (int64_t{1} << exponent)
                                          : static_cast<int64_t>(exact_round_div(acc, -exponent));
-      const int32_t expected = static_cast<int32_t>(
-          std::clamp<int64_t>(pure + 5, kInt32Min, kInt32Max));
+      const int32_t expected =
+          static_cast<int32_t>(std::clamp<int64_t>(pure + 5, kInt32Min, kInt32Max));
       const int32_t general = requantize(acc, m, 5, kInt32Min, kInt32Max);
       const int32_t fast = requantize_power_of_two(acc, m, 5, kInt32Min, kInt32Max);
       if (general != expected || fast != expected) {

@@ -1,0 +1,109 @@
+// Shared machinery of the integer kernels: dtype checks, widening to int32 offsets from
+// the zero point, narrowing results into the output dtype, window geometry and the
+// axis-separable gather behind the data-movement ops.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "compiler/kernels/integer_kernels.hpp"
+#include "kernels/reference/window.hpp"
+
+namespace lq::integer::detail {
+
+template <typename... Args>
+[[noreturn]] void fail(const char* op, fmt::format_string<Args...> format, Args&&... args) {
+  throw Error(StatusCode::kInvalidArgument, std::string("integer ") + op + ": " +
+                                                fmt::format(format, std::forward<Args>(args)...));
+}
+
+// Fails unless `t` (named `what`) has one of the dtypes `allowed`.
+void require_dtype(const char* op, const char* what, const Tensor& t,
+                   std::initializer_list<DType> allowed);
+// Data inputs: int8, uint8, int16. Weights: also int4 (checked to hold [-8, 7]).
+void require_data(const char* op, const char* what, const Tensor& t);
+void require_weight(const char* op, const char* what, const Tensor& t);
+void check_output_spec(const char* op, const OutputSpec& output);
+// A zero point inside `dtype`'s range.
+void check_zero_point(const char* op, const char* what, DType dtype, int32_t zero_point);
+
+// max |q − zero_point| over the codes q of `dtype`.
+int64_t max_abs_offset(DType dtype, int32_t zero_point);
+
+// t[i] − zero_point as int32, for any integer dtype of the kernels (int4 stored as int8).
+std::vector<int32_t> widen(const Tensor& t, int32_t zero_point);
+// The same with one zero point per channel along `axis` (or one for all).
+std::vector<int32_t> widen(const Tensor& t, const std::vector<int32_t>& zero_points, size_t axis);
+
+// An output tensor of `output.dtype` holding `values` (already within its range).
+Tensor narrow(const OutputSpec& output, Shape shape, const std::vector<int32_t>& values);
+
+// Entry c of a per-channel list of `channels` entries, or entry 0 of a one-entry list.
+template <typename T>
+const T& channel_entry(const std::vector<T>& list, int64_t c) {
+  return list.size() == 1 ? list[0] : list[static_cast<size_t>(c)];
+}
+// Checks that a per-channel list has 1 or `channels` entries.
+void check_channel_list(const char* op, const char* what, size_t size, int64_t channels);
+
+// Checks a LinearQuant against the input and weight dtypes and the output channel count.
+void check_linear_quant(const char* op, const LinearQuant& quant, DType input, DType weight,
+                        int64_t channels);
+// Whether sums of `terms` input × weight offset products plus a bias from `bias` can leave
+// int32 (accumulator_is_int64 with the dtype ranges as bounds).
+bool linear_needs_int64(const LinearQuant& quant, DType input, DType weight, int64_t terms,
+                        const std::vector<int32_t>& bias);
+
+// requantize for an int32 accumulator, requantize64 for an int64 one.
+template <typename Acc>
+int32_t requantize_sum(Acc acc, Multiplier m, const OutputSpec& out) {
+  if constexpr (sizeof(Acc) == sizeof(int32_t)) {
+    return requantize(acc, m, out.zero_point, out.min, out.max);
+  } else {
+    return requantize64(acc, m, out.zero_point, out.min, out.max);
+  }
+}
+
+// The int32 bias values (input `what` of shape [channels]), or none.
+std::vector<int32_t> read_bias(const char* op, const Tensor* bias, int64_t channels);
+
+// The ONNX multidirectional broadcast of two shapes.
+Shape broadcast_shape(const char* op, const Shape& a, const Shape& b);
+
+// y[i, m, n] = requantize(sum_k a_i[m, k] b_i[k, n] + bias[m, n]) for i < batch, with the
+// multiplier of column n: the loop behind MatMul and Gemm. Operands are widened offsets
+// addressed through element strides; y is [batch, rows, cols] row-major.
+struct MatrixProduct {
+  int64_t batch = 1, rows = 0, cols = 0, depth = 0;
+  std::vector<int64_t> a_offsets, b_offsets;  // per batch entry
+  int64_t a_row_stride = 0, a_depth_stride = 0;
+  int64_t b_depth_stride = 0, b_col_stride = 0;
+  const int32_t* bias = nullptr;  // optional, addressed by the two strides below
+  int64_t bias_row_stride = 0, bias_col_stride = 0;
+  bool wide = false;  // int64 accumulator
+};
+void matrix_product(const MatrixProduct& p, const int32_t* a, const int32_t* b,
+                    const LinearQuant& quant, int32_t* y, kernels::ThreadPool* pool);
+
+// The window of a Conv or pool over `input` spatial dims (ONNX output size rule).
+kernels::Window make_window(const char* op, const std::vector<int64_t>& input,
+                            const std::vector<int64_t>& kernel, const std::vector<int64_t>& strides,
+                            const std::vector<int64_t>& dilations, const std::vector<int64_t>& pads,
+                            bool ceil_mode);
+
+// Marks an output position along an axis that takes the fill element.
+constexpr int64_t kFill = -1;
+
+// out[j0, ..., jr] = in.flat[offsets[0][j0] + ... + offsets[r][jr]], or `fill` (one
+// element of in's dtype) where an offset is kFill. out.dim(d) == offsets[d].size().
+Tensor gather_axes(const Tensor& in, const std::vector<std::vector<int64_t>>& offsets,
+                   int32_t fill = 0);
+
+// Row-major element strides of `shape`.
+std::vector<int64_t> strides_of(const Shape& shape);
+
+}  // namespace lq::integer::detail

@@ -1,0 +1,232 @@
+// Integer reference kernels: what the fixed-point Simulator executes and what optimized
+// integer kernels are tested against. Plain loops over lq::Tensor; data int8 / uint8 /
+// int16, weights int4 (stored as int8) / int8 / uint8 / int16, biases int32.
+//
+// Every kernel takes its quantization as integers precomputed by the compiler (zero points,
+// Multipliers, clamp bounds, tables): no float arithmetic runs inside a kernel. The make_*
+// helpers build those parameters from float scales once, at compile time.
+//
+// Products are accumulated exactly, in int32 when the bound terms × max|x − zx| ×
+// max|w − zw| + max|bias| fits, else in int64 (accumulator_is_int64); both give the same
+// sums, so the choice changes speed, never results. Each sum is then requantized once
+// (quantization/requantize.hpp). Errors throw lq::Error naming the op ("integer Conv: ...").
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <vector>
+
+#include "kernels/thread_pool.hpp"
+#include "libquant/quantizer.hpp"
+#include "libquant/tensor.hpp"
+#include "quantization/requantize.hpp"
+
+namespace lq::integer {
+
+// The dtype, zero point and clamp bounds of an op's integer output. [min, max] is the
+// dtype's range narrowed by a fused Relu / Clip.
+struct OutputSpec {
+  DType dtype = DType::kInt8;  // kInt8, kUInt8, kInt16
+  int32_t zero_point = 0;
+  int32_t min = -128;
+  int32_t max = 127;
+};
+
+constexpr float kNoClip = std::numeric_limits<float>::infinity();
+
+// A per-tensor `output`'s spec with a fused Clip(clip_min, clip_max) (Relu: clip_min = 0)
+// quantized like its float output would be, so the clamp equals fake quantization's.
+OutputSpec make_output_spec(const QuantParams& output, float clip_min = -kNoClip,
+                            float clip_max = kNoClip);
+
+// Whether a sum of `terms` products |a| <= a_max, |b| <= b_max plus |bias| <= bias_max can
+// leave int32 (then the kernels accumulate in int64).
+bool accumulator_is_int64(int64_t terms, int64_t a_max, int64_t b_max, int64_t bias_max);
+
+// ---- Conv, Gemm, MatMul: sum((x − zx) × (w − zw[c])) + bias[c], requantized per channel.
+
+// The quantization of a linear op. weight_zero_points and multipliers hold one entry, or
+// one per output channel (Conv: M; Gemm / MatMul: the N columns of the weight).
+struct LinearQuant {
+  int32_t input_zero_point = 0;
+  std::vector<int32_t> weight_zero_points{0};
+  std::vector<Multiplier> multipliers;  // s_x × s_w[c] / s_y
+  OutputSpec output;
+};
+
+// From the float model's parameters: `weight` per tensor or per channel (any axis; the
+// channels are the op's output channels), a fused Clip as in make_output_spec.
+LinearQuant make_linear_quant(const QuantParams& input, const QuantParams& weight,
+                              const QuantParams& output, float clip_min = -kNoClip,
+                              float clip_max = kNoClip);
+
+// ONNX Conv with auto_pad already resolved into pads (the compiler knows the shapes).
+struct ConvParams {
+  std::vector<int64_t> strides;    // per spatial axis; empty: all 1
+  std::vector<int64_t> dilations;  // empty: all 1
+  std::vector<int64_t> pads;       // begins then ends; empty: all 0
+  int64_t group = 1;
+  LinearQuant quant;
+};
+
+// x [N, C, D1...] (int8/uint8/int16), w [M, C/group, K1...], optional bias [M] int32.
+// `pool` splits the output positions across threads (results do not depend on it).
+Tensor conv(const Tensor& x, const Tensor& w, const Tensor* bias, const ConvParams& params,
+            kernels::ThreadPool* pool = nullptr);
+
+// ONNX MatMul (numpy semantics: 1-D operands promoted, batch dims broadcast); the optional
+// bias [N] is a following Add folded in by the compiler. Per-channel quantization is along
+// the last axis of b.
+Tensor mat_mul(const Tensor& a, const Tensor& b, const Tensor* bias, const LinearQuant& quant,
+               kernels::ThreadPool* pool = nullptr);
+
+// ONNX Gemm with alpha and beta folded into the multipliers and the bias by the compiler:
+// a [M, K] (or [K, M] with trans_a), b [K, N] (or [N, K]), c int32 broadcastable to [M, N].
+struct GemmParams {
+  bool trans_a = false;
+  bool trans_b = false;
+  LinearQuant quant;
+};
+Tensor gemm(const Tensor& a, const Tensor& b, const Tensor* c, const GemmParams& params,
+            kernels::ThreadPool* pool = nullptr);
+
+// ---- Elementwise with rescaling.
+
+// out = zo + round((x − zx) × M): moves a tensor to other quantization parameters.
+struct Rescale {
+  int32_t zero_point = 0;  // of the input
+  Multiplier multiplier;   // s_in / s_out
+};
+Rescale make_rescale(const QuantParams& input, const QuantParams& output);
+Tensor rescale(const Tensor& x, const Rescale& rescale, const OutputSpec& output);
+
+// TFLite's Add: each input's (x − z) << left_shift is scaled to twice the larger input
+// scale, the two are summed exactly and the sum is requantized to the output.
+struct AddParams {
+  int32_t a_zero_point = 0;
+  int32_t b_zero_point = 0;
+  int left_shift = 20;           // 20 when both inputs are 8-bit, 14 with an int16 one
+  Multiplier a_multiplier;       // s_a / (2 max(s_a, s_b))
+  Multiplier b_multiplier;       // s_b / (2 max(s_a, s_b))
+  Multiplier output_multiplier;  // 2 max(s_a, s_b) / (2^left_shift s_out)
+  OutputSpec output;
+};
+AddParams make_add_params(const QuantParams& a, const QuantParams& b, const QuantParams& output,
+                          float clip_min = -kNoClip, float clip_max = kNoClip);
+// ONNX multidirectional broadcasting.
+Tensor add(const Tensor& a, const Tensor& b, const AddParams& params);
+
+// (a − za)(b − zb) requantized by one multiplier s_a s_b / s_out (int64 products for int16).
+struct MulParams {
+  int32_t a_zero_point = 0;
+  int32_t b_zero_point = 0;
+  Multiplier multiplier;
+  OutputSpec output;
+};
+MulParams make_mul_params(const QuantParams& a, const QuantParams& b, const QuantParams& output,
+                          float clip_min = -kNoClip, float clip_max = kNoClip);
+Tensor mul(const Tensor& a, const Tensor& b, const MulParams& params);
+
+// Concat along `axis` (non-negative), each input rescaled to the output's parameters
+// (an identity when they are equal).
+struct ConcatParams {
+  int64_t axis = 0;
+  std::vector<Rescale> inputs;  // one per input
+  OutputSpec output;
+};
+Tensor concat(const std::vector<const Tensor*>& inputs, const ConcatParams& params);
+
+// ---- Pooling on N x C x D1... tensors; geometry as ONNX after auto_pad resolution.
+struct PoolWindow {
+  std::vector<int64_t> kernel;
+  std::vector<int64_t> strides;    // empty: all 1
+  std::vector<int64_t> dilations;  // empty: all 1
+  std::vector<int64_t> pads;       // begins then ends; empty: all 0
+  bool ceil_mode = false;
+};
+
+// Integer max over each window; output has the input's dtype and parameters.
+Tensor max_pool(const Tensor& x, const PoolWindow& window);
+
+// sum(x − zx) over a window, divided by its count with rounding: the multiplier
+// s_in / s_out is divided by each count in integers (divide_multiplier).
+struct AveragePoolParams {
+  PoolWindow window;  // unused by global_average_pool
+  bool count_include_pad = false;
+  int32_t input_zero_point = 0;
+  Multiplier multiplier;  // s_in / s_out
+  OutputSpec output;
+};
+AveragePoolParams make_average_pool_params(const QuantParams& input, const QuantParams& output);
+Tensor average_pool(const Tensor& x, const AveragePoolParams& params);
+Tensor global_average_pool(const Tensor& x, const AveragePoolParams& params);
+
+// ---- Data movement: outputs keep the input's dtype and parameters.
+
+// Same elements, new shape (a view sharing x's buffer).
+Tensor reshape(const Tensor& x, const Shape& shape);
+// out.dim(d) == x.dim(perm[d]).
+Tensor transpose(const Tensor& x, const std::vector<int64_t>& perm);
+// ONNX Slice: per listed axis (negative counts from the back), start / end clamped as ONNX
+// does; steps empty means all 1.
+struct SliceParams {
+  std::vector<int64_t> starts;
+  std::vector<int64_t> ends;
+  std::vector<int64_t> axes;   // empty: 0, 1, ...
+  std::vector<int64_t> steps;  // empty: all 1
+};
+Tensor slice(const Tensor& x, const SliceParams& params);
+// ONNX Pad: pads (begins then ends, negative crops) with `value` (the quantized constant,
+// usually the zero point) or the edge / reflect modes.
+enum class PadMode { kConstant, kEdge, kReflect };
+struct PadParams {
+  std::vector<int64_t> pads;
+  PadMode mode = PadMode::kConstant;
+  int32_t value = 0;
+};
+Tensor pad(const Tensor& x, const PadParams& params);
+// Nearest-neighbour Resize: out[j0, j1, ...] = x[source[0][j0], source[1][j1], ...]; the
+// compiler computes `source` (one index list per axis) from the ONNX coordinate transform.
+Tensor resize_nearest(const Tensor& x, const std::vector<std::vector<int64_t>>& source);
+
+// ---- Lookup tables for 8-bit inputs.
+
+// out = values[x − qmin(input_dtype)]: one entry per input code (256).
+struct LookupTable {
+  DType input_dtype = DType::kInt8;   // kInt8, kUInt8
+  DType output_dtype = DType::kInt8;  // kInt8, kUInt8, kInt16
+  std::vector<int32_t> values;
+};
+// values[i] = quantize(f(dequantize(code i))) with QuantizeLinear's rounding, so a table op
+// equals fake quantization of f exactly (when f is computed as the float kernel does).
+LookupTable make_lookup_table(const QuantParams& input, const QuantParams& output,
+                              const std::function<float(float)>& f);
+Tensor lookup(const Tensor& x, const LookupTable& table);
+
+// The float functions of the table ops, written as the float kernels compute them.
+float sigmoid_function(float x);
+float tanh_function(float x);
+float exp_function(float x);
+float hard_sigmoid_function(float x, float alpha, float beta);  // ONNX defaults 0.2, 0.5
+float hard_swish_function(float x);
+
+// Softmax of an 8-bit input along `axis` (or over all axes from `axis` on, ONNX before
+// opset 13): e = exp_table[max − x] holds round(exp(−s_in d) 2^30), the row's integer sum
+// S divides the multiplier 1 / s_out (divide_multiplier), and each e is requantized by it.
+// Error in output LSBs: 0.5 from the final rounding, plus (n + 1) 2^−31 / s_out from the
+// table's rounding (n = row length) and 2^−30 / s_out from the two multiplier roundings:
+// about n × 1.2e-7 LSB for 8-bit outputs (n × 3e-5 for int16 ones).
+struct SoftmaxParams {
+  int64_t axis = 0;  // non-negative
+  bool coerce_2d = false;
+  DType input_dtype = DType::kInt8;  // kInt8, kUInt8
+  std::vector<int32_t> exp_table;    // 256 entries, index max − x
+  Multiplier multiplier;             // 1 / s_out
+  OutputSpec output;
+};
+SoftmaxParams make_softmax_params(const QuantParams& input, const QuantParams& output, int64_t axis,
+                                  bool coerce_2d = false);
+Tensor softmax(const Tensor& x, const SoftmaxParams& params);
+
+}  // namespace lq::integer

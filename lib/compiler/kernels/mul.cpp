@@ -1,0 +1,61 @@
+// Integer Mul: (a − za)(b − zb) requantized by s_a s_b / s_out, the product in int32 for
+// 8-bit inputs and in int64 when an int16 input can overflow it.
+#include <array>
+
+#include "compiler/kernels/common.hpp"
+#include "kernels/reference/broadcast.hpp"
+
+namespace lq::integer {
+
+namespace {
+
+constexpr const char* kOp = "Mul";
+
+template <typename Acc>
+void multiply(const Shape& out_shape, const Tensor& a, const Tensor& b,
+              const std::vector<int32_t>& as, const std::vector<int32_t>& bs,
+              const MulParams& params, std::vector<int32_t>& y) {
+  kernels::for_each_broadcast<2>(
+      out_shape, {&a.shape(), &b.shape()}, [&](int64_t i, const std::array<int64_t, 2>& at) {
+        const Acc product = Acc{as[static_cast<size_t>(at[0])]} * bs[static_cast<size_t>(at[1])];
+        y[static_cast<size_t>(i)] =
+            detail::requantize_sum(product, params.multiplier, params.output);
+      });
+}
+
+}  // namespace
+
+MulParams make_mul_params(const QuantParams& a, const QuantParams& b, const QuantParams& output,
+                          float clip_min, float clip_max) {
+  if (a.scale.size() != 1 || b.scale.size() != 1 || output.scale.size() != 1) {
+    throw Error(StatusCode::kInvalidArgument, "integer Mul needs per-tensor parameters");
+  }
+  MulParams params;
+  params.a_zero_point = a.zero_point.at(0);
+  params.b_zero_point = b.zero_point.at(0);
+  params.multiplier =
+      make_multiplier(static_cast<double>(a.scale[0]) * b.scale[0] / output.scale[0]);
+  params.output = make_output_spec(output, clip_min, clip_max);
+  return params;
+}
+
+Tensor mul(const Tensor& a, const Tensor& b, const MulParams& params) {
+  detail::require_data(kOp, "input A", a);
+  detail::require_data(kOp, "input B", b);
+  detail::check_zero_point(kOp, "input A", a.dtype(), params.a_zero_point);
+  detail::check_zero_point(kOp, "input B", b.dtype(), params.b_zero_point);
+  detail::check_output_spec(kOp, params.output);
+  const Shape out_shape = detail::broadcast_shape(kOp, a.shape(), b.shape());
+  const std::vector<int32_t> as = detail::widen(a, params.a_zero_point);
+  const std::vector<int32_t> bs = detail::widen(b, params.b_zero_point);
+  std::vector<int32_t> y(static_cast<size_t>(shape_numel(out_shape)));
+  if (accumulator_is_int64(1, detail::max_abs_offset(a.dtype(), params.a_zero_point),
+                           detail::max_abs_offset(b.dtype(), params.b_zero_point), 0)) {
+    multiply<int64_t>(out_shape, a, b, as, bs, params, y);
+  } else {
+    multiply<int32_t>(out_shape, a, b, as, bs, params, y);
+  }
+  return detail::narrow(params.output, out_shape, y);
+}
+
+}  // namespace lq::integer

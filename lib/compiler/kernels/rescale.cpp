@@ -1,0 +1,25 @@
+// Integer rescale: moves a tensor to other quantization parameters (and dtype).
+#include "compiler/kernels/common.hpp"
+
+namespace lq::integer {
+
+Rescale make_rescale(const QuantParams& input, const QuantParams& output) {
+  if (input.scale.size() != 1 || output.scale.size() != 1 || input.zero_point.size() != 1) {
+    throw Error(StatusCode::kInvalidArgument, "rescaling needs per-tensor parameters");
+  }
+  return {input.zero_point[0],
+          make_multiplier(static_cast<double>(input.scale[0]) / output.scale[0])};
+}
+
+Tensor rescale(const Tensor& x, const Rescale& rescale, const OutputSpec& output) {
+  constexpr const char* kOp = "Rescale";
+  detail::require_data(kOp, "input", x);
+  detail::check_zero_point(kOp, "input", x.dtype(), rescale.zero_point);
+  detail::check_output_spec(kOp, output);
+  std::vector<int32_t> y = detail::widen(x, rescale.zero_point);
+  for (int32_t& v : y)
+    v = requantize(v, rescale.multiplier, output.zero_point, output.min, output.max);
+  return detail::narrow(output, x.shape(), y);
+}
+
+}  // namespace lq::integer

@@ -1,0 +1,99 @@
+// Integer Softmax of an 8-bit input through an exp table: within a row the codes differ
+// from the row's maximum by d in [0, 255], exp(−s_in d) is a table entry in Q30, the row's
+// integer sum divides the output multiplier once, and every entry is requantized by it.
+#include <algorithm>
+#include <cmath>
+
+#include "compiler/kernels/common.hpp"
+
+namespace lq::integer {
+
+namespace {
+
+constexpr const char* kOp = "Softmax";
+constexpr size_t kEntries = 256;
+constexpr int kTableBits = 30;  // exp(0) = 2^30: a row of n entries sums below n 2^30
+
+// The input viewed as [outer, n, inner], normalizing along n.
+struct Rows {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+
+Rows rows_of(const Shape& shape, int64_t axis, bool coerce_2d) {
+  const auto rank = static_cast<int64_t>(shape.size());
+  if (axis < 0 || axis > (coerce_2d ? rank : rank - 1)) {
+    detail::fail(kOp, "axis {} is out of range for shape {}", axis, shape_str(shape));
+  }
+  Rows r;
+  for (int64_t d = 0; d < rank; ++d) {
+    const int64_t dim = shape[static_cast<size_t>(d)];
+    if (d < axis) {
+      r.outer *= dim;
+    } else if (d == axis || coerce_2d) {
+      r.n *= dim;
+    } else {
+      r.inner *= dim;
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+SoftmaxParams make_softmax_params(const QuantParams& input, const QuantParams& output, int64_t axis,
+                                  bool coerce_2d) {
+  if (input.dtype != DType::kInt8 && input.dtype != DType::kUInt8) {
+    detail::fail(kOp, "input dtype {} is not int8 or uint8", dtype_name(input.dtype));
+  }
+  if (input.scale.size() != 1 || output.scale.size() != 1) {
+    detail::fail(kOp, "input and output need per-tensor parameters");
+  }
+  SoftmaxParams params;
+  params.axis = axis;
+  params.coerce_2d = coerce_2d;
+  params.input_dtype = input.dtype;
+  for (size_t d = 0; d < kEntries; ++d) {
+    const double e = std::exp(-static_cast<double>(input.scale[0]) * static_cast<double>(d));
+    params.exp_table.push_back(static_cast<int32_t>(std::llround(std::ldexp(e, kTableBits))));
+  }
+  params.multiplier = make_multiplier(1.0 / output.scale[0]);
+  params.output = make_output_spec(output);
+  return params;
+}
+
+Tensor softmax(const Tensor& x, const SoftmaxParams& params) {
+  detail::require_dtype(kOp, "input", x, {params.input_dtype});
+  detail::check_output_spec(kOp, params.output);
+  if (params.exp_table.size() != kEntries || params.exp_table[0] != (int32_t{1} << kTableBits) ||
+      !std::is_sorted(params.exp_table.rbegin(), params.exp_table.rend()) ||
+      params.exp_table.back() < 0) {
+    detail::fail(kOp, "the exp table is not {} decreasing entries from 2^{}", kEntries, kTableBits);
+  }
+  const OutputSpec& out = params.output;
+  const Rows r = rows_of(x.shape(), params.axis, params.coerce_2d);
+  if (x.numel() == 0) return Tensor(out.dtype, x.shape());
+  const std::vector<int32_t> xs = detail::widen(x, 0);
+  std::vector<int32_t> y(xs.size());
+  std::vector<int32_t> e(static_cast<size_t>(r.n));
+  for (int64_t o = 0; o < r.outer; ++o) {
+    for (int64_t i = 0; i < r.inner; ++i) {
+      const int64_t base = o * r.n * r.inner + i;
+      auto at = [&](int64_t k) { return static_cast<size_t>(base + k * r.inner); };
+      int32_t max = xs[at(0)];
+      for (int64_t k = 1; k < r.n; ++k) max = std::max(max, xs[at(k)]);
+      int64_t sum = 0;
+      for (int64_t k = 0; k < r.n; ++k) {
+        e[static_cast<size_t>(k)] = params.exp_table[static_cast<size_t>(max - xs[at(k)])];
+        sum += e[static_cast<size_t>(k)];
+      }
+      // sum >= 2^30 (the maximum's own entry): the row's multiplier is 1 / (s_out sum).
+      const Multiplier m = divide_multiplier(params.multiplier, sum);
+      for (int64_t k = 0; k < r.n; ++k) {
+        y[at(k)] = requantize(e[static_cast<size_t>(k)], m, out.zero_point, out.min, out.max);
+      }
+    }
+  }
+  return detail::narrow(out, x.shape(), y);
+}
+
+}  // namespace lq::integer
