@@ -122,6 +122,12 @@ struct LQ_EXPORT QuantizedGraph {
 // parameters, as the QDQ export does. `qgraph` must outlive it.
 LQ_EXPORT Simulator fake_quant_simulator(const QuantizedGraph& qgraph, SimulatorOptions options = {});
 
+// SNR (dB) of each float output of the fake-quantized model against the float model
+// (qgraph.graph), accumulated over `samples`.
+LQ_EXPORT std::map<std::string, double> output_snr_db(const QuantizedGraph& qgraph,
+                                                      const std::vector<TensorMap>& samples,
+                                                      int threads = 1);
+
 class LQ_EXPORT Quantizer {
  public:
   explicit Quantizer(QuantConfig config);

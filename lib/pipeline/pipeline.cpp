@@ -26,32 +26,6 @@ void write_text(const fs::path& path, const std::string& text) {
   if (!file) throw Error(StatusCode::kIoError, fmt::format("cannot write '{}'", path.string()));
 }
 
-// Output SNR (dB) of the fake-quantized model against float over `samples`.
-std::map<std::string, double> output_snr(const Graph& graph, const QuantizedGraph& quantized,
-                                         const std::vector<TensorMap>& samples, int threads) {
-  SimulatorOptions options;
-  options.threads = threads;
-  const Simulator reference(graph, options);
-  const Simulator fake = fake_quant_simulator(quantized, options);
-  std::map<std::string, std::pair<double, double>> power;
-  for (const TensorMap& sample : samples) {
-    const TensorMap want = reference.run(sample);
-    const TensorMap got = fake.run(sample);
-    for (const auto& [name, w] : want) {
-      if (w.dtype() != DType::kFloat32) continue;
-      const float* a = w.data<float>();
-      const float* b = got.at(name).data<float>();
-      for (int64_t i = 0; i < w.numel(); ++i) {
-        power[name].first += static_cast<double>(a[i]) * a[i];
-        power[name].second += static_cast<double>(a[i] - b[i]) * (a[i] - b[i]);
-      }
-    }
-  }
-  std::map<std::string, double> snr;
-  for (const auto& [name, p] : power) snr[name] = 10.0 * std::log10(std::max(p.first, 1e-30) / std::max(p.second, 1e-30));
-  return snr;
-}
-
 class StageTimer {
  public:
   StageTimer(PipelineResult& result, const StageCallback& on_stage) : result_(result), on_stage_(on_stage) {}
@@ -137,7 +111,7 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
     result.quantized = Quantizer(o.quantization).quantize(graph, calibrator.table(), calibrator.kept_samples());
   });
   stage.run("evaluate", [&] {
-    result.output_snr_db = output_snr(graph, result.quantized, calibrator.kept_samples(), o.calibration.threads);
+    result.output_snr_db = output_snr_db(result.quantized, calibrator.kept_samples(), o.calibration.threads);
   });
   stage.run("write", [&] {
     fs::create_directories(o.output_dir);

@@ -199,10 +199,6 @@ void calibrate_on_random_inputs(const Graph& graph, const QuantizeArgs& q, Calib
   }
 }
 
-double snr_db(double signal, double noise) {
-  return 10.0 * std::log10(std::max(signal, 1e-30) / std::max(noise, 1e-30));
-}
-
 void print_summary(const QuantizedGraph& qgraph, const std::vector<TensorMap>& samples) {
   std::map<std::string, int> by_kind;
   for (const auto& [name, p] : qgraph.params) {
@@ -213,26 +209,9 @@ void print_summary(const QuantizedGraph& qgraph, const std::vector<TensorMap>& s
   fmt::print("quantized tensors:\n");
   for (const auto& [kind, count] : by_kind) fmt::print("  {:>5}  {}\n", count, kind);
   for (const std::string& line : qgraph.log) fmt::print("note: {}\n", line);
-  if (samples.empty()) return;
-  const Simulator reference(qgraph.graph);
-  const Simulator quantized = fake_quant_simulator(qgraph);
-  std::map<std::string, std::pair<double, double>> power;  // output -> (signal, noise)
-  for (const TensorMap& sample : samples) {
-    const TensorMap want = reference.run(sample);
-    const TensorMap got = quantized.run(sample);
-    for (const auto& [name, w] : want) {
-      if (w.dtype() != DType::kFloat32) continue;
-      const float* a = w.data<float>();
-      const float* b = got.at(name).data<float>();
-      for (int64_t i = 0; i < w.numel(); ++i) {
-        power[name].first += static_cast<double>(a[i]) * a[i];
-        power[name].second += static_cast<double>(a[i] - b[i]) * (a[i] - b[i]);
-      }
-    }
-  }
-  for (const auto& [name, p] : power) {
+  for (const auto& [name, snr] : output_snr_db(qgraph, samples)) {
     fmt::print("output \"{}\": SNR {:.2f} dB against float over {} calibration samples\n", name,
-               snr_db(p.first, p.second), samples.size());
+               snr, samples.size());
   }
 }
 
