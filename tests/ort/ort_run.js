@@ -13,7 +13,9 @@ Runs FILE with ONNX Runtime (intra-op threads N, default 1; inter-op 1; all grap
 optimizations). --ort is the onnxruntime-node package directory (default: $LQ_ORT_NODE).
 --output-dir writes output i as DIR/output_<i>.npy (float32 for float outputs).
 --repeat R times R runs after W warm-up runs (default 1) and reports the median.
-Prints one JSON object: {"outputs": [{"name", "file", "shape"}], "median_ms", ...}.`;
+Prints one JSON object: {"outputs": [{"name", "file", "shape"}], "median_ms", ...}.
+Environment: LQ_ORT_OPT_LEVEL sets the graph optimization level (default all; disabled runs
+QDQ models as DequantizeLinear -> float op -> QuantizeLinear, exactly as exported).`;
 
 function parseArgs(argv) {
   const options = { inputs: [], threads: 1, repeat: 0, warmup: 1, ort: process.env.LQ_ORT_NODE };
