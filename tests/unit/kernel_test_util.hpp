@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,23 @@ inline Attribute attr_float(float v) { Attribute a; a.type = AttrType::kFloat; a
 inline Attribute attr_string(std::string v) { Attribute a; a.type = AttrType::kString; a.s = std::move(v); return a; }
 inline Attribute attr_ints(std::vector<int64_t> v) { Attribute a; a.type = AttrType::kInts; a.ints = std::move(v); return a; }
 inline Attribute attr_floats(std::vector<float> v) { Attribute a; a.type = AttrType::kFloats; a.floats = std::move(v); return a; }
+
+inline Tensor f32(Shape shape, const std::vector<float>& values) {
+  return Tensor::from_vector<float>(std::move(shape), values);
+}
+
+// Uniform values in [lo, hi) from a fixed seed (the same sequence in every test file).
+inline std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+inline Tensor random_tensor(const Shape& shape, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+  return f32(shape, random_floats(static_cast<size_t>(shape_numel(shape)), seed, lo, hi));
+}
 
 // Builds a one-node graph (inputs fed at run time) and runs it.
 inline std::vector<Tensor> run_op(const OpSpec& spec) {

@@ -24,23 +24,15 @@ using lq::test::OpSpec;
 using lq::test::require_close;
 using lq::test::run_op;
 
-Tensor f32(Shape shape, std::vector<float> values) {
-  return Tensor::from_vector<float>(std::move(shape), values);
-}
+using lq::test::f32;
 Tensor i64(Shape shape, std::vector<int64_t> values) {
   return Tensor::from_vector<int64_t>(std::move(shape), values);
 }
 
-std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -3.0f, float hi = 3.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
 
+// This file's data spans [-3, 3) unless a test asks otherwise.
 Tensor random_tensor(const Shape& shape, uint32_t seed, float lo = -3.0f, float hi = 3.0f) {
-  return f32(shape, random_floats(static_cast<size_t>(lq::shape_numel(shape)), seed, lo, hi));
+  return lq::test::random_tensor(shape, seed, lo, hi);
 }
 
 Tensor run1(const std::string& op, std::vector<Tensor> inputs,

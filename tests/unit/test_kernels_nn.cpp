@@ -23,17 +23,8 @@ using lq::test::require_close;
 using lq::test::run_op;
 using Attrs = std::map<std::string, Attribute>;
 
-Tensor f32(Shape shape, std::vector<float> values) {
-  return Tensor::from_vector<float>(std::move(shape), values);
-}
-
-Tensor random_tensor(const Shape& shape, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(static_cast<size_t>(lq::shape_numel(shape)));
-  for (auto& x : v) x = dist(rng);
-  return f32(shape, v);
-}
+using lq::test::f32;
+using lq::test::random_tensor;
 
 std::vector<Tensor> run_ref(const std::string& op, std::vector<Tensor> inputs, Attrs attrs = {},
                             size_t num_outputs = 1, int64_t opset = 17) {

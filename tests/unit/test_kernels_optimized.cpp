@@ -29,18 +29,8 @@ using lq::test::run_op;
 using Attrs = std::map<std::string, Attribute>;
 namespace opt = lq::kernels::optimized;
 
-std::vector<float> random_floats(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
-
-Tensor random_tensor(const Shape& shape, uint32_t seed) {
-  return Tensor::from_vector<float>(
-      shape, random_floats(static_cast<size_t>(lq::shape_numel(shape)), seed));
-}
+using lq::test::random_floats;
+using lq::test::random_tensor;
 
 bool bit_identical(const Tensor& a, const Tensor& b) {
   return a.shape() == b.shape() && a.dtype() == b.dtype() &&

@@ -29,9 +29,7 @@ using lq::test::require_close;
 using lq::test::run_op;
 using Attrs = std::map<std::string, Attribute>;
 
-Tensor f32(Shape shape, std::vector<float> values) {
-  return Tensor::from_vector<float>(std::move(shape), values);
-}
+using lq::test::f32;
 Tensor i64(Shape shape, std::vector<int64_t> values) {
   return Tensor::from_vector<int64_t>(std::move(shape), values);
 }
@@ -48,11 +46,7 @@ Tensor iota(const Shape& shape) {
 }
 
 Tensor random_tensor(const Shape& shape, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-3.0f, 3.0f);
-  std::vector<float> v(static_cast<size_t>(lq::shape_numel(shape)));
-  for (auto& x : v) x = dist(rng);
-  return f32(shape, v);
+  return lq::test::random_tensor(shape, seed, -3.0f, 3.0f);
 }
 
 std::vector<Tensor> run(const std::string& op, std::vector<Tensor> inputs, Attrs attrs = {},

@@ -14,14 +14,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Tensor random_tensor(Shape shape, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  Tensor t(DType::kFloat32, std::move(shape));
-  float* p = t.data<float>();
-  for (int64_t i = 0; i < t.numel(); ++i) p[i] = dist(rng);
-  return t;
-}
+using test::random_tensor;
 
 Value* constant(Graph& g, const std::string& name, Tensor t) {
   Value* v = g.add_value(name);
