@@ -1,5 +1,6 @@
 // Calibrator: weight statistics once, activation statistics from one float run per sample.
 #include "libquant/calibrator.hpp"
+#include "quantization/roles.hpp"
 
 #include <fmt/format.h>
 
@@ -13,23 +14,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The output-channel axis of each weight, by the op that consumes it.
+// The output-channel axis of each weight (what per-channel quantization splits), by the
+// first op that reads it as a weight.
 std::map<const Value*, int> weight_channel_axes(const Graph& graph) {
   std::map<const Value*, int> axes;
   for (const Node* node : graph.nodes()) {
-    auto mark = [&](int axis) {
-      const Value* weight = node->input(1);
-      if (!weight || !weight->is_constant()) return;
-      const auto rank = static_cast<int>(weight->initializer()->rank());
-      if (axis >= 0 && axis < rank) axes.emplace(weight, axis);  // the first consumer decides
-    };
-    const std::string& op = node->op_type();
-    if (op == "Conv") mark(0);
-    if (op == "ConvTranspose") mark(1);
-    if (op == "Gemm") mark(node->attr_int("transB", 0) ? 0 : 1);
-    if (op == "MatMul" && node->input(1) && node->input(1)->is_constant()) {
-      mark(static_cast<int>(node->input(1)->initializer()->rank()) - 1);
-    }
+    const Value* weight = node->input(1);
+    if (!weight || roles::input_role(*node, 1) != roles::InputRole::kWeight) continue;
+    const int axis = roles::weight_channel_axis(*node, *weight->initializer());
+    if (axis >= 0) axes.emplace(weight, axis);
   }
   return axes;
 }
