@@ -862,10 +862,21 @@ TEST_CASE("Integer lookup tables equal fake quantization of the float kernels", 
   REQUIRE_THROWS_WITH(
       integer::lookup(codes_tensor(DType::kUInt8, {1}, {0}), table),
       Catch::Contains("integer LookupTable: input has dtype uint8, expected one of int8"));
+  // int16 inputs: one exact entry per code (65536).
+  const QuantParams in16 = per_tensor(DType::kInt16, 1e-3f, 0);
+  const QuantParams out16 = per_tensor(DType::kInt16, 1.0f / 32767, 0);
+  const integer::LookupTable wide = integer::make_lookup_table(in16, out16, integer::tanh_function);
+  REQUIRE(wide.values.size() == 65536);
+  std::vector<int32_t> all_int16;
+  for (int32_t v = -32768; v <= 32767; v += 7) all_int16.push_back(v);
+  const Shape shape16 = {static_cast<int64_t>(all_int16.size())};
+  const Tensor tanh16 = run_op({"Tanh", {dequantized(all_int16, shape16, in16)}})[0];
+  require_codes(integer::lookup(codes_tensor(DType::kInt16, shape16, all_int16), wide), shape16,
+                quantized(tanh16, out16));
   REQUIRE_THROWS_WITH(
-      integer::make_lookup_table(per_tensor(DType::kInt16, 0.1f, 0),
+      integer::make_lookup_table(per_tensor(DType::kInt32, 0.1f, 0),
                                  per_tensor(DType::kInt8, 0.1f, 0), integer::tanh_function),
-      Catch::Contains("input dtype int16 is not int8 or uint8"));
+      Catch::Contains("input dtype int32 is not int8, uint8 or int16"));
 }
 
 TEST_CASE("Integer Softmax: exp table, integer sum, reciprocal multiplier", "[integer]") {

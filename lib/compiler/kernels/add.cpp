@@ -64,9 +64,11 @@ Tensor add(const Tensor& a, const Tensor& b, const AddParams& params) {
   kernels::for_each_broadcast<2>(
       out_shape, {&a.shape(), &b.shape()}, [&](int64_t i, const std::array<int64_t, 2>& at) {
         // Each term is below 2^31 × 2^31, so the int64 sum cannot overflow.
-        const int64_t sum =
-            multiply_by_multiplier(as[static_cast<size_t>(at[0])] * scale, params.a_multiplier) +
+        const int64_t a_term =
+            multiply_by_multiplier(as[static_cast<size_t>(at[0])] * scale, params.a_multiplier);
+        const int64_t b_term =
             multiply_by_multiplier(bs[static_cast<size_t>(at[1])] * scale, params.b_multiplier);
+        const int64_t sum = params.subtract ? a_term - b_term : a_term + b_term;
         y[static_cast<size_t>(i)] =
             requantize64(sum, params.output_multiplier, out.zero_point, out.min, out.max);
       });

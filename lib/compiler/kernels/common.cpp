@@ -190,26 +190,25 @@ void check_linear_quant(const char* op, const LinearQuant& quant, DType input, D
 }
 
 bool linear_needs_int64(const LinearQuant& quant, DType input, DType weight, int64_t terms,
-                        const std::vector<int32_t>& bias) {
+                        const std::vector<int64_t>& bias) {
   int64_t weight_max = 0;
   for (int32_t zp : quant.weight_zero_points) {
     weight_max = std::max(weight_max, max_abs_offset(weight, zp));
   }
   int64_t bias_max = 0;
-  for (int32_t b : bias) bias_max = std::max(bias_max, std::abs(int64_t{b}));
+  for (int64_t b : bias) bias_max = std::max(bias_max, std::abs(b));
   return accumulator_is_int64(terms, max_abs_offset(input, quant.input_zero_point), weight_max,
                               bias_max);
 }
 
-std::vector<int32_t> read_bias(const char* op, const Tensor* bias, int64_t channels) {
+std::vector<int64_t> read_bias(const char* op, const Tensor* bias, int64_t channels) {
   if (bias == nullptr || bias->empty()) return {};
-  require_dtype(op, "bias", *bias, {DType::kInt32});
+  require_dtype(op, "bias", *bias, {DType::kInt32, DType::kInt64});
   if (bias->rank() != 1 || bias->dim(0) != channels) {
     fail(op, "bias shape {} is not [{}] (one per output channel)", shape_str(bias->shape()),
          channels);
   }
-  const int32_t* b = bias->data<int32_t>();
-  return std::vector<int32_t>(b, b + channels);
+  return bias->to_int64s();
 }
 
 Shape broadcast_shape(const char* op, const Shape& a, const Shape& b) {

@@ -56,7 +56,7 @@ void check_linear_quant(const char* op, const LinearQuant& quant, DType input, D
 // Whether sums of `terms` input × weight offset products plus a bias from `bias` can leave
 // int32 (accumulator_is_int64 with the dtype ranges as bounds).
 bool linear_needs_int64(const LinearQuant& quant, DType input, DType weight, int64_t terms,
-                        const std::vector<int32_t>& bias);
+                        const std::vector<int64_t>& bias);
 
 // requantize for an int32 accumulator, requantize64 for an int64 one.
 template <typename Acc>
@@ -69,7 +69,7 @@ int32_t requantize_sum(Acc acc, Multiplier m, const OutputSpec& out) {
 }
 
 // The int32 bias values (input `what` of shape [channels]), or none.
-std::vector<int32_t> read_bias(const char* op, const Tensor* bias, int64_t channels);
+std::vector<int64_t> read_bias(const char* op, const Tensor* bias, int64_t channels);
 
 // The ONNX multidirectional broadcast of two shapes.
 Shape broadcast_shape(const char* op, const Shape& a, const Shape& b);
@@ -82,7 +82,7 @@ struct MatrixProduct {
   std::vector<int64_t> a_offsets, b_offsets;  // per batch entry
   int64_t a_row_stride = 0, a_depth_stride = 0;
   int64_t b_depth_stride = 0, b_col_stride = 0;
-  const int32_t* bias = nullptr;  // optional, addressed by the two strides below
+  const int64_t* bias = nullptr;  // optional, addressed by the two strides below
   int64_t bias_row_stride = 0, bias_col_stride = 0;
   bool wide = false;  // int64 accumulator
 };

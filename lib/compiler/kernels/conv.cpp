@@ -43,7 +43,7 @@ ConvShape check_shapes(const Tensor& x, const Tensor& w, int64_t group) {
 
 template <typename Acc>
 void conv_positions(const ConvShape& s, const kernels::Window& win, const int32_t* x,
-                    const int32_t* w, const std::vector<int32_t>& bias, const LinearQuant& quant,
+                    const int32_t* w, const std::vector<int64_t>& bias, const LinearQuant& quant,
                     int32_t* y, int64_t begin, int64_t end) {
   kernels::WindowTaps taps_of(win);
   for (int64_t item = begin; item < end; ++item) {
@@ -55,7 +55,7 @@ void conv_positions(const ConvShape& s, const kernels::Window& win, const int32_
     const int32_t* x_group = x + (n * s.in_channels + g * s.in_per_group) * s.in_size;
     for (int64_t mg = 0; mg < s.out_per_group; ++mg) {
       const int64_t m = g * s.out_per_group + mg;
-      Acc acc = bias.empty() ? 0 : bias[static_cast<size_t>(m)];
+      Acc acc = bias.empty() ? 0 : static_cast<Acc>(bias[static_cast<size_t>(m)]);
       for (int64_t c = 0; c < s.in_per_group; ++c) {
         const int32_t* x_plane = x_group + c * s.in_size;
         const int32_t* w_row = w + (m * s.in_per_group + c) * s.kernel_size;
@@ -78,7 +78,7 @@ Tensor conv(const Tensor& x, const Tensor& w, const Tensor* bias, const ConvPara
   ConvShape s = check_shapes(x, w, params.group);
   const LinearQuant& quant = params.quant;
   detail::check_linear_quant(kOp, quant, x.dtype(), w.dtype(), s.out_channels);
-  const std::vector<int32_t> bias_values = detail::read_bias(kOp, bias, s.out_channels);
+  const std::vector<int64_t> bias_values = detail::read_bias(kOp, bias, s.out_channels);
 
   const std::vector<int64_t> input(x.shape().begin() + 2, x.shape().end());
   const std::vector<int64_t> kernel(w.shape().begin() + 2, w.shape().end());

@@ -33,10 +33,10 @@ Tensor gemm(const Tensor& a, const Tensor& b, const Tensor* c, const GemmParams&
   const LinearQuant& quant = params.quant;
   detail::check_linear_quant(kOp, quant, a.dtype(), b.dtype(), p.cols);
 
-  std::vector<int32_t> bias_values;
+  std::vector<int64_t> bias_values;
   const Shape out_shape = {p.rows, p.cols};
   if (c != nullptr && !c->empty()) {
-    detail::require_dtype(kOp, "C", *c, {DType::kInt32});
+    detail::require_dtype(kOp, "C", *c, {DType::kInt32, DType::kInt64});
     bool broadcasts = c->rank() <= 2;
     for (size_t i = 0; broadcasts && i < c->rank(); ++i) {
       const int64_t dim = c->dim(c->rank() - 1 - i);
@@ -46,7 +46,7 @@ Tensor gemm(const Tensor& a, const Tensor& b, const Tensor* c, const GemmParams&
       detail::fail(kOp, "C {} does not broadcast to [M, N] = {}", shape_str(c->shape()),
                    shape_str(out_shape));
     }
-    bias_values.assign(c->data<int32_t>(), c->data<int32_t>() + c->numel());
+    bias_values = c->to_int64s();
     const std::vector<int64_t> strides = kernels::broadcast_strides(c->shape(), out_shape);
     p.bias = bias_values.data();
     p.bias_row_stride = strides[0];

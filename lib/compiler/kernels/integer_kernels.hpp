@@ -1,6 +1,7 @@
 // Integer reference kernels: what the fixed-point Simulator executes and what optimized
 // integer kernels are tested against. Plain loops over lq::Tensor; data int8 / uint8 /
-// int16, weights int4 (stored as int8) / int8 / uint8 / int16, biases int32.
+// int16, weights int4 (stored as int8) / int8 / uint8 / int16, biases int32 (int64 where
+// int16 × int16 sums need it).
 //
 // Every kernel takes its quantization as integers precomputed by the compiler (zero points,
 // Multipliers, clamp bounds, tables): no float arithmetic runs inside a kernel. The make_*
@@ -70,7 +71,7 @@ struct ConvParams {
   LinearQuant quant;
 };
 
-// x [N, C, D1...] (int8/uint8/int16), w [M, C/group, K1...], optional bias [M] int32.
+// x [N, C, D1...] (int8/uint8/int16), w [M, C/group, K1...], optional bias [M] int32 or int64.
 // `pool` splits the output positions across threads (results do not depend on it).
 Tensor conv(const Tensor& x, const Tensor& w, const Tensor* bias, const ConvParams& params,
             kernels::ThreadPool* pool = nullptr);
@@ -111,10 +112,11 @@ struct AddParams {
   Multiplier b_multiplier;       // s_b / (2 max(s_a, s_b))
   Multiplier output_multiplier;  // 2 max(s_a, s_b) / (2^left_shift s_out)
   OutputSpec output;
+  bool subtract = false;  // Sub: a − b
 };
 AddParams make_add_params(const QuantParams& a, const QuantParams& b, const QuantParams& output,
                           float clip_min = -kNoClip, float clip_max = kNoClip);
-// ONNX multidirectional broadcasting.
+// ONNX multidirectional broadcasting; a − b when params.subtract.
 Tensor add(const Tensor& a, const Tensor& b, const AddParams& params);
 
 // (a − za)(b − zb) requantized by one multiplier s_a s_b / s_out (int64 products for int16).
@@ -190,11 +192,11 @@ Tensor pad(const Tensor& x, const PadParams& params);
 // compiler computes `source` (one index list per axis) from the ONNX coordinate transform.
 Tensor resize_nearest(const Tensor& x, const std::vector<std::vector<int64_t>>& source);
 
-// ---- Lookup tables for 8-bit inputs.
+// ---- Lookup tables.
 
-// out = values[x − qmin(input_dtype)]: one entry per input code (256).
+// out = values[x − qmin(input_dtype)]: one entry per input code (256, or 65536 for int16).
 struct LookupTable {
-  DType input_dtype = DType::kInt8;   // kInt8, kUInt8
+  DType input_dtype = DType::kInt8;   // kInt8, kUInt8, kInt16
   DType output_dtype = DType::kInt8;  // kInt8, kUInt8, kInt16
   std::vector<int32_t> values;
 };

@@ -47,7 +47,7 @@ Tensor mat_mul(const Tensor& a, const Tensor& b, const Tensor* bias, const Linea
                  shape_str(b.shape()), b_shape[b_shape.size() - 2]);
   }
   detail::check_linear_quant(kOp, quant, a.dtype(), b.dtype(), p.cols);
-  const std::vector<int32_t> bias_values = detail::read_bias(kOp, bias, p.cols);
+  const std::vector<int64_t> bias_values = detail::read_bias(kOp, bias, p.cols);
 
   const Shape a_batch(a_shape.begin(), a_shape.end() - 2);
   const Shape b_batch(b_shape.begin(), b_shape.end() - 2);

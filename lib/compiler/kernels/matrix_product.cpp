@@ -14,7 +14,7 @@ void product_rows(const MatrixProduct& p, const int32_t* a, const int32_t* b,
     const int32_t* a_row = a + p.a_offsets[static_cast<size_t>(i)] + m * p.a_row_stride;
     const int32_t* b_matrix = b + p.b_offsets[static_cast<size_t>(i)];
     for (int64_t n = 0; n < p.cols; ++n) {
-      Acc acc = p.bias == nullptr ? 0 : p.bias[m * p.bias_row_stride + n * p.bias_col_stride];
+      Acc acc = p.bias == nullptr ? 0 : static_cast<Acc>(p.bias[m * p.bias_row_stride + n * p.bias_col_stride]);
       const int32_t* b_col = b_matrix + n * p.b_col_stride;
       for (int64_t k = 0; k < p.depth; ++k) {
         acc += Acc{a_row[k * p.a_depth_stride]} * b_col[k * p.b_depth_stride];
