@@ -41,6 +41,8 @@ LQ_EXPORT float dequantize_value(int32_t q, float scale, int32_t zero_point);
 LQ_EXPORT Tensor fake_quantize(const Tensor& data, const QuantParams& params);
 // The integer tensor (params.dtype; int4 stored as int8) of a float32 tensor.
 LQ_EXPORT Tensor quantize_tensor(const Tensor& data, const QuantParams& params);
+// The float32 tensor of integer codes (any integer dtype of quantize_tensor).
+LQ_EXPORT Tensor dequantize_tensor(const Tensor& codes, const QuantParams& params);
 
 enum class ScaleKind : uint8_t {
   kFloat,       // any positive float scale

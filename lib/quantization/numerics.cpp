@@ -154,4 +154,27 @@ Tensor quantize_tensor(const Tensor& data, const QuantParams& params) {
   return out;
 }
 
+Tensor dequantize_tensor(const Tensor& codes, const QuantParams& params) {
+  check_params(params);
+  Tensor out(DType::kFloat32, codes.shape());
+  float* y = out.data<float>();
+  auto read = [&](const auto* q) {
+    for_each_channel(codes, params, [&](int64_t i, size_t c) {
+      y[i] = dequantize_value(static_cast<int32_t>(q[i]), params.scale[c], params.zero_point[c]);
+    });
+  };
+  switch (codes.dtype()) {
+    case DType::kInt4:
+    case DType::kInt8: read(static_cast<const int8_t*>(codes.raw())); break;
+    case DType::kUInt8: read(codes.data<uint8_t>()); break;
+    case DType::kInt16: read(codes.data<int16_t>()); break;
+    case DType::kUInt16: read(codes.data<uint16_t>()); break;
+    case DType::kInt32: read(codes.data<int32_t>()); break;
+    default:
+      throw Error(StatusCode::kInvalidArgument,
+                  fmt::format("cannot dequantize {}", dtype_name(codes.dtype())));
+  }
+  return out;
+}
+
 }  // namespace lq

@@ -1,0 +1,302 @@
+// Compiler: specializes the QuantizedGraph's float graph to static shapes, lowers it node
+// by node (integer rules first, CPU otherwise), then plans the arena.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "compiler/lowering.hpp"
+#include "graph/nearest_name.hpp"
+#include "passes/passes.hpp"
+
+namespace lq {
+
+Target Target::named(const std::string& name) {
+  Target t;
+  t.name = name;
+  if (name == "generic") return t;
+  if (name == "int8") {
+    t.int16 = false;
+    return t;
+  }
+  throw Error(StatusCode::kInvalidArgument,
+              fmt::format("unknown target \"{}\": expected one of generic, int8", name));
+}
+
+namespace compiler {
+
+namespace {
+
+bool is_quantized_dtype(DType d) { return d == DType::kInt8 || d == DType::kUInt8 || d == DType::kInt16; }
+
+}  // namespace
+
+Lowering::Lowering(const QuantizedGraph& qgraph, const Graph& graph, const Target& target)
+    : qgraph_(qgraph), graph_(graph), target_(target) {
+  kernels::register_reference_kernels(registry_);
+  data_.name = graph.name();
+  data_.target = target.name;
+  for (const Value* in : graph.inputs()) {
+    const int id = tensor(in);
+    data_.tensors[static_cast<size_t>(id)].is_input = true;
+    data_.inputs.push_back(id);
+  }
+}
+
+const QuantParams* Lowering::params(const Value* v) const {
+  return v ? qgraph_.find(v->name()) : nullptr;
+}
+
+bool Lowering::is_integer(const Value* v) const {
+  const QuantParams* p = params(v);
+  if (!p || p->per_channel() || !is_quantized_dtype(p->dtype)) return false;
+  if (p->dtype == DType::kInt16 && !target_.int16) return false;
+  const DType stored = v->is_constant() ? v->initializer()->dtype() : v->type().dtype;
+  return stored == DType::kFloat32;
+}
+
+Shape Lowering::shape(const Value* v) const {
+  if (v->is_constant()) return v->initializer()->shape();
+  if (!v->type().is_static()) {
+    throw Error(StatusCode::kInvalidModel,
+                fmt::format("value \"{}\" has no static shape ({}) after shape propagation",
+                            v->name(), v->type().str()));
+  }
+  return v->type().static_shape();
+}
+
+int Lowering::tensor(const Value* v) {
+  auto it = ids_.find(v->name());
+  if (it != ids_.end()) return it->second;
+  ProgramTensor t;
+  t.info.name = v->name();
+  t.info.shape = shape(v);
+  const QuantParams* p = params(v);
+  if (v->is_constant()) {
+    t.constant = true;
+    const Tensor& data = *v->initializer();
+    if (p && data.dtype() == DType::kFloat32) {
+      t.info.quantized = true;
+      t.info.quant = *p;
+      t.data = quantize_tensor(data, *p);
+    } else {
+      t.data = data;
+    }
+    t.info.dtype = t.data.dtype();
+  } else if (is_integer(v)) {
+    t.info.quantized = true;
+    t.info.quant = *p;
+    t.info.dtype = p->dtype;
+  } else {
+    t.info.dtype = v->type().dtype;
+    if (p && t.info.dtype == DType::kFloat32 && p->per_channel()) {
+      throw Error(StatusCode::kUnsupported,
+                  fmt::format("value \"{}\" has per-channel activation parameters (axis {}): the "
+                              "compiler quantizes activations per tensor",
+                              v->name(), p->axis));
+    }
+  }
+  t.is_output = v->is_graph_output();
+  const int id = static_cast<int>(data_.tensors.size());
+  data_.tensors.push_back(std::move(t));
+  ids_[v->name()] = id;
+  return id;
+}
+
+int Lowering::constant(const std::string& name, Tensor data) {
+  ProgramTensor t;
+  t.info.name = name;
+  t.info.shape = data.shape();
+  t.info.dtype = data.dtype();
+  t.constant = true;
+  t.data = std::move(data);
+  data_.tensors.push_back(std::move(t));
+  return static_cast<int>(data_.tensors.size()) - 1;
+}
+
+int Lowering::temporary(const std::string& name, const Shape& shape, const QuantParams& quant) {
+  ProgramTensor t;
+  t.info.name = name;
+  t.info.shape = shape;
+  t.info.dtype = quant.dtype;
+  t.info.quantized = true;
+  t.info.quant = quant;
+  data_.tensors.push_back(std::move(t));
+  return static_cast<int>(data_.tensors.size()) - 1;
+}
+
+void Lowering::emit(Kernel kernel, const Node& node, std::vector<int> inputs,
+                    std::vector<int> outputs, KernelParams params, int64_t macs) {
+  Instruction ins;
+  ins.kernel = kernel;
+  ins.node = node.name();
+  ins.op_type = node.op_type();
+  ins.inputs = std::move(inputs);
+  ins.outputs = std::move(outputs);
+  ins.params = std::move(params);
+  ins.macs = macs;
+  data_.instructions.push_back(std::move(ins));
+}
+
+kernels::KernelContext Lowering::context(const Node& node) const {
+  return kernels::KernelContext{node, graph_.opset(""), {}, {}, pool_};
+}
+
+std::vector<Tensor> Lowering::evaluate(const Node& node,
+                                       const std::vector<const Tensor*>& inputs) const {
+  const kernels::KernelFn fn = registry_.find(node.op_type());
+  if (!fn || !node.domain().empty()) {
+    throw Error(StatusCode::kUnsupported, node.describe() + ": no float kernel to evaluate");
+  }
+  kernels::KernelContext ctx = context(node);
+  ctx.inputs = inputs;
+  ctx.outputs.resize(node.outputs().size());
+  fn(ctx);
+  return std::move(ctx.outputs);
+}
+
+const Tensor* Lowering::folded_constant(const Node& node, size_t i) {
+  const Value* v = node.input(i);
+  if (!v || !v->is_constant()) return nullptr;
+  const QuantParams* p = params(v);
+  if (!p || v->initializer()->dtype() != DType::kFloat32) return v->initializer();
+  auto it = folded_.find(v->name());
+  if (it == folded_.end()) it = folded_.emplace(v->name(), fake_quantize(*v->initializer(), *p)).first;
+  return &it->second;
+}
+
+bool Lowering::same_params(int a, int b) const {
+  const ProgramTensorInfo& x = tensor_at(a).info;
+  const ProgramTensorInfo& y = tensor_at(b).info;
+  return x.quantized && y.quantized && x.dtype == y.dtype && x.quant.scale == y.quant.scale &&
+         x.quant.zero_point == y.quant.zero_point;
+}
+
+void Lowering::emit_rescale(const Node& node, int from, int to, const integer::OutputSpec& output) {
+  RescaleOp op;
+  op.rescale = integer::make_rescale(tensor_at(from).info.quant, tensor_at(to).info.quant);
+  op.output = output;
+  emit(Kernel::kRescale, node, {from}, {to}, op);
+}
+
+void Lowering::lower_cpu(const Node& node, const std::string& reason) {
+  auto graph = std::make_shared<Graph>();
+  graph->set_name(node.name());
+  for (const auto& [domain, version] : graph_.opsets()) graph->set_opset(domain, version);
+  std::vector<Value*> inputs;
+  std::vector<int> ids;
+  for (size_t i = 0; i < node.inputs().size(); ++i) {
+    const Value* v = node.input(i);
+    if (!v) {
+      inputs.push_back(nullptr);
+      continue;
+    }
+    Value* local = graph->find_value(v->name());
+    if (!local) {
+      local = graph->add_value(v->name());
+      if (v->is_constant()) {
+        graph->set_initializer(local, *folded_constant(node, i));
+      } else {
+        const int id = tensor(v);
+        const ProgramTensorInfo& info = tensor_at(id).info;
+        local->type().dtype = info.quantized ? DType::kFloat32 : info.dtype;
+        local->type().has_shape = true;
+        for (int64_t d : info.shape) local->type().dims.push_back(Dim{d, ""});
+        graph->add_input(local);
+        ids.push_back(id);
+      }
+    }
+    inputs.push_back(local);
+  }
+  std::vector<Value*> outputs;
+  std::vector<int> out_ids;
+  for (const Value* o : node.outputs()) {
+    Value* local = graph->add_value(o->name());
+    graph->add_output(local);
+    outputs.push_back(local);
+    out_ids.push_back(tensor(o));
+  }
+  Node* copy = graph->add_node(node.op_type(), inputs, outputs, node.name(), node.domain());
+  for (const auto& [name, attr] : node.attributes()) copy->set_attr(name, attr);
+  emit(Kernel::kCpu, node, ids, out_ids, CpuOp{graph, reason});
+}
+
+void Lowering::lower(const Node& node) {
+  if (target_.cpu_ops.count(node.op_type())) {
+    lower_cpu(node, fmt::format("target \"{}\" keeps {} on the CPU", target_.name, node.op_type()));
+    return;
+  }
+  std::string why;
+  for (auto rule : {lower_gather, lower_lookup, lower_arithmetic}) {
+    if (rule(*this, node, why)) return;
+  }
+  lower_cpu(node, why.empty() ? fmt::format("no integer kernel for {}", node.op_type()) : why);
+}
+
+ProgramData Lowering::finish() {
+  for (const Value* out : graph_.outputs()) data_.outputs.push_back(tensor(out));
+  plan_memory(data_);
+  return std::move(data_);
+}
+
+namespace {
+
+// Shape-specializes a copy of the graph: fixes the input sizes, records every value's
+// shape and folds the shape computations (Shape -> ... -> Reshape) into constants.
+Graph specialize(const Graph& source, const std::map<std::string, Shape>& input_shapes) {
+  Graph g = source.clone();
+  for (const auto& [name, shape] : input_shapes) {
+    const Value* v = g.find_value(name);
+    if (!v || !v->is_graph_input()) {
+      std::vector<std::string> names;
+      for (const Value* in : g.inputs()) names.push_back(in->name());
+      throw Error(StatusCode::kNotFound,
+                  fmt::format("input shape given for \"{}\", which is not a model input (did "
+                              "you mean \"{}\"?)",
+                              name, nearest_name(name, names)));
+    }
+  }
+  for (const Value* in : g.inputs()) {
+    if (!input_shapes.count(in->name()) && !in->type().is_static()) {
+      throw Error(StatusCode::kInvalidArgument,
+                  fmt::format("model input \"{}\" has dynamic shape {}: give its size for the "
+                              "program (CompileOptions::input_shapes, lquant --input-shape)",
+                              in->name(), in->type().str()));
+    }
+  }
+  propagate_shapes(g, input_shapes);
+  bool changed = false;
+  for (Node* node : g.nodes()) {
+    if (node->op_type() != "Shape" || !node->domain().empty() || !node->input(0)) continue;
+    const Value* in = node->input(0);
+    if (!in->type().is_static() || node->output(0)->is_graph_output()) continue;
+    std::vector<const Tensor*> none;
+    kernels::KernelRegistry registry;
+    kernels::register_reference_kernels(registry);
+    kernels::ThreadPool pool(1);
+    const Tensor shape_only = Tensor::borrow(DType::kFloat32, in->type().static_shape(), nullptr);
+    kernels::KernelContext ctx{*node, g.opset(""), {&shape_only}, {}, pool};
+    ctx.outputs.resize(1);
+    registry.find("Shape")(ctx);
+    Value* out = node->output(0);
+    g.remove_node(node);
+    g.set_initializer(out, std::move(ctx.outputs[0]));
+    changed = true;
+  }
+  if (changed) passes::fold_constants(g);
+  return g;
+}
+
+}  // namespace
+
+}  // namespace compiler
+
+Compiler::Compiler(CompileOptions options) : options_(std::move(options)) {}
+
+Program Compiler::compile(const QuantizedGraph& qgraph) const {
+  const Graph graph = compiler::specialize(qgraph.graph, options_.input_shapes);
+  compiler::Lowering lowering(qgraph, graph, options_.target);
+  for (const Node* node : graph.nodes()) lowering.lower(*node);
+  return Program(std::make_shared<compiler::ProgramData>(lowering.finish()));
+}
+
+}  // namespace lq

@@ -1,0 +1,339 @@
+// Integer rules for the ops that compute: Conv, Gemm, MatMul (int32/int64 accumulation,
+// one requantization per output), Add / Sub / Mul / Concat (each input rescaled), Relu and
+// Clip on int16 (a clamped rescale), pooling and Softmax.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "compiler/lowering.hpp"
+#include "kernels/reference/window.hpp"
+
+namespace lq::compiler {
+
+namespace {
+
+using integer::kNoClip;
+
+// Every data input and output is an integer tensor; `why` names the first that is not.
+bool all_integer(Lowering& l, const Node& node, const std::vector<size_t>& data_inputs,
+                 std::string& why) {
+  for (size_t i : data_inputs) {
+    const Value* v = node.input(i);
+    if (!v || !l.is_integer(v)) {
+      why = v ? fmt::format("input \"{}\" is not quantized per tensor", v->name())
+              : fmt::format("input {} is absent", i);
+      return false;
+    }
+  }
+  for (const Value* o : node.outputs()) {
+    if (!l.is_integer(o)) {
+      why = fmt::format("output \"{}\" is not quantized per tensor", o->name());
+      return false;
+    }
+  }
+  return true;
+}
+
+const QuantParams& quant_of(Lowering& l, const Value* v) { return *l.params(v); }
+
+// Window geometry with auto_pad resolved, as the float kernel computes it.
+integer::PoolWindow pool_window(Lowering& l, const Node& node, const Shape& x, bool pool,
+                                bool allow_dilations) {
+  const kernels::KernelContext ctx = l.context(node);
+  const std::vector<int64_t> spatial(x.begin() + 2, x.end());
+  kernels::WindowOptions options;
+  options.ceil_mode = pool && node.attr_int("ceil_mode", 0) != 0;
+  options.allow_dilations = allow_dilations;
+  const kernels::Window w = kernels::resolve_window(
+      ctx, spatial, kernels::read_kernel_shape(ctx, spatial.size(), {}), options);
+  integer::PoolWindow out;
+  out.kernel = w.kernel;
+  out.strides = w.strides;
+  out.dilations = w.dilations;
+  out.pads = w.pads_begin;
+  out.pads.insert(out.pads.end(), w.pads_end.begin(), w.pads_end.end());
+  out.ceil_mode = options.ceil_mode;
+  return out;
+}
+
+// The bias of a linear op as int32 (int64 if needed) at the accumulator scale s_x × s_w[c] (c along the
+// bias's last axis when the weights are per channel). The quantizer's own int32 codes are
+// used when its scale is exactly that product; otherwise the (fake-quantized) float bias
+// is re-rounded. Returns -1 with `why` set when a value leaves int32.
+int linear_bias(Lowering& l, const Node& node, size_t index, const QuantParams& x,
+                const QuantParams& w, std::string& why) {
+  const Value* b = node.input(index);
+  if (!b) return -1;
+  const Tensor& real = *l.folded_constant(node, index);
+  const QuantParams* p = l.params(b);
+  const int64_t last = real.rank() == 0 ? 1 : real.dim(real.rank() - 1);
+  if (w.scale.size() > 1 && last != static_cast<int64_t>(w.scale.size())) {
+    why = fmt::format("bias \"{}\" of shape {} does not run along the {} weight channels",
+                      b->name(), shape_str(real.shape()), w.scale.size());
+    return -2;
+  }
+  std::vector<int64_t> codes;
+  const std::vector<double> values = real.to_doubles();
+  const std::vector<double> raw = b->initializer()->to_doubles();
+  for (size_t i = 0; i < values.size(); ++i) {
+    const size_t c = w.scale.size() == 1 ? 0 : i % w.scale.size();
+    const float product = x.scale[0] * w.scale[c];
+    const size_t pc = p && p->scale.size() > 1 ? c : 0;
+    double code = std::nearbyint(values[i] / (static_cast<double>(x.scale[0]) * w.scale[c]));
+    if (p && p->dtype == DType::kInt32 && p->scale[pc] == product && p->zero_point[pc] == 0) {
+      code = quantize_value(static_cast<float>(raw[i]), product, 0, INT32_MIN, INT32_MAX);
+    }
+    if (!(std::abs(code) < 0x1p62)) {
+      why = fmt::format("bias \"{}\" element {} does not fit int64 at the accumulator scale",
+                        b->name(), i);
+      return -2;
+    }
+    codes.push_back(static_cast<int64_t>(code));
+  }
+  // int32 when every code fits (8-bit ops), int64 for the wide sums of int16 ops.
+  const bool narrow = std::all_of(codes.begin(), codes.end(), [](int64_t v) {
+    return v >= std::numeric_limits<int32_t>::min() && v <= std::numeric_limits<int32_t>::max();
+  });
+  Tensor q(narrow ? DType::kInt32 : DType::kInt64, real.shape());
+  for (size_t i = 0; i < codes.size(); ++i) {
+    if (narrow) {
+      q.data<int32_t>()[i] = static_cast<int32_t>(codes[i]);
+    } else {
+      q.data<int64_t>()[i] = codes[i];
+    }
+  }
+  return l.constant(b->name() + (narrow ? ":int32" : ":int64"), std::move(q));
+}
+
+bool weight_ok(Lowering& l, const Value* w, std::string& why) {
+  const QuantParams* p = l.params(w);
+  if (!p || (p->dtype != DType::kInt4 && p->dtype != DType::kInt8 && p->dtype != DType::kUInt8 &&
+             p->dtype != DType::kInt16)) {
+    why = fmt::format("weight \"{}\" is not quantized to int4/int8/uint8/int16", w->name());
+    return false;
+  }
+  return true;
+}
+
+bool lower_conv(Lowering& l, const Node& node, std::string& why) {
+  const Value* x = node.input(0);
+  const Value* w = node.input(1);
+  if (!w || !w->is_constant()) {
+    why = "Conv weights are computed at run time";
+    return false;
+  }
+  if (!all_integer(l, node, {0}, why) || !weight_ok(l, w, why)) return false;
+  const QuantParams& xq = quant_of(l, x);
+  const QuantParams& wq = quant_of(l, w);
+  if (wq.per_channel() && wq.axis != 0) return false;
+  const int bias = linear_bias(l, node, 2, xq, wq, why);
+  if (bias == -2) return false;
+  const Shape xs = l.shape(x);
+  const Shape ws = l.shape(w);
+  const kernels::KernelContext ctx = l.context(node);
+  const std::vector<int64_t> spatial(xs.begin() + 2, xs.end());
+  const kernels::Window win = kernels::resolve_window(
+      ctx, spatial, kernels::read_kernel_shape(ctx, spatial.size(), {ws.begin() + 2, ws.end()}));
+  integer::ConvParams params;
+  params.strides = win.strides;
+  params.dilations = win.dilations;
+  params.pads = win.pads_begin;
+  params.pads.insert(params.pads.end(), win.pads_end.begin(), win.pads_end.end());
+  params.group = node.attr_int("group", 1);
+  params.quant = integer::make_linear_quant(xq, wq, quant_of(l, node.output(0)));
+  const int y = l.tensor(node.output(0));
+  const int64_t macs = shape_numel(l.tensor_at(y).info.shape) * shape_numel(Shape(ws.begin() + 1, ws.end()));
+  l.emit(Kernel::kConv, node, {l.tensor(x), l.tensor(w), bias}, {y}, params, macs);
+  return true;
+}
+
+bool lower_gemm(Lowering& l, const Node& node, std::string& why) {
+  if (node.attr_float("alpha", 1.0f) != 1.0f ||
+      (node.input(2) && node.attr_float("beta", 1.0f) != 1.0f)) {
+    why = "Gemm with alpha or beta other than 1";
+    return false;
+  }
+  const Value* b = node.input(1);
+  const bool b_weight = b && b->is_constant();
+  if (!all_integer(l, node, b_weight ? std::vector<size_t>{0} : std::vector<size_t>{0, 1}, why)) {
+    return false;
+  }
+  if (b_weight && !weight_ok(l, b, why)) return false;
+  if (node.input(2) && !node.input(2)->is_constant()) {
+    why = "Gemm's C is computed at run time";
+    return false;
+  }
+  const QuantParams& aq = quant_of(l, node.input(0));
+  const QuantParams& bq = quant_of(l, b);
+  integer::GemmParams params;
+  params.trans_a = node.attr_int("transA", 0) != 0;
+  params.trans_b = node.attr_int("transB", 0) != 0;
+  if (bq.per_channel() && bq.axis != (params.trans_b ? 0 : 1)) return false;
+  const int bias = linear_bias(l, node, 2, aq, bq, why);
+  if (bias == -2) return false;
+  params.quant = integer::make_linear_quant(aq, bq, quant_of(l, node.output(0)));
+  const int y = l.tensor(node.output(0));
+  const Shape as = l.shape(node.input(0));
+  const int64_t depth = params.trans_a ? as[0] : as[1];
+  const int64_t macs = shape_numel(l.tensor_at(y).info.shape) * depth;
+  l.emit(Kernel::kGemm, node, {l.tensor(node.input(0)), l.tensor(b), bias}, {y}, params, macs);
+  return true;
+}
+
+bool lower_mat_mul(Lowering& l, const Node& node, std::string& why) {
+  const Value* b = node.input(1);
+  const bool b_weight = b && b->is_constant();
+  if (!all_integer(l, node, b_weight ? std::vector<size_t>{0} : std::vector<size_t>{0, 1}, why)) {
+    return false;
+  }
+  if (b_weight && !weight_ok(l, b, why)) return false;
+  const QuantParams& bq = quant_of(l, b);
+  const Shape bs = l.shape(b);
+  if (bq.per_channel() && bq.axis != static_cast<int>(bs.size()) - 1) return false;
+  const integer::LinearQuant quant =
+      integer::make_linear_quant(quant_of(l, node.input(0)), bq, quant_of(l, node.output(0)));
+  const int y = l.tensor(node.output(0));
+  const Shape as = l.shape(node.input(0));
+  const int64_t macs = shape_numel(l.tensor_at(y).info.shape) * as.back();
+  l.emit(Kernel::kMatMul, node, {l.tensor(node.input(0)), l.tensor(b), -1}, {y}, quant, macs);
+  return true;
+}
+
+bool lower_binary(Lowering& l, const Node& node, std::string& why) {
+  if (!all_integer(l, node, {0, 1}, why)) return false;
+  const QuantParams& a = quant_of(l, node.input(0));
+  const QuantParams& b = quant_of(l, node.input(1));
+  const QuantParams& y = quant_of(l, node.output(0));
+  const std::vector<int> ins = {l.tensor(node.input(0)), l.tensor(node.input(1))};
+  const std::vector<int> outs = {l.tensor(node.output(0))};
+  if (node.op_type() == "Mul") {
+    l.emit(Kernel::kMul, node, ins, outs, integer::make_mul_params(a, b, y));
+    return true;
+  }
+  integer::AddParams params = integer::make_add_params(a, b, y);
+  params.subtract = node.op_type() == "Sub";
+  l.emit(Kernel::kAdd, node, ins, outs, params);
+  return true;
+}
+
+bool lower_concat(Lowering& l, const Node& node, std::string& why) {
+  std::vector<size_t> all;
+  for (size_t i = 0; i < node.inputs().size(); ++i) all.push_back(i);
+  if (!all_integer(l, node, all, why)) return false;
+  const QuantParams& y = quant_of(l, node.output(0));
+  integer::ConcatParams params;
+  const auto rank = static_cast<int64_t>(l.shape(node.output(0)).size());
+  params.axis = node.attr_int("axis", 0);
+  if (params.axis < 0) params.axis += rank;
+  std::vector<int> ins;
+  for (const Value* v : node.inputs()) {
+    params.inputs.push_back(integer::make_rescale(quant_of(l, v), y));
+    ins.push_back(l.tensor(v));
+  }
+  params.output = integer::make_output_spec(y);
+  l.emit(Kernel::kConcat, node, ins, {l.tensor(node.output(0))}, params);
+  return true;
+}
+
+// Relu / Clip bounds: attributes before opset 11, constant inputs after.
+bool clip_bounds(Lowering& l, const Node& node, float& lo, float& hi, std::string& why) {
+  lo = -kNoClip;
+  hi = kNoClip;
+  if (node.op_type() == "Relu") {
+    lo = 0.0f;
+    return true;
+  }
+  lo = node.attr_float("min", lo);
+  hi = node.attr_float("max", hi);
+  for (size_t i : {size_t{1}, size_t{2}}) {
+    const Value* v = node.input(i);
+    if (!v) continue;
+    if (!v->is_constant() || v->initializer()->numel() != 1) {
+      why = "Clip bounds are computed at run time";
+      return false;
+    }
+    (i == 1 ? lo : hi) = static_cast<float>(v->initializer()->to_doubles()[0]);
+  }
+  return true;
+}
+
+bool lower_clip(Lowering& l, const Node& node, std::string& why) {
+  float lo = 0, hi = 0;
+  if (!all_integer(l, node, {0}, why) || !clip_bounds(l, node, lo, hi, why)) return false;
+  const int x = l.tensor(node.input(0));
+  const int y = l.tensor(node.output(0));
+  l.emit_rescale(node, x, y, integer::make_output_spec(l.tensor_at(y).info.quant, lo, hi));
+  return true;
+}
+
+bool lower_max_pool(Lowering& l, const Node& node, std::string& why) {
+  if (node.outputs().size() > 1) {
+    why = "MaxPool's indices output";
+    return false;
+  }
+  if (!all_integer(l, node, {0}, why)) return false;
+  const int x = l.tensor(node.input(0));
+  const int y = l.tensor(node.output(0));
+  const integer::PoolWindow window = pool_window(l, node, l.shape(node.input(0)), true, true);
+  if (l.same_params(x, y)) {
+    l.emit(Kernel::kMaxPool, node, {x}, {y}, window);
+    return true;
+  }
+  const int pooled = l.temporary(node.output(0)->name() + ":pooled", l.tensor_at(y).info.shape,
+                                 l.tensor_at(x).info.quant);
+  l.emit(Kernel::kMaxPool, node, {x}, {pooled}, window);
+  l.emit_rescale(node, pooled, y, integer::make_output_spec(l.tensor_at(y).info.quant));
+  return true;
+}
+
+bool lower_average_pool(Lowering& l, const Node& node, std::string& why) {
+  if (!all_integer(l, node, {0}, why)) return false;
+  integer::AveragePoolParams params = integer::make_average_pool_params(
+      quant_of(l, node.input(0)), quant_of(l, node.output(0)));
+  const bool global = node.op_type() == "GlobalAveragePool";
+  if (!global) {
+    const int64_t opset = l.graph().opset("");
+    params.window = pool_window(l, node, l.shape(node.input(0)), true, opset >= 19);
+    params.count_include_pad = node.attr_int("count_include_pad", 0) != 0;
+  }
+  l.emit(global ? Kernel::kGlobalAveragePool : Kernel::kAveragePool, node,
+         {l.tensor(node.input(0))}, {l.tensor(node.output(0))}, params);
+  return true;
+}
+
+bool lower_softmax(Lowering& l, const Node& node, std::string& why) {
+  if (!all_integer(l, node, {0}, why)) return false;
+  const QuantParams& x = quant_of(l, node.input(0));
+  if (x.dtype == DType::kInt16) {
+    why = "Softmax on int16 input: the exponent table covers 8-bit inputs";
+    return false;
+  }
+  const int64_t opset = l.graph().opset("");
+  const auto rank = static_cast<int64_t>(l.shape(node.input(0)).size());
+  int64_t axis = node.attr_int("axis", opset >= 13 ? -1 : 1);
+  if (axis < 0) axis += rank;
+  l.emit(Kernel::kSoftmax, node, {l.tensor(node.input(0))}, {l.tensor(node.output(0))},
+         integer::make_softmax_params(x, quant_of(l, node.output(0)), axis, opset < 13));
+  return true;
+}
+
+}  // namespace
+
+bool lower_arithmetic(Lowering& l, const Node& node, std::string& why) {
+  if (!node.domain().empty()) return false;
+  const std::string& op = node.op_type();
+  if (op == "Conv") return lower_conv(l, node, why);
+  if (op == "Gemm") return lower_gemm(l, node, why);
+  if (op == "MatMul") return lower_mat_mul(l, node, why);
+  if (op == "Add" || op == "Sub" || op == "Mul") return lower_binary(l, node, why);
+  if (op == "Concat") return lower_concat(l, node, why);
+  if (op == "Relu" || op == "Clip") return lower_clip(l, node, why);
+  if (op == "MaxPool") return lower_max_pool(l, node, why);
+  if (op == "AveragePool" || op == "GlobalAveragePool") return lower_average_pool(l, node, why);
+  if (op == "Softmax") return lower_softmax(l, node, why);
+  return false;
+}
+
+}  // namespace lq::compiler

@@ -1,0 +1,158 @@
+// Data movement on integers. The float reference kernel of the op is the one definition of
+// where each output element comes from: the compiler runs it once on an index tensor
+// (element i holds i + 1) and reads the answer back as one offset list per output axis
+// (a separable gather; 0 marks Pad's fill). Ops whose map is not separable run on CPU.
+#include <fmt/format.h>
+
+#include <optional>
+#include <set>
+
+#include "compiler/kernels/common.hpp"
+#include "compiler/lowering.hpp"
+
+namespace lq::compiler {
+
+namespace {
+
+const std::set<std::string> kMovementOps = {
+    "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Identity", "Dropout",
+    "Slice",   "Gather",  "Expand",  "Tile",      "Split",     "Pad",      "Resize",
+    "Upsample", "DepthToSpace", "SpaceToDepth"};
+
+using Offsets = std::vector<std::vector<int64_t>>;
+
+std::vector<int64_t> coordinates(int64_t flat, const Shape& shape) {
+  std::vector<int64_t> c(shape.size());
+  for (size_t d = shape.size(); d-- > 0;) {
+    c[d] = flat % shape[d];
+    flat /= shape[d];
+  }
+  return c;
+}
+
+int64_t flat_index(const std::vector<int64_t>& c, const Shape& shape) {
+  int64_t flat = 0;
+  for (size_t d = 0; d < shape.size(); ++d) flat = flat * shape[d] + c[d];
+  return flat;
+}
+
+// The per-axis offsets that reproduce `map` (source index + 1, or 0 for fill), or nullopt
+// when the map is not separable.
+std::optional<Offsets> separable_offsets(const Tensor& map) {
+  const int64_t* v = map.data<int64_t>();
+  const int64_t n = map.numel();
+  const Shape shape = map.rank() == 0 ? Shape{1} : map.shape();
+  int64_t anchor = 0;
+  while (anchor < n && v[anchor] == 0) ++anchor;
+  if (anchor == n) return std::nullopt;  // all fill: nothing to anchor on
+  const std::vector<int64_t> center = coordinates(anchor, shape);
+  const int64_t base = v[anchor] - 1;
+  Offsets offsets(shape.size());
+  int64_t shifted = 0;  // what the per-axis minima moved onto axis 0
+  for (size_t d = 0; d < shape.size(); ++d) {
+    std::vector<int64_t> c = center;
+    int64_t lowest = 0;
+    for (int64_t j = 0; j < shape[d]; ++j) {
+      c[d] = j;
+      const int64_t at = v[flat_index(c, shape)];
+      offsets[d].push_back(at == 0 ? integer::detail::kFill : at - 1 - base);
+      if (at != 0) lowest = std::min(lowest, at - 1 - base);
+    }
+    if (d == 0) continue;
+    for (int64_t& o : offsets[d]) o = o == integer::detail::kFill ? o : o - lowest;
+    shifted += lowest;
+  }
+  for (int64_t& o : offsets[0]) o = o == integer::detail::kFill ? o : o + base + shifted;
+  for (const auto& axis : offsets) {
+    for (int64_t o : axis) {
+      if (o < 0 && o != integer::detail::kFill) return std::nullopt;
+    }
+  }
+  std::vector<int64_t> c(shape.size(), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t predicted = 1;
+    for (size_t d = 0; d < shape.size() && predicted != 0; ++d) {
+      const int64_t o = offsets[d][static_cast<size_t>(c[d])];
+      predicted = o == integer::detail::kFill ? 0 : predicted + o;
+    }
+    if (predicted != v[i]) return std::nullopt;
+    for (size_t d = shape.size(); d-- > 0;) {
+      if (++c[d] < shape[d]) break;
+      c[d] = 0;
+    }
+  }
+  return offsets;
+}
+
+// Pad's constant as a code of the input's parameters.
+int32_t pad_fill(Lowering& l, const Node& node, const QuantParams& in) {
+  float value = node.attr_float("value", 0.0f);
+  if (const Tensor* c = l.folded_constant(node, 2); c && c->numel() == 1) {
+    value = static_cast<float>(c->to_doubles()[0]);
+  }
+  return quantize_value(value, in.scale[0], in.zero_point[0], in.qmin(), in.qmax());
+}
+
+}  // namespace
+
+bool lower_gather(Lowering& l, const Node& node, std::string& why) {
+  const std::string& op = node.op_type();
+  if (!node.domain().empty() || !kMovementOps.count(op)) return false;
+  if ((op == "Resize" || op == "Upsample") && node.attr_string("mode", "nearest") != "nearest") {
+    return false;
+  }
+  const Value* x = node.input(0);
+  if (!x || x->is_constant() || !l.is_integer(x)) return false;
+  for (size_t i = 1; i < node.inputs().size(); ++i) {
+    if (node.input(i) && !node.input(i)->is_constant()) {
+      why = fmt::format("{} input {} is computed at run time", op, i);
+      return false;
+    }
+  }
+  for (const Value* o : node.outputs()) {
+    if (!l.is_integer(o)) {
+      why = fmt::format("output \"{}\" is not quantized", o->name());
+      return false;
+    }
+  }
+  Tensor index(DType::kInt64, l.shape(x));
+  for (int64_t i = 0; i < index.numel(); ++i) index.data<int64_t>()[i] = i + 1;
+  const Tensor zero = Tensor::scalar<int64_t>(0);
+  std::vector<const Tensor*> inputs = {&index};
+  for (size_t i = 1; i < node.inputs().size(); ++i) {
+    inputs.push_back(op == "Pad" && i == 2 && node.input(i) ? &zero : l.folded_constant(node, i));
+  }
+  std::vector<Tensor> maps;
+  try {
+    maps = l.evaluate(node, inputs);
+  } catch (const Error& e) {
+    why = fmt::format("{} could not be mapped to a gather: {}", op, e.what());
+    return false;
+  }
+  std::vector<Offsets> all;
+  for (const Tensor& map : maps) {
+    std::optional<Offsets> offsets = separable_offsets(map);
+    if (!offsets) {
+      why = fmt::format("{} moves elements in a pattern that is not separable per axis", op);
+      return false;
+    }
+    all.push_back(std::move(*offsets));
+  }
+  const int in = l.tensor(x);
+  const QuantParams& in_params = l.tensor_at(in).info.quant;
+  const int32_t fill = op == "Pad" ? pad_fill(l, node, in_params) : in_params.zero_point[0];
+  for (size_t k = 0; k < node.outputs().size(); ++k) {
+    const int out = l.tensor(node.output(k));
+    const Shape out_shape = l.tensor_at(out).info.shape;
+    if (l.same_params(in, out)) {
+      l.emit(Kernel::kGather, node, {in}, {out}, GatherOp{all[k], fill});
+      continue;
+    }
+    const int moved = l.temporary(node.output(k)->name() + ":moved", out_shape, in_params);
+    l.emit(Kernel::kGather, node, {in}, {moved}, GatherOp{all[k], fill});
+    l.emit_rescale(node, moved, out, integer::make_output_spec(l.tensor_at(out).info.quant));
+  }
+  return true;
+}
+
+}  // namespace lq::compiler

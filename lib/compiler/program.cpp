@@ -1,0 +1,142 @@
+// Program: the read-only view of a compiled ProgramData, and its JSON summary.
+#include "compiler/program.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace lq {
+
+namespace compiler {
+
+const char* kernel_name(Kernel kernel) {
+  switch (kernel) {
+    case Kernel::kConv: return "Conv";
+    case Kernel::kGemm: return "Gemm";
+    case Kernel::kMatMul: return "MatMul";
+    case Kernel::kAdd: return "Add";
+    case Kernel::kMul: return "Mul";
+    case Kernel::kConcat: return "Concat";
+    case Kernel::kRescale: return "Rescale";
+    case Kernel::kMaxPool: return "MaxPool";
+    case Kernel::kAveragePool: return "AveragePool";
+    case Kernel::kGlobalAveragePool: return "GlobalAveragePool";
+    case Kernel::kGather: return "Gather";
+    case Kernel::kLookup: return "Lookup";
+    case Kernel::kSoftmax: return "Softmax";
+    case Kernel::kCpu: return "CPU";
+  }
+  return "?";
+}
+
+}  // namespace compiler
+
+namespace {
+
+std::vector<ProgramTensorInfo> infos(const compiler::ProgramData& d, const std::vector<int>& ids) {
+  std::vector<ProgramTensorInfo> out;
+  for (int id : ids) out.push_back(d.tensors[static_cast<size_t>(id)].info);
+  return out;
+}
+
+std::vector<std::string> names(const compiler::ProgramData& d, const std::vector<int>& ids) {
+  std::vector<std::string> out;
+  for (int id : ids) out.push_back(id < 0 ? "" : d.tensors[static_cast<size_t>(id)].info.name);
+  return out;
+}
+
+nlohmann::json tensor_json(const compiler::ProgramTensor& t) {
+  nlohmann::json j = {{"name", t.info.name}, {"dtype", dtype_name(t.info.dtype)},
+                      {"shape", t.info.shape}, {"bytes", t.bytes()}};
+  if (t.info.quantized) {
+    j["scale"] = t.info.quant.scale;
+    j["zero_point"] = t.info.quant.zero_point;
+    if (t.info.quant.per_channel()) j["axis"] = t.info.quant.axis;
+  }
+  if (t.constant) {
+    j["constant"] = true;
+  } else {
+    j["offset"] = t.offset;
+  }
+  return j;
+}
+
+}  // namespace
+
+Program::Program() : data_(std::make_shared<compiler::ProgramData>()) {}
+
+Program::Program(std::shared_ptr<const compiler::ProgramData> data) : data_(std::move(data)) {
+  if (!data_) throw Error(StatusCode::kInternal, "Program built from no data");
+}
+
+const compiler::ProgramData& Program::data() const { return *data_; }
+
+std::vector<ProgramTensorInfo> Program::inputs() const { return infos(*data_, data_->inputs); }
+std::vector<ProgramTensorInfo> Program::outputs() const { return infos(*data_, data_->outputs); }
+
+std::vector<LayerInfo> Program::layers() const {
+  std::vector<LayerInfo> out;
+  for (const compiler::Instruction& ins : data_->instructions) {
+    LayerInfo layer;
+    layer.node = ins.node;
+    layer.op_type = ins.op_type;
+    layer.kernel = compiler::kernel_name(ins.kernel);
+    if (const auto* cpu = std::get_if<compiler::CpuOp>(&ins.params)) layer.cpu_reason = cpu->reason;
+    layer.inputs = names(*data_, ins.inputs);
+    layer.outputs = names(*data_, ins.outputs);
+    layer.macs = ins.macs;
+    out.push_back(std::move(layer));
+  }
+  return out;
+}
+
+int64_t Program::peak_activation_bytes() const { return data_->arena_bytes; }
+
+int64_t Program::weight_bytes() const {
+  int64_t total = 0;
+  for (const compiler::ProgramTensor& t : data_->tensors) {
+    if (t.constant) total += static_cast<int64_t>(t.data.nbytes());
+  }
+  for (const compiler::Instruction& ins : data_->instructions) {
+    if (const auto* g = std::get_if<compiler::GatherOp>(&ins.params)) {
+      for (const auto& axis : g->offsets) total += static_cast<int64_t>(axis.size() * sizeof(int64_t));
+    } else if (const auto* t = std::get_if<integer::LookupTable>(&ins.params)) {
+      total += static_cast<int64_t>(t->values.size() * dtype_size(t->output_dtype));
+    }
+  }
+  return total;
+}
+
+std::string Program::summary_json() const {
+  const compiler::ProgramData& d = *data_;
+  nlohmann::json layers = nlohmann::json::array();
+  std::map<std::string, int> kernels;
+  int cpu = 0;
+  int64_t macs = 0;
+  for (const LayerInfo& l : this->layers()) {
+    nlohmann::json j = {{"node", l.node}, {"op_type", l.op_type}, {"kernel", l.kernel},
+                        {"inputs", l.inputs}, {"outputs", l.outputs}};
+    if (l.macs) j["macs"] = l.macs;
+    if (!l.cpu_reason.empty()) j["cpu_reason"] = l.cpu_reason;
+    layers.push_back(std::move(j));
+    ++kernels[l.kernel];
+    cpu += l.kernel == "CPU" ? 1 : 0;
+    macs += l.macs;
+  }
+  nlohmann::json tensors = nlohmann::json::array();
+  for (const compiler::ProgramTensor& t : d.tensors) tensors.push_back(tensor_json(t));
+  nlohmann::json j = {{"name", d.name},
+                      {"target", d.target},
+                      {"instructions", d.instructions.size()},
+                      {"integer_instructions", d.instructions.size() - static_cast<size_t>(cpu)},
+                      {"cpu_instructions", cpu},
+                      {"kernels", kernels},
+                      {"macs", macs},
+                      {"peak_activation_bytes", d.arena_bytes},
+                      {"weight_bytes", weight_bytes()},
+                      {"inputs", names(d, d.inputs)},
+                      {"outputs", names(d, d.outputs)},
+                      {"layers", layers},
+                      {"tensors", tensors}};
+  return j.dump(2);
+}
+
+}  // namespace lq
