@@ -1,0 +1,141 @@
+// The fixed Simulator on PP-OCR: a compiled Program of each model, int8 and int16, agrees
+// with fake quantization (share of output codes within 1 LSB), is bit-identical for 1 and
+// 2 threads, on a repeated run and after a .lqm save / load, and lists its CPU nodes.
+// Exit status: 0 pass, 1 fail, 77 skipped (no models).
+//
+// Why det's bound is 99 % and not 99.9 %: the integer path computes each requantization
+// exactly, fake quantization in float32 (sums in a different order, ties to even), so a
+// few codes per layer differ by one; det (int8 output SNR ~12 dB) amplifies them. Measured
+// layer by layer: the first Conv differs in 0.0002 % of codes, by one; HardSigmoid tables
+// whose output step is finer than their input step turn a one-code input difference into
+// up to 110 output codes, and by the FPN head 40 % of codes differ by one. The Sigmoid
+// output then has 99.47 % (int8) / 99.37 % (int16) of codes within one.
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <string>
+
+#include "libquant/calibrator.hpp"
+#include "libquant/compiler.hpp"
+#include "libquant/graph.hpp"
+#include "libquant/quantizer.hpp"
+#include "model_inputs.hpp"
+#include "ort_peer.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Case {
+  const char* model;
+  int64_t height;
+  int64_t width;
+  double min_within_one_lsb;  // see the file comment
+};
+
+bool same_bits(const lq::TensorMap& a, const lq::TensorMap& b) {
+  if (a.size() != b.size()) return false;
+  for (const auto& [name, t] : a) {
+    const lq::Tensor& u = b.at(name);
+    if (t.dtype() != u.dtype() || t.shape() != u.shape() ||
+        std::memcmp(t.raw(), u.raw(), t.nbytes()) != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool check(const Case& c, const std::string& path, const fs::path& work, lq::DType bits) {
+  lq::Graph graph = lq::load_onnx(path);
+  lq::optimize(graph);
+  const std::string input = graph.inputs().at(0)->name();
+  lq::Calibrator calibrator(graph);
+  for (uint32_t seed = 1; seed <= 3; ++seed) {
+    calibrator.add_sample({{input, lq::test::text_image(c.height, c.width, seed)}});
+  }
+  lq::QuantConfig config;
+  config.model.method = lq::RangeMethod::kMSE;
+  config.model.activation_dtype = bits;
+  config.model.weight_dtype = bits;
+  const lq::QuantizedGraph qgraph = lq::Quantizer(config).quantize(graph, calibrator.table());
+
+  lq::CompileOptions options;
+  options.input_shapes[input] = {1, 3, c.height, c.width};
+  const lq::Program program = lq::Compiler(options).compile(qgraph);
+  int cpu = 0;
+  for (const lq::LayerInfo& layer : program.layers()) {
+    if (layer.kernel != "CPU") continue;
+    ++cpu;
+    fmt::print("  CPU node {} \"{}\": {}\n", layer.op_type, layer.node, layer.cpu_reason);
+  }
+  fmt::print("{} {}: {} instructions ({} CPU), arena {} KiB, weights {} KiB\n", c.model,
+             lq::dtype_name(bits), program.layers().size(), cpu,
+             program.peak_activation_bytes() / 1024, program.weight_bytes() / 1024);
+
+  const lq::TensorMap feeds = {{input, lq::test::text_image(c.height, c.width, 99)}};
+  const lq::FixedSimulator one(program, {1});
+  const lq::TensorMap fixed = one.run(feeds);
+  const lq::TensorMap fake = lq::fake_quant_simulator(qgraph).run(feeds);
+  bool ok = true;
+  for (const lq::ProgramTensorInfo& out : program.outputs()) {
+    const lq::Tensor want = lq::quantize_tensor(fake.at(out.name), out.quant);
+    const auto a = fixed.at(out.name).to_int64s();
+    const auto b = want.to_int64s();
+    int64_t within = 0, max_diff = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      const int64_t d = std::abs(a[i] - b[i]);
+      within += d <= 1 ? 1 : 0;
+      max_diff = std::max(max_diff, d);
+    }
+    const double fraction = static_cast<double>(within) / static_cast<double>(a.size());
+    const bool pass = fraction >= c.min_within_one_lsb;
+    ok = ok && pass;
+    fmt::print("{} {} {} output \"{}\": {:.4f} % of {} codes within 1 LSB of fake-quant "
+               "(max difference {}), bound {} %\n",
+               pass ? "ok  " : "FAIL", c.model, lq::dtype_name(bits), out.name, 100 * fraction,
+               a.size(), max_diff, 100 * c.min_within_one_lsb);
+  }
+
+  const bool threads_agree = same_bits(fixed, lq::FixedSimulator(program, {2}).run(feeds));
+  const bool repeat_agrees = same_bits(fixed, one.run(feeds));
+  const fs::path file = work / fmt::format("{}_{}.lqm", c.model, lq::dtype_name(bits));
+  program.save(file.string());
+  const bool reload_agrees = same_bits(fixed, lq::FixedSimulator(lq::Program::load(file.string())).run(feeds));
+  fmt::print("{} bit-identical with 2 threads, {} on a repeated run, {} after save/load ({} KiB)\n",
+             threads_agree ? "ok  " : "FAIL", repeat_agrees ? "ok" : "FAIL",
+             reload_agrees ? "ok" : "FAIL", fs::file_size(file) / 1024);
+  return ok && threads_agree && repeat_agrees && reload_agrees;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::cerr << "usage: lq_fixed_model_test det|rec|cls WORK_DIR\n";
+    return 2;
+  }
+  const std::string name = argv[1];
+  const fs::path work = argv[2];
+  const Case cases[] = {{"det", 640, 640, 0.99}, {"rec", 48, 320, 0.999}, {"cls", 48, 192, 0.999}};
+  try {
+    const lq::test::ModelAssets assets = lq::test::fetch_models();
+    fs::create_directories(work);
+    for (const Case& c : cases) {
+      if (name != c.model) continue;
+      const bool ok = check(c, assets.models.at(c.model), work, lq::DType::kInt8) &
+                      check(c, assets.models.at(c.model), work, lq::DType::kInt16);
+      return ok ? 0 : 1;
+    }
+    std::cerr << "unknown model " << name << "\n";
+    return 2;
+  } catch (const lq::test::PeerUnavailable& e) {
+    std::cout << "SKIP: " << e.what() << "\n";
+    return lq::test::kSkipExitCode;
+  } catch (const std::exception& e) {
+    std::cerr << "FAIL: " << e.what() << "\n";
+    return 1;
+  }
+}
