@@ -1,4 +1,5 @@
-// lquant quantize: calibrate, quantize, write the QDQ model and the parameter report.
+// lquant quantize: calibrate, quantize, compile; write the QDQ model, the parameter report
+// and the integer program (.lqm).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 
 #include "cli.hpp"
 #include "libquant/calibrator.hpp"
+#include "libquant/compiler.hpp"
 #include "libquant/graph.hpp"
 #include "libquant/quantizer.hpp"
 #include "libquant/simulator.hpp"
@@ -23,12 +25,16 @@ namespace fs = std::filesystem;
 
 const char* kQuantizeHelp = R"(usage: lquant quantize MODEL.onnx --calib NAME=DIR ... --out DIR [options]
 
-Calibrates MODEL.onnx on sample data, quantizes it and writes:
+Calibrates MODEL.onnx on sample data, quantizes it, compiles it to an integer program and
+writes:
   DIR/model.qdq.onnx      the quantized model as ONNX QuantizeLinear/DequantizeLinear pairs
   DIR/model.float.onnx    the optimized float model the parameters refer to
   DIR/quant_params.json   every tensor: dtype, scale(s), zero point(s), range, method
   DIR/quant_config.json   the configuration used
-and prints a summary, including the SNR of the quantized outputs against float.
+  DIR/model.lqm           the compiled integer program (run it: lquant run DIR/model.lqm)
+  DIR/program.json        its instructions, CPU nodes, tensors and memory plan
+and prints a summary, including the SNR against float of the fake-quantized outputs and of
+the fixed-point Simulator's outputs.
 
 calibration data:
   --calib NAME=DIR       samples for model input NAME: a folder of .npy files (sorted by name),
@@ -53,6 +59,11 @@ quantization:
   --per-channel          per-channel weight scales (the default)
   --per-tensor           one scale per weight tensor
   --threads N            calibration threads (default 1)
+
+compilation:
+  --target NAME          generic (default: int8 and int16 integer ops) | int8 (int16 ops run
+                         as CPU nodes)
+  The program has the shapes of the calibration samples (or --input-shape).
 )";
 
 struct QuantizeArgs {
@@ -66,6 +77,7 @@ struct QuantizeArgs {
   std::optional<int> bits;
   std::optional<bool> per_channel;
   int threads = 1;
+  std::string target = "generic";
   bool images = false;
   ImagePreprocess preprocess;
 };
@@ -113,6 +125,8 @@ QuantizeArgs parse_quantize(const std::vector<std::string>& args) {
       q.per_channel = arg == "--per-channel";
     } else if (arg == "--threads") {
       q.threads = parse_positive(arg, value());
+    } else if (arg == "--target") {
+      q.target = value();
     } else if (arg == "--images") {
       q.images = true;
     } else if (arg == "--image-size") {
@@ -215,6 +229,54 @@ void print_summary(const QuantizedGraph& qgraph, const std::vector<TensorMap>& s
   }
 }
 
+// The program has static shapes: dynamic inputs take --input-shape or the samples' shapes.
+Program compile(const QuantizedGraph& qgraph, const QuantizeArgs& q, const std::vector<TensorMap>& samples) {
+  CompileOptions options;
+  options.target = Target::named(q.target);
+  for (const Value* in : qgraph.graph.inputs()) {
+    if (in->type().is_static()) continue;
+    auto given = q.input_shapes.find(in->name());
+    if (given != q.input_shapes.end()) {
+      options.input_shapes[in->name()] = given->second;
+    } else if (!samples.empty() && samples.front().count(in->name())) {
+      options.input_shapes[in->name()] = samples.front().at(in->name()).shape();
+    }
+  }
+  return Compiler(options).compile(qgraph);
+}
+
+void print_program_summary(const QuantizedGraph& qgraph, const Program& program,
+                           const std::vector<TensorMap>& samples) {
+  int cpu = 0;
+  for (const LayerInfo& layer : program.layers()) {
+    if (layer.kernel != "CPU") continue;
+    if (++cpu <= 10) fmt::print("  CPU node {} \"{}\": {}\n", layer.op_type, layer.node, layer.cpu_reason);
+  }
+  if (cpu > 10) fmt::print("  ... {} CPU nodes in all (program.json lists them)\n", cpu);
+  fmt::print("program: {} instructions ({} integer, {} CPU), activations {:.1f} KiB, weights {:.1f} KiB\n",
+             program.layers().size(), program.layers().size() - static_cast<size_t>(cpu), cpu,
+             program.peak_activation_bytes() / 1024.0, program.weight_bytes() / 1024.0);
+  const Simulator reference(qgraph.graph);
+  const FixedSimulator fixed(program);
+  std::map<std::string, std::pair<double, double>> power;  // signal, noise
+  for (const TensorMap& sample : samples) {
+    const TensorMap want = reference.run(sample);
+    const TensorMap got = fixed.run_float(sample);
+    for (const auto& [name, w] : want) {
+      if (w.dtype() != DType::kFloat32) continue;
+      const auto a = w.to_doubles(), b = got.at(name).to_doubles();
+      for (size_t i = 0; i < a.size(); ++i) {
+        power[name].first += a[i] * a[i];
+        power[name].second += (a[i] - b[i]) * (a[i] - b[i]);
+      }
+    }
+  }
+  for (const auto& [name, p] : power) {
+    fmt::print("output \"{}\": SNR {:.2f} dB against float with the fixed-point Simulator\n", name,
+               10.0 * std::log10(std::max(p.first, 1e-30) / std::max(p.second, 1e-30)));
+  }
+}
+
 }  // namespace
 
 int quantize_verb(const std::vector<std::string>& args) {
@@ -265,7 +327,12 @@ int quantize_verb(const std::vector<std::string>& args) {
   std::ofstream((out / "quant_params.json").string()) << qgraph.params_json() << "\n";
   std::ofstream((out / "quant_config.json").string()) << config.to_json() << "\n";
   print_summary(qgraph, calibrator.kept_samples());
-  fmt::print("wrote {}/model.qdq.onnx, model.float.onnx, quant_params.json, quant_config.json\n", q.out_dir);
+  const Program program = compile(qgraph, q, calibrator.kept_samples());
+  program.save((out / "model.lqm").string());
+  std::ofstream((out / "program.json").string()) << program.summary_json() << "\n";
+  print_program_summary(qgraph, program, calibrator.kept_samples());
+  fmt::print("wrote {}/model.qdq.onnx, model.float.onnx, quant_params.json, quant_config.json, "
+             "model.lqm, program.json\n", q.out_dir);
   return kExitOk;
 }
 
