@@ -1,6 +1,7 @@
 // Pipeline: the whole job from one set of options (what `lquant build CONFIG` and the C ABI
-// fill in): load and optimize the float model, calibrate, quantize, write the artifacts,
-// measure the quantized outputs against float. Each stage stays usable on its own.
+// fill in): load and optimize the float model, calibrate, quantize, compile to an integer
+// Program, measure the fake-quantized and the fixed-point outputs against float, write the
+// artifacts. Each stage stays usable on its own.
 #pragma once
 
 #include <functional>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "libquant/calibrator.hpp"
+#include "libquant/compiler.hpp"
 #include "libquant/export.hpp"
 #include "libquant/graph.hpp"
 #include "libquant/quantizer.hpp"
@@ -33,9 +35,13 @@ struct LQ_EXPORT PipelineOptions {
   // calibration and quantization
   CalibrationOptions calibration;
   QuantConfig quantization;
+  // compiler (input shapes come from the inputs' shapes or the calibration samples)
+  Target target;
+  int threads = 1;  // fixed-point Simulator threads in the evaluate stage
   // output
   std::string output_dir;
-  std::vector<std::string> artifacts = {"float", "qdq", "params", "config", "report"};
+  std::vector<std::string> artifacts = {"float", "qdq", "params", "config", "program",
+                                        "program_summary", "report"};
 
   // One schema for JSON and YAML; errors name the key's path, the allowed values and the
   // nearest valid key. Relative paths are taken relative to `base_dir`.
@@ -53,8 +59,10 @@ struct StageTime {
 struct PipelineResult {
   Graph float_graph;                      // optimized, cut, shapes fixed
   QuantizedGraph quantized;
+  Program program;                        // the compiled integer program
   uint64_t calibration_samples = 0;
-  std::map<std::string, double> output_snr_db;  // quantized vs float on kept samples
+  std::map<std::string, double> output_snr_db;  // fake-quantized vs float on kept samples
+  std::map<std::string, double> fixed_snr_db;   // fixed-point Simulator vs float, same samples
   std::vector<StageTime> times;
   std::vector<std::string> artifacts;     // files written
   std::string report_json;                // everything above, as JSON

@@ -124,6 +124,11 @@ struct LQ_EXPORT QuantizedGraph {
 // parameters, as the QDQ export does. `qgraph` must outlive it.
 LQ_EXPORT Simulator fake_quant_simulator(const QuantizedGraph& qgraph, SimulatorOptions options = {});
 
+// SNR (dB) of each float32 output of `measured` against `reference` (one TensorMap per
+// sample, same names), signal and noise power accumulated over all samples.
+LQ_EXPORT std::map<std::string, double> snr_db(const std::vector<TensorMap>& reference,
+                                               const std::vector<TensorMap>& measured);
+
 // SNR (dB) of each float output of the fake-quantized model against the float model
 // (qgraph.graph), accumulated over `samples`.
 LQ_EXPORT std::map<std::string, double> output_snr_db(const QuantizedGraph& qgraph,

@@ -52,6 +52,14 @@ std::string report(const PipelineOptions& o, const PipelineResult& r) {
   j["model"] = o.model;
   j["calibration_samples"] = r.calibration_samples;
   j["output_snr_db"] = r.output_snr_db;
+  j["fixed_output_snr_db"] = r.fixed_snr_db;
+  int cpu = 0;
+  for (const LayerInfo& layer : r.program.layers()) cpu += layer.kernel == "CPU" ? 1 : 0;
+  j["program"] = {{"target", o.target.name},
+                  {"instructions", r.program.layers().size()},
+                  {"cpu_instructions", cpu},
+                  {"peak_activation_bytes", r.program.peak_activation_bytes()},
+                  {"weight_bytes", r.program.weight_bytes()}};
   for (const StageTime& t : r.times) j["stage_seconds"][t.stage] = t.seconds;
   j["artifacts"] = r.artifacts;
   j["quantized_tensors"] = r.quantized.params.size();
@@ -110,8 +118,31 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
   stage.run("quantize", [&] {
     result.quantized = Quantizer(o.quantization).quantize(graph, calibrator.table(), calibrator.kept_samples());
   });
+  stage.run("compile", [&] {
+    CompileOptions compile;
+    compile.target = o.target;
+    for (const Value* in : graph.inputs()) {
+      const std::vector<TensorMap>& kept = calibrator.kept_samples();
+      if (!in->type().is_static() && !kept.empty() && kept.front().count(in->name())) {
+        compile.input_shapes[in->name()] = kept.front().at(in->name()).shape();
+      }
+    }
+    result.program = Compiler(compile).compile(result.quantized);
+  });
   stage.run("evaluate", [&] {
-    result.output_snr_db = output_snr_db(result.quantized, calibrator.kept_samples(), o.calibration.threads);
+    SimulatorOptions options;
+    options.threads = o.threads;
+    const Simulator reference(graph, options);
+    const Simulator fake = fake_quant_simulator(result.quantized, options);
+    const FixedSimulator fixed(result.program, {o.threads});
+    std::vector<TensorMap> want, fake_out, fixed_out;
+    for (const TensorMap& sample : calibrator.kept_samples()) {
+      want.push_back(reference.run(sample));
+      fake_out.push_back(fake.run(sample));
+      fixed_out.push_back(fixed.run_float(sample));
+    }
+    result.output_snr_db = snr_db(want, fake_out);
+    result.fixed_snr_db = snr_db(want, fixed_out);
   });
   stage.run("write", [&] {
     fs::create_directories(o.output_dir);
@@ -132,6 +163,14 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
     if (wants(o, "config")) {
       write_text(dir / "config.json", o.to_json());
       written(dir / "config.json");
+    }
+    if (wants(o, "program")) {
+      result.program.save((dir / "model.lqm").string());
+      written(dir / "model.lqm");
+    }
+    if (wants(o, "program_summary")) {
+      write_text(dir / "program.json", result.program.summary_json());
+      written(dir / "program.json");
     }
   });
   result.report_json = report(o, result);

@@ -19,7 +19,8 @@ namespace fs = std::filesystem;
 
 constexpr const char* kWhat = "pipeline config";
 
-const std::vector<std::string> kGroups = {"model", "input", "calibration", "quantization", "output"};
+const std::vector<std::string> kGroups = {"model", "input", "calibration", "quantization", "compiler",
+                                          "output"};
 const std::vector<std::string> kModelKeys = {"path", "outputs", "remove_output_nodes"};
 const std::vector<std::string> kInputKeys = {"shape", "calibration", "images", "size", "resize",
                                              "color", "layout", "mean", "scale", "pad_value"};
@@ -28,8 +29,11 @@ const std::vector<std::string> kCalibrationKeys = {"method", "percentile", "sear
 const std::vector<std::string> kQuantizationKeys = {
     "activation", "weight", "symmetric_activations", "symmetric_weights", "per_channel", "scale",
     "input", "output", "post_sigmoid", "config", "op_types", "nodes", "tensors"};
+const std::vector<std::string> kCompilerKeys = {"target", "cpu_ops", "threads"};
+const std::vector<std::string> kTargets = {"generic", "int8"};
 const std::vector<std::string> kOutputKeys = {"dir", "artifacts"};
-const std::vector<std::string> kArtifacts = {"float", "qdq", "params", "config", "report"};
+const std::vector<std::string> kArtifacts = {"float",   "qdq",             "params", "config",
+                                             "program", "program_summary", "report"};
 
 [[noreturn]] void fail(const std::string& path, const std::string& message) {
   json_check::fail(kWhat, path, message);
@@ -203,6 +207,16 @@ PipelineOptions parse(const json& root, const std::string& base_dir) {
   json_check::keys(quant, kWhat, "/quantization", kQuantizationKeys);
   o.quantization = parse_quantization(quant, calib, base_dir);
 
+  const json& compiler = root.contains("compiler") ? root["compiler"] : empty;
+  json_check::keys(compiler, kWhat, "/compiler", kCompilerKeys);
+  if (compiler.contains("target")) {
+    o.target = Target::named(choice_at(compiler["target"], "/compiler/target", kTargets));
+  }
+  if (compiler.contains("cpu_ops")) {
+    for (const std::string& op : strings_at(compiler["cpu_ops"], "/compiler/cpu_ops")) o.target.cpu_ops.insert(op);
+  }
+  if (compiler.contains("threads")) o.threads = static_cast<int>(positive_at(compiler["threads"], "/compiler/threads"));
+
   const json& output = root["output"];
   json_check::keys(output, kWhat, "/output", kOutputKeys);
   if (!output.contains("dir")) fail("/output", "'dir' (where artifacts are written) is required");
@@ -313,6 +327,7 @@ std::string PipelineOptions::to_json() const {
                           {"tensors", quant["tensors"]}};
   if (quantization.input_dtype) root["quantization"]["input"] = dtype_name(*quantization.input_dtype);
   if (quantization.output_dtype) root["quantization"]["output"] = dtype_name(*quantization.output_dtype);
+  root["compiler"] = {{"target", target.name}, {"cpu_ops", target.cpu_ops}, {"threads", threads}};
   root["output"] = {{"dir", output_dir}, {"artifacts", artifacts}};
   return root.dump(2);
 }

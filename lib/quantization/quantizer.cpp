@@ -411,20 +411,14 @@ Simulator fake_quant_simulator(const QuantizedGraph& qgraph, SimulatorOptions op
 }
 
 
-std::map<std::string, double> output_snr_db(const QuantizedGraph& qgraph,
-                                            const std::vector<TensorMap>& samples, int threads) {
-  SimulatorOptions options;
-  options.threads = threads;
-  const Simulator reference(qgraph.graph, options);
-  const Simulator fake = fake_quant_simulator(qgraph, options);
+std::map<std::string, double> snr_db(const std::vector<TensorMap>& reference,
+                                     const std::vector<TensorMap>& measured) {
   std::map<std::string, std::pair<double, double>> power;  // output -> (signal, noise)
-  for (const TensorMap& sample : samples) {
-    const TensorMap want = reference.run(sample);
-    const TensorMap got = fake.run(sample);
-    for (const auto& [name, w] : want) {
+  for (size_t s = 0; s < reference.size() && s < measured.size(); ++s) {
+    for (const auto& [name, w] : reference[s]) {
       if (w.dtype() != DType::kFloat32) continue;
       const float* a = w.data<float>();
-      const float* b = got.at(name).data<float>();
+      const float* b = measured[s].at(name).data<float>();
       for (int64_t i = 0; i < w.numel(); ++i) {
         power[name].first += static_cast<double>(a[i]) * a[i];
         power[name].second += static_cast<double>(a[i] - b[i]) * (a[i] - b[i]);
@@ -436,6 +430,20 @@ std::map<std::string, double> output_snr_db(const QuantizedGraph& qgraph,
     snr[name] = 10.0 * std::log10(std::max(p.first, 1e-30) / std::max(p.second, 1e-30));
   }
   return snr;
+}
+
+std::map<std::string, double> output_snr_db(const QuantizedGraph& qgraph,
+                                            const std::vector<TensorMap>& samples, int threads) {
+  SimulatorOptions options;
+  options.threads = threads;
+  const Simulator reference(qgraph.graph, options);
+  const Simulator fake = fake_quant_simulator(qgraph, options);
+  std::vector<TensorMap> want, got;
+  for (const TensorMap& sample : samples) {
+    want.push_back(reference.run(sample));
+    got.push_back(fake.run(sample));
+  }
+  return snr_db(want, got);
 }
 
 // ---- Quantizer ----------------------------------------------------------------------------

@@ -55,10 +55,12 @@ input:
   x: {shape: [1, 2, 4, 4], calibration: calib}
 calibration: {method: mse, threads: 2}
 quantization: {activation: int16, per_channel: false, nodes: {relu: {activation: int8}}}
+compiler: {target: int8, cpu_ops: [Softmax]}
 output: {dir: out, artifacts: [qdq, report]}
 )";
   const std::string json = R"({
   "model": {"path": "model.onnx", "remove_output_nodes": ["softmax"]},
+  "compiler": {"target": "int8", "cpu_ops": ["Softmax"]},
   "input": {"x": {"shape": [1, 2, 4, 4], "calibration": "calib"}},
   "calibration": {"method": "mse", "threads": 2},
   "quantization": {"activation": "int16", "per_channel": false, "nodes": {"relu": {"activation": "int8"}}},
@@ -73,6 +75,9 @@ output: {dir: out, artifacts: [qdq, report]}
   REQUIRE(a.quantization.resolve_model().activation_dtype == DType::kInt16);
   REQUIRE_FALSE(a.quantization.resolve_model().per_channel);
   REQUIRE(a.artifacts == std::vector<std::string>{"qdq", "report"});
+  REQUIRE(b.target.name == "int8");
+  REQUIRE_FALSE(b.target.int16);
+  REQUIRE(b.target.cpu_ops == std::set<std::string>{"Softmax"});
 }
 
 TEST_CASE("pipeline config errors name the path and suggest the key", "[pipeline][errors]") {
@@ -86,6 +91,10 @@ TEST_CASE("pipeline config errors name the path and suggest the key", "[pipeline
   REQUIRE_THROWS_WITH(yaml("output: {dir: o}"), Catch::Contains("'model' group is required"));
   REQUIRE_THROWS_WITH(yaml("model: {path: m.onnx}\noutput: {dir: o, artifacts: [qdq, lqm2]}"),
                       Catch::Contains("/output/artifacts/1"));
+  REQUIRE_THROWS_WITH(yaml("model: {path: m.onnx}\noutput: {dir: o}\ncompiler: {target: npu9}"),
+                      Catch::Contains("/compiler/target") && Catch::Contains("generic, int8"));
+  REQUIRE_THROWS_WITH(yaml("model: {path: m.onnx}\noutput: {dir: o}\ncompiler: {targets: int8}"),
+                      Catch::Contains("did you mean 'target'"));
   REQUIRE_THROWS_WITH(yaml("model: [unclosed"), Catch::Contains("not valid YAML"));
   REQUIRE_THROWS_WITH(PipelineOptions::from_json("{"), Catch::Contains("not valid JSON"));
 }
@@ -102,16 +111,23 @@ output: {dir: out}
 )", dir.string());
   std::vector<std::string> stages;
   const PipelineResult r = Pipeline(o).run([&](const std::string& s) { stages.push_back(s); });
-  REQUIRE(stages == std::vector<std::string>{"load", "optimize", "calibrate", "quantize", "evaluate", "write"});
+  REQUIRE(stages == std::vector<std::string>{"load", "optimize", "calibrate", "quantize", "compile",
+                                             "evaluate", "write"});
   REQUIRE(r.calibration_samples == 4);
   // The Softmax at the boundary is gone: the Relu output is the model output now.
   REQUIRE(r.float_graph.outputs().at(0)->name() == "r");
   REQUIRE(r.float_graph.inputs().at(0)->type().str() == "float32[1,2,4,4]");
   REQUIRE(r.output_snr_db.at("r") > 30.0);
-  for (const char* file : {"model.float.onnx", "model.qdq.onnx", "quant_params.json", "config.json", "report.json"}) {
+  // The compiled program is measured too: integer Conv and Relu, close to fake quantization.
+  REQUIRE(r.program.layers().size() == 2);
+  REQUIRE(r.program.layers()[0].kernel == "Conv");
+  REQUIRE(r.fixed_snr_db.at("r") > r.output_snr_db.at("r") - 3.0);
+  for (const char* file : {"model.float.onnx", "model.qdq.onnx", "quant_params.json", "config.json",
+                           "model.lqm", "program.json", "report.json"}) {
     INFO(file);
     REQUIRE(fs::exists(dir / "out" / file));
   }
+  REQUIRE(FixedSimulator(Program::load((dir / "out" / "model.lqm").string())).program().layers().size() == 2);
   o.inputs["nope"] = PipelineInput{};
   REQUIRE_THROWS_WITH(Pipeline(o).run(), Catch::Contains("/input/nope") && Catch::Contains("\"x\""));
   fs::remove_all(dir);

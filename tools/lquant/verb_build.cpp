@@ -19,8 +19,9 @@ namespace fs = std::filesystem;
 const char* kBuildHelp = R"(usage: lquant build CONFIG.(yaml|yml|json) [--print-config]
 
 Runs the whole job the config describes: load (and cut) the float model, optimize it,
-calibrate, quantize, measure the quantized outputs against float, and write the artifacts
-and report.json into the output directory, with a log of the run (build.log).
+calibrate, quantize, compile to an integer program (model.lqm), measure the fake-quantized
+and the fixed-point outputs against float, and write the artifacts and report.json into
+the output directory, with a log of the run (build.log).
 --print-config prints every option, defaults included, and exits.
 
 config groups (paths are relative to the config file):
@@ -34,7 +35,10 @@ config groups (paths are relative to the config file):
                  symmetric_activations, symmetric_weights, per_channel, scale
                  (float|power_of_two), input, output, post_sigmoid, config (quant config JSON
                  file), op_types {...}, nodes {...}, tensors {...}
-  output:        dir (required), artifacts [float, qdq, params, config, report]
+  compiler:      target (generic|int8), cpu_ops [op types kept on CPU], threads (of the
+                 fixed-point Simulator that measures the program)
+  output:        dir (required), artifacts [float, qdq, params, config, program,
+                 program_summary, report]
 
 example (yaml):
   model: {path: ch_ppocr_mobile_v2.0_cls_infer.onnx}
@@ -113,8 +117,20 @@ int build_verb(const std::vector<std::string>& args) {
   log.line(fmt::format("calibrated on {} samples; {} tensors quantized", result.calibration_samples,
                        result.quantized.params.size()));
   for (const std::string& note : result.quantized.log) log.line("note: " + note);
+  int cpu = 0;
+  for (const LayerInfo& layer : result.program.layers()) {
+    if (layer.kernel != "CPU") continue;
+    ++cpu;
+    log.line(fmt::format("CPU node {} \"{}\": {}", layer.op_type, layer.node, layer.cpu_reason));
+  }
+  log.line(fmt::format("program: {} instructions ({} on CPU), activations {:.1f} KiB, weights {:.1f} KiB",
+                       result.program.layers().size(), cpu,
+                       result.program.peak_activation_bytes() / 1024.0,
+                       result.program.weight_bytes() / 1024.0));
   for (const auto& [name, snr] : result.output_snr_db) {
-    log.line(fmt::format("output \"{}\": SNR {:.2f} dB against float", name, snr));
+    log.line(fmt::format("output \"{}\": SNR {:.2f} dB against float (fake-quant), {:.2f} dB "
+                         "(fixed-point program)",
+                         name, snr, result.fixed_snr_db.count(name) ? result.fixed_snr_db.at(name) : 0.0));
   }
   for (const StageTime& t : result.times) log.line(fmt::format("time {:<10} {:8.2f} s", t.stage, t.seconds));
   for (const std::string& file : result.artifacts) {

@@ -258,22 +258,13 @@ void print_program_summary(const QuantizedGraph& qgraph, const Program& program,
              program.peak_activation_bytes() / 1024.0, program.weight_bytes() / 1024.0);
   const Simulator reference(qgraph.graph);
   const FixedSimulator fixed(program);
-  std::map<std::string, std::pair<double, double>> power;  // signal, noise
+  std::vector<TensorMap> want, got;
   for (const TensorMap& sample : samples) {
-    const TensorMap want = reference.run(sample);
-    const TensorMap got = fixed.run_float(sample);
-    for (const auto& [name, w] : want) {
-      if (w.dtype() != DType::kFloat32) continue;
-      const auto a = w.to_doubles(), b = got.at(name).to_doubles();
-      for (size_t i = 0; i < a.size(); ++i) {
-        power[name].first += a[i] * a[i];
-        power[name].second += (a[i] - b[i]) * (a[i] - b[i]);
-      }
-    }
+    want.push_back(reference.run(sample));
+    got.push_back(fixed.run_float(sample));
   }
-  for (const auto& [name, p] : power) {
-    fmt::print("output \"{}\": SNR {:.2f} dB against float with the fixed-point Simulator\n", name,
-               10.0 * std::log10(std::max(p.first, 1e-30) / std::max(p.second, 1e-30)));
+  for (const auto& [name, snr] : snr_db(want, got)) {
+    fmt::print("output \"{}\": SNR {:.2f} dB against float with the fixed-point Simulator\n", name, snr);
   }
 }
 
