@@ -1,19 +1,26 @@
-// Classifies whether text-line pictures are upright or turned 180 degrees with the
-// PP-OCR direction classifier, run by libquant's float Simulator; with --calib, also
-// calibrates on a folder of pictures, quantizes to int8 and compares with float.
+// Classifies whether text-line pictures are upright or turned 180 degrees with the PP-OCR
+// direction classifier. Without --calib, libquant's float Simulator runs the model. With
+// --calib, the C++ Pipeline calibrates on that folder of pictures, quantizes to int8,
+// compiles the integer program (OUT/model.lqm) and measures it; the pictures are then
+// classified by the fixed-point Simulator running that program, next to float. With
+// --eval, every picture of that folder named NAME_0.png or NAME_180.png is classified by
+// both, and the accuracy against the name's angle is printed.
 //
-//   classify_direction CLS_MODEL.onnx [--calib DIR] PICTURE.png...
+//   classify_direction CLS_MODEL.onnx [--calib DIR [--out DIR] [--eval DIR]] PICTURE.png...
 #include <libquant/libquant.hpp>
 
-#include <chrono>
-#include <cmath>
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
 namespace {
+
+namespace fs = std::filesystem;
 
 // PP-OCR's classifier preprocessing: BGR, height 48, width by aspect up to 192 and
 // padded, (pixel / 255 - 0.5) / 0.5.
@@ -28,29 +35,94 @@ lq::ImagePreprocess cls_preprocess() {
   return pre;
 }
 
+const char* kLabels[] = {"0", "180"};
+
 struct Prediction {
   int label;
   float probability;
-  std::vector<float> scores;
 };
 
-Prediction classify(const lq::Simulator& sim, const std::string& input, const std::string& output,
+// Runs a model (float or fixed-point) on one picture: input name -> output scores.
+using Classifier = std::function<lq::TensorMap(const lq::TensorMap&)>;
+
+Prediction classify(const Classifier& run, const std::string& input, const std::string& output,
                     const lq::Tensor& picture) {
-  const lq::TensorMap result = sim.run({{input, picture}});
-  const lq::Tensor& scores = result.at(output);
-  const float* p = scores.data<float>();
+  const lq::TensorMap result = run({{input, picture}});
+  const float* p = result.at(output).data<float>();
   const int best = p[1] > p[0] ? 1 : 0;
-  return {best, p[best], std::vector<float>(p, p + scores.numel())};
+  return {best, p[best]};
+}
+
+lq::PipelineResult quantize_and_compile(const std::string& model, const std::string& input,
+                                        const std::string& calib_dir, const std::string& out_dir) {
+  lq::PipelineOptions options;
+  options.model = model;
+  lq::PipelineInput& in = options.inputs[input];
+  in.calibration = {calib_dir};
+  in.images = true;
+  in.preprocess = cls_preprocess();
+  options.calibration.threads = 2;
+  options.calibration.keep_samples = 8;
+  options.quantization.model.method = lq::RangeMethod::kAuto;  // per tensor, least output error
+  options.threads = 2;
+  options.output_dir = out_dir;
+  lq::PipelineResult result = lq::Pipeline(options).run([](const std::string& stage) {
+    std::printf("pipeline: %s\n", stage.c_str());
+  });
+  int cpu = 0;
+  for (const lq::LayerInfo& layer : result.program.layers()) cpu += layer.kernel == "CPU" ? 1 : 0;
+  std::printf("int8: calibrated on %llu pictures of %s; program of %zu instructions (%d on CPU), "
+              "%.0f KiB of activations, %.0f KiB of weights\n",
+              static_cast<unsigned long long>(result.calibration_samples), calib_dir.c_str(),
+              result.program.layers().size(), cpu, result.program.peak_activation_bytes() / 1024.0,
+              result.program.weight_bytes() / 1024.0);
+  for (const auto& [name, snr] : result.output_snr_db) {
+    std::printf("int8: output SNR against float %.1f dB fake-quantized, %.1f dB fixed-point\n", snr,
+                result.fixed_snr_db.at(name));
+  }
+  for (const lq::StageTime& t : result.times) std::printf("  %-10s %6.2f s\n", t.stage.c_str(), t.seconds);
+  return result;
+}
+
+// Accuracy of float and fixed-point on pictures named NAME_0.png / NAME_180.png.
+void evaluate(const Classifier& float_run, const Classifier& fixed_run, const std::string& input,
+              const std::string& output, const std::string& dir) {
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir)) files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  int total = 0, float_right = 0, fixed_right = 0, agree = 0;
+  for (const fs::path& file : files) {
+    const std::string stem = file.stem().string();
+    const auto cut = stem.rfind('_');
+    if (file.extension() != ".png" || cut == std::string::npos) continue;
+    const int truth = stem.substr(cut + 1) == "180" ? 1 : 0;
+    const lq::Tensor picture = lq::load_image(file.string(), cls_preprocess());
+    const Prediction f = classify(float_run, input, output, picture);
+    const Prediction q = classify(fixed_run, input, output, picture);
+    ++total;
+    float_right += f.label == truth;
+    fixed_right += q.label == truth;
+    agree += f.label == q.label;
+  }
+  std::printf("accuracy on %d pictures of %s: float %.1f %%, int8 fixed-point program %.1f %%; "
+              "the program agrees with float on %.1f %%\n",
+              total, dir.c_str(), 100.0 * float_right / total, 100.0 * fixed_right / total,
+              100.0 * agree / total);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model, calib_dir;
+  std::string model, calib_dir, eval_dir, out_dir = "classify_direction_out";
   std::vector<std::string> pictures;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--calib") == 0 && i + 1 < argc) {
+    const bool has_value = i + 1 < argc;
+    if (std::strcmp(argv[i], "--calib") == 0 && has_value) {
       calib_dir = argv[++i];
+    } else if (std::strcmp(argv[i], "--eval") == 0 && has_value) {
+      eval_dir = argv[++i];
+    } else if (std::strcmp(argv[i], "--out") == 0 && has_value) {
+      out_dir = argv[++i];
     } else if (model.empty()) {
       model = argv[i];
     } else {
@@ -58,7 +130,9 @@ int main(int argc, char** argv) {
     }
   }
   if (model.empty() || pictures.empty()) {
-    std::fprintf(stderr, "usage: %s CLS_MODEL.onnx [--calib DIR] PICTURE.png...\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s CLS_MODEL.onnx [--calib DIR [--out DIR] [--eval DIR]] PICTURE.png...\n",
+                 argv[0]);
     return 2;
   }
   try {
@@ -67,53 +141,28 @@ int main(int argc, char** argv) {
     lq::SimulatorOptions options;
     options.threads = 2;
     const lq::Simulator simulator(graph, options);
-    const char* labels[] = {"0", "180"};
+    const Classifier float_run = [&](const lq::TensorMap& in) { return simulator.run(in); };
     const std::string input = graph.inputs().at(0)->name();
     const std::string output = graph.outputs().at(0)->name();
-    const lq::ImagePreprocess pre = cls_preprocess();
 
     std::vector<lq::Tensor> tensors;
     for (const std::string& path : pictures) {
-      tensors.push_back(lq::load_image(path, pre));
-      const auto start = std::chrono::steady_clock::now();
-      const Prediction p = classify(simulator, input, output, tensors.back());
-      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-      std::printf("%s: %s degrees (p=%.4f, %.1f ms)\n", path.c_str(), labels[p.label], p.probability, ms);
+      tensors.push_back(lq::load_image(path, cls_preprocess()));
+      const Prediction p = classify(float_run, input, output, tensors.back());
+      std::printf("%s: %s degrees (p=%.4f, float)\n", path.c_str(), kLabels[p.label], p.probability);
     }
     if (calib_dir.empty()) return 0;
 
-    // Calibrate on the folder, quantize to int8 (per-tensor range chosen by "auto").
-    lq::CalibrationOptions calib_options;
-    calib_options.threads = 2;
-    calib_options.keep_samples = 2;
-    lq::Calibrator calibrator(graph, calib_options);
-    lq::CalibrationSource source;
-    source.paths = {calib_dir};
-    source.images = true;
-    source.preprocess = pre;
-    calibrator.add_sources({{input, source}});
-    lq::QuantConfig config;
-    config.model.method = lq::RangeMethod::kAuto;
-    const lq::QuantizedGraph quantized =
-        lq::Quantizer(config).quantize(graph, calibrator.table(), calibrator.kept_samples());
-    const lq::Simulator int8 = lq::fake_quant_simulator(quantized, options);
-    std::printf("int8: calibrated on %llu pictures of %s\n",
-                static_cast<unsigned long long>(calibrator.table().samples), calib_dir.c_str());
-    int agree = 0;
-    double signal = 0, noise = 0;
+    const lq::PipelineResult result = quantize_and_compile(model, input, calib_dir, out_dir);
+    // The program as a vendor SDK would ship it: read back from the .lqm file.
+    const lq::FixedSimulator fixed(lq::Program::load((fs::path(out_dir) / "model.lqm").string()), {2});
+    const Classifier fixed_run = [&](const lq::TensorMap& in) { return fixed.run_float(in); };
     for (size_t i = 0; i < tensors.size(); ++i) {
-      const Prediction f = classify(simulator, input, output, tensors[i]);
-      const Prediction q = classify(int8, input, output, tensors[i]);
-      agree += f.label == q.label;
-      for (size_t k = 0; k < f.scores.size(); ++k) {
-        signal += f.scores[k] * f.scores[k];
-        noise += (f.scores[k] - q.scores[k]) * (f.scores[k] - q.scores[k]);
-      }
-      std::printf("%s: int8 %s degrees (p=%.4f), float %s\n", pictures[i].c_str(), labels[q.label],
-                  q.probability, labels[f.label]);
+      const Prediction q = classify(fixed_run, input, output, tensors[i]);
+      std::printf("%s: %s degrees (p=%.4f, int8 fixed-point program %s/model.lqm)\n",
+                  pictures[i].c_str(), kLabels[q.label], q.probability, out_dir.c_str());
     }
-    std::printf("int8 agrees with float on %d of %zu pictures; output SNR %.1f dB\n", agree,
-                tensors.size(), 10 * std::log10(signal / std::max(noise, 1e-30)));
+    if (!eval_dir.empty()) evaluate(float_run, fixed_run, input, output, eval_dir);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
