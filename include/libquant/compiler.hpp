@@ -12,6 +12,7 @@
 
 #include "libquant/export.hpp"
 #include "libquant/quantizer.hpp"
+#include "libquant/target.hpp"
 #include "libquant/tensor.hpp"
 
 namespace lq {
@@ -19,20 +20,6 @@ namespace lq {
 namespace compiler {
 struct ProgramData;  // lib/compiler/program.hpp
 }
-
-// What the Program may run in integer arithmetic. An op the target does not run in
-// integer (or whose tensors are not quantized) becomes a CPU node: its inputs are
-// dequantized, the float op runs, its outputs are quantized again.
-struct LQ_EXPORT Target {
-  std::string name = "generic";
-  bool int16 = true;  // int16 activations on the integer path (false: their ops run on CPU)
-  // Op types kept on the CPU even when they could run in integer (e.g. "Softmax").
-  std::set<std::string> cpu_ops;
-
-  // "generic" (every integer op libquant lowers, int8 and int16) or "int8" (int16 ops on
-  // CPU). Throws kInvalidArgument listing the known names.
-  static Target named(const std::string& name);
-};
 
 struct CompileOptions {
   Target target;

@@ -13,6 +13,7 @@
 #include "libquant/export.hpp"
 #include "libquant/graph.hpp"
 #include "libquant/simulator.hpp"
+#include "libquant/target.hpp"
 #include "libquant/tensor.hpp"
 
 namespace lq {
@@ -137,15 +138,19 @@ LQ_EXPORT std::map<std::string, double> output_snr_db(const QuantizedGraph& qgra
 
 class LQ_EXPORT Quantizer {
  public:
-  explicit Quantizer(QuantConfig config);
+  // On a target without int16 (Target::named("int8")), every int16 the config asks for
+  // falls back to int8, with a line in QuantizedGraph::log for each.
+  explicit Quantizer(QuantConfig config, Target target = {});
   // `samples` are used by RangeMethod::kAuto to score candidate methods (may be empty
   // otherwise). Throws naming the tensor when calibration statistics are missing.
   QuantizedGraph quantize(const Graph& graph, const CalibrationTable& table,
                           const std::vector<TensorMap>& samples = {}) const;
   const QuantConfig& config() const { return config_; }
+  const Target& target() const { return target_; }
 
  private:
   QuantConfig config_;
+  Target target_;
 };
 
 }  // namespace lq

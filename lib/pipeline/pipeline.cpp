@@ -116,7 +116,8 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
   result.calibration_samples = calibrator.table().samples;
 
   stage.run("quantize", [&] {
-    result.quantized = Quantizer(o.quantization).quantize(graph, calibrator.table(), calibrator.kept_samples());
+    result.quantized =
+        Quantizer(o.quantization, o.target).quantize(graph, calibrator.table(), calibrator.kept_samples());
   });
   stage.run("compile", [&] {
     CompileOptions compile;

@@ -448,7 +448,8 @@ std::map<std::string, double> output_snr_db(const QuantizedGraph& qgraph,
 
 // ---- Quantizer ----------------------------------------------------------------------------
 
-Quantizer::Quantizer(QuantConfig config) : config_(std::move(config)) {}
+Quantizer::Quantizer(QuantConfig config, Target target)
+    : config_(std::move(config)), target_(std::move(target)) {}
 
 namespace {
 
@@ -550,28 +551,55 @@ void refine_globally(QuantizedGraph& out, const std::vector<QuantizedGraph>& can
 
 }  // namespace
 
+namespace {
+
+// The config with every int16 request replaced by int8 when the target has no int16.
+QuantConfig for_target(const QuantConfig& config, const Target& target, std::vector<std::string>& log) {
+  if (target.int16) return config;
+  QuantConfig out = config;
+  auto narrow = [&](std::optional<DType>& dtype, const std::string& where, const char* what) {
+    if (dtype != DType::kInt16) return;
+    dtype = DType::kInt8;
+    log.push_back(fmt::format("target \"{}\" has no int16: {} {} falls back to int8", target.name,
+                              where, what));
+  };
+  auto narrow_spec = [&](QuantSpec& spec, const std::string& where) {
+    narrow(spec.activation_dtype, where, "activations");
+    narrow(spec.weight_dtype, where, "weights");
+  };
+  narrow_spec(out.model, "the model level's");
+  for (auto& [op, spec] : out.op_types) narrow_spec(spec, "op type " + op + "'s");
+  for (auto& [node, spec] : out.nodes) narrow_spec(spec, "node \"" + node + "\"'s");
+  narrow(out.input_dtype, "the model inputs'", "dtype");
+  narrow(out.output_dtype, "the model outputs'", "dtype");
+  return out;
+}
+
+}  // namespace
+
 QuantizedGraph Quantizer::quantize(const Graph& graph, const CalibrationTable& table,
                                    const std::vector<TensorMap>& samples) const {
   QuantizedGraph out;
   out.graph = graph.clone();
-  Assigner assigner(config_, table, samples, out);
+  const QuantConfig config = for_target(config_, target_, out.log);
+  Assigner assigner(config, table, samples, out);
   assigner.run();
   if (assigner.auto_scores().empty()) return out;
   out.log.push_back(fmt::format("auto chose the range of {} tensors by the relative error at "
                                 "their consumers' outputs (quant_params.json: method auto:<chosen>)",
                                 assigner.auto_scores().size()));
-  if (config_.auto_evaluations <= 0) return out;
+  if (config.auto_evaluations <= 0) return out;
   std::vector<QuantizedGraph> candidates;
   for (RangeMethod m : {RangeMethod::kMax, RangeMethod::kPercentile, RangeMethod::kKL,
                         RangeMethod::kMSE, RangeMethod::kMMSE}) {
     QuantizedGraph c;
     c.graph = graph.clone();
-    Assigner(config_, table, samples, c, m).run();
+    Assigner(config, table, samples, c, m).run();
     candidates.push_back(std::move(c));
   }
-  const size_t count = std::min(samples.size(), static_cast<size_t>(std::max(config_.auto_samples, 1)));
+  const size_t count = std::min(samples.size(), static_cast<size_t>(std::max(config.auto_samples, 1)));
   const std::vector<TensorMap> scoring(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(count));
-  refine_globally(out, candidates, scoring, config_.auto_evaluations);
+  refine_globally(out, candidates, scoring, config.auto_evaluations);
   return out;
 }
 

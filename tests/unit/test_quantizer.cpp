@@ -192,6 +192,13 @@ TEST_CASE("power-of-two scales, int16 spreading and post_sigmoid", "[quantizatio
   REQUIRE(std::any_of(w.log.begin(), w.log.end(), [](const std::string& s) {
     return s.find("\"c\"") != std::string::npos && s.find("int16") != std::string::npos;
   }));
+  // An int8-only target: the same request falls back to int8, and the log says where.
+  const QuantizedGraph narrow = Quantizer(wide, Target::named("int8")).quantize(g, calibrate(g));
+  for (const char* name : {"x", "c", "y"}) REQUIRE(narrow.params.at(name).dtype == DType::kInt8);
+  REQUIRE(std::any_of(narrow.log.begin(), narrow.log.end(), [](const std::string& s) {
+    return s.find("node \"relu\"'s activations falls back to int8") != std::string::npos;
+  }));
+  REQUIRE_THROWS_WITH(Target::named("npu"), Catch::Contains("generic, int8"));
 }
 
 TEST_CASE("fake-quant Simulator stays close to float and exactly on the quantization grid", "[quantization]") {

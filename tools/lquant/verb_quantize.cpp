@@ -61,8 +61,8 @@ quantization:
   --threads N            calibration threads (default 1)
 
 compilation:
-  --target NAME          generic (default: int8 and int16 integer ops) | int8 (int16 ops run
-                         as CPU nodes)
+  --target NAME          generic (default: int8 and int16 integer ops) | int8 (no int16: what
+                         the config asks in int16 falls back to int8, with a note)
   The program has the shapes of the calibration samples (or --input-shape).
 )";
 
@@ -309,7 +309,7 @@ int quantize_verb(const std::vector<std::string>& args) {
   progress.finish();
   fmt::print("calibrated on {} samples\n", calibrator.table().samples);
 
-  const Quantizer quantizer(config);
+  const Quantizer quantizer(config, Target::named(q.target));
   const QuantizedGraph qgraph = quantizer.quantize(graph, calibrator.table(), calibrator.kept_samples());
   fs::create_directories(q.out_dir);
   const fs::path out(q.out_dir);
