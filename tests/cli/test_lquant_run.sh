@@ -76,10 +76,42 @@ check "unknown verb" 2 "unknown verb 'walk'" -- "$lquant" walk
 check "help" 0 "exit codes" -- "$lquant" --help
 check "quantize" 0 "wrote $work/q/model.qdq.onnx" -- "$lquant" quantize "$work/model.onnx" --calib x="$work/calib" --out "$work/q" --method kl
 test -s "$work/q/quant_params.json" && test -s "$work/q/model.float.onnx" || { echo "FAIL quantize artifacts"; failures=$((failures + 1)); }
+test -s "$work/q/model.lqm" && test -s "$work/q/program.json" || { echo "FAIL quantize program artifacts"; failures=$((failures + 1)); }
+check "run program" 0 "out:0 float32 [2,3]" -- "$lquant" run "$work/q/model.lqm" --input "$work/x.npy" --output-dir "$work/fixed"
+check "run program raw, dump layers" 0 "dumped 2 tensors" -- "$lquant" run "$work/q/model.lqm" --input "$work/x.npy" --output-dir "$work/raw" --raw --dump-layers "$work/layers"
+/usr/bin/python3 -c "
+import numpy as np, sys, os
+want = np.maximum(np.array([[1,2,3],[-1,-2,-3]], np.float32) * np.array([1,-2,0.5], np.float32), 0)
+got = np.load('$work/fixed/out_0.npy')
+raw = np.load('$work/raw/out_0.npy')
+layers = sorted(os.listdir('$work/layers'))
+# The program was quantized with kl, whose ranges clip (4 becomes 2.9): zeros stay zeros.
+ok = got.dtype == np.float32 and np.abs(got - want).max() < 1.2 and raw.dtype == np.int8
+ok = ok and np.array_equal(got == 0, want == 0)
+ok = ok and layers == ['m.float.npy', 'm.npy', 'out_0.float.npy', 'out_0.npy']
+ok = ok and np.array_equal(np.load('$work/layers/out_0.npy'), raw)
+ok = ok and np.array_equal(np.load('$work/layers/out_0.float.npy'), got)
+sys.exit(0 if ok else 1)" \
+  && echo "ok   program output values" || { echo "FAIL program output values"; failures=$((failures + 1)); }
+/usr/bin/python3 - "$work" <<'PY'
+import sys
+d = sys.argv[1]
+data = bytearray(open(f"{d}/q/model.lqm", "rb").read())
+open(f"{d}/truncated.lqm", "wb").write(data[: len(data) - 10])
+data[-3] ^= 0xFF
+open(f"{d}/corrupt.lqm", "wb").write(data)
+PY
+cp "$work/model.onnx" "$work/onnx_renamed.lqm"
+check "program wrong shape" 1 "the program was compiled for [2,3]" -- "$lquant" run "$work/q/model.lqm" --input "$work/x_bad_shape.npy" --output-dir "$work/fixed"
+check "program corrupt" 1 "corrupt" -- "$lquant" run "$work/corrupt.lqm" --input "$work/x.npy" --output-dir "$work/fixed"
+check "program truncated" 1 "truncated" -- "$lquant" run "$work/truncated.lqm" --input "$work/x.npy" --output-dir "$work/fixed"
+check "program not lqm" 1 "not a libquant program" -- "$lquant" run "$work/onnx_renamed.lqm" --input "$work/x.npy" --output-dir "$work/fixed"
+check "raw needs a program" 2 "apply to a compiled MODEL.lqm" -- "$lquant" run "$work/model.onnx" --raw --input "$work/x.npy" --output-dir "$work/out"
+check "quantize int8 target" 0 "falls back to int8" -- "$lquant" quantize "$work/model.onnx" --calib x="$work/calib" --out "$work/q8" --bits 16 --target int8
 check "quantize without data" 2 "needs --calib" -- "$lquant" quantize "$work/model.onnx" --out "$work/q"
 check "quantize bad method" 1 "percentile" -- "$lquant" quantize "$work/model.onnx" --calib "$work/calib" --out "$work/q" --method best
-check "build" 0 "model.qdq.onnx" -- "$lquant" build "$work/job.yaml"
-test -s "$work/built/report.json" && test -s "$work/built/build.log" || { echo "FAIL build artifacts"; failures=$((failures + 1)); }
+check "build" 0 "(fixed-point program)" -- "$lquant" build "$work/job.yaml"
+test -s "$work/built/report.json" && test -s "$work/built/build.log" && test -s "$work/built/model.lqm" || { echo "FAIL build artifacts"; failures=$((failures + 1)); }
 check "build bad key" 1 "did you mean 'quantization'" -- "$lquant" build "$work/bad.json"
 check "build print-config" 0 "\"histogram_bins\": 2048" -- "$lquant" build "$work/job.yaml" --print-config
 echo "$((checks + 1 - failures)) passed, $failures failed"
