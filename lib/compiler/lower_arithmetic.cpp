@@ -306,10 +306,6 @@ bool lower_average_pool(Lowering& l, const Node& node, std::string& why) {
 bool lower_softmax(Lowering& l, const Node& node, std::string& why) {
   if (!all_integer(l, node, {0}, why)) return false;
   const QuantParams& x = quant_of(l, node.input(0));
-  if (x.dtype == DType::kInt16) {
-    why = "Softmax on int16 input: the exponent table covers 8-bit inputs";
-    return false;
-  }
   const int64_t opset = l.graph().opset("");
   const auto rank = static_cast<int64_t>(l.shape(node.input(0)).size());
   int64_t axis = node.attr_int("axis", opset >= 13 ? -1 : 1);

@@ -43,8 +43,11 @@ bool lower_lookup(Lowering& l, const Node& node, std::string& why) {
   const Value* y = node.output(0);
   if (!l.is_integer(x) || !l.is_integer(y)) return false;
   const QuantParams& in = *l.params(x);
-  const bool clamp = node.op_type() == "Relu" || node.op_type() == "Clip";
-  if (in.dtype == DType::kInt16 && clamp) return false;  // a clamped rescale, no table
+  // int16: 65536 entries per table, so ops with an integer kernel (clamped rescale, Add,
+  // Sub, Mul) use it instead.
+  const std::string& op = node.op_type();
+  const bool has_kernel = op == "Relu" || op == "Clip" || op == "Add" || op == "Sub" || op == "Mul";
+  if (in.dtype == DType::kInt16 && has_kernel) return false;
   const int count = in.qmax() - in.qmin() + 1;
   Tensor codes(DType::kFloat32, {count});
   for (int i = 0; i < count; ++i) {

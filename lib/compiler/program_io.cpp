@@ -631,14 +631,14 @@ class ParamsChecker {
   }
   void operator()(const GatherOp&) const {}
   void operator()(const integer::LookupTable& p) const {
-    check_table(p.input_dtype, p.values.size(), "lookup table", true);
+    check_table(p.input_dtype, p.values.size(), "lookup table");
     if (!is_activation_dtype(p.output_dtype)) {
       invalid(where_, fmt::format("lookup table output dtype {} is not int8, uint8 or int16",
                                   dtype_name(p.output_dtype)));
     }
   }
   void operator()(const integer::SoftmaxParams& p) const {
-    check_table(p.input_dtype, p.exp_table.size(), "softmax exp table", false);
+    check_table(p.input_dtype, p.exp_table.size(), "softmax exp table");
     check(p.multiplier, "multiplier");
     check(p.output);
   }
@@ -666,12 +666,10 @@ class ParamsChecker {
       invalid(where_, fmt::format("output dtype {} is not int8, uint8 or int16", dtype_name(spec.dtype)));
     }
   }
-  // Tables are indexed by an input code: one entry per code of the input dtype (lookup
-  // tables take 8-bit and int16 inputs, softmax exp tables 8-bit ones).
-  void check_table(DType input, size_t entries, const char* what, bool int16_allowed) const {
-    if (!is_8bit(input) && !(int16_allowed && input == DType::kInt16)) {
-      invalid(where_, fmt::format("{} input dtype {} is not int8 or uint8{}", what, dtype_name(input),
-                                  int16_allowed ? " or int16" : ""));
+  // Tables are indexed by an input code: one entry per code of the input dtype.
+  void check_table(DType input, size_t entries, const char* what) const {
+    if (!is_8bit(input) && input != DType::kInt16) {
+      invalid(where_, fmt::format("{} input dtype {} is not int8, uint8 or int16", what, dtype_name(input)));
     }
     const size_t expected = input == DType::kInt16 ? 65536 : 256;
     if (entries != expected) {

@@ -892,7 +892,9 @@ TEST_CASE("Integer Softmax: exp table, integer sum, reciprocal multiplier", "[in
                                SoftmaxCase{{2, 5, 3}, 1, 13, DType::kUInt8, DType::kInt8, 0.05f},
                                SoftmaxCase{{2, 4, 3}, 1, 11, DType::kInt8, DType::kInt16, 0.2f},
                                SoftmaxCase{{1, 300}, 1, 13, DType::kInt8, DType::kInt16, 0.03f},
-                               SoftmaxCase{{4, 6625}, 1, 13, DType::kInt8, DType::kUInt8, 0.15f}}) {
+                               SoftmaxCase{{4, 6625}, 1, 13, DType::kInt8, DType::kUInt8, 0.15f},
+                               SoftmaxCase{{3, 40}, 1, 13, DType::kInt16, DType::kInt16, 4e-4f},
+                               SoftmaxCase{{2, 500}, 1, 13, DType::kInt16, DType::kUInt8, 1e-3f}}) {
     const std::vector<int32_t> codes = random_codes(rng, c.in, shape_numel(c.shape));
     const QuantParams in = per_tensor(c.in, c.in_scale, c.in == DType::kUInt8 ? 128 : 0);
     const QuantParams out = c.out == DType::kInt16   ? per_tensor(c.out, 1.0f / 32767, 0)

@@ -213,7 +213,7 @@ float exp_function(float x);
 float hard_sigmoid_function(float x, float alpha, float beta);  // ONNX defaults 0.2, 0.5
 float hard_swish_function(float x);
 
-// Softmax of an 8-bit input along `axis` (or over all axes from `axis` on, ONNX before
+// Softmax of an 8-bit or int16 input along `axis` (or over all axes from `axis` on, ONNX before
 // opset 13): e = exp_table[max − x] holds round(exp(−s_in d) 2^30), the row's integer sum
 // S divides the multiplier 1 / s_out (divide_multiplier), and each e is requantized by it.
 // Error in output LSBs: 0.5 from the final rounding, plus (n + 1) 2^−31 / s_out from the
@@ -222,8 +222,8 @@ float hard_swish_function(float x);
 struct SoftmaxParams {
   int64_t axis = 0;  // non-negative
   bool coerce_2d = false;
-  DType input_dtype = DType::kInt8;  // kInt8, kUInt8
-  std::vector<int32_t> exp_table;    // 256 entries, index max − x
+  DType input_dtype = DType::kInt8;  // kInt8, kUInt8, kInt16
+  std::vector<int32_t> exp_table;    // 256 entries (65536 for int16), index max − x
   Multiplier multiplier;             // 1 / s_out
   OutputSpec output;
 };

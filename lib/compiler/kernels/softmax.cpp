@@ -1,6 +1,7 @@
-// Integer Softmax of an 8-bit input through an exp table: within a row the codes differ
-// from the row's maximum by d in [0, 255], exp(−s_in d) is a table entry in Q30, the row's
-// integer sum divides the output multiplier once, and every entry is requantized by it.
+// Integer Softmax through an exp table: within a row the codes differ from the row's
+// maximum by d in [0, 255] (8-bit input) or [0, 65535] (int16), exp(−s_in d) is a table
+// entry in Q30, the row's integer sum divides the output multiplier once, and every entry
+// is requantized by it.
 #include <algorithm>
 #include <cmath>
 
@@ -11,7 +12,8 @@ namespace lq::integer {
 namespace {
 
 constexpr const char* kOp = "Softmax";
-constexpr size_t kEntries = 256;
+
+size_t entries(DType input) { return size_t{1} << (input == DType::kInt16 ? 16 : 8); }
 constexpr int kTableBits = 30;  // exp(0) = 2^30: a row of n entries sums below n 2^30
 
 // The input viewed as [outer, n, inner], normalizing along n.
@@ -42,8 +44,9 @@ Rows rows_of(const Shape& shape, int64_t axis, bool coerce_2d) {
 
 SoftmaxParams make_softmax_params(const QuantParams& input, const QuantParams& output, int64_t axis,
                                   bool coerce_2d) {
-  if (input.dtype != DType::kInt8 && input.dtype != DType::kUInt8) {
-    detail::fail(kOp, "input dtype {} is not int8 or uint8", dtype_name(input.dtype));
+  if (input.dtype != DType::kInt8 && input.dtype != DType::kUInt8 &&
+      input.dtype != DType::kInt16) {
+    detail::fail(kOp, "input dtype {} is not int8, uint8 or int16", dtype_name(input.dtype));
   }
   if (input.scale.size() != 1 || output.scale.size() != 1) {
     detail::fail(kOp, "input and output need per-tensor parameters");
@@ -52,7 +55,7 @@ SoftmaxParams make_softmax_params(const QuantParams& input, const QuantParams& o
   params.axis = axis;
   params.coerce_2d = coerce_2d;
   params.input_dtype = input.dtype;
-  for (size_t d = 0; d < kEntries; ++d) {
+  for (size_t d = 0; d < entries(input.dtype); ++d) {
     const double e = std::exp(-static_cast<double>(input.scale[0]) * static_cast<double>(d));
     params.exp_table.push_back(static_cast<int32_t>(std::llround(std::ldexp(e, kTableBits))));
   }
@@ -64,10 +67,11 @@ SoftmaxParams make_softmax_params(const QuantParams& input, const QuantParams& o
 Tensor softmax(const Tensor& x, const SoftmaxParams& params) {
   detail::require_dtype(kOp, "input", x, {params.input_dtype});
   detail::check_output_spec(kOp, params.output);
-  if (params.exp_table.size() != kEntries || params.exp_table[0] != (int32_t{1} << kTableBits) ||
+  const size_t count = entries(params.input_dtype);
+  if (params.exp_table.size() != count || params.exp_table[0] != (int32_t{1} << kTableBits) ||
       !std::is_sorted(params.exp_table.rbegin(), params.exp_table.rend()) ||
       params.exp_table.back() < 0) {
-    detail::fail(kOp, "the exp table is not {} decreasing entries from 2^{}", kEntries, kTableBits);
+    detail::fail(kOp, "the exp table is not {} decreasing entries from 2^{}", count, kTableBits);
   }
   const OutputSpec& out = params.output;
   const Rows r = rows_of(x.shape(), params.axis, params.coerce_2d);
