@@ -1,4 +1,8 @@
-// The C ABI of lq::Calibrator: samples from caller memory or from files.
+// The C ABI of lq::Calibrator: samples from caller memory or from files, and pictures read
+// with the preprocessing picture sources use.
+#include <filesystem>
+#include <system_error>
+
 #include "capi_internal.hpp"
 
 namespace {
@@ -186,5 +190,24 @@ lq_status* lq_calibration_sources_add_images(lq_calibration_sources* sources,
 }
 
 void lq_calibration_sources_release(lq_calibration_sources* sources) { release(sources); }
+
+lq_status* lq_image_load(const char* path, const lq_image_preprocess* preprocess, lq_tensor** out) {
+  clear(out);
+  return guard(__func__, [&] {
+    require(path, "path");
+    require(preprocess, "preprocess");
+    require(out, "out");
+    const lq::ImagePreprocess converted = image_preprocess(*preprocess);
+    // The decoder does not tell a missing file from a bad one; callers may want to.
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(path, error)) {
+      throw lq::Error(lq::StatusCode::kNotFound,
+                      fmt::format("no picture file '{}' (PNG, JPEG and BMP are read)", path));
+    }
+    auto tensor = std::make_unique<lq_tensor>();
+    tensor->tensor = lq::load_image(path, converted);
+    *out = tensor.release();
+  });
+}
 
 }  // extern "C"

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "libquant/calibrator.hpp"
+#include "libquant/compiler.hpp"
 #include "libquant/graph.hpp"
 #include "libquant/quantizer.hpp"
 #include "libquant/simulator.hpp"
@@ -98,11 +99,36 @@ struct lq_calibration_sources {
 struct lq_quantizer {
   LQ_CAPI_HANDLE(lq_quantizer);
   lq::QuantConfig config;
+  lq_log_fn log = nullptr;
+  void* log_user_data = nullptr;
 };
 
 struct lq_quantized_graph {
   LQ_CAPI_HANDLE(lq_quantized_graph);
   std::shared_ptr<const lq::QuantizedGraph> qgraph;
+};
+
+struct lq_program {
+  LQ_CAPI_HANDLE(lq_program);
+  explicit lq_program(lq::Program p)
+      : program(std::move(p)), inputs(program.inputs()), outputs(program.outputs()) {}
+
+  lq::Program program;
+  // Kept, because the accessors hand out pointers to the names.
+  std::vector<lq::ProgramTensorInfo> inputs;
+  std::vector<lq::ProgramTensorInfo> outputs;
+};
+
+// The FixedSimulator holds the Program's (shared, immutable) data.
+struct lq_fixed_simulator {
+  LQ_CAPI_HANDLE(lq_fixed_simulator);
+  lq_fixed_simulator(const lq_program& p, lq::FixedSimulatorOptions options)
+      : simulator(p.program, options) {
+    for (const lq::ProgramTensorInfo& output : p.outputs) output_names.push_back(output.name);
+  }
+
+  lq::FixedSimulator simulator;
+  std::vector<std::string> output_names;  // in model order
 };
 
 #undef LQ_CAPI_HANDLE
@@ -207,5 +233,8 @@ TensorMap tensors_from_views(const lq_tensor_view* views, size_t count, const ch
 SimulatorOptions simulator_options(const lq_simulator_options* options);
 
 lq_buffer* new_buffer(std::string bytes);
+
+// Sends each line to `log` (nothing when it is NULL).
+void send_log(lq_log_fn log, void* user_data, const std::vector<std::string>& lines);
 
 }  // namespace lq::capi

@@ -194,6 +194,11 @@ lq_buffer* new_buffer(std::string bytes) {
   return buffer;
 }
 
+void send_log(lq_log_fn log, void* user_data, const std::vector<std::string>& lines) {
+  if (!log) return;
+  for (const std::string& line : lines) log(line.c_str(), user_data);
+}
+
 }  // namespace lq::capi
 
 using namespace lq::capi;

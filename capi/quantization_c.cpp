@@ -20,6 +20,25 @@ lq::DType weight_dtype(int bits) {
       fmt::format("weight_bits is {}; use 4, 8 or 16 (0 keeps the current setting)", bits));
 }
 
+// The default config with its model level spelled out: what every unset field resolves to.
+lq::QuantConfig spelled_out_default_config() {
+  lq::QuantConfig config;
+  const lq::ResolvedSpec defaults = config.resolve_model();
+  lq::QuantSpec& model = config.model;
+  model.quantize = defaults.quantize;
+  model.activation_dtype = defaults.activation_dtype;
+  model.weight_dtype = defaults.weight_dtype;
+  model.symmetric_activations = defaults.symmetric_activations;
+  model.symmetric_weights = defaults.symmetric_weights;
+  model.per_channel = defaults.per_channel;
+  model.scale_kind = defaults.scale_kind;
+  model.method = defaults.range.method;
+  model.percentile = defaults.range.percentile;
+  model.search_range = defaults.range.search_range;
+  model.outlier_factor = defaults.range.outlier_factor;
+  return config;
+}
+
 lq_quantizer* new_quantizer(lq::QuantConfig config) {
   auto* quantizer = new lq_quantizer;
   quantizer->config = std::move(config);
@@ -51,6 +70,14 @@ lq_status* lq_quantizer_create(lq_quantizer** out) {
   return guard(__func__, [&] {
     require(out, "out");
     *out = new_quantizer(lq::QuantConfig{});
+  });
+}
+
+lq_status* lq_quantizer_default_config_json(lq_buffer** out) {
+  clear(out);
+  return guard(__func__, [&] {
+    require(out, "out");
+    *out = new_buffer(spelled_out_default_config().to_json());
   });
 }
 
@@ -98,6 +125,14 @@ lq_status* lq_quantizer_config_json(const lq_quantizer* quantizer, lq_buffer** o
   });
 }
 
+lq_status* lq_quantizer_set_log_callback(lq_quantizer* quantizer, lq_log_fn log, void* user_data) {
+  return guard(__func__, [&] {
+    lq_quantizer& q = live(quantizer, "quantizer");
+    q.log = log;
+    q.log_user_data = user_data;
+  });
+}
+
 lq_status* lq_quantizer_quantize(const lq_quantizer* quantizer, const lq_graph* graph,
                                  const lq_calibrator* calibrator, lq_quantized_graph** out) {
   clear(out);
@@ -111,6 +146,7 @@ lq_status* lq_quantizer_quantize(const lq_quantizer* quantizer, const lq_graph* 
     auto result = std::make_unique<lq_quantized_graph>();
     result->qgraph = std::make_shared<const lq::QuantizedGraph>(
         engine.quantize(*g.graph, c.calibrator.table(), c.calibrator.kept_samples()));
+    send_log(q.log, q.log_user_data, result->qgraph->log);
     *out = result.release();
   });
 }

@@ -1,7 +1,8 @@
-// The C ABI of lq::Simulator: runs on caller-owned inputs, outputs copied into caller memory
-// or handed over as library-owned tensors.
+// The C ABI of lq::Simulator and lq::FixedSimulator: runs on caller-owned inputs, outputs
+// copied into caller memory or handed over as library-owned tensors.
 #include <algorithm>
 #include <cstring>
+#include <functional>
 
 #include "capi_internal.hpp"
 
@@ -9,16 +10,22 @@ namespace {
 
 using namespace lq::capi;
 
-std::string quoted_output_names(const lq::Graph& graph) {
-  std::string names;
-  for (const lq::Value* v : graph.outputs()) {
-    names += (names.empty() ? "\"" : ", \"") + v->name() + "\"";
-  }
+std::vector<std::string> output_names(const lq::Graph& graph) {
+  std::vector<std::string> names;
+  for (const lq::Value* v : graph.outputs()) names.push_back(v->name());
   return names;
 }
 
-// Checks the views' own fields and names before the (possibly long) run.
-void check_output_views(const lq::Graph& graph, lq_output_view* views, size_t count) {
+std::string quoted(const std::vector<std::string>& names) {
+  std::string list;
+  for (const std::string& name : names) list += (list.empty() ? "\"" : ", \"") + name + "\"";
+  return list;
+}
+
+// Checks the views' own fields and names before the (possibly long) run. `outputs` are the
+// names of the outputs of the `owner` ("model", "program").
+void check_output_views(const std::vector<std::string>& outputs, const char* owner,
+                        lq_output_view* views, size_t count) {
   if (count == 0) return;
   require(views, "outputs");
   check_options(views[0], LQ_FIRST_VERSION_SIZE(lq_output_view, bytes_needed), "lq_output_view",
@@ -33,11 +40,9 @@ void check_output_views(const lq::Graph& graph, lq_output_view* views, size_t co
                       at, view.struct_size, views[0].struct_size));
     }
     require(view.name, (at + ".name").c_str());
-    const lq::Value* value = graph.find_value(view.name);
-    if (!value || !value->is_graph_output()) {
-      invalid_argument(
-          fmt::format("{}.name \"{}\" is not an output of the model; its outputs are {}", at,
-                      view.name, quoted_output_names(graph)));
+    if (std::find(outputs.begin(), outputs.end(), view.name) == outputs.end()) {
+      invalid_argument(fmt::format("{}.name \"{}\" is not an output of the {}; its outputs are {}",
+                                   at, view.name, owner, quoted(outputs)));
     }
     if (view.byte_size > 0) require(view.data, (at + ".data").c_str());
     if (view.shape_capacity > 0) require(view.shape, (at + ".shape").c_str());
@@ -89,6 +94,55 @@ std::unique_ptr<lq_tensor> new_tensor(const std::string& name, const lq::Tensor&
   return tensor;
 }
 
+// Runs and hands the outputs named `names` (in that order) over as library-owned tensors.
+void run_to_tensors(const std::vector<std::string>& names,
+                    const std::function<lq::TensorMap()>& run, lq_tensor** outputs,
+                    size_t output_capacity, size_t* output_count, const char* owner) {
+  *output_count = names.size();
+  if (output_capacity < names.size()) {
+    invalid_argument(fmt::format("output_capacity is {} but the {} has {} outputs", output_capacity,
+                                 owner, names.size()));
+  }
+  if (!names.empty()) require(outputs, "outputs");
+  const lq::TensorMap results = run();
+  std::vector<std::unique_ptr<lq_tensor>> made;
+  for (const std::string& name : names) made.push_back(new_tensor(name, results.at(name)));
+  for (size_t i = 0; i < made.size(); ++i) outputs[i] = made[i].release();
+}
+
+void clear_tensors(lq_tensor** outputs, size_t capacity, size_t* count) {
+  clear(count);
+  for (size_t i = 0; outputs && i < capacity; ++i) outputs[i] = nullptr;
+}
+
+lq::FixedSimulatorOptions fixed_simulator_options(const lq_fixed_simulator_options* given) {
+  lq_fixed_simulator_options defaults;
+  lq_fixed_simulator_options_init(&defaults);  // NULL means the header's defaults
+  const lq_fixed_simulator_options* options = given ? given : &defaults;
+  check_options(*options, LQ_FIRST_VERSION_SIZE(lq_fixed_simulator_options, threads),
+                "lq_fixed_simulator_options", "options->struct_size");
+  if (options->threads < 0) {
+    invalid_argument(fmt::format("options->threads is {}; use 1 or more", options->threads));
+  }
+  lq::FixedSimulatorOptions result;
+  result.threads = std::max(1, options->threads);
+  return result;
+}
+
+void check_output_kind(lq_fixed_output output_kind) {
+  if (output_kind != LQ_FIXED_OUTPUT_RAW && output_kind != LQ_FIXED_OUTPUT_DEQUANTIZED) {
+    invalid_argument(
+        fmt::format("output_kind is {}; use LQ_FIXED_OUTPUT_RAW or LQ_FIXED_OUTPUT_DEQUANTIZED",
+                    static_cast<int>(output_kind)));
+  }
+}
+
+lq::TensorMap run_fixed(const lq::FixedSimulator& simulator, lq_fixed_output output_kind,
+                        const lq::TensorMap& inputs) {
+  return output_kind == LQ_FIXED_OUTPUT_DEQUANTIZED ? simulator.run_float(inputs)
+                                                    : simulator.run(inputs);
+}
+
 }  // namespace
 
 extern "C" {
@@ -108,7 +162,7 @@ lq_status* lq_simulator_run(lq_simulator* simulator, const lq_tensor_view* input
   return guard(__func__, [&] {
     const lq_simulator& s = live(simulator, "simulator");
     const lq::TensorMap tensors = tensors_from_views(inputs, input_count, "inputs");
-    check_output_views(s.simulator.graph(), outputs, output_count);
+    check_output_views(output_names(s.simulator.graph()), "model", outputs, output_count);
     deliver_outputs(s.simulator.run(tensors), outputs, output_count);
   });
 }
@@ -116,27 +170,59 @@ lq_status* lq_simulator_run(lq_simulator* simulator, const lq_tensor_view* input
 lq_status* lq_simulator_run_to_tensors(lq_simulator* simulator, const lq_tensor_view* inputs,
                                        size_t input_count, lq_tensor** outputs,
                                        size_t output_capacity, size_t* output_count) {
-  clear(output_count);
-  for (size_t i = 0; outputs && i < output_capacity; ++i) outputs[i] = nullptr;
+  clear_tensors(outputs, output_capacity, output_count);
   return guard(__func__, [&] {
     const lq_simulator& s = live(simulator, "simulator");
     require(output_count, "output_count");
     const lq::TensorMap tensors = tensors_from_views(inputs, input_count, "inputs");
-    const std::vector<lq::Value*>& graph_outputs = s.simulator.graph().outputs();
-    *output_count = graph_outputs.size();
-    if (output_capacity < graph_outputs.size()) {
-      invalid_argument(fmt::format("output_capacity is {} but the model has {} outputs",
-                                   output_capacity, graph_outputs.size()));
-    }
-    if (!graph_outputs.empty()) require(outputs, "outputs");
-    const lq::TensorMap results = s.simulator.run(tensors);
-    std::vector<std::unique_ptr<lq_tensor>> made;
-    for (const lq::Value* v : graph_outputs)
-      made.push_back(new_tensor(v->name(), results.at(v->name())));
-    for (size_t i = 0; i < made.size(); ++i) outputs[i] = made[i].release();
+    run_to_tensors(
+        output_names(s.simulator.graph()), [&] { return s.simulator.run(tensors); }, outputs,
+        output_capacity, output_count, "model");
   });
 }
 
 void lq_simulator_release(lq_simulator* simulator) { release(simulator); }
+
+lq_status* lq_fixed_simulator_create(const lq_program* program,
+                                     const lq_fixed_simulator_options* options,
+                                     lq_fixed_simulator** out) {
+  clear(out);
+  return guard(__func__, [&] {
+    const lq_program& p = live(program, "program");
+    require(out, "out");
+    *out = new lq_fixed_simulator(p, fixed_simulator_options(options));
+  });
+}
+
+lq_status* lq_fixed_simulator_run(lq_fixed_simulator* simulator, lq_fixed_output output_kind,
+                                  const lq_tensor_view* inputs, size_t input_count,
+                                  lq_output_view* outputs, size_t output_count) {
+  return guard(__func__, [&] {
+    const lq_fixed_simulator& s = live(simulator, "simulator");
+    check_output_kind(output_kind);
+    const lq::TensorMap tensors = tensors_from_views(inputs, input_count, "inputs");
+    check_output_views(s.output_names, "program", outputs, output_count);
+    deliver_outputs(run_fixed(s.simulator, output_kind, tensors), outputs, output_count);
+  });
+}
+
+lq_status* lq_fixed_simulator_run_to_tensors(lq_fixed_simulator* simulator,
+                                             lq_fixed_output output_kind,
+                                             const lq_tensor_view* inputs, size_t input_count,
+                                             lq_tensor** outputs, size_t output_capacity,
+                                             size_t* output_count) {
+  clear_tensors(outputs, output_capacity, output_count);
+  return guard(__func__, [&] {
+    const lq_fixed_simulator& s = live(simulator, "simulator");
+    require(output_count, "output_count");
+    check_output_kind(output_kind);
+    const lq::TensorMap tensors = tensors_from_views(inputs, input_count, "inputs");
+    run_to_tensors(
+        s.output_names, [&] { return run_fixed(s.simulator, output_kind, tensors); }, outputs,
+        output_capacity, output_count, "program");
+  });
+}
+
+void lq_fixed_simulator_release(lq_fixed_simulator* simulator) { release(simulator); }
 
 }  // extern "C"

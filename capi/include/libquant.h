@@ -20,7 +20,10 @@
  *   structs are stepped by their first element's struct_size.
  * - Objects that depend on others keep them alive: a simulator or calibrator holds the graph
  *   as it was when it was created, so the graph handle may be released (or changed by
- *   lq_graph_optimize) afterwards.
+ *   lq_graph_optimize) afterwards; a fixed simulator holds its program. A program needs
+ *   nothing it was compiled from.
+ * - Callbacks (progress, log) are called on the thread that made the call they report on,
+ *   before that call returns. They must not call back into the handle that calls them.
  * - Buffers the library returns (lq_buffer, lq_tensor) are released by the library.
  * - No C++ exception crosses this boundary.
  */
@@ -48,8 +51,14 @@ extern "C" {
 
 /* ---- Version ------------------------------------------------------------------------ */
 
-/* The version of this header's ABI; lq_api_version() is the library's. */
-#define LQ_API_VERSION 1
+/* The version of this header's ABI; lq_api_version() is the library's. It grows by one with
+ * every release that appends functions or struct fields (nothing is ever removed or changed),
+ * so a caller may check lq_api_version() >= the version that introduced what it uses:
+ *   1  graphs, float and fake-quant simulators, calibration, quantization
+ *   2  the compile stage (lq_compile, lq_program), the fixed-point simulator, log callbacks
+ *      (lq_quantizer_set_log_callback, lq_compile_options.log), lq_image_load,
+ *      lq_quantizer_default_config_json */
+#define LQ_API_VERSION 2
 
 LQ_C_API const char* lq_version(void); /* the library's release, e.g. "0.1.0" */
 LQ_C_API int lq_api_version(void);
@@ -75,6 +84,14 @@ LQ_C_API lq_code lq_status_code(const lq_status* status); /* LQ_OK for NULL */
 /* "" for NULL; valid until the status is released. */
 LQ_C_API const char* lq_status_message(const lq_status* status);
 LQ_C_API void lq_status_release(lq_status* status);
+
+/* ---- Log ---------------------------------------------------------------------------- */
+
+/* Receives the decisions a user should hear about, one line each (no trailing newline; valid
+ * only during the call): nodes the quantizer keeps in float or widens to int16 (see
+ * lq_quantizer_set_log_callback), nodes the compiler puts on the CPU and why (see
+ * lq_compile_options). */
+typedef void (*lq_log_fn)(const char* line, void* user_data);
 
 /* ---- Element types ------------------------------------------------------------------ */
 
@@ -162,7 +179,8 @@ static inline void lq_output_view_init(lq_output_view* view) {
 
 /* ---- Library-owned tensors ---------------------------------------------------------- */
 
-/* An output of lq_simulator_run_to_tensors. Accessors return NULL/0 for NULL. */
+/* An output of lq_simulator_run_to_tensors or lq_fixed_simulator_run_to_tensors, or a picture
+ * from lq_image_load. Accessors return NULL/0 for NULL. */
 typedef struct lq_tensor lq_tensor;
 
 LQ_C_API const char* lq_tensor_name(const lq_tensor* tensor);
@@ -314,6 +332,13 @@ static inline void lq_image_preprocess_init(lq_image_preprocess* preprocess) {
   preprocess->pad_value = 0.0f;
 }
 
+/* Reads a picture (PNG, JPEG, BMP) as picture calibration sources do: a float32 tensor
+ * [1,C,H,W] (or [1,H,W,C]), C = 1 for LQ_COLOR_GRAY, else 3, named "". Feed it to a simulator
+ * through an lq_tensor_view of its shape, data and byte size. A missing file gives
+ * LQ_NOT_FOUND, one that is no picture LQ_INVALID_ARGUMENT. */
+LQ_C_API lq_status* lq_image_load(const char* path, const lq_image_preprocess* preprocess,
+                                  lq_tensor** out);
+
 /* Collects statistics of every tensor from float runs of `graph` on samples. */
 LQ_C_API lq_status* lq_calibrator_create(const lq_graph* graph,
                                          const lq_calibrator_options* options, lq_calibrator** out);
@@ -348,6 +373,10 @@ typedef struct lq_quantizer lq_quantizer;
 typedef struct lq_quantized_graph lq_quantized_graph;
 
 LQ_C_API lq_status* lq_quantizer_create(lq_quantizer** out); /* the default config */
+/* The default config as JSON with every model-level setting spelled out (range method, bit
+ * widths, symmetry, per-channel weights, scale kind, percentile, ...): what the config of
+ * lq_quantizer_create resolves to, a starting point for lq_quantizer_create_from_json. */
+LQ_C_API lq_status* lq_quantizer_default_config_json(lq_buffer** out);
 /* The JSON quant config; errors carry the validator's message (JSON path, key, choices). */
 LQ_C_API lq_status* lq_quantizer_create_from_json(const char* json, lq_quantizer** out);
 /* Model level: the activations' range method ("max", "percentile", "kl", "mse", "mmse",
@@ -359,6 +388,11 @@ LQ_C_API lq_status* lq_quantizer_set_bits(lq_quantizer* quantizer, int activatio
 /* Model level: one weight scale per output channel (nonzero) or per tensor (0). */
 LQ_C_API lq_status* lq_quantizer_set_per_channel(lq_quantizer* quantizer, int per_channel);
 LQ_C_API lq_status* lq_quantizer_config_json(const lq_quantizer* quantizer, lq_buffer** out);
+/* `log` (NULL: none) receives, during each successful lq_quantizer_quantize, the decisions the
+ * quantizer made that a user should hear about (nodes kept in float, tensors widened to int16,
+ * the range method "auto"'s result). */
+LQ_C_API lq_status* lq_quantizer_set_log_callback(lq_quantizer* quantizer, lq_log_fn log,
+                                                  void* user_data);
 /* `calibrator` must have been created from `graph` as it is now and have seen samples. */
 LQ_C_API lq_status* lq_quantizer_quantize(const lq_quantizer* quantizer, const lq_graph* graph,
                                           const lq_calibrator* calibrator,
@@ -378,6 +412,146 @@ LQ_C_API lq_status* lq_simulator_create_fake_quant(const lq_quantized_graph* qgr
                                                    const lq_simulator_options* options,
                                                    lq_simulator** out);
 LQ_C_API void lq_quantized_graph_release(lq_quantized_graph* qgraph);
+
+/* ---- Compile ------------------------------------------------------------------------ */
+
+/* A compiled integer program (what the NPU runs, the .lqm file): instructions, constants and
+ * the memory plan, with static shapes. */
+typedef struct lq_program lq_program;
+
+/* The size of a model input with dynamic dimensions, for the program (which has static
+ * shapes). */
+typedef struct lq_input_shape {
+  size_t struct_size;
+  const char* name;     /* the model input */
+  const int64_t* shape; /* `rank` dimensions, each >= 0; may be NULL when rank is 0 */
+  size_t rank;
+} lq_input_shape;
+
+static inline void lq_input_shape_init(lq_input_shape* input_shape) {
+  input_shape->struct_size = sizeof(*input_shape);
+  input_shape->name = NULL;
+  input_shape->shape = NULL;
+  input_shape->rank = 0;
+}
+
+typedef struct lq_compile_options {
+  size_t struct_size;
+  /* What the program may run in integer: "generic" (every integer op libquant lowers, int8 and
+   * int16) or "int8" (int16 ops on the CPU). NULL means "generic". */
+  const char* target;
+  /* One element for every model input with a dynamic dimension (others may be given too, with
+   * their declared dimensions); NULL when input_shape_count is 0. */
+  const lq_input_shape* input_shapes;
+  size_t input_shape_count;
+  /* May be NULL. Receives, during a successful lq_compile, one line per node left on the CPU
+   * with the reason, e.g. `CPU node Shape "shape": no integer kernel for Shape`. */
+  lq_log_fn log;
+  void* log_user_data;
+} lq_compile_options;
+
+static inline void lq_compile_options_init(lq_compile_options* options) {
+  options->struct_size = sizeof(*options);
+  options->target = NULL;
+  options->input_shapes = NULL;
+  options->input_shape_count = 0;
+  options->log = NULL;
+  options->log_user_data = NULL;
+}
+
+/* Lowers a quantized graph to an integer program. `options` may be NULL (defaults; then every
+ * model input must have a static shape). A model input with a dynamic dimension and no
+ * options->input_shapes element gives LQ_INVALID_ARGUMENT, an element naming no model input
+ * LQ_NOT_FOUND. */
+LQ_C_API lq_status* lq_compile(const lq_quantized_graph* qgraph, const lq_compile_options* options,
+                               lq_program** out);
+LQ_C_API void lq_program_release(lq_program* program);
+
+/* The .lqm format: magic number, format version, CRC-32 and the program. lq_program_save
+ * replaces `path` atomically. A file that is corrupt, truncated or no .lqm at all gives
+ * LQ_INVALID_MODEL, one written by a newer format version LQ_UNSUPPORTED, a missing one
+ * LQ_NOT_FOUND. */
+LQ_C_API lq_status* lq_program_save(const lq_program* program, const char* path);
+LQ_C_API lq_status* lq_program_load(const char* path, lq_program** out);
+LQ_C_API lq_status* lq_program_serialize(const lq_program* program, lq_buffer** out);
+LQ_C_API lq_status* lq_program_parse(const void* data, size_t size, lq_program** out);
+
+/* The per-layer report as JSON: every instruction (node, op type, kernel, inputs, outputs,
+ * multiply-accumulates, and for CPU nodes the reason), every tensor (dtype, shape, scale, zero
+ * point, arena offset), the instruction counts and the memory totals. */
+LQ_C_API lq_status* lq_program_summary_json(const lq_program* program, lq_buffer** out);
+/* The arena every run needs (activations), and the constants (weights, biases, tables). */
+LQ_C_API lq_status* lq_program_peak_activation_bytes(const lq_program* program, uint64_t* bytes);
+LQ_C_API lq_status* lq_program_weight_bytes(const lq_program* program, uint64_t* bytes);
+
+/* Program inputs and outputs, by index in model order, as the lq_graph_input_* functions
+ * describe a graph's (names stay valid until the program is released; shapes are static). The
+ * dtype is the stored one: int8, uint8 or int16 for a quantized tensor, else the model's
+ * (float32 for values that stay float, int64 for a Shape's output, ...). *quantized is 1 for a
+ * quantized tensor, whose real value is scale * (q - zero_point), and 0 (scale and zero point
+ * 0) for one that is not. */
+LQ_C_API lq_status* lq_program_input_count(const lq_program* program, size_t* count);
+LQ_C_API lq_status* lq_program_input_name(const lq_program* program, size_t index,
+                                          const char** name);
+LQ_C_API lq_status* lq_program_input_dtype(const lq_program* program, size_t index,
+                                           lq_dtype* dtype);
+LQ_C_API lq_status* lq_program_input_shape(const lq_program* program, size_t index, int64_t* dims,
+                                           size_t capacity, size_t* rank);
+LQ_C_API lq_status* lq_program_input_quantization(const lq_program* program, size_t index,
+                                                  int* quantized, float* scale,
+                                                  int32_t* zero_point);
+LQ_C_API lq_status* lq_program_output_count(const lq_program* program, size_t* count);
+LQ_C_API lq_status* lq_program_output_name(const lq_program* program, size_t index,
+                                           const char** name);
+LQ_C_API lq_status* lq_program_output_dtype(const lq_program* program, size_t index,
+                                            lq_dtype* dtype);
+LQ_C_API lq_status* lq_program_output_shape(const lq_program* program, size_t index, int64_t* dims,
+                                            size_t capacity, size_t* rank);
+LQ_C_API lq_status* lq_program_output_quantization(const lq_program* program, size_t index,
+                                                   int* quantized, float* scale,
+                                                   int32_t* zero_point);
+
+/* ---- Fixed-point simulator ---------------------------------------------------------- */
+
+/* Executes a program bit for bit with the integer kernels (float only at its edges and in the
+ * CPU nodes the program lists). */
+typedef struct lq_fixed_simulator lq_fixed_simulator;
+
+typedef struct lq_fixed_simulator_options {
+  size_t struct_size;
+  int threads; /* >= 1 (0 means 1); outputs are identical for any count */
+} lq_fixed_simulator_options;
+
+static inline void lq_fixed_simulator_options_init(lq_fixed_simulator_options* options) {
+  options->struct_size = sizeof(*options);
+  options->threads = 1;
+}
+
+/* What a fixed run delivers for a quantized output. Outputs that are not quantized (float32
+ * values computed on the CPU, a Shape's int64, ...) are the same either way. */
+typedef enum lq_fixed_output {
+  LQ_FIXED_OUTPUT_RAW = 0,        /* the integer codes q, in the output's program dtype */
+  LQ_FIXED_OUTPUT_DEQUANTIZED = 1 /* float32 scale * (q - zero_point) */
+} lq_fixed_output;
+
+/* `options` may be NULL (defaults). */
+LQ_C_API lq_status* lq_fixed_simulator_create(const lq_program* program,
+                                              const lq_fixed_simulator_options* options,
+                                              lq_fixed_simulator** out);
+/* As lq_simulator_run, on every program input: each as float32 (quantized by the simulator
+ * with the input's scale and zero point) or already in the input's program dtype, with the
+ * shape the program was compiled for. */
+LQ_C_API lq_status* lq_fixed_simulator_run(lq_fixed_simulator* simulator,
+                                           lq_fixed_output output_kind,
+                                           const lq_tensor_view* inputs, size_t input_count,
+                                           lq_output_view* outputs, size_t output_count);
+/* As lq_simulator_run_to_tensors: every program output, in model order. */
+LQ_C_API lq_status* lq_fixed_simulator_run_to_tensors(lq_fixed_simulator* simulator,
+                                                      lq_fixed_output output_kind,
+                                                      const lq_tensor_view* inputs,
+                                                      size_t input_count, lq_tensor** outputs,
+                                                      size_t output_capacity, size_t* output_count);
+LQ_C_API void lq_fixed_simulator_release(lq_fixed_simulator* simulator);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -288,6 +288,10 @@ static void test_null_handles(void) {
   lq_simulator* simulator = NULL;
   lq_calibrator* calibrator = NULL;
   lq_quantized_graph* qgraph = NULL;
+  lq_program* program = NULL;
+  lq_fixed_simulator* fixed = NULL;
+  const char* name = "x";
+  uint64_t bytes = 7;
   lq_graph* graph = load_test_graph();
 
   /* Every release accepts NULL; every accessor answers NULL or 0. */
@@ -299,6 +303,8 @@ static void test_null_handles(void) {
   lq_calibration_sources_release(NULL);
   lq_quantizer_release(NULL);
   lq_quantized_graph_release(NULL);
+  lq_program_release(NULL);
+  lq_fixed_simulator_release(NULL);
   CHECK(lq_buffer_data(NULL) == NULL);
   CHECK(lq_buffer_size(NULL) == 0);
   CHECK(lq_tensor_name(NULL) == NULL);
@@ -339,7 +345,26 @@ static void test_null_handles(void) {
   CHECK_ERROR(lq_quantized_graph_params_json(NULL, &buffer), LQ_INVALID_ARGUMENT, "qgraph is NULL");
   CHECK_ERROR(lq_simulator_create_fake_quant(NULL, NULL, &simulator), LQ_INVALID_ARGUMENT,
               "qgraph is NULL");
+  CHECK_ERROR(lq_compile(NULL, NULL, &program), LQ_INVALID_ARGUMENT, "lq_compile: qgraph is NULL");
+  CHECK_ERROR(lq_program_save(NULL, "m.lqm"), LQ_INVALID_ARGUMENT, "program is NULL");
+  CHECK_ERROR(lq_program_serialize(NULL, &buffer), LQ_INVALID_ARGUMENT, "program is NULL");
+  CHECK_ERROR(lq_program_summary_json(NULL, &buffer), LQ_INVALID_ARGUMENT, "program is NULL");
+  CHECK_ERROR(lq_program_peak_activation_bytes(NULL, &bytes), LQ_INVALID_ARGUMENT,
+              "program is NULL");
+  CHECK_ERROR(lq_program_weight_bytes(NULL, &bytes), LQ_INVALID_ARGUMENT, "program is NULL");
+  CHECK(bytes == 0);
+  CHECK_ERROR(lq_program_input_count(NULL, &count), LQ_INVALID_ARGUMENT, "program is NULL");
+  CHECK_ERROR(lq_program_output_name(NULL, 0, &name), LQ_INVALID_ARGUMENT, "program is NULL");
+  CHECK(name == NULL);
+  CHECK_ERROR(lq_fixed_simulator_create(NULL, NULL, &fixed), LQ_INVALID_ARGUMENT,
+              "lq_fixed_simulator_create: program is NULL");
+  CHECK_ERROR(lq_fixed_simulator_run(NULL, LQ_FIXED_OUTPUT_RAW, NULL, 0, NULL, 0),
+              LQ_INVALID_ARGUMENT, "lq_fixed_simulator_run: simulator is NULL");
+  CHECK_ERROR(
+      lq_fixed_simulator_run_to_tensors(NULL, LQ_FIXED_OUTPUT_RAW, NULL, 0, NULL, 0, &count),
+      LQ_INVALID_ARGUMENT, "simulator is NULL");
   CHECK(buffer == NULL && simulator == NULL && calibrator == NULL && qgraph == NULL);
+  CHECK(program == NULL && fixed == NULL && count == 0);
 
   /* NULL output pointers too. */
   CHECK_ERROR(lq_graph_load_from_memory(kTestModel, sizeof kTestModel, NULL), LQ_INVALID_ARGUMENT,
@@ -1099,11 +1124,728 @@ static void test_quantize_out_of_order(void) {
   lq_graph_release(graph);
 }
 
+/* ---- Pictures and defaults ------------------------------------------------------------------ */
+
+static void test_image_load(void) {
+  lq_image_preprocess preprocess;
+  lq_tensor* picture = NULL;
+  lq_graph* graph = load_test_graph();
+  lq_simulator* simulator = NULL;
+  lq_tensor_view inputs[2];
+  lq_output_view output;
+  float y[32], s[2] = {0.5f, -0.5f};
+  int64_t dims[4];
+  const int64_t* shape;
+  const float* values;
+  int row, col, channel, exact = 1;
+
+  CHECK(make_dir(work_path("pictures")));
+  CHECK(write_bmp(work_path("pictures/a.bmp"), 100));
+
+  /* Kept at 8x8, BGR, NCHW: channel 0 is blue = 100 + row * 8 + col. */
+  lq_image_preprocess_init(&preprocess);
+  preprocess.resize = LQ_RESIZE_NONE;
+  preprocess.color = LQ_COLOR_BGR;
+  preprocess.mean[0] = preprocess.mean[1] = preprocess.mean[2] = 100.0f;
+  preprocess.scale[0] = preprocess.scale[1] = preprocess.scale[2] = 0.5f;
+  CHECK_OK(lq_image_load(work_path("pictures/a.bmp"), &preprocess, &picture));
+  CHECK(strcmp(lq_tensor_name(picture), "") == 0);
+  CHECK(lq_tensor_dtype(picture) == LQ_FLOAT32 && lq_tensor_rank(picture) == 4);
+  shape = lq_tensor_shape(picture);
+  CHECK(shape && shape[0] == 1 && shape[1] == 3 && shape[2] == 8 && shape[3] == 8);
+  CHECK(lq_tensor_byte_size(picture) == 3 * 64 * sizeof(float));
+  values = (const float*)lq_tensor_data(picture);
+  for (channel = 0; values && channel < 3; ++channel) {
+    for (row = 0; row < 8; ++row) {
+      for (col = 0; col < 8; ++col) {
+        const float pixel = (float)(100 + row * 8 + col + channel);
+        exact &= values[(channel * 8 + row) * 8 + col] == (pixel - 100.0f) * 0.5f;
+      }
+    }
+  }
+  CHECK(values && exact);
+  lq_tensor_release(picture);
+  picture = NULL;
+
+  /* Gray, NHWC: [1,8,8,1]. */
+  preprocess.color = LQ_COLOR_GRAY;
+  preprocess.layout = LQ_LAYOUT_NHWC;
+  CHECK_OK(lq_image_load(work_path("pictures/a.bmp"), &preprocess, &picture));
+  shape = lq_tensor_shape(picture);
+  CHECK(shape && shape[0] == 1 && shape[1] == 8 && shape[2] == 8 && shape[3] == 1);
+  lq_tensor_release(picture);
+  picture = NULL;
+
+  /* Stretched to the model's 4x4, then fed to a simulator through a view of the tensor. */
+  lq_image_preprocess_init(&preprocess);
+  preprocess.height = 4;
+  preprocess.width = 4;
+  preprocess.mean[0] = preprocess.mean[1] = preprocess.mean[2] = 128.0f;
+  preprocess.scale[0] = preprocess.scale[1] = preprocess.scale[2] = 1.0f / 64.0f;
+  CHECK_OK(lq_image_load(work_path("pictures/a.bmp"), &preprocess, &picture));
+  CHECK(lq_tensor_byte_size(picture) == 48 * sizeof(float));
+  CHECK_OK(lq_simulator_create(graph, NULL, &simulator));
+  inputs[0] =
+      make_view("x", lq_tensor_dtype(picture), lq_tensor_shape(picture), lq_tensor_rank(picture),
+                (void*)lq_tensor_data(picture), lq_tensor_byte_size(picture));
+  inputs[1] = make_view("s", LQ_FLOAT32, kShapeS, 4, s, sizeof s);
+  output = make_output("y", y, sizeof y, dims, 4);
+  CHECK_OK(lq_simulator_run(simulator, inputs, 2, &output, 1));
+  CHECK(y_matches(y, (const float*)lq_tensor_data(picture), s, 1, 1e-5f));
+  lq_tensor_release(picture);
+  picture = NULL;
+
+  /* Misuse: a missing file, a file that is no picture, bad preprocessing. */
+  CHECK_ERROR(lq_image_load(work_path("pictures/none.png"), &preprocess, &picture), LQ_NOT_FOUND,
+              "no picture file");
+  CHECK(write_file(work_path("pictures/text.png"), "not a picture", 13));
+  CHECK_ERROR(lq_image_load(work_path("pictures/text.png"), &preprocess, &picture),
+              LQ_INVALID_ARGUMENT, "cannot read image");
+  preprocess.height = 0;
+  CHECK_ERROR(lq_image_load(work_path("pictures/a.bmp"), &preprocess, &picture),
+              LQ_INVALID_ARGUMENT, "preprocessing needs a target height and width");
+  preprocess.struct_size = 8;
+  CHECK_ERROR(lq_image_load(work_path("pictures/a.bmp"), &preprocess, &picture),
+              LQ_INVALID_ARGUMENT, "preprocess->struct_size is 8");
+  lq_image_preprocess_init(&preprocess);
+  preprocess.color = (lq_color_order)3;
+  CHECK_ERROR(lq_image_load(work_path("pictures/a.bmp"), &preprocess, &picture),
+              LQ_INVALID_ARGUMENT, "preprocess->color is 3");
+  CHECK_ERROR(lq_image_load(work_path("pictures/a.bmp"), NULL, &picture), LQ_INVALID_ARGUMENT,
+              "preprocess is NULL");
+  CHECK_ERROR(lq_image_load(NULL, &preprocess, &picture), LQ_INVALID_ARGUMENT, "path is NULL");
+  CHECK_ERROR(lq_image_load(work_path("pictures/a.bmp"), &preprocess, NULL), LQ_INVALID_ARGUMENT,
+              "out is NULL");
+  CHECK(picture == NULL);
+  lq_simulator_release(simulator);
+  lq_graph_release(graph);
+}
+
+static void test_default_config(void) {
+  lq_buffer* defaults = NULL;
+  lq_buffer* round_trip = NULL;
+  lq_quantizer* quantizer = NULL;
+
+  /* Every model-level default is spelled out ... */
+  CHECK_OK(lq_quantizer_default_config_json(&defaults));
+  CHECK(buffer_contains(defaults, "\"method\": \"percentile\""));
+  CHECK(buffer_contains(defaults, "\"activation\": \"int8\""));
+  CHECK(buffer_contains(defaults, "\"weight\": \"int8\""));
+  CHECK(buffer_contains(defaults, "\"per_channel\": true"));
+  CHECK(buffer_contains(defaults, "\"percentile\": 0.999"));
+  /* ... in a config lq_quantizer_create_from_json reads back unchanged. */
+  CHECK_OK(lq_quantizer_create_from_json((const char*)lq_buffer_data(defaults), &quantizer));
+  CHECK_OK(lq_quantizer_config_json(quantizer, &round_trip));
+  CHECK(lq_buffer_size(defaults) == lq_buffer_size(round_trip) &&
+        memcmp(lq_buffer_data(defaults), lq_buffer_data(round_trip), lq_buffer_size(defaults)) ==
+            0);
+  CHECK_ERROR(lq_quantizer_default_config_json(NULL), LQ_INVALID_ARGUMENT, "out is NULL");
+  lq_quantizer_release(quantizer);
+  lq_buffer_release(round_trip);
+  lq_buffer_release(defaults);
+}
+
+/* ---- Compile and the fixed-point simulator ------------------------------------------------- */
+
+/* Log lines received by a callback. */
+struct log_lines {
+  int count;
+  char text[2048];
+};
+
+static void record_log(const char* line, void* user_data) {
+  struct log_lines* log = (struct log_lines*)user_data;
+  const size_t used = strlen(log->text);
+  ++log->count;
+  snprintf(log->text + used, sizeof log->text - used, "%s\n", line);
+}
+
+/* The test model quantized with the range method "max" on 6 samples. */
+static lq_quantized_graph* quantized_test_graph(void) {
+  lq_graph* graph = load_test_graph();
+  lq_calibrator* calibrator = calibrated(graph, 6);
+  lq_quantizer* quantizer = NULL;
+  lq_quantized_graph* qgraph = NULL;
+  CHECK_OK(lq_quantizer_create(&quantizer));
+  CHECK_OK(lq_quantizer_set_method(quantizer, "max"));
+  CHECK_OK(lq_quantizer_quantize(quantizer, graph, calibrator, &qgraph));
+  lq_quantizer_release(quantizer);
+  lq_calibrator_release(calibrator);
+  lq_graph_release(graph);
+  return qgraph;
+}
+
+static const int64_t kShapeX1[] = {1, 3, 4, 4};
+
+/* Compile options fixing x to [1,3,4,4]; `shape` must outlive the options. */
+static lq_compile_options batch1_options(lq_input_shape* shape) {
+  lq_compile_options options;
+  lq_input_shape_init(shape);
+  shape->name = "x";
+  shape->shape = kShapeX1;
+  shape->rank = 4;
+  lq_compile_options_init(&options);
+  options.input_shapes = shape;
+  options.input_shape_count = 1;
+  return options;
+}
+
+static lq_program* compiled_test_program(void) {
+  lq_quantized_graph* qgraph = quantized_test_graph();
+  lq_program* program = NULL;
+  lq_input_shape shape;
+  const lq_compile_options options = batch1_options(&shape);
+  CHECK_OK(lq_compile(qgraph, &options, &program));
+  lq_quantized_graph_release(qgraph);
+  return program;
+}
+
+static void test_quantizer_log(void) {
+  lq_graph* graph = load_test_graph();
+  lq_calibrator* calibrator = calibrated(graph, 3);
+  lq_quantizer* quantizer = NULL;
+  lq_quantized_graph* qgraph = NULL;
+  lq_program* program = NULL;
+  lq_input_shape shape;
+  lq_compile_options options = batch1_options(&shape);
+  struct log_lines quantizer_log, compiler_log;
+  memset(&quantizer_log, 0, sizeof quantizer_log);
+  memset(&compiler_log, 0, sizeof compiler_log);
+
+  /* The quantizer tells which node it keeps in float ... */
+  CHECK_OK(lq_quantizer_create_from_json(
+      "{\"model\": {\"method\": \"max\"}, \"nodes\": {\"relu\": {\"quantize\": false}}}",
+      &quantizer));
+  CHECK_OK(lq_quantizer_set_log_callback(quantizer, record_log, &quantizer_log));
+  CHECK_OK(lq_quantizer_quantize(quantizer, graph, calibrator, &qgraph));
+  CHECK(quantizer_log.count >= 1);
+  CHECK(strstr(quantizer_log.text, "Relu node \"relu\" stays in float (quantize: false)") != NULL);
+
+  /* ... and the compiler puts it on the CPU, with the Add reading its float output and the
+   * Shape node. */
+  options.log = record_log;
+  options.log_user_data = &compiler_log;
+  CHECK_OK(lq_compile(qgraph, &options, &program));
+  CHECK(strstr(compiler_log.text,
+               "CPU node Relu \"relu\": output \"r\" is not quantized per tensor\n") != NULL);
+  CHECK(strstr(compiler_log.text, "CPU node Add \"add\": ") != NULL);
+  CHECK(strstr(compiler_log.text, "CPU node Shape \"shape\": no integer kernel for Shape\n") !=
+        NULL);
+  CHECK(compiler_log.count == 3);
+  lq_quantized_graph_release(qgraph);
+  qgraph = NULL;
+
+  /* A NULL callback turns the log off; a failed quantization logs nothing. */
+  CHECK_OK(lq_quantizer_set_log_callback(quantizer, NULL, NULL));
+  quantizer_log.count = 0;
+  CHECK_OK(lq_quantizer_quantize(quantizer, graph, calibrator, &qgraph));
+  CHECK(quantizer_log.count == 0);
+  CHECK_ERROR(lq_quantizer_set_log_callback(NULL, record_log, NULL), LQ_INVALID_ARGUMENT,
+              "quantizer is NULL");
+  lq_program_release(program);
+  lq_quantized_graph_release(qgraph);
+  lq_quantizer_release(quantizer);
+  lq_calibrator_release(calibrator);
+  lq_graph_release(graph);
+}
+
+static void test_compile(void) {
+  lq_quantized_graph* qgraph = quantized_test_graph();
+  lq_program* program = NULL;
+  lq_input_shape shapes[3];
+  lq_compile_options options = batch1_options(&shapes[0]);
+  lq_buffer* json = NULL;
+  struct log_lines log;
+  size_t count = 0, rank = 0;
+  const char* name = NULL;
+  lq_dtype dtype = LQ_DTYPE_UNDEFINED;
+  int64_t dims[4] = {0, 0, 0, 0};
+  int quantized = -1;
+  float scale = -1.0f;
+  int32_t zero_point = -1;
+  uint64_t bytes = 0;
+  const int64_t negative[] = {1, -3, 4, 4};
+  const int64_t wrong[] = {1, 3, 4, 5};
+  memset(&log, 0, sizeof log);
+
+  /* x's batch is dynamic: a program needs it. */
+  CHECK_ERROR(lq_compile(qgraph, NULL, &program), LQ_INVALID_ARGUMENT,
+              "model input \"x\" has dynamic shape float32[N,3,4,4]: give its size in "
+              "options->input_shapes");
+  options.log = record_log;
+  options.log_user_data = &log;
+  CHECK_OK(lq_compile(qgraph, &options, &program));
+  CHECK(log.count == 1 && strstr(log.text, "CPU node Shape \"shape\": ") != NULL);
+  /* The program needs nothing it was compiled from. */
+  lq_quantized_graph_release(qgraph);
+
+  CHECK_OK(lq_program_input_count(program, &count));
+  CHECK(count == 2);
+  CHECK_OK(lq_program_input_name(program, 0, &name));
+  CHECK(name && strcmp(name, "x") == 0);
+  CHECK_OK(lq_program_input_name(program, 1, &name));
+  CHECK(name && strcmp(name, "s") == 0);
+  CHECK_OK(lq_program_input_dtype(program, 0, &dtype));
+  CHECK(dtype == LQ_INT8);
+  CHECK_OK(lq_program_input_shape(program, 0, NULL, 0, &rank));
+  CHECK(rank == 4);
+  CHECK_OK(lq_program_input_shape(program, 0, dims, 4, &rank));
+  CHECK(dims[0] == 1 && dims[1] == 3 && dims[2] == 4 && dims[3] == 4);
+  CHECK_OK(lq_program_input_quantization(program, 0, &quantized, &scale, &zero_point));
+  /* max over about [-2, 2] in 8 bits. */
+  CHECK(quantized == 1 && scale > 0.005f && scale < 0.05f);
+  CHECK(zero_point >= -128 && zero_point <= 127);
+
+  CHECK_OK(lq_program_output_count(program, &count));
+  CHECK(count == 2);
+  CHECK_OK(lq_program_output_name(program, 0, &name));
+  CHECK(name && strcmp(name, "y") == 0);
+  CHECK_OK(lq_program_output_dtype(program, 0, &dtype));
+  CHECK(dtype == LQ_INT8);
+  CHECK_OK(lq_program_output_shape(program, 0, dims, 4, &rank));
+  CHECK(rank == 4 && dims[0] == 1 && dims[1] == 2 && dims[2] == 4 && dims[3] == 4);
+  CHECK_OK(lq_program_output_quantization(program, 0, &quantized, &scale, &zero_point));
+  CHECK(quantized == 1 && scale > 0.0f);
+  /* The Shape's output is int64 and not quantized. */
+  CHECK_OK(lq_program_output_name(program, 1, &name));
+  CHECK(name && strcmp(name, "y_shape") == 0);
+  CHECK_OK(lq_program_output_dtype(program, 1, &dtype));
+  CHECK(dtype == LQ_INT64);
+  CHECK_OK(lq_program_output_shape(program, 1, dims, 4, &rank));
+  CHECK(rank == 1 && dims[0] == 4);
+  CHECK_OK(lq_program_output_quantization(program, 1, &quantized, &scale, &zero_point));
+  CHECK(quantized == 0 && scale == 0.0f && zero_point == 0);
+
+  CHECK_OK(lq_program_peak_activation_bytes(program, &bytes));
+  CHECK(bytes >= 48 + 32); /* x and y (int8) are live together */
+  CHECK_OK(lq_program_weight_bytes(program, &bytes));
+  CHECK(bytes >= 6 + 2 * 4); /* int8 weights and int32 biases, at least */
+
+  /* The per-layer report. */
+  CHECK_OK(lq_program_summary_json(program, &json));
+  CHECK(buffer_contains(json, "\"layers\": ["));
+  CHECK(buffer_contains(json, "\"node\": \"conv\""));
+  CHECK(buffer_contains(json, "\"kernel\": \"Conv\""));
+  CHECK(buffer_contains(json, "\"kernel\": \"CPU\""));
+  CHECK(buffer_contains(json, "\"cpu_reason\": "));
+  CHECK(buffer_contains(json, "\"target\": \"generic\""));
+  lq_buffer_release(json);
+  json = NULL;
+
+  /* Misuse of the accessors. */
+  CHECK_ERROR(lq_program_input_name(program, 2, &name), LQ_INVALID_ARGUMENT,
+              "index 2 is out of range: the program has 2 inputs");
+  CHECK(name == NULL);
+  CHECK_ERROR(lq_program_output_dtype(program, 9, &dtype), LQ_INVALID_ARGUMENT,
+              "index 9 is out of range: the program has 2 outputs");
+  CHECK(dtype == LQ_DTYPE_UNDEFINED);
+  CHECK_ERROR(lq_program_output_shape(program, 0, dims, 3, &rank), LQ_INVALID_ARGUMENT,
+              "\"y\" has rank 4 but capacity is 3");
+  CHECK_ERROR(lq_program_input_shape(program, 0, NULL, 4, &rank), LQ_INVALID_ARGUMENT,
+              "dims is NULL");
+  CHECK_ERROR(lq_program_output_shape(program, 0, dims, 4, NULL), LQ_INVALID_ARGUMENT,
+              "rank is NULL");
+  CHECK_ERROR(lq_program_input_quantization(program, 5, &quantized, &scale, &zero_point),
+              LQ_INVALID_ARGUMENT, "index 5 is out of range");
+  CHECK(quantized == 0 && scale == 0.0f && zero_point == 0);
+  CHECK_ERROR(lq_program_output_quantization(program, 0, &quantized, NULL, &zero_point),
+              LQ_INVALID_ARGUMENT, "scale is NULL");
+  CHECK_ERROR(lq_program_input_quantization(program, 0, NULL, &scale, &zero_point),
+              LQ_INVALID_ARGUMENT, "quantized is NULL");
+  CHECK_ERROR(lq_program_input_quantization(program, 0, &quantized, &scale, NULL),
+              LQ_INVALID_ARGUMENT, "zero_point is NULL");
+  CHECK_ERROR(lq_program_input_count(program, NULL), LQ_INVALID_ARGUMENT, "count is NULL");
+  CHECK_ERROR(lq_program_output_count(program, NULL), LQ_INVALID_ARGUMENT, "count is NULL");
+  CHECK_ERROR(lq_program_output_name(program, 0, NULL), LQ_INVALID_ARGUMENT, "name is NULL");
+  CHECK_ERROR(lq_program_input_dtype(program, 0, NULL), LQ_INVALID_ARGUMENT, "dtype is NULL");
+  CHECK_ERROR(lq_program_summary_json(program, NULL), LQ_INVALID_ARGUMENT, "out is NULL");
+  CHECK_ERROR(lq_program_weight_bytes(program, NULL), LQ_INVALID_ARGUMENT, "bytes is NULL");
+  CHECK_ERROR(lq_program_peak_activation_bytes(program, NULL), LQ_INVALID_ARGUMENT,
+              "bytes is NULL");
+  lq_program_release(program);
+  program = NULL;
+
+  /* Misuse of the options. */
+  qgraph = quantized_test_graph();
+  options = batch1_options(&shapes[0]);
+  options.target = "int8";
+  CHECK_OK(lq_compile(qgraph, &options, &program));
+  CHECK_OK(lq_program_summary_json(program, &json));
+  CHECK(buffer_contains(json, "\"target\": \"int8\""));
+  lq_buffer_release(json);
+  lq_program_release(program);
+  program = NULL;
+  options.target = "npu";
+  CHECK_ERROR(lq_compile(qgraph, &options, &program), LQ_INVALID_ARGUMENT,
+              "unknown target \"npu\": expected one of generic, int8");
+  options = batch1_options(&shapes[0]);
+  options.struct_size = 4;
+  CHECK_ERROR(lq_compile(qgraph, &options, &program), LQ_INVALID_ARGUMENT,
+              "options->struct_size is 4, smaller than the first version of lq_compile_options");
+  options.struct_size = sizeof options + 8;
+  CHECK_ERROR(lq_compile(qgraph, &options, &program), LQ_INVALID_ARGUMENT,
+              "larger than this library's lq_compile_options");
+  options = batch1_options(&shapes[0]);
+  shapes[0].struct_size = 8;
+  CHECK_ERROR(lq_compile(qgraph, &options, &program), LQ_INVALID_ARGUMENT,
+              "options->input_shapes[0].struct_size is 8, smaller than the first version of "
+              "lq_input_shape");
+  options = batch1_options(&shapes[0]);
+  shapes[1] = shapes[0];
+  shapes[1].struct_size = sizeof(lq_input_shape) - 8;
+  options.input_shape_count = 2;
+  CHECK_ERROR(lq_compile(qgraph, &options, &program), LQ_INVALID_ARGUMENT,
+              "every element of an array has the same size");
+  shapes[1] = shapes[0];
+  CHECK_ERROR(lq_compile(qgraph, &options, &program), LQ_INVALID_ARGUMENT,
+              "options->input_shapes[1]: input \"x\" is given twice");
+  shapes[1].name = NULL;
+  CHECK_ERROR(lq_compile(qgraph, &options, &program), LQ_INVALID_ARGUMENT,
+              "options->input_shapes[1].name is NULL");
+  shapes[1] = shapes[0];
+  shapes[1].name = "s";
+  shapes[1].shape = NULL;
+  CHECK_ERROR(lq_compile(qgraph, &options, &program), LQ_INVALID_ARGUMENT,
+              "options->input_shapes[1].shape is NULL");
+  shapes[1].name = "nope";
+  shapes[1].shape = kShapeS;
+  CHECK_ERROR(lq_compile(qgraph, &options, &program), LQ_NOT_FOUND,
+              "input shape given for \"nope\", which is not a model input");
+  options.input_shape_count = 1;
+  shapes[0].shape = negative;
+  CHECK_ERROR(lq_compile(qgraph, &options, &program), LQ_INVALID_ARGUMENT,
+              "options->input_shapes[0].shape[1] (input \"x\") is -3");
+  shapes[0].shape = wrong;
+  CHECK_ERROR(lq_compile(qgraph, &options, &program), LQ_INVALID_ARGUMENT,
+              "input \"x\": shape [1,3,4,5] does not fit the declared float32[N,3,4,4]");
+  options.input_shapes = NULL;
+  CHECK_ERROR(lq_compile(qgraph, &options, &program), LQ_INVALID_ARGUMENT,
+              "options->input_shapes is NULL");
+  options = batch1_options(&shapes[0]);
+  CHECK_ERROR(lq_compile(qgraph, &options, NULL), LQ_INVALID_ARGUMENT, "out is NULL");
+  CHECK_ERROR(lq_compile(NULL, &options, &program), LQ_INVALID_ARGUMENT, "qgraph is NULL");
+  CHECK(program == NULL);
+  lq_quantized_graph_release(qgraph);
+}
+
+/* A sample's outputs from a fixed simulator: y (raw int8 or dequantized float32) and y_shape. */
+struct fixed_outputs {
+  float y_float[32];
+  int8_t y_codes[32];
+  int64_t y_shape[4];
+};
+
+static void run_fixed(lq_fixed_simulator* simulator, const struct sample* sample,
+                      struct fixed_outputs* result) {
+  int64_t y_dims[4] = {0, 0, 0, 0}, shape_dims[1] = {0};
+  lq_output_view outputs[2];
+  outputs[0] = make_output("y", result->y_codes, sizeof result->y_codes, y_dims, 4);
+  outputs[1] = make_output("y_shape", result->y_shape, sizeof result->y_shape, shape_dims, 1);
+  CHECK_OK(lq_fixed_simulator_run(simulator, LQ_FIXED_OUTPUT_RAW, sample->views, 2, outputs, 2));
+  CHECK(outputs[0].dtype == LQ_INT8 && outputs[0].rank == 4 && outputs[0].bytes_needed == 32);
+  CHECK(y_dims[0] == 1 && y_dims[1] == 2 && y_dims[2] == 4 && y_dims[3] == 4);
+  CHECK(outputs[1].dtype == LQ_INT64 && shape_dims[0] == 4);
+  outputs[0] = make_output("y", result->y_float, sizeof result->y_float, y_dims, 4);
+  CHECK_OK(
+      lq_fixed_simulator_run(simulator, LQ_FIXED_OUTPUT_DEQUANTIZED, sample->views, 2, outputs, 1));
+  CHECK(outputs[0].dtype == LQ_FLOAT32 && outputs[0].bytes_needed == 128);
+}
+
+static int same_fixed_outputs(const struct fixed_outputs* a, const struct fixed_outputs* b) {
+  return memcmp(a->y_codes, b->y_codes, sizeof a->y_codes) == 0 &&
+         memcmp(a->y_float, b->y_float, sizeof a->y_float) == 0 &&
+         memcmp(a->y_shape, b->y_shape, sizeof a->y_shape) == 0;
+}
+
+/* The codes of `x` with the program input's scale and zero point (ONNX QuantizeLinear). */
+static void quantize_input(const float* x, size_t count, float scale, int32_t zero_point,
+                           int8_t* codes) {
+  size_t i;
+  for (i = 0; i < count; ++i) {
+    float q = nearbyintf(x[i] / scale) + (float)zero_point; /* ties to even */
+    codes[i] = (int8_t)(q < -128.0f ? -128.0f : (q > 127.0f ? 127.0f : q));
+  }
+}
+
+static void test_fixed_simulator(void) {
+  lq_program* program = compiled_test_program();
+  lq_fixed_simulator* simulator = NULL;
+  lq_fixed_simulator* single = NULL;
+  lq_fixed_simulator_options options;
+  struct sample sample;
+  struct fixed_outputs fixed, again;
+  lq_tensor* tensors[2] = {NULL, NULL};
+  size_t count = 0;
+  int quantized = 0, i, exact = 1, differs = 0;
+  float scale = 0.0f;
+  int32_t zero_point = 0;
+  int8_t x_codes[48], s_codes[2];
+  lq_tensor_view coded[2];
+
+  lq_fixed_simulator_options_init(&options);
+  options.threads = 2;
+  CHECK_OK(lq_fixed_simulator_create(program, &options, &simulator));
+  CHECK_OK(lq_fixed_simulator_create(program, NULL, &single));
+  CHECK_OK(lq_program_output_quantization(program, 0, &quantized, &scale, &zero_point));
+  CHECK(quantized == 1);
+
+  make_sample(&sample, 5);
+  run_fixed(simulator, &sample, &fixed);
+  /* Dequantized is (q - zero_point) * scale of the raw codes, exactly. */
+  for (i = 0; i < 32; ++i) {
+    exact &= fixed.y_float[i] == (float)(fixed.y_codes[i] - zero_point) * scale;
+    differs |= fixed.y_codes[i] != fixed.y_codes[0];
+  }
+  CHECK(exact && differs);
+  /* Close to float: 8 bits over about [-2, 4], one requantization more than fake quant. */
+  CHECK(y_matches(fixed.y_float, sample.x, sample.s, 1, 0.15f));
+  CHECK(fixed.y_shape[0] == 1 && fixed.y_shape[1] == 2 && fixed.y_shape[2] == 4 &&
+        fixed.y_shape[3] == 4);
+  /* Any thread count gives the same outputs. */
+  run_fixed(single, &sample, &again);
+  CHECK(same_fixed_outputs(&fixed, &again));
+
+  /* Inputs already quantized give what the simulator's own quantization gives. */
+  CHECK_OK(lq_program_input_quantization(program, 0, &quantized, &scale, &zero_point));
+  quantize_input(sample.x, 48, scale, zero_point, x_codes);
+  CHECK_OK(lq_program_input_quantization(program, 1, &quantized, &scale, &zero_point));
+  quantize_input(sample.s, 2, scale, zero_point, s_codes);
+  coded[0] = make_view("x", LQ_INT8, kShapeX, 4, x_codes, sizeof x_codes);
+  coded[1] = make_view("s", LQ_INT8, kShapeS, 4, s_codes, sizeof s_codes);
+  CHECK_OK(lq_fixed_simulator_run_to_tensors(simulator, LQ_FIXED_OUTPUT_RAW, coded, 2, tensors, 2,
+                                             &count));
+  CHECK(count == 2 && strcmp(lq_tensor_name(tensors[0]), "y") == 0);
+  CHECK(lq_tensor_dtype(tensors[0]) == LQ_INT8 && lq_tensor_byte_size(tensors[0]) == 32);
+  CHECK(lq_tensor_data(tensors[0]) &&
+        memcmp(lq_tensor_data(tensors[0]), fixed.y_codes, sizeof fixed.y_codes) == 0);
+  CHECK(strcmp(lq_tensor_name(tensors[1]), "y_shape") == 0);
+  CHECK(lq_tensor_dtype(tensors[1]) == LQ_INT64);
+  lq_tensor_release(tensors[0]);
+  lq_tensor_release(tensors[1]);
+  CHECK_OK(lq_fixed_simulator_run_to_tensors(simulator, LQ_FIXED_OUTPUT_DEQUANTIZED, sample.views,
+                                             2, tensors, 2, &count));
+  CHECK(lq_tensor_dtype(tensors[0]) == LQ_FLOAT32 && lq_tensor_byte_size(tensors[0]) == 128);
+  CHECK(lq_tensor_data(tensors[0]) &&
+        memcmp(lq_tensor_data(tensors[0]), fixed.y_float, sizeof fixed.y_float) == 0);
+  CHECK(lq_tensor_data(tensors[1]) &&
+        memcmp(lq_tensor_data(tensors[1]), fixed.y_shape, sizeof fixed.y_shape) == 0);
+  lq_tensor_release(tensors[0]);
+  lq_tensor_release(tensors[1]);
+  tensors[0] = tensors[1] = NULL;
+
+  /* The simulator keeps the program. */
+  lq_program_release(program);
+  run_fixed(simulator, &sample, &again);
+  CHECK(same_fixed_outputs(&fixed, &again));
+  lq_fixed_simulator_release(single);
+  lq_fixed_simulator_release(simulator);
+}
+
+static void test_fixed_simulator_misuse(void) {
+  lq_program* program = compiled_test_program();
+  lq_fixed_simulator* simulator = NULL;
+  lq_fixed_simulator_options options;
+  struct sample sample;
+  lq_tensor_view inputs[3];
+  lq_output_view output;
+  lq_tensor* tensors[2] = {NULL, NULL};
+  size_t count = 9;
+  int8_t y_codes[32], y_small[8];
+  float y[32];
+  int64_t y_dims[4];
+  int32_t as_int[48];
+  const int64_t batch2[] = {2, 3, 4, 4};
+  float x2[96];
+
+  lq_fixed_simulator_options_init(&options);
+  options.struct_size = 4;
+  CHECK_ERROR(lq_fixed_simulator_create(program, &options, &simulator), LQ_INVALID_ARGUMENT,
+              "options->struct_size is 4, smaller than the first version of "
+              "lq_fixed_simulator_options");
+  options.struct_size = sizeof options + 8;
+  CHECK_ERROR(lq_fixed_simulator_create(program, &options, &simulator), LQ_INVALID_ARGUMENT,
+              "larger than this library's lq_fixed_simulator_options");
+  lq_fixed_simulator_options_init(&options);
+  options.threads = -2;
+  CHECK_ERROR(lq_fixed_simulator_create(program, &options, &simulator), LQ_INVALID_ARGUMENT,
+              "options->threads is -2");
+  CHECK_ERROR(lq_fixed_simulator_create(program, NULL, NULL), LQ_INVALID_ARGUMENT, "out is NULL");
+  CHECK(simulator == NULL);
+  options.threads = 0; /* means 1 */
+  CHECK_OK(lq_fixed_simulator_create(program, &options, &simulator));
+
+  make_sample(&sample, 3);
+  output = make_output("y", y_codes, sizeof y_codes, y_dims, 4);
+#define RUN_WITH(views, count) \
+  lq_fixed_simulator_run(simulator, LQ_FIXED_OUTPUT_RAW, (views), (count), &output, 1)
+  CHECK_ERROR(lq_fixed_simulator_run(simulator, (lq_fixed_output)7, sample.views, 2, &output, 1),
+              LQ_INVALID_ARGUMENT,
+              "output_kind is 7; use LQ_FIXED_OUTPUT_RAW or LQ_FIXED_OUTPUT_DEQUANTIZED");
+  CHECK_ERROR(RUN_WITH(NULL, 2), LQ_INVALID_ARGUMENT, "inputs is NULL");
+  inputs[0] = sample.views[0];
+  inputs[1] = sample.views[1];
+  inputs[0].byte_size = 10;
+  CHECK_ERROR(RUN_WITH(inputs, 2), LQ_INVALID_ARGUMENT,
+              "inputs[0] (\"x\"): byte_size is 10, but float32[1,3,4,4] holds 192 bytes");
+  inputs[0] = make_view("x", LQ_INT32, kShapeX, 4, as_int, sizeof as_int);
+  CHECK_ERROR(RUN_WITH(inputs, 2), LQ_INVALID_ARGUMENT,
+              "input \"x\" has dtype int32, expected int8 or float32");
+  fill_input(x2, 96, 1);
+  inputs[0] = make_view("x", LQ_FLOAT32, batch2, 4, x2, sizeof x2);
+  CHECK_ERROR(RUN_WITH(inputs, 2), LQ_INVALID_ARGUMENT,
+              "input \"x\" has shape [2,3,4,4], the program was compiled for [1,3,4,4]");
+  inputs[0] = sample.views[0];
+  CHECK_ERROR(RUN_WITH(inputs, 1), LQ_INVALID_ARGUMENT,
+              "program input \"s\" (int8[1,2,1,1]) was not given");
+  inputs[2] = sample.views[1];
+  inputs[2].name = "t";
+  CHECK_ERROR(RUN_WITH(inputs, 3), LQ_INVALID_ARGUMENT, "\"t\" is not an input of the program");
+  inputs[2].name = "s";
+  CHECK_ERROR(RUN_WITH(inputs, 3), LQ_INVALID_ARGUMENT, "inputs[2]: input \"s\" is given twice");
+#undef RUN_WITH
+
+  /* Output views: raw y needs 32 bytes, dequantized 128. */
+  output = make_output("z", y_codes, sizeof y_codes, y_dims, 4);
+  CHECK_ERROR(
+      lq_fixed_simulator_run(simulator, LQ_FIXED_OUTPUT_RAW, sample.views, 2, &output, 1),
+      LQ_INVALID_ARGUMENT,
+      "outputs[0].name \"z\" is not an output of the program; its outputs are \"y\", \"y_shape\"");
+  output = make_output("y", y_small, sizeof y_small, y_dims, 4);
+  CHECK_ERROR(lq_fixed_simulator_run(simulator, LQ_FIXED_OUTPUT_RAW, sample.views, 2, &output, 1),
+              LQ_INVALID_ARGUMENT,
+              "outputs[0] (\"y\"): the output int8[1,2,4,4] needs 32 bytes but "
+              "byte_size is 8");
+  CHECK(output.bytes_needed == 32 && output.dtype == LQ_INT8 && output.rank == 4);
+  output = make_output("y", y_codes, sizeof y_codes, y_dims, 4);
+  CHECK_ERROR(
+      lq_fixed_simulator_run(simulator, LQ_FIXED_OUTPUT_DEQUANTIZED, sample.views, 2, &output, 1),
+      LQ_INVALID_ARGUMENT, "the output float32[1,2,4,4] needs 128 bytes but byte_size is 32");
+  CHECK(output.bytes_needed == 128 && output.dtype == LQ_FLOAT32);
+  output = make_output("y", y, sizeof y, y_dims, 2);
+  CHECK_ERROR(
+      lq_fixed_simulator_run(simulator, LQ_FIXED_OUTPUT_DEQUANTIZED, sample.views, 2, &output, 1),
+      LQ_INVALID_ARGUMENT, "has rank 4 but shape_capacity is 2");
+  output = make_output("y", y, sizeof y, y_dims, 4);
+  output.struct_size = 2;
+  CHECK_ERROR(lq_fixed_simulator_run(simulator, LQ_FIXED_OUTPUT_RAW, sample.views, 2, &output, 1),
+              LQ_INVALID_ARGUMENT, "outputs[0].struct_size is 2");
+  CHECK_ERROR(lq_fixed_simulator_run(simulator, LQ_FIXED_OUTPUT_RAW, sample.views, 2, NULL, 1),
+              LQ_INVALID_ARGUMENT, "outputs is NULL");
+  CHECK_OK(lq_fixed_simulator_run(simulator, LQ_FIXED_OUTPUT_RAW, sample.views, 2, NULL, 0));
+
+  /* run_to_tensors. */
+  CHECK_ERROR(lq_fixed_simulator_run_to_tensors(simulator, LQ_FIXED_OUTPUT_RAW, sample.views, 2,
+                                                tensors, 1, &count),
+              LQ_INVALID_ARGUMENT, "output_capacity is 1 but the program has 2 outputs");
+  CHECK(count == 2 && tensors[0] == NULL);
+  CHECK_ERROR(lq_fixed_simulator_run_to_tensors(simulator, LQ_FIXED_OUTPUT_RAW, sample.views, 2,
+                                                NULL, 2, &count),
+              LQ_INVALID_ARGUMENT, "outputs is NULL");
+  CHECK_ERROR(lq_fixed_simulator_run_to_tensors(simulator, LQ_FIXED_OUTPUT_RAW, sample.views, 2,
+                                                tensors, 2, NULL),
+              LQ_INVALID_ARGUMENT, "output_count is NULL");
+  CHECK_ERROR(lq_fixed_simulator_run_to_tensors(simulator, (lq_fixed_output)-1, sample.views, 2,
+                                                tensors, 2, &count),
+              LQ_INVALID_ARGUMENT, "output_kind is -1");
+  CHECK_ERROR(lq_fixed_simulator_run_to_tensors(simulator, LQ_FIXED_OUTPUT_RAW, sample.views, 1,
+                                                tensors, 2, &count),
+              LQ_INVALID_ARGUMENT, "program input \"s\"");
+  CHECK(tensors[0] == NULL && tensors[1] == NULL);
+  lq_fixed_simulator_release(simulator);
+  lq_program_release(program);
+}
+
+static void test_program_files(void) {
+  lq_program* program = compiled_test_program();
+  lq_program* loaded = NULL;
+  lq_program* parsed = NULL;
+  lq_fixed_simulator* simulator = NULL;
+  lq_buffer* bytes = NULL;
+  lq_buffer* again = NULL;
+  struct sample sample;
+  struct fixed_outputs compiled, from_file, from_memory;
+  unsigned char* damaged;
+  size_t size;
+  static const char kGarbage[] = "this is not a program";
+
+  make_sample(&sample, 7);
+  CHECK_OK(lq_fixed_simulator_create(program, NULL, &simulator));
+  run_fixed(simulator, &sample, &compiled);
+  lq_fixed_simulator_release(simulator);
+  simulator = NULL;
+
+  /* Save and load. */
+  CHECK_OK(lq_program_save(program, work_path("model.lqm")));
+  CHECK_OK(lq_program_load(work_path("model.lqm"), &loaded));
+  CHECK_OK(lq_fixed_simulator_create(loaded, NULL, &simulator));
+  run_fixed(simulator, &sample, &from_file);
+  CHECK(same_fixed_outputs(&compiled, &from_file));
+  lq_fixed_simulator_release(simulator);
+  simulator = NULL;
+
+  /* Serialize and parse; the bytes are those of the file, and stable. */
+  CHECK_OK(lq_program_serialize(program, &bytes));
+  CHECK(lq_buffer_size(bytes) > 24);
+  CHECK_OK(lq_program_parse(lq_buffer_data(bytes), lq_buffer_size(bytes), &parsed));
+  CHECK_OK(lq_fixed_simulator_create(parsed, NULL, &simulator));
+  run_fixed(simulator, &sample, &from_memory);
+  CHECK(same_fixed_outputs(&compiled, &from_memory));
+  lq_fixed_simulator_release(simulator);
+  CHECK_OK(lq_program_serialize(loaded, &again));
+  CHECK(lq_buffer_size(again) == lq_buffer_size(bytes) &&
+        memcmp(lq_buffer_data(again), lq_buffer_data(bytes), lq_buffer_size(bytes)) == 0);
+  lq_buffer_release(again);
+  lq_program_release(parsed);
+  parsed = NULL;
+  lq_program_release(loaded);
+  loaded = NULL;
+
+  /* Damaged bytes: statuses with what is wrong, never a crash or an exception. */
+  size = lq_buffer_size(bytes);
+  damaged = (unsigned char*)malloc(size);
+  CHECK(damaged != NULL);
+  if (damaged) {
+    memcpy(damaged, lq_buffer_data(bytes), size);
+    CHECK_ERROR(lq_program_parse(damaged, size / 2, &parsed), LQ_INVALID_MODEL, "truncated");
+    CHECK_ERROR(lq_program_parse(damaged, 10, &parsed), LQ_INVALID_MODEL, "truncated");
+    damaged[size - 3] ^= 0x5a;
+    CHECK_ERROR(lq_program_parse(damaged, size, &parsed), LQ_INVALID_MODEL, "CRC-32");
+    CHECK(write_file(work_path("damaged.lqm"), damaged, size));
+    CHECK_ERROR(lq_program_load(work_path("damaged.lqm"), &parsed), LQ_INVALID_MODEL,
+                "damaged.lqm: corrupt");
+    free(damaged);
+  }
+  CHECK_ERROR(lq_program_parse(kGarbage, sizeof kGarbage, &parsed), LQ_INVALID_MODEL,
+              "not a libquant program (.lqm) file");
+  CHECK_ERROR(lq_program_parse(kGarbage, 0, &parsed), LQ_INVALID_MODEL, "it is empty");
+  CHECK(write_file(work_path("empty.lqm"), "", 0));
+  CHECK_ERROR(lq_program_load(work_path("empty.lqm"), &parsed), LQ_INVALID_MODEL,
+              "empty.lqm: not a libquant program (.lqm) file: it is empty");
+  CHECK(write_file(work_path("garbage.lqm"), kGarbage, sizeof kGarbage));
+  CHECK_ERROR(lq_program_load(work_path("garbage.lqm"), &parsed), LQ_INVALID_MODEL,
+              "does not start with the .lqm magic number");
+  CHECK_ERROR(lq_program_load(work_path("no-such-program.lqm"), &parsed), LQ_NOT_FOUND,
+              "cannot open .lqm file");
+  CHECK_ERROR(lq_program_save(program, work_path("no-such-dir/model.lqm")), LQ_IO_ERROR,
+              "no-such-dir");
+  CHECK_ERROR(lq_program_parse(NULL, 10, &parsed), LQ_INVALID_ARGUMENT, "data is NULL");
+  CHECK_ERROR(lq_program_parse(lq_buffer_data(bytes), lq_buffer_size(bytes), NULL),
+              LQ_INVALID_ARGUMENT, "out is NULL");
+  CHECK_ERROR(lq_program_load(NULL, &parsed), LQ_INVALID_ARGUMENT, "path is NULL");
+  CHECK_ERROR(lq_program_load(work_path("model.lqm"), NULL), LQ_INVALID_ARGUMENT, "out is NULL");
+  CHECK_ERROR(lq_program_save(program, NULL), LQ_INVALID_ARGUMENT, "path is NULL");
+  CHECK_ERROR(lq_program_serialize(program, NULL), LQ_INVALID_ARGUMENT, "out is NULL");
+  CHECK(parsed == NULL);
+  lq_buffer_release(bytes);
+  lq_program_release(program);
+}
+
 /* ---- Use after release (best effort: the memory is freed) --------------------------------- */
 
 static void test_use_after_release(void) {
   lq_graph* graph = load_test_graph();
   lq_quantizer* quantizer = NULL;
+  lq_program* program = NULL;
   size_t count = 5;
   lq_graph_release(graph);
   CHECK_ERROR(lq_graph_input_count(graph, &count), LQ_INVALID_ARGUMENT,
@@ -1113,6 +1855,10 @@ static void test_use_after_release(void) {
   CHECK_OK(lq_quantizer_create(&quantizer));
   lq_quantizer_release(quantizer);
   CHECK_ERROR(lq_quantizer_set_per_channel(quantizer, 1), LQ_INVALID_ARGUMENT, "was released");
+  program = compiled_test_program();
+  lq_program_release(program);
+  CHECK_ERROR(lq_program_output_count(program, &count), LQ_INVALID_ARGUMENT,
+              "program is not a live lq_program handle (it was released)");
 }
 
 int main(int argc, char** argv) {
@@ -1141,6 +1887,13 @@ int main(int argc, char** argv) {
   test_quant_config();
   test_quantize();
   test_quantize_out_of_order();
+  test_image_load();
+  test_default_config();
+  test_quantizer_log();
+  test_compile();
+  test_fixed_simulator();
+  test_fixed_simulator_misuse();
+  test_program_files();
   if (!g_under_memory_checker) test_use_after_release();
   printf("%d passed, %d failed\n", g_passed, g_failed);
   return g_failed == 0 ? 0 : 1;
