@@ -1,21 +1,16 @@
 // Command classify_direction quantizes the PP-OCR text direction classifier to int8 through
-// libquant's C ABI, then classifies text-line pictures as upright (0) or upside down (180)
-// with the float and the int8 (fake-quant) simulators.
+// libquant's C ABI, compiles it to a fixed-point program (saved as a .lqm file and loaded
+// back, as a deployment would), then classifies text-line pictures as upright (0) or upside
+// down (180) with the float, the int8 (fake-quant) and the fixed-point simulators.
 //
-//	classify_direction CLS_MODEL.onnx CALIB_DIR PICTURE...
+//	classify_direction [-o PROGRAM.lqm] CLS_MODEL.onnx CALIB_DIR PICTURE...
 //
-// The C ABI reads pictures only as calibration sources, so the pictures to classify are
-// decoded here with Go's image packages and preprocessed the same way.
+// The program goes to PROGRAM.lqm (default classify_direction.lqm in the current directory).
 package main
 
 import (
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	_ "image/jpeg"
-	_ "image/png"
-	"math"
 	"os"
 	"path/filepath"
 
@@ -43,79 +38,10 @@ func clsPreprocess() libquant.ImagePreprocess {
 	}
 }
 
-// loadPicture reads a picture as the classifier's input [1,3,48,192], exactly as libquant's
-// picture sources preprocess it: bilinear resize with half-pixel centers to height 48 (width
-// by aspect ratio, at most 192), BGR, normalized, padded on the right.
-func loadPicture(path string, pre libquant.ImagePreprocess) ([]float32, error) {
-	file, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer file.Close()
-	picture, _, err := image.Decode(file)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", path, err)
-	}
-	bounds := picture.Bounds()
-	w, h := bounds.Dx(), bounds.Dy()
-	// at is one 8-bit channel, alpha dropped (as stb_image does for 3 channels).
-	at := func(x, y, c int) float32 {
-		p := color.NRGBAModel.Convert(picture.At(bounds.Min.X+x, bounds.Min.Y+y)).(color.NRGBA)
-		return float32([3]uint8{p.R, p.G, p.B}[c])
-	}
-	contentW := int(math.Ceil(height * (float64(w) / float64(h))))
-	contentW = min(max(contentW, 1), width)
-	input := make([]float32, 3*height*width)
-	for i := range input {
-		input[i] = pre.PadValue
-	}
-	sy, sx := float32(h)/height, float32(w)/float32(contentW)
-	for y := 0; y < height; y++ {
-		fy := max32((float32(y)+0.5)*sy-0.5, 0)
-		y0 := min(int(fy), h-1)
-		y1 := min(y0+1, h-1)
-		wy := fy - float32(y0)
-		for x := 0; x < contentW; x++ {
-			fx := max32((float32(x)+0.5)*sx-0.5, 0)
-			x0 := min(int(fx), w-1)
-			x1 := min(x0+1, w-1)
-			wx := fx - float32(x0)
-			for c := 0; c < 3; c++ {
-				rgbC := 2 - c // the model wants BGR
-				top := at(x0, y0, rgbC) + (at(x1, y0, rgbC)-at(x0, y0, rgbC))*wx
-				bottom := at(x0, y1, rgbC) + (at(x1, y1, rgbC)-at(x0, y1, rgbC))*wx
-				input[(c*height+y)*width+x] = (top + (bottom-top)*wy - pre.Mean[c]) * pre.Scale[c]
-			}
-		}
-	}
-	return input, nil
-}
-
-func min(a, b int) int {
-	if a < b {
-		return a
-	}
-	return b
-}
-
-func max(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
-}
-
-func max32(a, b float32) float32 {
-	if a > b {
-		return a
-	}
-	return b
-}
-
-// classify returns the label and its probability from one run of the simulator.
-func classify(sim *libquant.Simulator, input string, picture []float32) (int, float32, error) {
-	shape := []int64{1, 3, height, width}
-	outputs, err := sim.Run(libquant.Input{Name: input, Shape: shape, Data: picture})
+// classify returns the label and its probability from one run of a simulator.
+func classify(run func(...libquant.Input) ([]libquant.Tensor, error), input string,
+	picture libquant.Tensor) (int, float32, error) {
+	outputs, err := run(libquant.Input{Name: input, Shape: picture.Shape, Data: picture.Data})
 	if err != nil {
 		return 0, 0, err
 	}
@@ -130,7 +56,7 @@ func classify(sim *libquant.Simulator, input string, picture []float32) (int, fl
 	return label, scores[label], nil
 }
 
-func run(model, calibDir string, pictures []string) error {
+func run(model, calibDir string, pictures []string, programPath string) error {
 	fmt.Printf("libquant %s (C ABI %d)\n", libquant.Version(), libquant.APIVersion())
 	pre := clsPreprocess()
 	options := libquant.SimulatorOptions{Threads: 2}
@@ -209,31 +135,76 @@ func run(model, calibDir string, pictures []string) error {
 	}
 	defer int8Sim.Close()
 
+	// The integer program, as an NPU runs it (the model's batch is dynamic, a program's is
+	// not), saved and loaded back, and its bit-exact simulator.
+	compiled, err := quantized.Compile(libquant.CompileOptions{
+		InputShapes: map[string][]int64{input: {1, 3, height, width}},
+	})
+	if err != nil {
+		return err
+	}
+	defer compiled.Close()
+	if err := compiled.Save(programPath); err != nil {
+		return err
+	}
+	weights, err := compiled.WeightBytes()
+	if err != nil {
+		return err
+	}
+	activations, err := compiled.PeakActivationBytes()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("compiled: %s (weights %.1f KiB, activations %.1f KiB)\n", programPath,
+		float64(weights)/1024, float64(activations)/1024)
+	program, err := libquant.LoadProgram(programPath)
+	if err != nil {
+		return err
+	}
+	defer program.Close()
+	fixedSim, err := libquant.NewFixedSimulator(program, 2)
+	if err != nil {
+		return err
+	}
+	defer fixedSim.Close()
+
 	for _, path := range pictures {
-		picture, err := loadPicture(path, pre)
+		picture, err := libquant.LoadImage(path, pre)
 		if err != nil {
 			return err
 		}
-		f, pf, err := classify(floatSim, input, picture)
+		f, pf, err := classify(floatSim.Run, input, picture)
 		if err != nil {
 			return err
 		}
-		q, pq, err := classify(int8Sim, input, picture)
+		q, pq, err := classify(int8Sim.Run, input, picture)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("%s: float %s (p=%.4f) int8 %s (p=%.4f)\n", filepath.Base(path), labels[f], pf,
-			labels[q], pq)
+		// The simulator quantizes the float32 picture and dequantizes the int8 scores.
+		x, px, err := classify(fixedSim.Run, input, picture)
+		if err != nil {
+			return err
+		}
+		name := filepath.Base(path)
+		fmt.Printf("%s: float %s (p=%.4f) int8 %s (p=%.4f)\n", name, labels[f], pf, labels[q], pq)
+		fmt.Printf("%s: fixed %s (p=%.4f)\n", name, labels[x], px)
 	}
 	return nil
 }
 
 func main() {
-	if len(os.Args) < 4 {
-		fmt.Fprintf(os.Stderr, "usage: %s CLS_MODEL.onnx CALIB_DIR PICTURE...\n", os.Args[0])
+	args := os.Args[1:]
+	programPath := "classify_direction.lqm"
+	if len(args) > 1 && args[0] == "-o" {
+		programPath, args = args[1], args[2:]
+	}
+	if len(args) < 3 {
+		fmt.Fprintf(os.Stderr, "usage: %s [-o PROGRAM.lqm] CLS_MODEL.onnx CALIB_DIR PICTURE...\n",
+			os.Args[0])
 		os.Exit(2)
 	}
-	if err := run(os.Args[1], os.Args[2], os.Args[3:]); err != nil {
+	if err := run(args[0], args[1], args[2:], programPath); err != nil {
 		var lqErr *libquant.Error
 		if errors.As(err, &lqErr) {
 			fmt.Fprintf(os.Stderr, "error (libquant code %d): %s\n", lqErr.Code, lqErr.Message)

@@ -1,19 +1,17 @@
 #!/usr/bin/env python3
 """Quantizes the PP-OCR text direction classifier to int8 through libquant's C ABI (with the
-ctypes wrapper libquant.py), then classifies text-line pictures as upright (0) or upside down
-(180) with the float and the int8 (fake-quant) simulators.
+ctypes wrapper libquant.py), compiles it to a fixed-point program (saved as a .lqm file and
+loaded back, as a deployment would), then classifies text-line pictures as upright (0) or
+upside down (180) with the float, the int8 (fake-quant) and the fixed-point simulators.
 
-    classify_direction.py CLS_MODEL.onnx CALIB_DIR PICTURE...
+    classify_direction.py [-o PROGRAM.lqm] CLS_MODEL.onnx CALIB_DIR PICTURE...
 
-The C ABI reads pictures only as calibration sources, so the pictures to classify are decoded
-here with PIL and preprocessed with numpy the same way.
+The program goes to PROGRAM.lqm (default classify_direction.lqm in the current directory).
 """
-import math
 import os
 import sys
 
 import numpy as np
-from PIL import Image
 
 import libquant
 
@@ -27,37 +25,6 @@ CLS_PREPROCESS = libquant.ImagePreprocess(
     mean=(127.5,) * 3, scale=(1 / 127.5,) * 3)
 
 
-def load_picture(path, pre):
-    """The picture as the classifier's input [1,3,48,192], exactly as libquant's picture
-    sources preprocess it: bilinear resize with half-pixel centers to height 48 (width by
-    aspect ratio, at most 192), BGR, normalized, padded on the right. float32 throughout."""
-    with Image.open(path) as picture:
-        rgb = np.asarray(picture.convert("RGB"), dtype=np.float32)  # alpha dropped
-    h, w = rgb.shape[:2]
-    content_w = min(max(math.ceil(HEIGHT * (w / h)), 1), WIDTH)
-
-    def taps(size, source):
-        """Left/top source index, right/bottom one and weight per output position."""
-        scale = np.float32(source) / np.float32(size)
-        f = np.maximum((np.arange(size, dtype=np.float32) + np.float32(0.5)) * scale
-                       - np.float32(0.5), np.float32(0))
-        i0 = np.minimum(f.astype(np.int64), source - 1)
-        return i0, np.minimum(i0 + 1, source - 1), f - i0.astype(np.float32)
-
-    y0, y1, wy = taps(HEIGHT, h)
-    x0, x1, wx = taps(content_w, w)
-    wx = wx[None, :, None]
-    top = rgb[y0][:, x0] + (rgb[y0][:, x1] - rgb[y0][:, x0]) * wx
-    bottom = rgb[y1][:, x0] + (rgb[y1][:, x1] - rgb[y1][:, x0]) * wx
-    resized = top + (bottom - top) * wy[:, None, None]  # [48, content_w, RGB]
-    bgr = resized[:, :, ::-1]
-    mean = np.array(pre.mean, dtype=np.float32)
-    scale = np.array(pre.scale, dtype=np.float32)
-    picture = np.full((1, 3, HEIGHT, WIDTH), pre.pad_value, dtype=np.float32)
-    picture[0, :, :, :content_w] = ((bgr - mean) * scale).transpose(2, 0, 1)
-    return picture
-
-
 def classify(simulator, input_name, output_name, picture):
     """The label and its probability; the scores go into a caller-owned numpy array."""
     scores = np.empty((1, 2), dtype=np.float32)
@@ -66,7 +33,19 @@ def classify(simulator, input_name, output_name, picture):
     return label, float(scores[0, label])
 
 
-def main(model, calib_dir, pictures):
+def classify_fixed(simulator, input_name, picture):
+    """The same with the fixed-point program: the simulator quantizes the float32 picture and
+    dequantizes the int8 scores."""
+    scores = simulator.run({input_name: picture})[0]
+    label = int(scores[0].argmax())
+    return label, float(scores[0, label])
+
+
+def show_note(line):
+    print(f"note: {line}")
+
+
+def main(model, calib_dir, pictures, program_path):
     print(f"libquant {libquant.version()} (C ABI {libquant.api_version()})")
 
     # The float model: load, optimize, then one simulator and one calibrator on it.
@@ -92,21 +71,39 @@ def main(model, calib_dir, pictures):
         with libquant.Quantizer() as quantizer:
             quantizer.set_method("auto")
             quantizer.set_bits(8, 8)
+            quantizer.set_log(show_note)
             quantized = quantizer.quantize(graph, calibrator)
     int8_sim = libquant.Simulator.fake_quant(quantized, threads=2)
 
+    # The integer program, as an NPU runs it (the model's batch is dynamic, a program's is
+    # not), saved and loaded back, and its bit-exact simulator.
+    with quantized.compile(input_shapes={input_name: (1, 3, HEIGHT, WIDTH)},
+                           log=show_note) as program:
+        program.save(program_path)
+        weights, activations = program.weight_bytes, program.peak_activation_bytes
+    print(f"compiled: {program_path} (weights {weights / 1024:.1f} KiB, "
+          f"activations {activations / 1024:.1f} KiB)")
+    with libquant.Program.load(program_path) as program:
+        fixed_sim = libquant.FixedSimulator(program, threads=2)
+
     for path in pictures:
-        picture = load_picture(path, CLS_PREPROCESS)
+        picture = libquant.load_image(path, CLS_PREPROCESS)
         f, pf = classify(float_sim, input_name, output_name, picture)
         q, pq = classify(int8_sim, input_name, output_name, picture)
-        print(f"{os.path.basename(path)}: float {LABELS[f]} (p={pf:.4f}) "
-              f"int8 {LABELS[q]} (p={pq:.4f})")
+        x, px = classify_fixed(fixed_sim, input_name, picture)
+        name = os.path.basename(path)
+        print(f"{name}: float {LABELS[f]} (p={pf:.4f}) int8 {LABELS[q]} (p={pq:.4f})")
+        print(f"{name}: fixed {LABELS[x]} (p={px:.4f})")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 4:
-        sys.exit(f"usage: {sys.argv[0]} CLS_MODEL.onnx CALIB_DIR PICTURE...")
+    args = sys.argv[1:]
+    program_path = "classify_direction.lqm"
+    if len(args) > 1 and args[0] == "-o":
+        program_path, args = args[1], args[2:]
+    if len(args) < 3:
+        sys.exit(f"usage: {sys.argv[0]} [-o PROGRAM.lqm] CLS_MODEL.onnx CALIB_DIR PICTURE...")
     try:
-        main(sys.argv[1], sys.argv[2], sys.argv[3:])
+        main(args[0], args[1], args[2:], program_path)
     except libquant.LibquantError as error:
         sys.exit(f"error: {error}")

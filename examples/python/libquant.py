@@ -9,6 +9,7 @@ The library is $LIBQUANT_LIBRARY when set, else libquant.so on the loader's path
 """
 import ctypes
 import ctypes.util
+import functools
 import os
 
 import numpy as np
@@ -16,7 +17,7 @@ import numpy as np
 _lib = ctypes.CDLL(os.environ.get("LIBQUANT_LIBRARY") or ctypes.util.find_library("quant")
                    or "libquant.so.0")
 
-API_VERSION = 1  # the C header's LQ_API_VERSION this wrapper was written for
+API_VERSION = 2  # the C header's LQ_API_VERSION this wrapper was written for
 
 # lq_code
 INVALID_ARGUMENT, NOT_FOUND, UNSUPPORTED, INVALID_MODEL = 1, 2, 3, 4
@@ -26,6 +27,9 @@ IO_ERROR, FAILED_PRECONDITION, INTERNAL, OUT_OF_MEMORY = 5, 6, 7, 8
 RESIZE_STRETCH, RESIZE_NONE, RESIZE_FIT_HEIGHT_PAD = 0, 1, 2
 COLOR_RGB, COLOR_BGR, COLOR_GRAY = 0, 1, 2
 LAYOUT_NCHW, LAYOUT_NHWC = 0, 1
+
+# lq_fixed_output
+FIXED_OUTPUT_RAW, FIXED_OUTPUT_DEQUANTIZED = 0, 1
 
 # lq_dtype for the numpy types that have one.
 _DTYPES = {
@@ -57,6 +61,7 @@ _status = _handle
 _size_t = ctypes.c_size_t
 _char_p = ctypes.c_char_p
 _PROGRESS = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p)
+_LOG = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_void_p)
 
 
 class _TensorView(ctypes.Structure):
@@ -88,6 +93,21 @@ class _ImagePreprocess(ctypes.Structure):
                 ("width", ctypes.c_int64), ("resize", ctypes.c_int), ("color", ctypes.c_int),
                 ("layout", ctypes.c_int), ("mean", ctypes.c_float * 3),
                 ("scale", ctypes.c_float * 3), ("pad_value", ctypes.c_float)]
+
+
+class _InputShape(ctypes.Structure):
+    _fields_ = [("struct_size", _size_t), ("name", _char_p),
+                ("shape", ctypes.POINTER(ctypes.c_int64)), ("rank", _size_t)]
+
+
+class _CompileOptions(ctypes.Structure):
+    _fields_ = [("struct_size", _size_t), ("target", _char_p),
+                ("input_shapes", ctypes.POINTER(_InputShape)), ("input_shape_count", _size_t),
+                ("log", _LOG), ("log_user_data", ctypes.c_void_p)]
+
+
+class _FixedSimulatorOptions(ctypes.Structure):
+    _fields_ = [("struct_size", _size_t), ("threads", ctypes.c_int)]
 
 
 def _declare(name, restype, *argtypes):
@@ -153,6 +173,21 @@ for _name, _restype, _argtypes in [
     ("lq_simulator_create_fake_quant", _status, (_handle, ctypes.POINTER(_SimulatorOptions),
                                                  _out)),
     ("lq_quantized_graph_release", None, (_handle,)),
+    ("lq_quantizer_set_log_callback", _status, (_handle, _LOG, ctypes.c_void_p)),
+    ("lq_image_load", _status, (_char_p, ctypes.POINTER(_ImagePreprocess), _out)),
+    ("lq_compile", _status, (_handle, ctypes.POINTER(_CompileOptions), _out)),
+    ("lq_program_release", None, (_handle,)),
+    ("lq_program_save", _status, (_handle, _char_p)),
+    ("lq_program_load", _status, (_char_p, _out)),
+    ("lq_program_summary_json", _status, (_handle, _out)),
+    ("lq_program_weight_bytes", _status, (_handle, ctypes.POINTER(ctypes.c_uint64))),
+    ("lq_program_peak_activation_bytes", _status, (_handle, ctypes.POINTER(ctypes.c_uint64))),
+    ("lq_fixed_simulator_create", _status, (_handle, ctypes.POINTER(_FixedSimulatorOptions),
+                                            _out)),
+    ("lq_fixed_simulator_run_to_tensors", _status, (_handle, ctypes.c_int,
+                                                    ctypes.POINTER(_TensorView), _size_t, _out,
+                                                    _size_t, _p_size)),
+    ("lq_fixed_simulator_release", None, (_handle,)),
 ]:
     _declare(_name, _restype, *_argtypes)
 
@@ -313,23 +348,8 @@ class Simulator(_Handle):
 
     def run(self, inputs):
         """Runs on {input name: array} and returns every output, in model order, as arrays."""
-        views = _Inputs(inputs)
-        count = _size_t()
-        # With no room for outputs the call fails before running, but tells how many there are.
-        probe = _lib.lq_simulator_run_to_tensors(self.handle, views.views, len(views.views),
-                                                 None, 0, ctypes.byref(count))
-        if count.value == 0:
-            _check(probe)
-            return []
-        _lib.lq_status_release(probe)
-        tensors = (_handle * count.value)()
-        _check(_lib.lq_simulator_run_to_tensors(self.handle, views.views, len(views.views),
-                                                tensors, count.value, ctypes.byref(count)))
-        try:
-            return [_to_numpy(tensor) for tensor in tensors]
-        finally:
-            for tensor in tensors:
-                _lib.lq_tensor_release(tensor)
+        return _run_to_arrays(functools.partial(_lib.lq_simulator_run_to_tensors, self.handle),
+                              inputs)
 
     def run_into(self, inputs, outputs):
         """Runs on {input name: array} and writes the named outputs into the caller's
@@ -359,6 +379,27 @@ class Simulator(_Handle):
                                     f"{list(array.shape)}")
 
 
+def _run_to_arrays(run_to_tensors, inputs):
+    """Calls an lq_*_run_to_tensors function (its leading arguments bound) on {input name:
+    array} and returns every output, in model order, as arrays."""
+    views = _Inputs(inputs)
+    count = _size_t()
+    # With no room for outputs the call fails before running, but tells how many there are.
+    probe = run_to_tensors(views.views, len(views.views), None, 0, ctypes.byref(count))
+    if count.value == 0:
+        _check(probe)
+        return []
+    _lib.lq_status_release(probe)
+    tensors = (_handle * count.value)()
+    _check(run_to_tensors(views.views, len(views.views), tensors, count.value,
+                          ctypes.byref(count)))
+    try:
+        return [_to_numpy(tensor) for tensor in tensors]
+    finally:
+        for tensor in tensors:
+            _lib.lq_tensor_release(tensor)
+
+
 def _to_numpy(tensor):
     dtype = _NUMPY_TYPES.get(_lib.lq_tensor_dtype(tensor))
     if dtype is None:
@@ -385,6 +426,23 @@ class ImagePreprocess:
                                 self.resize, self.color, self.layout,
                                 (ctypes.c_float * 3)(*self.mean),
                                 (ctypes.c_float * 3)(*self.scale), self.pad_value)
+
+
+def load_image(path, preprocess):
+    """A picture (PNG, JPEG, BMP) as a float32 array [1,C,H,W] (or [1,H,W,C]), read as
+    picture calibration sources are."""
+    pre = preprocess._c()
+    tensor = _create(_lib.lq_image_load, _encode(path), ctypes.byref(pre))
+    try:
+        return _to_numpy(tensor)
+    finally:
+        _lib.lq_tensor_release(tensor)
+
+
+def _log_callback(log):
+    """A C log callback calling log(line) (None for no callback); keep it referenced while the
+    library may call it."""
+    return _LOG(lambda line, _: log(line.decode(errors="replace"))) if log else _LOG()
 
 
 class CalibrationSources(_Handle):
@@ -468,6 +526,12 @@ class Quantizer(_Handle):
     def config_json(self):
         return _take_text(_create(_lib.lq_quantizer_config_json, self.handle))
 
+    def set_log(self, log):
+        """log(line), or None: called during quantize() with the decisions a user should hear
+        about (nodes kept in float, tensors widened to int16, what "auto" chose)."""
+        self._log = _log_callback(log)  # called until replaced: keep it referenced
+        _check(_lib.lq_quantizer_set_log_callback(self.handle, self._log, None))
+
     def quantize(self, graph, calibrator):
         """`calibrator` must have been created from `graph` as it is now and seen samples."""
         quantized = QuantizedGraph.__new__(QuantizedGraph)
@@ -488,3 +552,76 @@ class QuantizedGraph(_Handle):
     def params_json(self):
         """Every tensor's dtype, scale(s), zero point(s), range and range method."""
         return _take_text(_create(_lib.lq_quantized_graph_params_json, self.handle))
+
+    def compile(self, target="generic", input_shapes=None, log=None):
+        """The integer Program. input_shapes: {input name: shape} for the model inputs with
+        dynamic dimensions; log(line), if given, hears of every node left on the CPU."""
+        input_shapes = input_shapes or {}
+        elements = (_InputShape * max(len(input_shapes), 1))()
+        keep = []
+        for element, (name, shape) in zip(elements, input_shapes.items()):
+            dims = (ctypes.c_int64 * max(len(shape), 1))(*shape)
+            encoded = _encode(name)
+            keep += [dims, encoded]
+            element.struct_size = ctypes.sizeof(_InputShape)
+            element.name = encoded
+            element.shape = dims
+            element.rank = len(shape)
+        log_callback = _log_callback(log)
+        options = _CompileOptions(ctypes.sizeof(_CompileOptions), _encode(target), elements,
+                                  len(input_shapes), log_callback, None)
+        program = Program.__new__(Program)
+        _Handle.__init__(program, _create(_lib.lq_compile, self.handle, ctypes.byref(options)))
+        return program
+
+
+class Program(_Handle):
+    """A compiled integer program (the .lqm file): from QuantizedGraph.compile or
+    Program.load."""
+
+    _release = _lib.lq_program_release
+
+    @classmethod
+    def load(cls, path):
+        program = cls.__new__(cls)
+        _Handle.__init__(program, _create(_lib.lq_program_load, _encode(path)))
+        return program
+
+    def save(self, path):
+        _check(_lib.lq_program_save(self.handle, _encode(path)))
+
+    def summary_json(self):
+        """Every instruction (kernel, CPU reason, ...), tensor and the memory totals."""
+        return _take_text(_create(_lib.lq_program_summary_json, self.handle))
+
+    def _bytes(self, function):
+        value = ctypes.c_uint64()
+        _check(function(self.handle, ctypes.byref(value)))
+        return value.value
+
+    @property
+    def weight_bytes(self):
+        return self._bytes(_lib.lq_program_weight_bytes)
+
+    @property
+    def peak_activation_bytes(self):
+        return self._bytes(_lib.lq_program_peak_activation_bytes)
+
+
+class FixedSimulator(_Handle):
+    """Runs a Program bit for bit with the integer kernels."""
+
+    _release = _lib.lq_fixed_simulator_release
+
+    def __init__(self, program, threads=1):
+        options = _FixedSimulatorOptions(ctypes.sizeof(_FixedSimulatorOptions), threads)
+        super().__init__(_create(_lib.lq_fixed_simulator_create, program.handle,
+                                 ctypes.byref(options)))
+
+    def run(self, inputs, dequantize=True):
+        """Runs on {input name: array} (float32, or the input's integer codes) and returns
+        every output, in model order: quantized ones dequantized to float32, or as their
+        integer codes when dequantize is False."""
+        kind = FIXED_OUTPUT_DEQUANTIZED if dequantize else FIXED_OUTPUT_RAW
+        return _run_to_arrays(functools.partial(_lib.lq_fixed_simulator_run_to_tensors,
+                                                self.handle, kind), inputs)

@@ -1,6 +1,5 @@
-//! Links libquant.so (and Debian's libstb.so, which decodes the example's pictures). Set
-//! LIBQUANT_LIB_DIR to the folder holding libquant.so when it is not on the linker's path;
-//! the program then finds it there at run time too (rpath).
+//! Links libquant.so. Set LIBQUANT_LIB_DIR to the folder holding libquant.so when it is not on
+//! the linker's path; the program then finds it there at run time too (rpath).
 use std::env;
 
 fn main() {
@@ -10,5 +9,4 @@ fn main() {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{}", dir);
     }
     println!("cargo:rustc-link-lib=dylib=quant");
-    println!("cargo:rustc-link-lib=dylib=stb");
 }

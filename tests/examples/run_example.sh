@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds (where its language needs it) and runs one example of examples/ on the PP-OCR
-# direction classifier, then checks that float and int8 both call text_line.png upright (0)
-# and text_line_rotated.png upside down (180).
+# direction classifier, then checks that float, int8 (fake-quantized) and the compiled int8
+# program run by the fixed-point simulator all call text_line.png upright (0) and
+# text_line_rotated.png upside down (180).
 #
 #   run_example.sh EXAMPLE SOURCE_DIR BUILD_DIR LIB_DIR WORK_DIR [TOOL]
 #
@@ -87,7 +88,8 @@ case $example in
 esac
 
 status=0
-output=$(LD_LIBRARY_PATH="$lib_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+# Run inside the work directory: the examples write classify_direction.lqm there.
+output=$(cd "$work" && LD_LIBRARY_PATH="$lib_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
   "${command[@]}" "$cls" "$calib" "${pictures[@]}") || status=$?
 echo "$output"
 if [ "$status" -ne 0 ]; then
@@ -105,4 +107,7 @@ expect() {
 probability='\(p=(0\.[0-9]+|1\.0+)\)'
 expect "^text_line\.png: float 0 $probability int8 0 $probability\$"
 expect "^text_line_rotated\.png: float 180 $probability int8 180 $probability\$"
+expect "^text_line\.png: fixed 0 $probability\$"
+expect "^text_line_rotated\.png: fixed 180 $probability\$"
+[ -s "$work/classify_direction.lqm" ] || { echo "FAILED: no classify_direction.lqm" >&2; failed=1; }
 exit $failed

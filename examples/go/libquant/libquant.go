@@ -64,7 +64,7 @@ func takeText(buffer *C.lq_buffer) string {
 // Version is the library's release, e.g. "0.1.0".
 func Version() string { return C.GoString(C.lq_version()) }
 
-// APIVersion is the library's ABI version; this package was written for APIVersion 1.
+// APIVersion is the library's ABI version; this package was written for APIVersion 2.
 func APIVersion() int { return int(C.lq_api_version()) }
 
 // Input is a float32 model input: Data holds the elements of Shape in row-major order.
@@ -81,16 +81,10 @@ type Tensor struct {
 	Data  []float32
 }
 
-// cInputs holds the C views of some inputs. cgo's pointer rules forbid passing Go memory
-// that holds Go pointers (a view points to its name, shape and data) and storing Go pointers
-// in C memory, so the views and everything they point to are copied into C memory.
-type cInputs struct {
-	views  *C.lq_tensor_view
-	count  C.size_t
-	allocs []unsafe.Pointer
-}
+// cMemory is C memory allocated for one call, freed together.
+type cMemory struct{ allocs []unsafe.Pointer }
 
-func (in *cInputs) alloc(size uintptr) unsafe.Pointer {
+func (m *cMemory) alloc(size uintptr) unsafe.Pointer {
 	if size == 0 {
 		size = 1
 	}
@@ -98,8 +92,29 @@ func (in *cInputs) alloc(size uintptr) unsafe.Pointer {
 	if p == nil {
 		panic("libquant: out of C memory")
 	}
-	in.allocs = append(in.allocs, p)
+	m.allocs = append(m.allocs, p)
 	return p
+}
+
+func (m *cMemory) cString(text string) *C.char {
+	s := C.CString(text)
+	m.allocs = append(m.allocs, unsafe.Pointer(s))
+	return s
+}
+
+func (m *cMemory) free() {
+	for _, p := range m.allocs {
+		C.free(p)
+	}
+}
+
+// cInputs holds the C views of some inputs. cgo's pointer rules forbid passing Go memory
+// that holds Go pointers (a view points to its name, shape and data) and storing Go pointers
+// in C memory, so the views and everything they point to are copied into C memory.
+type cInputs struct {
+	cMemory
+	views *C.lq_tensor_view
+	count C.size_t
 }
 
 func newCInputs(inputs []Input) *cInputs {
@@ -109,8 +124,7 @@ func newCInputs(inputs []Input) *cInputs {
 	for i, input := range inputs {
 		view := &views[i]
 		C.lq_tensor_view_init(view)
-		view.name = C.CString(input.Name)
-		in.allocs = append(in.allocs, unsafe.Pointer(view.name))
+		view.name = in.cString(input.Name)
 		view.dtype = C.LQ_FLOAT32
 		shape := in.alloc(8 * uintptr(len(input.Shape)))
 		copy(unsafe.Slice((*int64)(shape), len(input.Shape)), input.Shape)
@@ -121,12 +135,6 @@ func newCInputs(inputs []Input) *cInputs {
 		view.byte_size = C.size_t(4 * len(input.Data))
 	}
 	return in
-}
-
-func (in *cInputs) free() {
-	for _, p := range in.allocs {
-		C.free(p)
-	}
 }
 
 // Graph is a model: ONNX with shapes inferred.
@@ -252,27 +260,38 @@ func (s *Simulator) Close() {
 // Run runs on every graph input and returns every graph output (float32), in model order.
 func (s *Simulator) Run(inputs ...Input) ([]Tensor, error) {
 	defer runtime.KeepAlive(s)
+	return runToTensors(inputs, func(in *cInputs, outputs **C.lq_tensor, capacity C.size_t,
+		count *C.size_t) *C.lq_status {
+		return C.lq_simulator_run_to_tensors(s.raw, in.views, in.count, outputs, capacity, count)
+	})
+}
+
+// runToTensors calls an lq_*_run_to_tensors function (run) on the inputs and returns every
+// output (float32), in model order.
+func runToTensors(inputs []Input, run func(in *cInputs, outputs **C.lq_tensor,
+	capacity C.size_t, count *C.size_t) *C.lq_status) ([]Tensor, error) {
 	in := newCInputs(inputs)
 	defer in.free()
 	// With no room for outputs the call fails before running, but tells how many there are.
 	var count C.size_t
-	probe := C.lq_simulator_run_to_tensors(s.raw, in.views, in.count, nil, 0, &count)
+	probe := run(in, nil, 0, &count)
 	if count == 0 {
 		return nil, check(probe)
 	}
 	C.lq_status_release(probe)
-	outputs := (**C.lq_tensor)(in.alloc(unsafe.Sizeof((*C.lq_tensor)(nil)) * uintptr(count)))
-	err := check(C.lq_simulator_run_to_tensors(s.raw, in.views, in.count, outputs, count, &count))
-	if err != nil {
+	n := count
+	outputs := (**C.lq_tensor)(in.alloc(unsafe.Sizeof((*C.lq_tensor)(nil)) * uintptr(n)))
+	if err := check(run(in, outputs, n, &count)); err != nil {
 		return nil, err
 	}
-	tensors := make([]Tensor, count)
-	for i, raw := range unsafe.Slice(outputs, count) {
+	var err error
+	tensors := make([]Tensor, n)
+	for i, raw := range unsafe.Slice(outputs, n) {
 		if tensors[i], err = copyTensor(raw); err != nil {
 			break
 		}
 	}
-	for _, raw := range unsafe.Slice(outputs, count) {
+	for _, raw := range unsafe.Slice(outputs, n) {
 		C.lq_tensor_release(raw)
 	}
 	if err != nil {
@@ -348,6 +367,20 @@ func (p *ImagePreprocess) c() C.lq_image_preprocess {
 	}
 	pre.pad_value = C.float(p.PadValue)
 	return pre
+}
+
+// LoadImage reads a picture (PNG, JPEG, BMP) as a float32 tensor [1,C,H,W] (or [1,H,W,C]),
+// as picture calibration sources do.
+func LoadImage(path string, preprocess ImagePreprocess) (Tensor, error) {
+	cPath := C.CString(path)
+	defer C.free(unsafe.Pointer(cPath))
+	pre := preprocess.c()
+	var raw *C.lq_tensor
+	if err := check(C.lq_image_load(cPath, &pre, &raw)); err != nil {
+		return Tensor{}, err
+	}
+	defer C.lq_tensor_release(raw)
+	return copyTensor(raw)
 }
 
 // CalibrationSources lists files for each model input: .npy files or pictures, each path a
@@ -596,4 +629,139 @@ func (q *QuantizedGraph) ParamsJSON() (string, error) {
 		return "", err
 	}
 	return takeText(buffer), nil
+}
+
+// CompileOptions: Target is "generic" (every integer op, int8 and int16; the default when
+// empty) or "int8" (int16 ops on the CPU); InputShapes fixes the model inputs with dynamic
+// dimensions (a program's shapes are static).
+type CompileOptions struct {
+	Target      string
+	InputShapes map[string][]int64
+}
+
+// Compile lowers q to an integer Program.
+func (q *QuantizedGraph) Compile(options CompileOptions) (*Program, error) {
+	defer runtime.KeepAlive(q)
+	var memory cMemory
+	defer memory.free()
+	var cOptions C.lq_compile_options
+	C.lq_compile_options_init(&cOptions)
+	if options.Target != "" {
+		cOptions.target = memory.cString(options.Target)
+	}
+	if n := len(options.InputShapes); n > 0 {
+		shapes := (*C.lq_input_shape)(memory.alloc(unsafe.Sizeof(C.lq_input_shape{}) * uintptr(n)))
+		elements := unsafe.Slice(shapes, n)
+		i := 0
+		for name, shape := range options.InputShapes {
+			element := &elements[i]
+			C.lq_input_shape_init(element)
+			element.name = memory.cString(name)
+			dims := memory.alloc(8 * uintptr(len(shape)))
+			copy(unsafe.Slice((*int64)(dims), len(shape)), shape)
+			element.shape = (*C.int64_t)(dims)
+			element.rank = C.size_t(len(shape))
+			i++
+		}
+		cOptions.input_shapes = shapes
+		cOptions.input_shape_count = C.size_t(n)
+	}
+	p := &Program{}
+	if err := check(C.lq_compile(q.raw, &cOptions, &p.raw)); err != nil {
+		return nil, err
+	}
+	runtime.SetFinalizer(p, (*Program).Close)
+	return p, nil
+}
+
+// Program is a compiled integer program (the .lqm file).
+type Program struct{ raw *C.lq_program }
+
+// LoadProgram reads a .lqm file.
+func LoadProgram(path string) (*Program, error) {
+	cPath := C.CString(path)
+	defer C.free(unsafe.Pointer(cPath))
+	p := &Program{}
+	if err := check(C.lq_program_load(cPath, &p.raw)); err != nil {
+		return nil, err
+	}
+	runtime.SetFinalizer(p, (*Program).Close)
+	return p, nil
+}
+
+// Close releases the program; a second Close does nothing.
+func (p *Program) Close() {
+	C.lq_program_release(p.raw)
+	p.raw = nil
+	runtime.SetFinalizer(p, nil)
+}
+
+// Save writes the program as a .lqm file (replacing path atomically).
+func (p *Program) Save(path string) error {
+	defer runtime.KeepAlive(p)
+	cPath := C.CString(path)
+	defer C.free(unsafe.Pointer(cPath))
+	return check(C.lq_program_save(p.raw, cPath))
+}
+
+// SummaryJSON is every instruction (kernel, CPU reason, ...), tensor and the memory totals.
+func (p *Program) SummaryJSON() (string, error) {
+	defer runtime.KeepAlive(p)
+	var buffer *C.lq_buffer
+	if err := check(C.lq_program_summary_json(p.raw, &buffer)); err != nil {
+		return "", err
+	}
+	return takeText(buffer), nil
+}
+
+// WeightBytes is the size of the constants: weights, biases, tables.
+func (p *Program) WeightBytes() (uint64, error) {
+	defer runtime.KeepAlive(p)
+	var bytes C.uint64_t
+	err := check(C.lq_program_weight_bytes(p.raw, &bytes))
+	return uint64(bytes), err
+}
+
+// PeakActivationBytes is the activation arena every run needs.
+func (p *Program) PeakActivationBytes() (uint64, error) {
+	defer runtime.KeepAlive(p)
+	var bytes C.uint64_t
+	err := check(C.lq_program_peak_activation_bytes(p.raw, &bytes))
+	return uint64(bytes), err
+}
+
+// FixedSimulator runs a Program bit for bit with the integer kernels; it keeps the program
+// alive inside the library.
+type FixedSimulator struct{ raw *C.lq_fixed_simulator }
+
+// NewFixedSimulator is the fixed-point simulator of p, with threads >= 1.
+func NewFixedSimulator(p *Program, threads int) (*FixedSimulator, error) {
+	defer runtime.KeepAlive(p)
+	var options C.lq_fixed_simulator_options
+	C.lq_fixed_simulator_options_init(&options)
+	options.threads = C.int(threads)
+	s := &FixedSimulator{}
+	if err := check(C.lq_fixed_simulator_create(p.raw, &options, &s.raw)); err != nil {
+		return nil, err
+	}
+	runtime.SetFinalizer(s, (*FixedSimulator).Close)
+	return s, nil
+}
+
+// Close releases the simulator; a second Close does nothing.
+func (s *FixedSimulator) Close() {
+	C.lq_fixed_simulator_release(s.raw)
+	s.raw = nil
+	runtime.SetFinalizer(s, nil)
+}
+
+// Run runs on every program input (float32, quantized by the simulator) and returns every
+// output, in model order, with quantized outputs dequantized to float32.
+func (s *FixedSimulator) Run(inputs ...Input) ([]Tensor, error) {
+	defer runtime.KeepAlive(s)
+	return runToTensors(inputs, func(in *cInputs, outputs **C.lq_tensor, capacity C.size_t,
+		count *C.size_t) *C.lq_status {
+		return C.lq_fixed_simulator_run_to_tensors(s.raw, C.LQ_FIXED_OUTPUT_DEQUANTIZED, in.views,
+			in.count, outputs, capacity, count)
+	})
 }

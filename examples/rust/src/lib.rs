@@ -341,41 +341,49 @@ impl Simulator {
 
     /// Runs on every graph input and returns every graph output, in model order.
     pub fn run(&self, inputs: &[Input]) -> Result<Vec<Tensor>> {
-        let views = InputViews::new(inputs)?;
-        let mut count = 0;
-        // Ask for the output count first (a too-small capacity fails but sets it).
-        // SAFETY: the views and their names live until the calls return.
-        let probe = unsafe {
+        // SAFETY: a live simulator; run_to_tensors passes valid views and output pointers.
+        run_to_tensors(inputs, |views, count, outputs, capacity, output_count| unsafe {
             sys::lq_simulator_run_to_tensors(
                 self.raw,
-                views.views.as_ptr(),
-                views.views.len(),
-                ptr::null_mut(),
-                0,
-                &mut count,
+                views,
+                count,
+                outputs,
+                capacity,
+                output_count,
             )
-        };
-        if count == 0 {
-            check(probe)?;
-            return Ok(Vec::new());
-        }
-        // SAFETY: releasing the expected "capacity too small" status.
-        unsafe { sys::lq_status_release(probe) };
-        let mut raw = vec![ptr::null_mut(); count];
-        // SAFETY: `raw` holds `count` pointers; each one set is owned by a Tensor below.
-        let status = unsafe {
-            sys::lq_simulator_run_to_tensors(
-                self.raw,
-                views.views.as_ptr(),
-                views.views.len(),
-                raw.as_mut_ptr(),
-                raw.len(),
-                &mut count,
-            )
-        };
-        check(status)?;
-        Ok(raw.into_iter().map(|raw| Tensor { raw }).collect())
+        })
     }
+}
+
+/// Calls an `lq_*_run_to_tensors` function (`run`, given the views, their count, the output
+/// pointers, their capacity and the output count) and returns every output, in model order.
+fn run_to_tensors<F>(inputs: &[Input], run: F) -> Result<Vec<Tensor>>
+where
+    F: Fn(
+        *const sys::lq_tensor_view,
+        usize,
+        *mut *mut sys::lq_tensor,
+        usize,
+        *mut usize,
+    ) -> *mut sys::lq_status,
+{
+    let views = InputViews::new(inputs)?;
+    let mut count = 0;
+    // Ask for the output count first (a too-small capacity fails but sets it). The views and
+    // their names live until the calls return.
+    let probe = run(views.views.as_ptr(), views.views.len(), ptr::null_mut(), 0, &mut count);
+    if count == 0 {
+        check(probe)?;
+        return Ok(Vec::new());
+    }
+    // SAFETY: releasing the expected "capacity too small" status.
+    unsafe { sys::lq_status_release(probe) };
+    let mut raw = vec![ptr::null_mut(); count];
+    // `raw` holds `count` pointers; each one set is owned by a Tensor below.
+    let status =
+        run(views.views.as_ptr(), views.views.len(), raw.as_mut_ptr(), raw.len(), &mut count);
+    check(status)?;
+    Ok(raw.into_iter().map(|raw| Tensor { raw }).collect())
 }
 
 impl Drop for Simulator {
@@ -463,6 +471,17 @@ impl ImagePreprocess {
             ..Default::default()
         }
     }
+}
+
+/// A picture (PNG, JPEG, BMP) as a float32 tensor [1,C,H,W] (or [1,H,W,C]), read as picture
+/// calibration sources are.
+pub fn load_image<P: AsRef<Path>>(path: P, preprocess: &ImagePreprocess) -> Result<Tensor> {
+    let path = c_path(path.as_ref())?;
+    let preprocess = preprocess.to_sys();
+    let mut raw = ptr::null_mut();
+    // SAFETY: valid C string, struct and out pointer.
+    check(unsafe { sys::lq_image_load(path.as_ptr(), &preprocess, &mut raw) })?;
+    Ok(Tensor { raw })
 }
 
 /// Files for each model input: .npy files or pictures, each path a file or a folder.
@@ -690,11 +709,152 @@ impl QuantizedGraph {
         check(unsafe { sys::lq_quantized_graph_params_json(self.raw, &mut buffer) })?;
         Ok(take_text(buffer))
     }
+
+    /// The integer program for `options.target`, with the model inputs of dynamic shape fixed
+    /// to `options.input_shapes`.
+    pub fn compile(&self, options: &CompileOptions) -> Result<Program> {
+        let target = c_string(&options.target, "target")?;
+        let names = options
+            .input_shapes
+            .iter()
+            .map(|(name, _)| c_string(name, "input name"))
+            .collect::<Result<Vec<_>>>()?;
+        let shapes: Vec<sys::lq_input_shape> = options
+            .input_shapes
+            .iter()
+            .zip(&names)
+            .map(|((_, shape), name)| sys::lq_input_shape {
+                name: name.as_ptr(),
+                shape: shape.as_ptr(),
+                rank: shape.len(),
+                ..Default::default()
+            })
+            .collect();
+        let raw_options = sys::lq_compile_options {
+            target: target.as_ptr(),
+            input_shapes: shapes.as_ptr(),
+            input_shape_count: shapes.len(),
+            ..Default::default()
+        };
+        let mut raw = ptr::null_mut();
+        // SAFETY: live quantized graph; the options, names and shapes live during the call.
+        check(unsafe { sys::lq_compile(self.raw, &raw_options, &mut raw) })?;
+        Ok(Program { raw })
+    }
 }
 
 impl Drop for QuantizedGraph {
     fn drop(&mut self) {
         // SAFETY: released once.
         unsafe { sys::lq_quantized_graph_release(self.raw) }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct CompileOptions {
+    /// "generic" (every integer op, int8 and int16) or "int8" (int16 ops on the CPU).
+    pub target: String,
+    /// (model input, shape) for the inputs with dynamic dimensions: a program's are static.
+    pub input_shapes: Vec<(String, Vec<i64>)>,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        CompileOptions { target: "generic".to_string(), input_shapes: Vec::new() }
+    }
+}
+
+/// A compiled integer program (the .lqm file): from `QuantizedGraph::compile` or
+/// `Program::load`.
+pub struct Program {
+    raw: *mut sys::lq_program,
+}
+
+impl Program {
+    pub fn load<P: AsRef<Path>>(path: P) -> Result<Program> {
+        let path = c_path(path.as_ref())?;
+        let mut raw = ptr::null_mut();
+        // SAFETY: valid C string and out pointer.
+        check(unsafe { sys::lq_program_load(path.as_ptr(), &mut raw) })?;
+        Ok(Program { raw })
+    }
+
+    pub fn save<P: AsRef<Path>>(&self, path: P) -> Result<()> {
+        let path = c_path(path.as_ref())?;
+        // SAFETY: live program, valid C string.
+        check(unsafe { sys::lq_program_save(self.raw, path.as_ptr()) })
+    }
+
+    /// Every instruction (kernel, CPU reason, ...), tensor and the memory totals.
+    pub fn summary_json(&self) -> Result<String> {
+        let mut buffer = ptr::null_mut();
+        // SAFETY: live program, valid out pointer.
+        check(unsafe { sys::lq_program_summary_json(self.raw, &mut buffer) })?;
+        Ok(take_text(buffer))
+    }
+
+    /// The constants: weights, biases, tables.
+    pub fn weight_bytes(&self) -> Result<u64> {
+        let mut bytes = 0;
+        // SAFETY: live program, valid out pointer.
+        check(unsafe { sys::lq_program_weight_bytes(self.raw, &mut bytes) })?;
+        Ok(bytes)
+    }
+
+    /// The activation arena every run needs.
+    pub fn peak_activation_bytes(&self) -> Result<u64> {
+        let mut bytes = 0;
+        // SAFETY: live program, valid out pointer.
+        check(unsafe { sys::lq_program_peak_activation_bytes(self.raw, &mut bytes) })?;
+        Ok(bytes)
+    }
+}
+
+impl Drop for Program {
+    fn drop(&mut self) {
+        // SAFETY: released once.
+        unsafe { sys::lq_program_release(self.raw) }
+    }
+}
+
+/// Runs a `Program` bit for bit with the integer kernels; it keeps the program alive.
+pub struct FixedSimulator {
+    raw: *mut sys::lq_fixed_simulator,
+}
+
+impl FixedSimulator {
+    pub fn new(program: &Program, threads: i32) -> Result<FixedSimulator> {
+        let options = sys::lq_fixed_simulator_options { threads, ..Default::default() };
+        let mut raw = ptr::null_mut();
+        // SAFETY: live program, valid options and out pointer.
+        check(unsafe { sys::lq_fixed_simulator_create(program.raw, &options, &mut raw) })?;
+        Ok(FixedSimulator { raw })
+    }
+
+    /// Runs on every program input (float32, quantized by the simulator) and returns every
+    /// output, in model order: quantized ones dequantized to float32 when `dequantize`, else
+    /// as their integer codes.
+    pub fn run(&self, inputs: &[Input], dequantize: bool) -> Result<Vec<Tensor>> {
+        let kind =
+            if dequantize { sys::LQ_FIXED_OUTPUT_DEQUANTIZED } else { sys::LQ_FIXED_OUTPUT_RAW };
+        // SAFETY: a live simulator; run_to_tensors passes valid views and output pointers.
+        run_to_tensors(inputs, |views, count, outputs, capacity, output_count| unsafe {
+            sys::lq_fixed_simulator_run_to_tensors(
+                self.raw,
+                kind,
+                views,
+                count,
+                outputs,
+                capacity,
+                output_count,
+            )
+        })
+    }
+}
+
+impl Drop for FixedSimulator {
+    fn drop(&mut self) {
+        // SAFETY: released once.
+        unsafe { sys::lq_fixed_simulator_release(self.raw) }
     }
 }

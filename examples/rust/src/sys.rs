@@ -6,7 +6,7 @@
 
 use std::os::raw::{c_char, c_int, c_void};
 
-pub const LQ_API_VERSION: c_int = 1;
+pub const LQ_API_VERSION: c_int = 2;
 
 macro_rules! opaque {
     ($($name:ident),*) => {
@@ -22,7 +22,9 @@ opaque!(
     lq_calibrator,
     lq_calibration_sources,
     lq_quantizer,
-    lq_quantized_graph
+    lq_quantized_graph,
+    lq_program,
+    lq_fixed_simulator
 );
 
 pub type lq_code = c_int;
@@ -66,8 +68,13 @@ pub type lq_layout = c_int;
 pub const LQ_LAYOUT_NCHW: lq_layout = 0;
 pub const LQ_LAYOUT_NHWC: lq_layout = 1;
 
+pub type lq_fixed_output = c_int;
+pub const LQ_FIXED_OUTPUT_RAW: lq_fixed_output = 0;
+pub const LQ_FIXED_OUTPUT_DEQUANTIZED: lq_fixed_output = 1;
+
 pub type lq_progress_fn =
     Option<unsafe extern "C" fn(done: i64, total: i64, user_data: *mut c_void)>;
+pub type lq_log_fn = Option<unsafe extern "C" fn(line: *const c_char, user_data: *mut c_void)>;
 
 #[repr(C)]
 pub struct lq_tensor_view {
@@ -121,6 +128,60 @@ pub struct lq_image_preprocess {
     pub mean: [f32; 3],
     pub scale: [f32; 3],
     pub pad_value: f32,
+}
+
+#[repr(C)]
+pub struct lq_input_shape {
+    pub struct_size: usize,
+    pub name: *const c_char,
+    pub shape: *const i64,
+    pub rank: usize,
+}
+
+#[repr(C)]
+pub struct lq_compile_options {
+    pub struct_size: usize,
+    pub target: *const c_char,
+    pub input_shapes: *const lq_input_shape,
+    pub input_shape_count: usize,
+    pub log: lq_log_fn,
+    pub log_user_data: *mut c_void,
+}
+
+#[repr(C)]
+pub struct lq_fixed_simulator_options {
+    pub struct_size: usize,
+    pub threads: c_int,
+}
+
+impl Default for lq_input_shape {
+    fn default() -> Self {
+        lq_input_shape {
+            struct_size: std::mem::size_of::<Self>(),
+            name: std::ptr::null(),
+            shape: std::ptr::null(),
+            rank: 0,
+        }
+    }
+}
+
+impl Default for lq_compile_options {
+    fn default() -> Self {
+        lq_compile_options {
+            struct_size: std::mem::size_of::<Self>(),
+            target: std::ptr::null(),
+            input_shapes: std::ptr::null(),
+            input_shape_count: 0,
+            log: None,
+            log_user_data: std::ptr::null_mut(),
+        }
+    }
+}
+
+impl Default for lq_fixed_simulator_options {
+    fn default() -> Self {
+        lq_fixed_simulator_options { struct_size: std::mem::size_of::<Self>(), threads: 1 }
+    }
 }
 
 impl Default for lq_tensor_view {
@@ -377,4 +438,44 @@ extern "C" {
         out: *mut *mut lq_simulator,
     ) -> *mut lq_status;
     pub fn lq_quantized_graph_release(qgraph: *mut lq_quantized_graph);
+
+    pub fn lq_image_load(
+        path: *const c_char,
+        preprocess: *const lq_image_preprocess,
+        out: *mut *mut lq_tensor,
+    ) -> *mut lq_status;
+
+    pub fn lq_compile(
+        qgraph: *const lq_quantized_graph,
+        options: *const lq_compile_options,
+        out: *mut *mut lq_program,
+    ) -> *mut lq_status;
+    pub fn lq_program_release(program: *mut lq_program);
+    pub fn lq_program_save(program: *const lq_program, path: *const c_char) -> *mut lq_status;
+    pub fn lq_program_load(path: *const c_char, out: *mut *mut lq_program) -> *mut lq_status;
+    pub fn lq_program_summary_json(
+        program: *const lq_program,
+        out: *mut *mut lq_buffer,
+    ) -> *mut lq_status;
+    pub fn lq_program_peak_activation_bytes(
+        program: *const lq_program,
+        bytes: *mut u64,
+    ) -> *mut lq_status;
+    pub fn lq_program_weight_bytes(program: *const lq_program, bytes: *mut u64) -> *mut lq_status;
+
+    pub fn lq_fixed_simulator_create(
+        program: *const lq_program,
+        options: *const lq_fixed_simulator_options,
+        out: *mut *mut lq_fixed_simulator,
+    ) -> *mut lq_status;
+    pub fn lq_fixed_simulator_run_to_tensors(
+        simulator: *mut lq_fixed_simulator,
+        output_kind: lq_fixed_output,
+        inputs: *const lq_tensor_view,
+        input_count: usize,
+        outputs: *mut *mut lq_tensor,
+        output_capacity: usize,
+        output_count: *mut usize,
+    ) -> *mut lq_status;
+    pub fn lq_fixed_simulator_release(simulator: *mut lq_fixed_simulator);
 }
