@@ -1,6 +1,8 @@
 // The fixed Simulator on PP-OCR: a compiled Program of each model, int8 and int16, agrees
-// with fake quantization (share of output codes within 1 LSB), is bit-identical for 1 and
-// 2 threads, on a repeated run and after a .lqm save / load, and lists its CPU nodes.
+// with fake quantization (share of output codes within 1 LSB; for int16, within 16 LSB,
+// 1/16 of an int8 step: dozens of layers each rounding once differently cannot stay within
+// one int16 step), is bit-identical for 1 and 2 threads, on a repeated run and after a
+// .lqm save / load, and lists its CPU nodes.
 // Exit status: 0 pass, 1 fail, 77 skipped (no models).
 //
 // Why det's bound is 99 % and not 99.9 %: the integer path computes each requantization
@@ -79,6 +81,7 @@ bool check(const Case& c, const std::string& path, const fs::path& work, lq::DTy
   const lq::FixedSimulator one(program, {1});
   const lq::TensorMap fixed = one.run(feeds);
   const lq::TensorMap fake = lq::fake_quant_simulator(qgraph).run(feeds);
+  const int64_t tolerance = bits == lq::DType::kInt16 ? 16 : 1;
   bool ok = true;
   for (const lq::ProgramTensorInfo& out : program.outputs()) {
     const lq::Tensor want = lq::quantize_tensor(fake.at(out.name), out.quant);
@@ -87,16 +90,16 @@ bool check(const Case& c, const std::string& path, const fs::path& work, lq::DTy
     int64_t within = 0, max_diff = 0;
     for (size_t i = 0; i < a.size(); ++i) {
       const int64_t d = std::abs(a[i] - b[i]);
-      within += d <= 1 ? 1 : 0;
+      within += d <= tolerance ? 1 : 0;
       max_diff = std::max(max_diff, d);
     }
     const double fraction = static_cast<double>(within) / static_cast<double>(a.size());
     const bool pass = fraction >= c.min_within_one_lsb;
     ok = ok && pass;
-    fmt::print("{} {} {} output \"{}\": {:.4f} % of {} codes within 1 LSB of fake-quant "
+    fmt::print("{} {} {} output \"{}\": {:.4f} % of {} codes within {} LSB of fake-quant "
                "(max difference {}), bound {} %\n",
                pass ? "ok  " : "FAIL", c.model, lq::dtype_name(bits), out.name, 100 * fraction,
-               a.size(), max_diff, 100 * c.min_within_one_lsb);
+               a.size(), tolerance, max_diff, 100 * c.min_within_one_lsb);
   }
 
   const bool threads_agree = same_bits(fixed, lq::FixedSimulator(program, {2}).run(feeds));
