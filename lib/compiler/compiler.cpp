@@ -82,7 +82,10 @@ int Lowering::tensor(const Value* v) {
       t.data = data;
     }
     t.info.dtype = t.data.dtype();
-  } else if (is_integer(v)) {
+  } else if (p && !p->per_channel() && is_quantized_dtype(p->dtype) &&
+             v->type().dtype == DType::kFloat32) {
+    // Stored as codes even when the target runs its ops on the CPU (int16 on the int8
+    // target): CPU nodes dequantize and quantize again, as fake quantization does.
     t.info.quantized = true;
     t.info.quant = *p;
     t.info.dtype = p->dtype;
@@ -264,15 +267,15 @@ Graph specialize(const Graph& source, const std::map<std::string, Shape>& input_
     }
   }
   propagate_shapes(g, input_shapes);
+  kernels::KernelRegistry registry;
+  kernels::register_reference_kernels(registry);
+  kernels::ThreadPool pool(1);
   bool changed = false;
   for (Node* node : g.nodes()) {
     if (node->op_type() != "Shape" || !node->domain().empty() || !node->input(0)) continue;
     const Value* in = node->input(0);
     if (!in->type().is_static() || node->output(0)->is_graph_output()) continue;
-    std::vector<const Tensor*> none;
-    kernels::KernelRegistry registry;
-    kernels::register_reference_kernels(registry);
-    kernels::ThreadPool pool(1);
+    // Shape reads only the input's dims: a borrowed tensor without data stands in.
     const Tensor shape_only = Tensor::borrow(DType::kFloat32, in->type().static_shape(), nullptr);
     kernels::KernelContext ctx{*node, g.opset(""), {&shape_only}, {}, pool};
     ctx.outputs.resize(1);

@@ -84,13 +84,13 @@ std::optional<Offsets> separable_offsets(const Tensor& map) {
   return offsets;
 }
 
-// Pad's constant as a code of the input's parameters.
-int32_t pad_fill(Lowering& l, const Node& node, const QuantParams& in) {
+// Pad's constant as a code of the output's parameters.
+int32_t pad_fill(Lowering& l, const Node& node, const QuantParams& out) {
   float value = node.attr_float("value", 0.0f);
   if (const Tensor* c = l.folded_constant(node, 2); c && c->numel() == 1) {
     value = static_cast<float>(c->to_doubles()[0]);
   }
-  return quantize_value(value, in.scale[0], in.zero_point[0], in.qmin(), in.qmax());
+  return quantize_value(value, out.scale[0], out.zero_point[0], out.qmin(), out.qmax());
 }
 
 }  // namespace
@@ -139,18 +139,20 @@ bool lower_gather(Lowering& l, const Node& node, std::string& why) {
     all.push_back(std::move(*offsets));
   }
   const int in = l.tensor(x);
-  const QuantParams& in_params = l.tensor_at(in).info.quant;
-  const int32_t fill = op == "Pad" ? pad_fill(l, node, in_params) : in_params.zero_point[0];
   for (size_t k = 0; k < node.outputs().size(); ++k) {
     const int out = l.tensor(node.output(k));
-    const Shape out_shape = l.tensor_at(out).info.shape;
+    // Copies: l.temporary() appends to the tensors a reference would point into.
+    const QuantParams out_params = l.tensor_at(out).info.quant;
+    const int32_t fill = op == "Pad" ? pad_fill(l, node, out_params) : out_params.zero_point[0];
     if (l.same_params(in, out)) {
       l.emit(Kernel::kGather, node, {in}, {out}, GatherOp{all[k], fill});
       continue;
     }
-    const int moved = l.temporary(node.output(k)->name() + ":moved", out_shape, in_params);
-    l.emit(Kernel::kGather, node, {in}, {moved}, GatherOp{all[k], fill});
-    l.emit_rescale(node, moved, out, integer::make_output_spec(l.tensor_at(out).info.quant));
+    // Rescaled before it moves, so that Pad's fill is quantized with the output's parameters
+    // as fake quantization quantizes it (the value may lie outside the input's range).
+    const int rescaled = l.temporary(node.output(k)->name() + ":rescaled", l.shape(x), out_params);
+    l.emit_rescale(node, in, rescaled, integer::make_output_spec(out_params));
+    l.emit(Kernel::kGather, node, {rescaled}, {out}, GatherOp{all[k], fill});
   }
   return true;
 }
