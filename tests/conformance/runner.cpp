@@ -2,24 +2,25 @@
 // A case whose ops are all claimed must pass unless tests/conformance/excluded.txt
 // lists it with a reason. Exit status 1 if any claimed case fails.
 #include <fmt/format.h>
-#include <onnx/onnx_pb.h>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
-#include <sstream>
 
-#include "graph/onnx_tensor.hpp"
 #include "libquant/graph.hpp"
 #include "libquant/simulator.hpp"
+#include "node_cases.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
+
+using lq::conformance::ops_of;
+using lq::conformance::read_excluded;
+using lq::conformance::read_tensor_pb;
 
 struct Options {
   std::string dir;
@@ -36,40 +37,6 @@ const char* kUsage =
     "Runs DIR/node/test_* cases whose ops the float Simulator supports.\n"
     "--filter keeps cases whose name contains TEXT (repeatable); --reference uses only\n"
     "reference kernels; --verbose prints every case.\n";
-
-std::string read_file(const fs::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::ostringstream buffer;
-  buffer << file.rdbuf();
-  return buffer.str();
-}
-
-lq::Tensor read_tensor_pb(const fs::path& path) {
-  onnx::TensorProto proto;
-  if (!proto.ParseFromString(read_file(path))) {
-    throw lq::Error(lq::StatusCode::kInvalidModel, "cannot parse " + path.string());
-  }
-  return lq::onnx_io::tensor_from_proto(proto, path.string(), path.parent_path().string());
-}
-
-// Case name -> reason. Lines: "test_name  reason text"; '#' starts a comment.
-std::map<std::string, std::string> read_excluded(const std::string& file) {
-  std::map<std::string, std::string> excluded;
-  if (file.empty()) return excluded;
-  std::ifstream in(file);
-  if (!in) throw std::runtime_error("cannot open excluded list " + file);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream words(line);
-    std::string name;
-    words >> name;
-    std::string reason;
-    std::getline(words, reason);
-    excluded[name] = reason;
-  }
-  return excluded;
-}
 
 // ONNX's backend tests compare with numpy's assert_allclose(rtol=1e-3, atol=1e-7).
 std::string compare(const lq::Tensor& actual, const lq::Tensor& expected) {
@@ -127,18 +94,6 @@ std::string run_case(const fs::path& dir, const Options& options) {
   } catch (const std::exception& e) {
     return e.what();
   }
-}
-
-// Op types of the case's model; empty if the model cannot be read.
-std::set<std::string> ops_of(const fs::path& model) {
-  onnx::ModelProto proto;
-  std::set<std::string> ops;
-  if (!proto.ParseFromString(read_file(model))) return ops;
-  for (const auto& node : proto.graph().node()) {
-    ops.insert(node.domain().empty() || node.domain() == "ai.onnx" ? node.op_type()
-                                                                    : node.domain() + "." + node.op_type());
-  }
-  return ops;
 }
 
 bool parse_args(int argc, char** argv, Options& options) {
