@@ -54,6 +54,16 @@ bool Lowering::is_integer(const Value* v) const {
   return stored == DType::kFloat32;
 }
 
+std::string Lowering::not_integer_reason(const Value* v) const {
+  const QuantParams* p = params(v);
+  if (!p) return fmt::format("\"{}\" is not quantized", v->name());
+  if (p->dtype == DType::kInt16 && !target_.int16) {
+    return fmt::format("\"{}\" is int16 and target \"{}\" has no int16", v->name(), target_.name);
+  }
+  if (p->per_channel()) return fmt::format("\"{}\" is quantized per channel", v->name());
+  return fmt::format("\"{}\" is not an 8/16-bit quantized float value", v->name());
+}
+
 Shape Lowering::shape(const Value* v) const {
   if (v->is_constant()) return v->initializer()->shape();
   if (!v->type().is_static()) {
@@ -270,7 +280,6 @@ Graph specialize(const Graph& source, const std::map<std::string, Shape>& input_
   kernels::KernelRegistry registry;
   kernels::register_reference_kernels(registry);
   kernels::ThreadPool pool(1);
-  bool changed = false;
   for (Node* node : g.nodes()) {
     if (node->op_type() != "Shape" || !node->domain().empty() || !node->input(0)) continue;
     const Value* in = node->input(0);
@@ -283,9 +292,8 @@ Graph specialize(const Graph& source, const std::map<std::string, Shape>& input_
     Value* out = node->output(0);
     g.remove_node(node);
     g.set_initializer(out, std::move(ctx.outputs[0]));
-    changed = true;
   }
-  if (changed) passes::fold_constants(g);
+  passes::fold_constants(g);  // shape computations, and Constant nodes
   return g;
 }
 

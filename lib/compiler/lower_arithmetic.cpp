@@ -22,14 +22,13 @@ bool all_integer(Lowering& l, const Node& node, const std::vector<size_t>& data_
   for (size_t i : data_inputs) {
     const Value* v = node.input(i);
     if (!v || !l.is_integer(v)) {
-      why = v ? fmt::format("input \"{}\" is not quantized per tensor", v->name())
-              : fmt::format("input {} is absent", i);
+      why = v ? "input " + l.not_integer_reason(v) : fmt::format("input {} is absent", i);
       return false;
     }
   }
   for (const Value* o : node.outputs()) {
     if (!l.is_integer(o)) {
-      why = fmt::format("output \"{}\" is not quantized per tensor", o->name());
+      why = "output " + l.not_integer_reason(o);
       return false;
     }
   }

@@ -99,10 +99,16 @@ bool lower_gather(Lowering& l, const Node& node, std::string& why) {
   const std::string& op = node.op_type();
   if (!node.domain().empty() || !kMovementOps.count(op)) return false;
   if ((op == "Resize" || op == "Upsample") && node.attr_string("mode", "nearest") != "nearest") {
+    why = fmt::format("{} mode {} interpolates in float (nearest moves integer codes)", op,
+                      node.attr_string("mode", "nearest"));
     return false;
   }
   const Value* x = node.input(0);
-  if (!x || x->is_constant() || !l.is_integer(x)) return false;
+  if (!x || x->is_constant()) return false;
+  if (!l.is_integer(x)) {
+    why = "input " + l.not_integer_reason(x);
+    return false;
+  }
   for (size_t i = 1; i < node.inputs().size(); ++i) {
     if (node.input(i) && !node.input(i)->is_constant()) {
       why = fmt::format("{} input {} is computed at run time", op, i);
@@ -111,7 +117,7 @@ bool lower_gather(Lowering& l, const Node& node, std::string& why) {
   }
   for (const Value* o : node.outputs()) {
     if (!l.is_integer(o)) {
-      why = fmt::format("output \"{}\" is not quantized", o->name());
+      why = "output " + l.not_integer_reason(o);
       return false;
     }
   }

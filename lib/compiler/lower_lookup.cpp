@@ -41,7 +41,12 @@ bool lower_lookup(Lowering& l, const Node& node, std::string& why) {
   if (data_input < 0) return false;
   const Value* x = node.input(static_cast<size_t>(data_input));
   const Value* y = node.output(0);
-  if (!l.is_integer(x) || !l.is_integer(y)) return false;
+  for (const Value* v : {x, y}) {
+    if (!l.is_integer(v)) {
+      why = (v == x ? "input " : "output ") + l.not_integer_reason(v);
+      return false;
+    }
+  }
   const QuantParams& in = *l.params(x);
   // int16: 65536 entries per table, so ops with an integer kernel (clamped rescale, Add,
   // Sub, Mul) use it instead.

@@ -27,6 +27,8 @@ class Lowering {
   const QuantParams* params(const Value* v) const;
   // A non-constant value stored as an integer the kernels read (8/16-bit, per tensor).
   bool is_integer(const Value* v) const;
+  // Why `v` is not an integer tensor (for CPU reasons).
+  std::string not_integer_reason(const Value* v) const;
   // The tensor id of a value (created on first use): constants are quantized with their
   // parameters (integer inputs) or kept as they are.
   int tensor(const Value* v);

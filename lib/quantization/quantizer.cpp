@@ -75,12 +75,16 @@ QuantParams weight_params(const Tensor& weight, int axis, const ResolvedSpec& sp
 }
 
 // Bias of a Conv/Gemm: int32 with scale input_scale x weight_scale (per channel).
-std::optional<QuantParams> bias_params(const QuantParams& input, const QuantParams& weight, int64_t channels) {
+// The bias runs along its last axis (Conv's [M], Gemm's [N] or [1, N]); a one-element bias
+// has one scale, which per-channel weights cannot share (it stays float).
+std::optional<QuantParams> bias_params(const QuantParams& input, const QuantParams& weight, const Tensor& bias) {
   if (input.per_channel()) return std::nullopt;
+  const int64_t channels = bias.rank() == 0 ? 1 : bias.dim(bias.rank() - 1);
+  if (weight.per_channel() && static_cast<int64_t>(weight.scale.size()) != channels) return std::nullopt;
   QuantParams p;
   p.dtype = DType::kInt32;
   p.method = "bias";
-  p.axis = 0;
+  p.axis = channels > 1 || bias.rank() > 0 ? static_cast<int>(bias.rank()) - 1 : -1;
   for (int64_t c = 0; c < channels; ++c) {
     const float w = weight.scale[weight.per_channel() ? static_cast<size_t>(c) : 0];
     p.scale.push_back(input.scale[0] * w);
@@ -149,7 +153,7 @@ std::optional<QuantParams> bias_for(const Node& node, const QuantizedGraph& q) {
   const QuantParams* wp = q.find(node.input(1)->name());
   const QuantParams* ip = q.find(node.input(0)->name());
   if (!wp || !ip) return std::nullopt;
-  return bias_params(*ip, *wp, bias->initializer()->numel());
+  return bias_params(*ip, *wp, *bias->initializer());
 }
 
 class Assigner {
@@ -203,6 +207,10 @@ class Assigner {
       // Probabilities: most are near 0 and the one that matters is near 1, so a range
       // from the bulk of the data (percentile, KL) would clip exactly the answer.
       out_.params[v.name()] = make(Range{0.0, 1.0}, "softmax:[0,1]");
+      return;
+    }
+    if (table_.samples > 0 && v.type().is_static() && shape_numel(v.type().static_shape()) == 0) {
+      out_.params[v.name()] = make(Range{0.0, 0.0}, "empty");  // no element to represent
       return;
     }
     RangeOptions options = spec.range;
