@@ -234,6 +234,7 @@ void Lowering::lower_cpu(const Node& node, const std::string& reason) {
 }
 
 void Lowering::lower(const Node& node) {
+  if (fused_.count(node.name())) return;
   if (target_.cpu_ops.count(node.op_type())) {
     lower_cpu(node, fmt::format("target \"{}\" keeps {} on the CPU", target_.name, node.op_type()));
     return;

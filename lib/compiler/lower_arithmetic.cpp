@@ -9,6 +9,7 @@
 
 #include "compiler/lowering.hpp"
 #include "kernels/reference/window.hpp"
+#include "quantization/roles.hpp"
 
 namespace lq::compiler {
 
@@ -16,9 +17,9 @@ namespace {
 
 using integer::kNoClip;
 
-// Every data input and output is an integer tensor; `why` names the first that is not.
-bool all_integer(Lowering& l, const Node& node, const std::vector<size_t>& data_inputs,
-                 std::string& why) {
+// Every listed data input is an integer tensor; `why` names the first that is not.
+bool inputs_integer(Lowering& l, const Node& node, const std::vector<size_t>& data_inputs,
+                    std::string& why) {
   for (size_t i : data_inputs) {
     const Value* v = node.input(i);
     if (!v || !l.is_integer(v)) {
@@ -26,6 +27,13 @@ bool all_integer(Lowering& l, const Node& node, const std::vector<size_t>& data_
       return false;
     }
   }
+  return true;
+}
+
+// The listed data inputs and every output are integer tensors.
+bool all_integer(Lowering& l, const Node& node, const std::vector<size_t>& data_inputs,
+                 std::string& why) {
+  if (!inputs_integer(l, node, data_inputs, why)) return false;
   for (const Value* o : node.outputs()) {
     if (!l.is_integer(o)) {
       why = "output " + l.not_integer_reason(o);
@@ -36,6 +44,39 @@ bool all_integer(Lowering& l, const Node& node, const std::vector<size_t>& data_
 }
 
 const QuantParams& quant_of(Lowering& l, const Value* v) { return *l.params(v); }
+
+bool clip_bounds(Lowering& l, const Node& node, float& lo, float& hi, std::string& why);
+
+// Where a computing op writes: its own output, or the output of the Relu / Clip fused with
+// it (roles::fused_activation: the Quantizer left the op's output unquantized), clamped to
+// that activation's bounds.
+struct Destination {
+  const Value* value = nullptr;
+  float lo = -kNoClip;
+  float hi = kNoClip;
+  const Node* activation = nullptr;
+};
+
+std::optional<Destination> destination(Lowering& l, const Node& node, std::string& why) {
+  Destination d{node.output(0)};
+  const Node* activation = l.params(d.value) ? nullptr : roles::fused_activation(*d.value);
+  if (activation) {
+    if (!clip_bounds(l, *activation, d.lo, d.hi, why)) return std::nullopt;
+    d.value = activation->output(0);
+    d.activation = activation;
+  }
+  if (!l.is_integer(d.value)) {
+    why = "output " + l.not_integer_reason(d.value);
+    return std::nullopt;
+  }
+  return d;
+}
+
+// Marks the fused activation as lowered and returns the destination tensor.
+int write_to(Lowering& l, const Destination& d) {
+  if (d.activation) l.fuse(*d.activation);
+  return l.tensor(d.value);
+}
 
 // Window geometry with auto_pad resolved, as the float kernel computes it.
 integer::PoolWindow pool_window(Lowering& l, const Node& node, const Shape& x, bool pool,
@@ -123,7 +164,9 @@ bool lower_conv(Lowering& l, const Node& node, std::string& why) {
     why = "Conv weights are computed at run time";
     return false;
   }
-  if (!all_integer(l, node, {0}, why) || !weight_ok(l, w, why)) return false;
+  if (!inputs_integer(l, node, {0}, why) || !weight_ok(l, w, why)) return false;
+  const std::optional<Destination> out = destination(l, node, why);
+  if (!out) return false;
   const QuantParams& xq = quant_of(l, x);
   const QuantParams& wq = quant_of(l, w);
   if (wq.per_channel() && wq.axis != 0) return false;
@@ -141,8 +184,8 @@ bool lower_conv(Lowering& l, const Node& node, std::string& why) {
   params.pads = win.pads_begin;
   params.pads.insert(params.pads.end(), win.pads_end.begin(), win.pads_end.end());
   params.group = node.attr_int("group", 1);
-  params.quant = integer::make_linear_quant(xq, wq, quant_of(l, node.output(0)));
-  const int y = l.tensor(node.output(0));
+  params.quant = integer::make_linear_quant(xq, wq, quant_of(l, out->value), out->lo, out->hi);
+  const int y = write_to(l, *out);
   const int64_t macs = shape_numel(l.tensor_at(y).info.shape) * shape_numel(Shape(ws.begin() + 1, ws.end()));
   l.emit(Kernel::kConv, node, {l.tensor(x), l.tensor(w), bias}, {y}, params, macs);
   return true;
@@ -156,10 +199,12 @@ bool lower_gemm(Lowering& l, const Node& node, std::string& why) {
   }
   const Value* b = node.input(1);
   const bool b_weight = b && b->is_constant();
-  if (!all_integer(l, node, b_weight ? std::vector<size_t>{0} : std::vector<size_t>{0, 1}, why)) {
+  if (!inputs_integer(l, node, b_weight ? std::vector<size_t>{0} : std::vector<size_t>{0, 1}, why)) {
     return false;
   }
   if (b_weight && !weight_ok(l, b, why)) return false;
+  const std::optional<Destination> out = destination(l, node, why);
+  if (!out) return false;
   if (node.input(2) && !node.input(2)->is_constant()) {
     why = "Gemm's C is computed at run time";
     return false;
@@ -172,8 +217,8 @@ bool lower_gemm(Lowering& l, const Node& node, std::string& why) {
   if (bq.per_channel() && bq.axis != (params.trans_b ? 0 : 1)) return false;
   const int bias = linear_bias(l, node, 2, aq, bq, why);
   if (bias == -2) return false;
-  params.quant = integer::make_linear_quant(aq, bq, quant_of(l, node.output(0)));
-  const int y = l.tensor(node.output(0));
+  params.quant = integer::make_linear_quant(aq, bq, quant_of(l, out->value), out->lo, out->hi);
+  const int y = write_to(l, *out);
   const Shape as = l.shape(node.input(0));
   const int64_t depth = params.trans_a ? as[0] : as[1];
   const int64_t macs = shape_numel(l.tensor_at(y).info.shape) * depth;
@@ -184,16 +229,18 @@ bool lower_gemm(Lowering& l, const Node& node, std::string& why) {
 bool lower_mat_mul(Lowering& l, const Node& node, std::string& why) {
   const Value* b = node.input(1);
   const bool b_weight = b && b->is_constant();
-  if (!all_integer(l, node, b_weight ? std::vector<size_t>{0} : std::vector<size_t>{0, 1}, why)) {
+  if (!inputs_integer(l, node, b_weight ? std::vector<size_t>{0} : std::vector<size_t>{0, 1}, why)) {
     return false;
   }
   if (b_weight && !weight_ok(l, b, why)) return false;
+  const std::optional<Destination> out = destination(l, node, why);
+  if (!out) return false;
   const QuantParams& bq = quant_of(l, b);
   const Shape bs = l.shape(b);
   if (bq.per_channel() && bq.axis != static_cast<int>(bs.size()) - 1) return false;
-  const integer::LinearQuant quant =
-      integer::make_linear_quant(quant_of(l, node.input(0)), bq, quant_of(l, node.output(0)));
-  const int y = l.tensor(node.output(0));
+  const integer::LinearQuant quant = integer::make_linear_quant(
+      quant_of(l, node.input(0)), bq, quant_of(l, out->value), out->lo, out->hi);
+  const int y = write_to(l, *out);
   const Shape as = l.shape(node.input(0));
   const int64_t macs = shape_numel(l.tensor_at(y).info.shape) * as.back();
   l.emit(Kernel::kMatMul, node, {l.tensor(node.input(0)), l.tensor(b), -1}, {y}, quant, macs);
@@ -201,17 +248,19 @@ bool lower_mat_mul(Lowering& l, const Node& node, std::string& why) {
 }
 
 bool lower_binary(Lowering& l, const Node& node, std::string& why) {
-  if (!all_integer(l, node, {0, 1}, why)) return false;
+  if (!inputs_integer(l, node, {0, 1}, why)) return false;
+  const std::optional<Destination> out = destination(l, node, why);
+  if (!out) return false;
   const QuantParams& a = quant_of(l, node.input(0));
   const QuantParams& b = quant_of(l, node.input(1));
-  const QuantParams& y = quant_of(l, node.output(0));
+  const QuantParams& y = quant_of(l, out->value);
   const std::vector<int> ins = {l.tensor(node.input(0)), l.tensor(node.input(1))};
-  const std::vector<int> outs = {l.tensor(node.output(0))};
+  const std::vector<int> outs = {write_to(l, *out)};
   if (node.op_type() == "Mul") {
-    l.emit(Kernel::kMul, node, ins, outs, integer::make_mul_params(a, b, y));
+    l.emit(Kernel::kMul, node, ins, outs, integer::make_mul_params(a, b, y, out->lo, out->hi));
     return true;
   }
-  integer::AddParams params = integer::make_add_params(a, b, y);
+  integer::AddParams params = integer::make_add_params(a, b, y, out->lo, out->hi);
   params.subtract = node.op_type() == "Sub";
   l.emit(Kernel::kAdd, node, ins, outs, params);
   return true;

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "compiler/program.hpp"
@@ -53,6 +54,8 @@ class Lowering {
 
   // CPU: dequantize the inputs, run the float op, quantize the outputs.
   void lower_cpu(const Node& node, const std::string& reason);
+  // `activation` was lowered together with its producer: lower() skips it.
+  void fuse(const Node& activation) { fused_.insert(activation.name()); }
 
  private:
   const QuantizedGraph& qgraph_;
@@ -63,6 +66,7 @@ class Lowering {
   ProgramData data_;
   std::map<std::string, int> ids_;
   std::map<std::string, Tensor> folded_;  // fake-quantized constants by value name
+  std::set<std::string> fused_;           // activations lowered with their producer
 };
 
 // The op rules. Each returns false when the node is not its kind or cannot be lowered to

@@ -178,6 +178,11 @@ class Assigner {
       }
       assign_node_outputs(*node);
     }
+    if (fused_ > 0 && !forced_) {
+      out_.log.push_back(fmt::format("{} outputs of Conv/Gemm/MatMul/Add/Sub/Mul read only by a Relu "
+                                     "or Clip are quantized once, after the activation",
+                                     fused_));
+    }
     spread_int16();
     for (const auto& [name, o] : config_.tensors) apply_override(name, o);
     // Biases last: their scale is the final input scale times the weight scale.
@@ -191,6 +196,10 @@ class Assigner {
   void assign_activation(const Value& v, const Node* producer) {
     if (v.type().dtype != DType::kFloat32 && v.type().dtype != DType::kUndefined) return;
     if (!roles::is_data_value(v)) return;
+    if (const Node* activation = roles::fused_activation(v); activation && config_.resolve(*activation).quantize) {
+      ++fused_;  // quantized once, after the activation
+      return;
+    }
     const Node* spec_node = producer ? producer : (v.uses().empty() ? nullptr : v.uses().front().node);
     const ResolvedSpec spec = spec_node ? config_.resolve(*spec_node) : config_.resolve_model();
     DType dtype = spec.activation_dtype;
@@ -396,6 +405,7 @@ class Assigner {
   QuantizedGraph& out_;
   Graph& graph_;
   std::optional<RangeMethod> forced_;
+  int fused_ = 0;
   std::vector<std::map<std::string, Tensor>> float_values_;
   std::map<const Node*, std::unique_ptr<NodeRunner>> runners_;
 };

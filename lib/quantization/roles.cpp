@@ -82,4 +82,18 @@ const Value* bias_input(const Node& node) {
   return bias;
 }
 
+const Node* fused_activation(const Value& v) {
+  static const std::set<std::string> kProducers = {"Conv", "ConvTranspose", "Gemm", "MatMul",
+                                                   "Add",  "Sub",           "Mul"};
+  const Node* producer = v.producer();
+  if (!producer || !producer->domain().empty() || !kProducers.count(producer->op_type())) return nullptr;
+  if (v.is_graph_output() || v.uses().size() != 1 || v.uses()[0].input_index != 0) return nullptr;
+  const Node* user = v.uses()[0].node;
+  if (!user->domain().empty() || (user->op_type() != "Relu" && user->op_type() != "Clip")) return nullptr;
+  for (size_t i = 1; i < user->inputs().size(); ++i) {
+    if (user->input(i) && !user->input(i)->is_constant()) return nullptr;
+  }
+  return user;
+}
+
 }  // namespace lq::roles

@@ -18,5 +18,10 @@ bool is_pass_through(const Node& node);
 int weight_channel_axis(const Node& node, const Tensor& weight);
 // The bias input of Conv/ConvTranspose/Gemm when it is constant, else nullptr.
 const Value* bias_input(const Node& node);
+// The Relu or Clip (constant bounds) that is the only reader of `v`, the output of a Conv,
+// ConvTranspose, Gemm, MatMul, Add, Sub or Mul, or nullptr. Such a pair has one
+// quantization point, after the activation (as TFLite and ONNX Runtime fuse them): the
+// Quantizer gives `v` no parameters and the Compiler clamps the op's output.
+const Node* fused_activation(const Value& v);
 
 }  // namespace lq::roles

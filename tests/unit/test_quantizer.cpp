@@ -183,20 +183,28 @@ TEST_CASE("power-of-two scales, int16 spreading and post_sigmoid", "[quantizatio
     }
     REQUIRE(p.zero_point[0] == 0);
   }
-  // Relu at int16 pulls its input (the Conv output) to int16 too, and says so.
-  const QuantConfig wide = QuantConfig::from_json(R"({"nodes": {"relu": {"activation": "int16"}}})");
-  const QuantizedGraph w = Quantizer(wide).quantize(g, calibrate(g));
-  REQUIRE(w.params.at("c").dtype == DType::kInt16);
-  REQUIRE(w.params.at("y").dtype == DType::kInt16);
+  // With an int8 Neg before it, the Conv at int16 pulls the Neg's output to int16 too, and
+  // says so; the Conv output has no quantization point of its own (its Relu is fused).
+  Graph chain = conv_relu_graph({1, 2, 3, 4, 5, 6});
+  Value* negated = chain.add_value("n");
+  chain.add_node("Neg", {&chain.value("x")}, {negated}, "neg");
+  chain.set_input(chain.find_node("conv"), 0, negated);
+  chain.topological_sort();
+  const QuantConfig wide = QuantConfig::from_json(
+      R"({"nodes": {"conv": {"activation": "int16"}, "relu": {"activation": "int16"}}})");
+  const QuantizedGraph w = Quantizer(wide).quantize(chain, calibrate(chain));
   REQUIRE(w.params.at("x").dtype == DType::kInt8);
+  REQUIRE(w.params.at("n").dtype == DType::kInt16);
+  REQUIRE(w.params.at("y").dtype == DType::kInt16);
+  REQUIRE(w.params.count("c") == 0);
   REQUIRE(std::any_of(w.log.begin(), w.log.end(), [](const std::string& s) {
-    return s.find("\"c\"") != std::string::npos && s.find("int16") != std::string::npos;
+    return s.find("\"n\" (from Neg node \"neg\") becomes int16") != std::string::npos;
   }));
   // An int8-only target: the same request falls back to int8, and the log says where.
-  const QuantizedGraph narrow = Quantizer(wide, Target::named("int8")).quantize(g, calibrate(g));
-  for (const char* name : {"x", "c", "y"}) REQUIRE(narrow.params.at(name).dtype == DType::kInt8);
+  const QuantizedGraph narrow = Quantizer(wide, Target::named("int8")).quantize(chain, calibrate(chain));
+  for (const char* name : {"x", "n", "y"}) REQUIRE(narrow.params.at(name).dtype == DType::kInt8);
   REQUIRE(std::any_of(narrow.log.begin(), narrow.log.end(), [](const std::string& s) {
-    return s.find("node \"relu\"'s activations falls back to int8") != std::string::npos;
+    return s.find("node \"conv\"'s activations falls back to int8") != std::string::npos;
   }));
   REQUIRE_THROWS_WITH(Target::named("npu"), Catch::Contains("generic, int8"));
 }
@@ -230,8 +238,8 @@ TEST_CASE("QDQ export keeps names and matches fake quantization in our Simulator
     quantize_nodes += n->op_type() == "QuantizeLinear";
     dequantize_nodes += n->op_type() == "DequantizeLinear";
   }
-  REQUIRE(quantize_nodes == 3);     // x, c, y
-  REQUIRE(dequantize_nodes == 5);   // those three + w + b
+  REQUIRE(quantize_nodes == 2);     // x, y (the Conv output c is fused with its Relu)
+  REQUIRE(dequantize_nodes == 4);   // those two + w + b
   const Value* stored = qdq.find_value("w_quantized");
   REQUIRE(stored != nullptr);
   REQUIRE(stored->initializer()->dtype() == DType::kInt8);
