@@ -89,6 +89,39 @@ TEST_CASE("optimize fuses BN, removes Identity and keeps results", "[onnx][passe
   test::require_close(run_single(g, x), before, 1e-5, 1e-5);
 }
 
+TEST_CASE("BatchNormalization after a grouped ConvTranspose folds into it", "[passes]") {
+  Graph g;
+  g.set_opset("", 13);
+  Value* x = g.add_value("x");
+  x->type() = TensorType{DType::kFloat32, true, {{1, {}}, {4, {}}, {5, {}}, {5, {}}}};
+  g.add_input(x);
+  // 4 input channels in 2 groups, 3 outputs per group: 6 output channels.
+  Value* deconv_out = g.add_value("deconv_out");
+  Node* deconv = g.add_node("ConvTranspose",
+                            {x, constant(g, "w", random_tensor({4, 3, 2, 2}, 21)), constant(g, "b", random_tensor({6}, 22))},
+                            {deconv_out}, "deconv");
+  deconv->set_attr("group", test::attr_int(2));
+  deconv->set_attr("strides", test::attr_ints({2, 2}));
+  Tensor var = random_tensor({6}, 23);
+  for (int i = 0; i < 6; ++i) var.data<float>()[i] = 0.5f + var.data<float>()[i] * var.data<float>()[i];
+  Value* y = g.add_value("y");
+  g.add_node("BatchNormalization",
+             {deconv_out, constant(g, "gamma", random_tensor({6}, 24)), constant(g, "beta", random_tensor({6}, 25)),
+              constant(g, "mean", random_tensor({6}, 26)), constant(g, "var", std::move(var))},
+             {y}, "bn");
+  Value* out = g.add_value("out");
+  g.add_node("Relu", {y}, {out}, "relu");
+  g.add_output(out);
+  const Tensor input = random_tensor({1, 4, 5, 5}, 27);
+  const Tensor before = Simulator(g).run({{"x", input}}).at("out");
+  const auto applied = optimize(g);
+  REQUIRE(std::find(applied.begin(), applied.end(), "fuse_batchnorm") != applied.end());
+  std::vector<std::string> ops;
+  for (const Node* n : g.nodes()) ops.push_back(n->op_type());
+  REQUIRE(ops == std::vector<std::string>{"ConvTranspose", "Relu"});
+  test::require_close(Simulator(g).run({{"x", input}}).at("out"), before, 1e-5, 1e-5);
+}
+
 TEST_CASE("fold_constants evaluates constant subgraphs", "[passes]") {
   Graph g;
   g.set_opset("", 13);
