@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "compiler/lowering.hpp"
+#include "kernels/reference/conv_transpose.hpp"
 #include "kernels/reference/window.hpp"
 #include "quantization/roles.hpp"
 
@@ -98,10 +99,11 @@ integer::PoolWindow pool_window(Lowering& l, const Node& node, const Shape& x, b
   return out;
 }
 
-// The bias of a linear op as int32 (int64 if needed) at the accumulator scale s_x × s_w[c] (c along the
-// bias's last axis when the weights are per channel). The quantizer's own int32 codes are
-// used when its scale is exactly that product; otherwise the (fake-quantized) float bias
-// is re-rounded. Returns -1 with `why` set when a value leaves int32.
+// The bias of a linear op as int32 (int64 if needed) at the accumulator scale s_x × s_w[c]
+// (c along the bias's last axis, modulo the weight's scales, when they are per channel).
+// The quantizer's own int32 codes are used when its scale is exactly that product;
+// otherwise the (fake-quantized) float bias is re-rounded. Returns -1 without a bias, -2
+// with `why` set when it cannot be expressed.
 int linear_bias(Lowering& l, const Node& node, size_t index, const QuantParams& x,
                 const QuantParams& w, std::string& why) {
   const Value* b = node.input(index);
@@ -109,7 +111,8 @@ int linear_bias(Lowering& l, const Node& node, size_t index, const QuantParams& 
   const Tensor& real = *l.folded_constant(node, index);
   const QuantParams* p = l.params(b);
   const int64_t last = real.rank() == 0 ? 1 : real.dim(real.rank() - 1);
-  if (w.scale.size() > 1 && last != static_cast<int64_t>(w.scale.size())) {
+  // Channel c of the bias uses weight scale c mod (scales): ConvTranspose's groups share them.
+  if (w.scale.size() > 1 && last % static_cast<int64_t>(w.scale.size()) != 0) {
     why = fmt::format("bias \"{}\" of shape {} does not run along the {} weight channels",
                       b->name(), shape_str(real.shape()), w.scale.size());
     return -2;
@@ -188,6 +191,41 @@ bool lower_conv(Lowering& l, const Node& node, std::string& why) {
   const int y = write_to(l, *out);
   const int64_t macs = shape_numel(l.tensor_at(y).info.shape) * shape_numel(Shape(ws.begin() + 1, ws.end()));
   l.emit(Kernel::kConv, node, {l.tensor(x), l.tensor(w), bias}, {y}, params, macs);
+  return true;
+}
+
+bool lower_conv_transpose(Lowering& l, const Node& node, std::string& why) {
+  const Value* x = node.input(0);
+  const Value* w = node.input(1);
+  if (!w || !w->is_constant()) {
+    why = "ConvTranspose weights are computed at run time";
+    return false;
+  }
+  if (!inputs_integer(l, node, {0}, why) || !weight_ok(l, w, why)) return false;
+  const std::optional<Destination> out = destination(l, node, why);
+  if (!out) return false;
+  const QuantParams& xq = quant_of(l, x);
+  const QuantParams& wq = quant_of(l, w);
+  if (wq.per_channel() && wq.axis != 1) return false;
+  const int bias = linear_bias(l, node, 2, xq, wq, why);
+  if (bias == -2) return false;
+  // The float kernel's geometry (output_shape, output_padding, auto_pad): it reads shapes only.
+  kernels::KernelContext ctx = l.context(node);
+  const Tensor x_shape = Tensor::borrow(DType::kFloat32, l.shape(x), nullptr);
+  ctx.inputs = {&x_shape, w->initializer()};
+  const kernels::ConvTransposeGeometry g = kernels::resolve_conv_transpose(ctx);
+  integer::ConvTransposeParams params;
+  params.strides = g.window.strides;
+  params.dilations = g.window.dilations;
+  params.pads = g.window.pads_begin;
+  params.pads.insert(params.pads.end(), g.window.pads_end.begin(), g.window.pads_end.end());
+  params.output = g.window.output;
+  params.group = g.group;
+  params.quant = integer::make_linear_quant(xq, wq, quant_of(l, out->value), out->lo, out->hi);
+  const int y = write_to(l, *out);
+  const Shape ws = l.shape(w);
+  const int64_t macs = shape_numel(l.shape(x)) * shape_numel(Shape(ws.begin() + 1, ws.end()));
+  l.emit(Kernel::kConvTranspose, node, {l.tensor(x), l.tensor(w), bias}, {y}, params, macs);
   return true;
 }
 
@@ -369,6 +407,7 @@ bool lower_arithmetic(Lowering& l, const Node& node, std::string& why) {
   if (!node.domain().empty()) return false;
   const std::string& op = node.op_type();
   if (op == "Conv") return lower_conv(l, node, why);
+  if (op == "ConvTranspose") return lower_conv_transpose(l, node, why);
   if (op == "Gemm") return lower_gemm(l, node, why);
   if (op == "MatMul") return lower_mat_mul(l, node, why);
   if (op == "Add" || op == "Sub" || op == "Mul") return lower_binary(l, node, why);

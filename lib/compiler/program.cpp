@@ -23,6 +23,7 @@ const char* kernel_name(Kernel kernel) {
     case Kernel::kLookup: return "Lookup";
     case Kernel::kSoftmax: return "Softmax";
     case Kernel::kCpu: return "CPU";
+    case Kernel::kConvTranspose: return "ConvTranspose";
   }
   return "?";
 }

@@ -42,6 +42,7 @@ enum class Kernel : uint8_t {
   kLookup,  // unary functions of an 8-bit input
   kSoftmax,
   kCpu,     // dequantize, float op, quantize
+  kConvTranspose,
 };
 
 const char* kernel_name(Kernel kernel);
@@ -69,7 +70,7 @@ using KernelParams =
     std::variant<integer::ConvParams, integer::GemmParams, integer::LinearQuant, integer::AddParams,
                  integer::MulParams, integer::ConcatParams, RescaleOp, integer::PoolWindow,
                  integer::AveragePoolParams, GatherOp, integer::LookupTable,
-                 integer::SoftmaxParams, CpuOp>;
+                 integer::SoftmaxParams, CpuOp, integer::ConvTransposeParams>;
 
 struct Instruction {
   Kernel kernel = Kernel::kCpu;

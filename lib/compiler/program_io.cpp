@@ -115,6 +115,7 @@ constexpr std::pair<Kernel, pb::Kernel> kKernels[] = {
     {Kernel::kLookup, pb::KERNEL_LOOKUP},
     {Kernel::kSoftmax, pb::KERNEL_SOFTMAX},
     {Kernel::kCpu, pb::KERNEL_CPU},
+    {Kernel::kConvTranspose, pb::KERNEL_CONV_TRANSPOSE},
 };
 
 pb::DType encode(DType dtype) {
@@ -202,6 +203,16 @@ void encode_params(const integer::ConvParams& p, pb::Instruction* ins) {
   copy_to(p.strides, out->mutable_strides());
   copy_to(p.dilations, out->mutable_dilations());
   copy_to(p.pads, out->mutable_pads());
+  out->set_group(p.group);
+  encode(p.quant, out->mutable_quant());
+}
+
+void encode_params(const integer::ConvTransposeParams& p, pb::Instruction* ins) {
+  pb::ConvTransposeParams* out = ins->mutable_conv_transpose();
+  copy_to(p.strides, out->mutable_strides());
+  copy_to(p.dilations, out->mutable_dilations());
+  copy_to(p.pads, out->mutable_pads());
+  copy_to(p.output, out->mutable_output());
   out->set_group(p.group);
   encode(p.quant, out->mutable_quant());
 }
@@ -385,6 +396,12 @@ integer::ConvParams decode(const pb::ConvParams& p, const std::string& where) {
                              to_vector<int64_t>(p.pads()), p.group(), decode(p.quant(), where)};
 }
 
+integer::ConvTransposeParams decode(const pb::ConvTransposeParams& p, const std::string& where) {
+  return integer::ConvTransposeParams{to_vector<int64_t>(p.strides()), to_vector<int64_t>(p.dilations()),
+                                      to_vector<int64_t>(p.pads()), to_vector<int64_t>(p.output()),
+                                      p.group(), decode(p.quant(), where)};
+}
+
 integer::GemmParams decode(const pb::GemmParams& p, const std::string& where) {
   return integer::GemmParams{p.trans_a(), p.trans_b(), decode(p.quant(), where)};
 }
@@ -474,6 +491,7 @@ KernelParams decode_params(const pb::Instruction& ins, const std::string& where)
     case pb::Instruction::kLookup: return decode(ins.lookup(), where);
     case pb::Instruction::kSoftmax: return decode(ins.softmax(), where);
     case pb::Instruction::kCpu: return decode(ins.cpu(), where);
+    case pb::Instruction::kConvTranspose: return decode(ins.conv_transpose(), where);
     case pb::Instruction::PARAMS_NOT_SET: break;
   }
   invalid(where, "has no kernel parameters");
@@ -581,6 +599,7 @@ bool params_fit(Kernel kernel, const KernelParams& p) {
     case Kernel::kLookup: return std::holds_alternative<integer::LookupTable>(p);
     case Kernel::kSoftmax: return std::holds_alternative<integer::SoftmaxParams>(p);
     case Kernel::kCpu: return std::holds_alternative<CpuOp>(p);
+    case Kernel::kConvTranspose: return std::holds_alternative<integer::ConvTransposeParams>(p);
   }
   return false;
 }
@@ -588,7 +607,8 @@ bool params_fit(Kernel kernel, const KernelParams& p) {
 // The KernelParams alternatives' names, in the variant's order.
 constexpr const char* kParamsNames[] = {"Conv",    "Gemm",        "MatMul", "Add",    "Mul",
                                         "Concat",  "Rescale",     "MaxPool", "AveragePool",
-                                        "Gather",  "Lookup",      "Softmax", "CPU"};
+                                        "Gather",  "Lookup",      "Softmax", "CPU",
+                                        "ConvTranspose"};
 static_assert(std::size(kParamsNames) == std::variant_size_v<KernelParams>);
 
 bool is_activation_dtype(DType d) { return d == DType::kInt8 || d == DType::kUInt8 || d == DType::kInt16; }
@@ -601,6 +621,7 @@ class ParamsChecker {
   explicit ParamsChecker(const std::string& where) : where_(where) {}
 
   void operator()(const integer::ConvParams& p) const { check(p.quant); }
+  void operator()(const integer::ConvTransposeParams& p) const { check(p.quant); }
   void operator()(const integer::GemmParams& p) const { check(p.quant); }
   void operator()(const integer::LinearQuant& p) const { check(p); }
   void operator()(const integer::AddParams& p) const {

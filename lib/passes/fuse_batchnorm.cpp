@@ -93,6 +93,8 @@ void bypass_batchnorm(Graph& graph, Node* producer, Node* bn) {
   graph.replace_all_uses(bn_out, produced);
 }
 
+// Conv and ConvTranspose: the BN's per-channel scale goes into the weights, its shift
+// into the bias.
 bool fuse_into_conv(Graph& graph, Node* conv) {
   Node* bn = sole_batchnorm_user(*conv);
   const Value* weight = conv->input(1);
@@ -101,52 +103,16 @@ bool fuse_into_conv(Graph& graph, Node* conv) {
       weight->initializer()->rank() < 3 || (bias && (!bias->is_constant() || bias->initializer()->dtype() != DType::kFloat32))) {
     return false;
   }
-  const auto affine = batchnorm_affine(*bn, weight->initializer()->dim(0));
+  const int64_t channels = output_channels(*conv, *weight->initializer());
+  if (channels <= 0) return false;
+  const auto affine = batchnorm_affine(*bn, channels);
   if (!affine) return false;
-  Value* w = new_constant(graph, weight->name() + "_bn", scaled_rows(*weight->initializer(), affine->scale, true));
+  Value* w = new_constant(graph, weight->name() + "_bn",
+                          scale_output_channels(*conv, *weight->initializer(), affine->scale));
   Value* b = new_constant(graph, conv->name() + "_bias_bn", fused_bias(bias, *affine, 1.0));
   graph.set_input(conv, 1, w);
   graph.set_input(conv, 2, b);
   bypass_batchnorm(graph, conv, bn);
-  return true;
-}
-
-// ConvTranspose weights are [C_in, C_out / group, k...]: element (ci, j, ...) feeds output
-// channel (ci / (C_in / group)) × (C_out / group) + j.
-Tensor scaled_deconv_weights(const Tensor& weight, int64_t group, const std::vector<double>& scale) {
-  Tensor out = weight.clone();
-  float* w = out.data<float>();
-  const int64_t in_channels = weight.dim(0), per_group = weight.dim(1);
-  const int64_t kernel = weight.numel() / (in_channels * per_group);
-  for (int64_t ci = 0; ci < in_channels; ++ci) {
-    const int64_t g = ci / (in_channels / group);
-    for (int64_t j = 0; j < per_group; ++j) {
-      const double s = scale[static_cast<size_t>(g * per_group + j)];
-      float* row = w + (ci * per_group + j) * kernel;
-      for (int64_t k = 0; k < kernel; ++k) row[k] = static_cast<float>(row[k] * s);
-    }
-  }
-  return out;
-}
-
-bool fuse_into_conv_transpose(Graph& graph, Node* deconv) {
-  Node* bn = sole_batchnorm_user(*deconv);
-  const Value* weight = deconv->input(1);
-  const Value* bias = deconv->input(2);
-  if (!bn || !weight || !weight->is_constant() || weight->initializer()->dtype() != DType::kFloat32 ||
-      weight->initializer()->rank() < 3 || (bias && (!bias->is_constant() || bias->initializer()->dtype() != DType::kFloat32))) {
-    return false;
-  }
-  const Tensor& w = *weight->initializer();
-  const int64_t group = deconv->attr_int("group", 1);
-  if (group < 1 || w.dim(0) % group != 0) return false;
-  const auto affine = batchnorm_affine(*bn, w.dim(1) * group);
-  if (!affine) return false;
-  Value* scaled = new_constant(graph, weight->name() + "_bn", scaled_deconv_weights(w, group, affine->scale));
-  Value* b = new_constant(graph, deconv->name() + "_bias_bn", fused_bias(bias, *affine, 1.0));
-  graph.set_input(deconv, 1, scaled);
-  graph.set_input(deconv, 2, b);
-  bypass_batchnorm(graph, deconv, bn);
   return true;
 }
 
@@ -182,6 +148,33 @@ bool fuse_into_gemm(Graph& graph, Node* gemm) {
 
 }  // namespace
 
+int64_t output_channels(const Node& conv, const Tensor& weight) {
+  if (weight.rank() < 2) return -1;
+  if (conv.op_type() == "Conv") return weight.dim(0);
+  const int64_t group = conv.attr_int("group", 1);
+  if (group < 1 || weight.dim(0) % group != 0) return -1;
+  return weight.dim(1) * group;
+}
+
+Tensor scale_output_channels(const Node& conv, const Tensor& weight, const std::vector<double>& scale) {
+  if (conv.op_type() == "Conv") return scaled_rows(weight, scale, true);
+  // ConvTranspose: element (ci, j, ...) feeds output channel (ci / (C / group)) × (M / group) + j.
+  Tensor out = weight.clone();
+  float* w = out.data<float>();
+  const int64_t group = conv.attr_int("group", 1);
+  const int64_t in_channels = weight.dim(0), per_group = weight.dim(1);
+  const int64_t kernel = weight.numel() / (in_channels * per_group);
+  for (int64_t ci = 0; ci < in_channels; ++ci) {
+    const int64_t g = ci / (in_channels / group);
+    for (int64_t j = 0; j < per_group; ++j) {
+      const double s = scale[static_cast<size_t>(g * per_group + j)];
+      float* row = w + (ci * per_group + j) * kernel;
+      for (int64_t k = 0; k < kernel; ++k) row[k] = static_cast<float>(row[k] * s);
+    }
+  }
+  return out;
+}
+
 bool fuse_batchnorm(Graph& graph) {
   // Collected first: fusing removes BatchNormalization nodes from the graph.
   std::vector<Node*> producers;
@@ -194,9 +187,7 @@ bool fuse_batchnorm(Graph& graph) {
   bool changed = false;
   for (Node* node : producers) {
     const std::string& op = node->op_type();
-    changed |= op == "Conv"            ? fuse_into_conv(graph, node)
-               : op == "ConvTranspose" ? fuse_into_conv_transpose(graph, node)
-                                       : fuse_into_gemm(graph, node);
+    changed |= op == "Gemm" ? fuse_into_gemm(graph, node) : fuse_into_conv(graph, node);
   }
   if (changed) graph.remove_unused_values();
   return changed;

@@ -1,6 +1,6 @@
-// Conv followed by Mul and/or Add with per-output-channel constants (how some exporters
-// spell an inference BatchNormalization) folds into the Conv's weights and bias: one
-// op, and one quantized tensor instead of three.
+// Conv or ConvTranspose followed by Mul and/or Add with per-output-channel constants (how
+// some exporters spell an inference BatchNormalization or a bias) folds into its weights
+// and bias: one op, and one quantized tensor instead of three.
 #include "passes/passes.hpp"
 
 namespace lq::passes {
@@ -37,7 +37,8 @@ bool fuse_one(Graph& graph, Node* conv) {
   const bool is_mul = user->op_type() == "Mul";
   const bool is_add = user->op_type() == "Add";
   if (!user->domain().empty() || (!is_mul && !is_add) || user->output(0)->is_graph_output()) return false;
-  const int64_t channels = weight->initializer()->dim(0);
+  const int64_t channels = output_channels(*conv, *weight->initializer());
+  if (channels <= 0) return false;
   const auto values = per_channel(other_input(*user, out), channels, out->type().dims.size());
   if (values.empty()) return false;
   // The result must keep the Conv output's shape (the constant adds no dimensions).
@@ -47,12 +48,8 @@ bool fuse_one(Graph& graph, Node* conv) {
   if (bias) b = bias->initializer()->to_doubles();
   Tensor w = weight->initializer()->clone();
   if (is_mul) {
-    float* data = w.data<float>();
-    const int64_t per = w.numel() / channels;
-    for (int64_t c = 0; c < channels; ++c) {
-      for (int64_t k = 0; k < per; ++k) data[c * per + k] = static_cast<float>(data[c * per + k] * values[static_cast<size_t>(c)]);
-      b[static_cast<size_t>(c)] *= values[static_cast<size_t>(c)];
-    }
+    w = scale_output_channels(*conv, w, values);
+    for (int64_t c = 0; c < channels; ++c) b[static_cast<size_t>(c)] *= values[static_cast<size_t>(c)];
   } else {
     for (int64_t c = 0; c < channels; ++c) b[static_cast<size_t>(c)] += values[static_cast<size_t>(c)];
   }
@@ -75,7 +72,7 @@ bool fuse_one(Graph& graph, Node* conv) {
 bool fuse_conv_affine(Graph& graph) {
   std::vector<Node*> convs;
   for (Node* n : graph.nodes()) {
-    if (n->op_type() == "Conv" && n->domain().empty()) convs.push_back(n);
+    if ((n->op_type() == "Conv" || n->op_type() == "ConvTranspose") && n->domain().empty()) convs.push_back(n);
   }
   bool changed = false;
   for (Node* conv : convs) {

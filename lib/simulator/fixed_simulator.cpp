@@ -108,6 +108,9 @@ struct FixedSimulator::Impl {
         return {integer::softmax(in[0], std::get<integer::SoftmaxParams>(ins.params))};
       case Kernel::kCpu:
         return run_cpu(step, in);
+      case Kernel::kConvTranspose:
+        return {integer::conv_transpose(in[0], in[1], third,
+                                        std::get<integer::ConvTransposeParams>(ins.params), p)};
     }
     throw Error(StatusCode::kInternal, "unknown kernel");
   }

@@ -447,15 +447,34 @@ TEST_CASE("Target::cpu_ops keeps an op on the CPU, with the reason", "[compiler]
   REQUIRE(max_code_difference(c) == 0);  // dequantize, the same float op, quantize
 }
 
-TEST_CASE("ConvTranspose runs on the CPU with a reason, exactly", "[compiler]") {
+TEST_CASE("ConvTranspose: integer, grouped, output_padding, bias and a fused Relu", "[compiler]") {
+  Builder b;
+  Value* x = b.input("x", {1, 4, 4, 4});
+  // 2 groups of 2 input and 3 output channels; per-channel weight scales along axis 1.
+  Value* y = b.node("ConvTranspose",
+                    {x, b.constant("w", test::random_tensor({4, 3, 3, 3}, 9)),
+                     b.floats("b", {0.1f, -0.2f, 0.3f, 0.0f, 0.5f, -0.4f})},
+                    "y",
+                    {{"strides", attr_ints({2, 2})},
+                     {"pads", attr_ints({1, 1, 1, 1})},
+                     {"output_padding", attr_ints({1, 0})},
+                     {"group", attr_int(2)}});
+  b.output(b.node("Relu", {y}, "r"));
+  const Compiled c = compile(b.g);
+  REQUIRE(kernels_by_node(c.program) == std::map<std::string, Kernels>{{"y", {"ConvTranspose"}}});
+  REQUIRE(c.program.outputs().at(0).shape == Shape{1, 6, 8, 7});
+  REQUIRE(max_code_difference(c) <= 1);
+}
+
+TEST_CASE("ConvTranspose with weights computed at run time stays on the CPU, exactly", "[compiler]") {
   Builder b;
   Value* x = b.input("x", {1, 2, 4, 4});
-  b.output(b.node("ConvTranspose", {x, b.constant("w", test::random_tensor({2, 3, 3, 3}, 9))}, "y",
-                  {{"strides", attr_ints({2, 2})}}));
+  Value* w = b.input("w", {2, 3, 3, 3});
+  b.output(b.node("ConvTranspose", {x, w}, "y", {{"strides", attr_ints({2, 2})}}));
   const Compiled c = compile(b.g);
   const LayerInfo layer = c.program.layers().at(0);
   REQUIRE(layer.kernel == "CPU");
-  REQUIRE(layer.cpu_reason == "no integer kernel for ConvTranspose");
+  REQUIRE(layer.cpu_reason == "ConvTranspose weights are computed at run time");
   REQUIRE(max_code_difference(c) == 0);
 }
 

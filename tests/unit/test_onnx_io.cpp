@@ -89,7 +89,7 @@ TEST_CASE("optimize fuses BN, removes Identity and keeps results", "[onnx][passe
   test::require_close(run_single(g, x), before, 1e-5, 1e-5);
 }
 
-TEST_CASE("BatchNormalization after a grouped ConvTranspose folds into it", "[passes]") {
+TEST_CASE("Add, Mul and BatchNormalization after a grouped ConvTranspose fold into it", "[passes]") {
   Graph g;
   g.set_opset("", 13);
   Value* x = g.add_value("x");
@@ -102,11 +102,16 @@ TEST_CASE("BatchNormalization after a grouped ConvTranspose folds into it", "[pa
                             {deconv_out}, "deconv");
   deconv->set_attr("group", test::attr_int(2));
   deconv->set_attr("strides", test::attr_ints({2, 2}));
+  // A per-channel bias Add and scale Mul (det's ConvTranspose is followed by both spellings).
+  Value* biased = g.add_value("biased");
+  g.add_node("Add", {deconv_out, constant(g, "shift", random_tensor({1, 6, 1, 1}, 28))}, {biased}, "add");
+  Value* scaled = g.add_value("scaled");
+  g.add_node("Mul", {biased, constant(g, "gain", random_tensor({6, 1, 1}, 29))}, {scaled}, "mul");
   Tensor var = random_tensor({6}, 23);
   for (int i = 0; i < 6; ++i) var.data<float>()[i] = 0.5f + var.data<float>()[i] * var.data<float>()[i];
   Value* y = g.add_value("y");
   g.add_node("BatchNormalization",
-             {deconv_out, constant(g, "gamma", random_tensor({6}, 24)), constant(g, "beta", random_tensor({6}, 25)),
+             {scaled, constant(g, "gamma", random_tensor({6}, 24)), constant(g, "beta", random_tensor({6}, 25)),
               constant(g, "mean", random_tensor({6}, 26)), constant(g, "var", std::move(var))},
              {y}, "bn");
   Value* out = g.add_value("out");
@@ -114,8 +119,10 @@ TEST_CASE("BatchNormalization after a grouped ConvTranspose folds into it", "[pa
   g.add_output(out);
   const Tensor input = random_tensor({1, 4, 5, 5}, 27);
   const Tensor before = Simulator(g).run({{"x", input}}).at("out");
+  propagate_shapes(g, {});  // fuse_conv_affine needs the output's rank
   const auto applied = optimize(g);
   REQUIRE(std::find(applied.begin(), applied.end(), "fuse_batchnorm") != applied.end());
+  REQUIRE(std::find(applied.begin(), applied.end(), "fuse_conv_affine") != applied.end());
   std::vector<std::string> ops;
   for (const Node* n : g.nodes()) ops.push_back(n->op_type());
   REQUIRE(ops == std::vector<std::string>{"ConvTranspose", "Relu"});

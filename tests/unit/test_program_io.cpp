@@ -191,6 +191,8 @@ std::vector<Instruction> other_instructions() {
       instruction(Kernel::kLookup, "sigmoid", "Sigmoid", {3}, {5}, lookup),
       instruction(Kernel::kSoftmax, "softmax", "Softmax", {0}, {3}, softmax),
       instruction(Kernel::kCpu, "cpu_sqrt", "Sqrt", {4}, {4}, CpuOp{sqrt_graph(), "no integer kernel for Sqrt"}),
+      instruction(Kernel::kConvTranspose, "deconv", "ConvTranspose", {0, 1, 2}, {3},
+                  integer::ConvTransposeParams{{2, 2}, {1, 1}, {1, 0, -1, 0}, {7, 9}, 1, linear_quant()}, 321),
   };
 }
 
@@ -241,6 +243,11 @@ std::string dump(const integer::PoolWindow& w) {
 
 std::string dump(const integer::ConvParams& p) {
   return fmt::format("conv({}, {}, {}, {}, {})", p.strides, p.dilations, p.pads, p.group, dump(p.quant));
+}
+
+std::string dump(const integer::ConvTransposeParams& p) {
+  return fmt::format("conv_transpose({}, {}, {}, {}, {}, {})", p.strides, p.dilations, p.pads, p.output,
+                     p.group, dump(p.quant));
 }
 
 std::string dump(const integer::GemmParams& p) {
@@ -411,13 +418,13 @@ TEST_CASE("the test's CRC-32 is IEEE 802.3's", "[lqm]") {
 TEST_CASE("every kernel and field of a Program survives .lqm bytes", "[lqm]") {
   ProgramData original = every_kernel_program();
   original.name = "every_kernel\xfe";  // names come from ONNX, which does not promise UTF-8
-  REQUIRE(original.instructions.size() == 14);  // one per Kernel
+  REQUIRE(original.instructions.size() == 15);  // one per Kernel
   const std::string bytes = program_of(original).serialize();
   const Program parsed = Program::parse(bytes.data(), bytes.size());
   require_same(original, parsed.data());
   // The parsed CPU graph is a graph of its own, not the original's pointer.
-  const auto& cpu = std::get<CpuOp>(parsed.data().instructions.back().params);
-  CHECK(cpu.graph != std::get<CpuOp>(original.instructions.back().params).graph);
+  const auto& cpu = std::get<CpuOp>(parsed.data().instructions[13].params);
+  CHECK(cpu.graph != std::get<CpuOp>(original.instructions[13].params).graph);
 }
 
 TEST_CASE(".lqm header: magic, version 1, payload length, CRC-32 of the payload", "[lqm]") {

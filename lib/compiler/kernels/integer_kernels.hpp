@@ -92,6 +92,23 @@ struct GemmParams {
 Tensor gemm(const Tensor& a, const Tensor& b, const Tensor* c, const GemmParams& params,
             kernels::ThreadPool* pool = nullptr);
 
+// ONNX ConvTranspose with its geometry resolved by the compiler (output_shape,
+// output_padding and auto_pad become pads, which may be negative, and output sizes):
+// output position o along an axis receives input i through tap k when
+// i × stride + k × dilation − pads_begin == o. x [N, C, D1...], w [C, M/group, K1...]
+// with per-channel parameters along axis 1 (M/group entries, shared by the groups), bias
+// [M] int32 or int64. Sums are exact in int64.
+struct ConvTransposeParams {
+  std::vector<int64_t> strides;    // per spatial axis
+  std::vector<int64_t> dilations;  // per spatial axis
+  std::vector<int64_t> pads;       // begins then ends
+  std::vector<int64_t> output;     // spatial output sizes
+  int64_t group = 1;
+  LinearQuant quant;
+};
+Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor* bias,
+                      const ConvTransposeParams& params, kernels::ThreadPool* pool = nullptr);
+
 // ---- Elementwise with rescaling.
 
 // out = zo + round((x − zx) × M): moves a tensor to other quantization parameters.
