@@ -138,13 +138,18 @@ std::vector<int32_t> widen(const Tensor& t, int32_t zero_point) {
 
 std::vector<int32_t> widen(const Tensor& t, const std::vector<int32_t>& zero_points, size_t axis) {
   std::vector<int32_t> out(static_cast<size_t>(t.numel()));
-  const int64_t channels = zero_points.size() == 1 ? 1 : t.dim(axis);
-  int64_t inner = 1;
-  for (size_t d = axis + 1; d < t.rank(); ++d) inner *= t.dim(d);
+  const bool per_tensor = zero_points.size() == 1;
+  const size_t channels = per_tensor ? 1 : static_cast<size_t>(t.dim(axis));
+  // The elements are runs of `inner` sharing a channel, the runs cycling through channels.
+  size_t inner = out.size();
+  if (!per_tensor) {
+    inner = 1;
+    for (size_t d = axis + 1; d < t.rank(); ++d) inner *= static_cast<size_t>(t.dim(d));
+  }
   visit_integer(t, [&](const auto* v) {
-    for (size_t i = 0; i < out.size(); ++i) {
-      const int64_t c = (static_cast<int64_t>(i) / inner) % channels;
-      out[i] = int32_t{v[i]} - zero_points[static_cast<size_t>(c)];
+    for (size_t run = 0, i = 0; i < out.size(); ++run) {
+      const int32_t zero_point = zero_points[run % channels];
+      for (const size_t end = i + inner; i < end; ++i) out[i] = int32_t{v[i]} - zero_point;
     }
   });
   return out;

@@ -75,19 +75,50 @@ std::vector<int64_t> read_bias(const char* op, const Tensor* bias, int64_t chann
 Shape broadcast_shape(const char* op, const Shape& a, const Shape& b);
 
 // y[i, m, n] = requantize(sum_k a_i[m, k] b_i[k, n] + bias[m, n]) for i < batch, with the
-// multiplier of column n: the loop behind MatMul and Gemm. Operands are widened offsets
-// addressed through element strides; y is [batch, rows, cols] row-major.
+// multiplier of column n: the loop behind MatMul and Gemm. Operands are addressed through
+// element strides; y is [batch, rows, cols] row-major.
 struct MatrixProduct {
   int64_t batch = 1, rows = 0, cols = 0, depth = 0;
   std::vector<int64_t> a_offsets, b_offsets;  // per batch entry
   int64_t a_row_stride = 0, a_depth_stride = 0;
   int64_t b_depth_stride = 0, b_col_stride = 0;
-  const int64_t* bias = nullptr;  // optional, addressed by the two strides below
+  std::vector<int64_t> bias;  // empty: none; else addressed by the two strides below
   int64_t bias_row_stride = 0, bias_col_stride = 0;
   bool wide = false;  // int64 accumulator
 };
+// The reference loop on widened offsets (widen).
 void matrix_product(const MatrixProduct& p, const int32_t* a, const int32_t* b,
                     const LinearQuant& quant, int32_t* y, kernels::ThreadPool* pool);
+
+// A checked MatMul or Gemm: its product of a and b (b's channels along b_channel_axis)
+// and the output's shape.
+struct LinearProblem {
+  MatrixProduct product;
+  size_t b_channel_axis = 0;
+  Shape out_shape;
+};
+// Check the operands and parameters, failing as integer::mat_mul / integer::gemm do.
+LinearProblem mat_mul_problem(const Tensor& a, const Tensor& b, const Tensor* bias,
+                              const LinearQuant& quant);
+LinearProblem gemm_problem(const Tensor& a, const Tensor& b, const Tensor* c,
+                           const GemmParams& params);
+// The reference: widen, matrix_product, narrow.
+Tensor reference_linear(const LinearProblem& problem, const Tensor& a, const Tensor& b,
+                        const LinearQuant& quant, kernels::ThreadPool* pool);
+
+// A checked Conv: sizes per image and group, its window, bias and output shape.
+struct ConvProblem {
+  int64_t batch = 0, in_channels = 0, out_channels = 0, group = 1;
+  int64_t in_per_group = 0, out_per_group = 0;
+  int64_t in_size = 0, out_size = 0, kernel_size = 0;  // spatial elements
+  kernels::Window window;
+  std::vector<int64_t> bias;  // empty: none
+  Shape out_shape;
+  bool wide = false;  // int64 accumulator
+};
+// Checks the operands and parameters, failing as integer::conv does.
+ConvProblem conv_problem(const Tensor& x, const Tensor& w, const Tensor* bias,
+                         const ConvParams& params);
 
 // The window of a Conv or pool over `input` spatial dims (ONNX output size rule).
 kernels::Window make_window(const char* op, const std::vector<int64_t>& input,

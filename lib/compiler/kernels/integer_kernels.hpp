@@ -92,6 +92,16 @@ struct GemmParams {
 Tensor gemm(const Tensor& a, const Tensor& b, const Tensor* c, const GemmParams& params,
             kernels::ThreadPool* pool = nullptr);
 
+// conv, mat_mul and gemm run optimized kernels (compiler/kernels/optimized) where the CPU
+// and the case allow it: 8-bit data and weights with an int32 accumulator. Those give the
+// codes of the plain reference loops below, bit for bit; tests compare the two.
+Tensor conv_reference(const Tensor& x, const Tensor& w, const Tensor* bias,
+                      const ConvParams& params, kernels::ThreadPool* pool = nullptr);
+Tensor mat_mul_reference(const Tensor& a, const Tensor& b, const Tensor* bias,
+                         const LinearQuant& quant, kernels::ThreadPool* pool = nullptr);
+Tensor gemm_reference(const Tensor& a, const Tensor& b, const Tensor* c, const GemmParams& params,
+                      kernels::ThreadPool* pool = nullptr);
+
 // ONNX ConvTranspose with its geometry resolved by the compiler (output_shape,
 // output_padding and auto_pad become pads, which may be negative, and output sizes):
 // output position o along an axis receives input i through tap k when

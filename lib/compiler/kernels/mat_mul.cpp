@@ -1,6 +1,8 @@
 // Integer MatMul with numpy semantics: 1-D operands are promoted to matrices (and the
-// added axis dropped from the result), batch axes broadcast.
+// added axis dropped from the result), batch axes broadcast. mat_mul runs the optimized
+// kernels (optimized/matrix_product.cpp) where they apply; mat_mul_reference never does.
 #include "compiler/kernels/common.hpp"
+#include "compiler/kernels/optimized/linear.hpp"
 #include "kernels/reference/broadcast.hpp"
 
 namespace lq::integer {
@@ -28,30 +30,33 @@ std::vector<int64_t> batch_offsets(const Shape& batch, const Shape& out_batch,
 
 }  // namespace
 
-Tensor mat_mul(const Tensor& a, const Tensor& b, const Tensor* bias, const LinearQuant& quant,
-               kernels::ThreadPool* pool) {
-  detail::require_data(kOp, "input A", a);
-  detail::require_weight(kOp, "input B", b);
+namespace detail {
+
+LinearProblem mat_mul_problem(const Tensor& a, const Tensor& b, const Tensor* bias,
+                              const LinearQuant& quant) {
+  require_data(kOp, "input A", a);
+  require_weight(kOp, "input B", b);
   if (a.rank() == 0 || b.rank() == 0) {
-    detail::fail(kOp, "operands must have rank >= 1, got {} and {}", shape_str(a.shape()),
-                 shape_str(b.shape()));
+    fail(kOp, "operands must have rank >= 1, got {} and {}", shape_str(a.shape()),
+         shape_str(b.shape()));
   }
   const Shape a_shape = a.rank() == 1 ? Shape{1, a.dim(0)} : a.shape();
   const Shape b_shape = b.rank() == 1 ? Shape{b.dim(0), 1} : b.shape();
-  detail::MatrixProduct p;
+  LinearProblem problem;
+  MatrixProduct& p = problem.product;
   p.rows = a_shape[a_shape.size() - 2];
   p.depth = a_shape.back();
   p.cols = b_shape.back();
   if (b_shape[b_shape.size() - 2] != p.depth) {
-    detail::fail(kOp, "A {} has {} columns but B {} has {} rows", shape_str(a.shape()), p.depth,
-                 shape_str(b.shape()), b_shape[b_shape.size() - 2]);
+    fail(kOp, "A {} has {} columns but B {} has {} rows", shape_str(a.shape()), p.depth,
+         shape_str(b.shape()), b_shape[b_shape.size() - 2]);
   }
-  detail::check_linear_quant(kOp, quant, a.dtype(), b.dtype(), p.cols);
-  const std::vector<int64_t> bias_values = detail::read_bias(kOp, bias, p.cols);
+  check_linear_quant(kOp, quant, a.dtype(), b.dtype(), p.cols);
+  p.bias = read_bias(kOp, bias, p.cols);
 
   const Shape a_batch(a_shape.begin(), a_shape.end() - 2);
   const Shape b_batch(b_shape.begin(), b_shape.end() - 2);
-  const Shape out_batch = detail::broadcast_shape(kOp, a_batch, b_batch);
+  const Shape out_batch = broadcast_shape(kOp, a_batch, b_batch);
   p.batch = shape_numel(out_batch);
   p.a_offsets = batch_offsets(a_batch, out_batch, p.rows * p.depth);
   p.b_offsets = batch_offsets(b_batch, out_batch, p.depth * p.cols);
@@ -59,19 +64,28 @@ Tensor mat_mul(const Tensor& a, const Tensor& b, const Tensor* bias, const Linea
   p.a_depth_stride = 1;
   p.b_depth_stride = p.cols;
   p.b_col_stride = 1;
-  p.bias = bias_values.empty() ? nullptr : bias_values.data();
   p.bias_col_stride = 1;
-  p.wide = detail::linear_needs_int64(quant, a.dtype(), b.dtype(), p.depth, bias_values);
+  p.wide = linear_needs_int64(quant, a.dtype(), b.dtype(), p.depth, p.bias);
+  problem.b_channel_axis = b.rank() - 1;
 
-  const std::vector<int32_t> as = detail::widen(a, quant.input_zero_point);
-  const std::vector<int32_t> bs = detail::widen(b, quant.weight_zero_points, b.rank() - 1);
-  std::vector<int32_t> y(static_cast<size_t>(p.batch * p.rows * p.cols));
-  detail::matrix_product(p, as.data(), bs.data(), quant, y.data(), pool);
+  problem.out_shape = out_batch;
+  if (a.rank() > 1) problem.out_shape.push_back(p.rows);
+  if (b.rank() > 1) problem.out_shape.push_back(p.cols);
+  return problem;
+}
 
-  Shape out_shape = out_batch;
-  if (a.rank() > 1) out_shape.push_back(p.rows);
-  if (b.rank() > 1) out_shape.push_back(p.cols);
-  return detail::narrow(quant.output, out_shape, y);
+}  // namespace detail
+
+Tensor mat_mul(const Tensor& a, const Tensor& b, const Tensor* bias, const LinearQuant& quant,
+               kernels::ThreadPool* pool) {
+  const detail::LinearProblem problem = detail::mat_mul_problem(a, b, bias, quant);
+  if (std::optional<Tensor> y = optimized::matrix_product(problem, a, b, quant, pool)) return *y;
+  return detail::reference_linear(problem, a, b, quant, pool);
+}
+
+Tensor mat_mul_reference(const Tensor& a, const Tensor& b, const Tensor* bias,
+                         const LinearQuant& quant, kernels::ThreadPool* pool) {
+  return detail::reference_linear(detail::mat_mul_problem(a, b, bias, quant), a, b, quant, pool);
 }
 
 }  // namespace lq::integer

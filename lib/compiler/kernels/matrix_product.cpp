@@ -14,7 +14,8 @@ void product_rows(const MatrixProduct& p, const int32_t* a, const int32_t* b,
     const int32_t* a_row = a + p.a_offsets[static_cast<size_t>(i)] + m * p.a_row_stride;
     const int32_t* b_matrix = b + p.b_offsets[static_cast<size_t>(i)];
     for (int64_t n = 0; n < p.cols; ++n) {
-      Acc acc = p.bias == nullptr ? 0 : static_cast<Acc>(p.bias[m * p.bias_row_stride + n * p.bias_col_stride]);
+      const auto bias_at = static_cast<size_t>(m * p.bias_row_stride + n * p.bias_col_stride);
+      Acc acc = p.bias.empty() ? 0 : static_cast<Acc>(p.bias[bias_at]);
       const int32_t* b_col = b_matrix + n * p.b_col_stride;
       for (int64_t k = 0; k < p.depth; ++k) {
         acc += Acc{a_row[k * p.a_depth_stride]} * b_col[k * p.b_depth_stride];
@@ -41,6 +42,16 @@ void matrix_product(const MatrixProduct& p, const int32_t* a, const int32_t* b,
   } else {
     run(0, rows);
   }
+}
+
+Tensor reference_linear(const LinearProblem& problem, const Tensor& a, const Tensor& b,
+                        const LinearQuant& quant, kernels::ThreadPool* pool) {
+  const MatrixProduct& p = problem.product;
+  const std::vector<int32_t> as = widen(a, quant.input_zero_point);
+  const std::vector<int32_t> bs = widen(b, quant.weight_zero_points, problem.b_channel_axis);
+  std::vector<int32_t> y(static_cast<size_t>(p.batch * p.rows * p.cols));
+  matrix_product(p, as.data(), bs.data(), quant, y.data(), pool);
+  return narrow(quant.output, problem.out_shape, y);
 }
 
 }  // namespace lq::integer::detail
