@@ -915,3 +915,47 @@ TEST_CASE("Integer Softmax: exp table, integer sum, reciprocal multiplier", "[in
                                                     per_tensor(DType::kUInt8, 1.0f / 255, 0), 1)),
       Catch::Contains("axis 1 is out of range for shape [2]"));
 }
+
+TEST_CASE("Integer ConvTranspose: the scatter loops equal the gather reference (groups, dilations, negative pads, 1-D)",
+          "[integer]") {
+  std::mt19937 rng(71);
+  struct Case {
+    Shape x, w;
+    std::vector<int64_t> strides, dilations, pads, output;
+    int64_t group;
+  };
+  const Case cases[] = {
+      {{1, 4, 5, 5}, {4, 3, 3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, {10, 10}, 1},     // output_padding 1
+      {{2, 4, 3, 4}, {4, 2, 2, 3}, {2, 1}, {1, 2}, {0, 1, 0, 1}, {6, 7}, 2},      // groups, dilation
+      {{1, 3, 4, 4}, {3, 2, 4, 4}, {2, 2}, {1, 1}, {-1, -1, -1, -1}, {12, 12}, 1},  // negative pads
+      {{1, 2, 7}, {2, 5, 3}, {3}, {1}, {1, 2}, {20}, 1},                           // 1-D
+  };
+  kernels::ThreadPool pool(3);
+  for (const Case& c : cases) {
+    const auto xc = random_codes(rng, DType::kInt8, shape_numel(c.x));
+    const auto wc = random_codes(rng, DType::kInt8, shape_numel(c.w));
+    const QuantParams xq = per_tensor(DType::kInt8, 0.05f, 3);
+    const QuantParams yq = per_tensor(DType::kInt8, 0.2f, -5);
+    QuantParams wq;
+    wq.dtype = DType::kInt8;
+    wq.axis = 1;
+    for (int64_t j = 0; j < c.w[1]; ++j) {
+      wq.scale.push_back(0.01f * static_cast<float>(j + 1));
+      wq.zero_point.push_back(0);
+    }
+    const int64_t out_channels = c.w[1] * c.group;
+    Tensor bias(DType::kInt32, {out_channels});
+    for (int64_t m = 0; m < out_channels; ++m) bias.data<int32_t>()[m] = static_cast<int32_t>(m * 37 - 50);
+    integer::ConvTransposeParams params{c.strides, c.dilations, c.pads, c.output, c.group,
+                                        integer::make_linear_quant(xq, wq, yq, 0.0f)};
+    const Tensor x = codes_tensor(DType::kInt8, c.x, xc);
+    const Tensor w = codes_tensor(DType::kInt8, c.w, wc);
+    INFO("input " << shape_str(c.x) << " weight " << shape_str(c.w));
+    const Tensor want = integer::conv_transpose_reference(x, w, &bias, params);
+    const Tensor got = integer::conv_transpose(x, w, &bias, params, &pool);
+    REQUIRE(got.shape() == want.shape());
+    REQUIRE(got.to_int64s() == want.to_int64s());
+    // The fused Relu clamp: no code below the output's zero point.
+    for (int64_t v : got.to_int64s()) REQUIRE(v >= yq.zero_point[0]);
+  }
+}

@@ -1,5 +1,10 @@
-// Integer ConvTranspose: each output position gathers the input positions and taps that
-// reach it (the float reference's formulation), sums exactly in int64 and requantizes once.
+// Integer ConvTranspose, sums exact in int64 and requantized once. The reference gathers,
+// for each output position, the input positions and taps that reach it (the float
+// kernel's formulation); conv_transpose scatters each input element through the taps it
+// reaches (no stride tests in the inner loop, and zero offsets skipped), with the same sums.
+#include <algorithm>
+#include <functional>
+
 #include "compiler/kernels/common.hpp"
 
 namespace lq::integer {
@@ -71,52 +76,139 @@ void unravel(int64_t flat, const std::vector<int64_t>& dims, std::vector<int64_t
 
 }  // namespace
 
-Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor* bias,
-                      const ConvTransposeParams& params, kernels::ThreadPool* pool) {
+namespace {
+
+// The checked operands and widened values shared by both formulations.
+struct Prepared {
+  Geometry g;
+  std::vector<int64_t> bias;
+  std::vector<int32_t> xs, ws;
+  Shape out_shape;
+  int64_t in_size = 0, out_size = 0, kernel_size = 0;
+};
+
+Prepared prepare(const Tensor& x, const Tensor& w, const Tensor* bias, const ConvTransposeParams& params) {
   detail::require_data(kOp, "input", x);
   detail::require_weight(kOp, "weight", w);
-  const Geometry g = check(x, w, params);
-  const LinearQuant& quant = params.quant;
-  detail::check_linear_quant(kOp, quant, x.dtype(), w.dtype(), g.out_per_group);
-  const std::vector<int64_t> bias_values = detail::read_bias(kOp, bias, g.out_channels);
-  const std::vector<int32_t> xs = detail::widen(x, quant.input_zero_point);
-  const std::vector<int32_t> ws = detail::widen(w, quant.weight_zero_points, 1);
-  Shape out_shape = {g.batch, g.out_channels};
-  out_shape.insert(out_shape.end(), g.output.begin(), g.output.end());
-  const int64_t in_size = shape_numel(g.input);
-  const int64_t out_size = shape_numel(g.output);
-  const int64_t kernel_size = shape_numel(g.kernel);
-  std::vector<int32_t> y(static_cast<size_t>(shape_numel(out_shape)));
-  auto run = [&](int64_t begin, int64_t end) {
+  Prepared p;
+  p.g = check(x, w, params);
+  detail::check_linear_quant(kOp, params.quant, x.dtype(), w.dtype(), p.g.out_per_group);
+  p.bias = detail::read_bias(kOp, bias, p.g.out_channels);
+  p.xs = detail::widen(x, params.quant.input_zero_point);
+  p.ws = detail::widen(w, params.quant.weight_zero_points, 1);
+  p.out_shape = {p.g.batch, p.g.out_channels};
+  p.out_shape.insert(p.out_shape.end(), p.g.output.begin(), p.g.output.end());
+  p.in_size = shape_numel(p.g.input);
+  p.out_size = shape_numel(p.g.output);
+  p.kernel_size = shape_numel(p.g.kernel);
+  return p;
+}
+
+// Runs plane(begin, end) over the batch × output-channel planes, on the pool if given.
+void for_planes(const Prepared& p, kernels::ThreadPool* pool, const std::function<void(int64_t, int64_t)>& plane) {
+  const int64_t planes = p.g.batch * p.g.out_channels;
+  if (pool != nullptr) {
+    pool->parallel_for(planes, plane, 1);
+  } else {
+    plane(0, planes);
+  }
+}
+
+// Per spatial axis and input index: the (tap, output index) pairs that input index reaches.
+using Reach = std::vector<std::vector<std::pair<int64_t, int64_t>>>;
+
+std::vector<Reach> reach_of(const Geometry& g, const ConvTransposeParams& params) {
+  std::vector<Reach> reach(g.input.size());
+  for (size_t d = 0; d < g.input.size(); ++d) {
+    reach[d].resize(static_cast<size_t>(g.input[d]));
+    for (int64_t i = 0; i < g.input[d]; ++i) {
+      for (int64_t k = 0; k < g.kernel[d]; ++k) {
+        const int64_t o = i * params.strides[d] + k * params.dilations[d] - params.pads[d];
+        if (o >= 0 && o < g.output[d]) reach[d][static_cast<size_t>(i)].emplace_back(k, o);
+      }
+    }
+  }
+  return reach;
+}
+
+// acc[o] += x × w[k] for every tap k of input position `in` (coordinates) and its output o.
+void scatter(const std::vector<Reach>& reach, const Geometry& g, const std::vector<int64_t>& in,
+             size_t axis, int64_t k_offset, int64_t o_offset, int64_t x, const int32_t* w, int64_t* acc) {
+  if (axis == reach.size()) {
+    acc[o_offset] += x * w[k_offset];
+    return;
+  }
+  for (const auto& [k, o] : reach[axis][static_cast<size_t>(in[axis])]) {
+    scatter(reach, g, in, axis + 1, k_offset * g.kernel[axis] + k, o_offset * g.output[axis] + o, x,
+            w, acc);
+  }
+}
+
+}  // namespace
+
+Tensor conv_transpose_reference(const Tensor& x, const Tensor& w, const Tensor* bias,
+                                const ConvTransposeParams& params, kernels::ThreadPool* pool) {
+  const Prepared p = prepare(x, w, bias, params);
+  const Geometry& g = p.g;
+  std::vector<int32_t> y(static_cast<size_t>(shape_numel(p.out_shape)));
+  for_planes(p, pool, [&](int64_t begin, int64_t end) {
     std::vector<int64_t> out_coords(g.output.size()), k_coords(g.kernel.size());
     for (int64_t plane = begin; plane < end; ++plane) {
       const int64_t n = plane / g.out_channels;
       const int64_t m = plane % g.out_channels;
       const int64_t j = m % g.out_per_group;  // the weight's axis-1 channel
       const int64_t first = (m / g.out_per_group) * g.in_per_group;
-      for (int64_t o = 0; o < out_size; ++o) {
+      for (int64_t o = 0; o < p.out_size; ++o) {
         unravel(o, g.output, out_coords);
-        int64_t acc = bias_values.empty() ? 0 : bias_values[static_cast<size_t>(m)];
+        int64_t acc = p.bias.empty() ? 0 : p.bias[static_cast<size_t>(m)];
         for (int64_t c = first; c < first + g.in_per_group; ++c) {
-          const int32_t* x_plane = xs.data() + (n * g.in_channels + c) * in_size;
-          const int32_t* w_kernel = ws.data() + (c * g.out_per_group + j) * kernel_size;
-          for (int64_t k = 0; k < kernel_size; ++k) {
+          const int32_t* x_plane = p.xs.data() + (n * g.in_channels + c) * p.in_size;
+          const int32_t* w_kernel = p.ws.data() + (c * g.out_per_group + j) * p.kernel_size;
+          for (int64_t k = 0; k < p.kernel_size; ++k) {
             unravel(k, g.kernel, k_coords);
             const int64_t offset = source_offset(g, params, out_coords, k_coords);
             if (offset >= 0) acc += int64_t{x_plane[offset]} * w_kernel[k];
           }
         }
-        y[static_cast<size_t>(plane * out_size + o)] =
-            detail::requantize_sum(acc, detail::channel_entry(quant.multipliers, j), quant.output);
+        y[static_cast<size_t>(plane * p.out_size + o)] = detail::requantize_sum(
+            acc, detail::channel_entry(params.quant.multipliers, j), params.quant.output);
       }
     }
-  };
-  if (pool != nullptr) {
-    pool->parallel_for(g.batch * g.out_channels, run, 1);
-  } else {
-    run(0, g.batch * g.out_channels);
-  }
-  return detail::narrow(quant.output, out_shape, y);
+  });
+  return detail::narrow(params.quant.output, p.out_shape, y);
+}
+
+Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor* bias,
+                      const ConvTransposeParams& params, kernels::ThreadPool* pool) {
+  const Prepared p = prepare(x, w, bias, params);
+  const Geometry& g = p.g;
+  const std::vector<Reach> reach = reach_of(g, params);
+  std::vector<int32_t> y(static_cast<size_t>(shape_numel(p.out_shape)));
+  for_planes(p, pool, [&](int64_t begin, int64_t end) {
+    std::vector<int64_t> acc(static_cast<size_t>(p.out_size));
+    std::vector<int64_t> in(g.input.size());
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const int64_t n = plane / g.out_channels;
+      const int64_t m = plane % g.out_channels;
+      const int64_t j = m % g.out_per_group;
+      const int64_t first = (m / g.out_per_group) * g.in_per_group;
+      std::fill(acc.begin(), acc.end(), p.bias.empty() ? 0 : p.bias[static_cast<size_t>(m)]);
+      for (int64_t c = first; c < first + g.in_per_group; ++c) {
+        const int32_t* x_plane = p.xs.data() + (n * g.in_channels + c) * p.in_size;
+        const int32_t* w_kernel = p.ws.data() + (c * g.out_per_group + j) * p.kernel_size;
+        for (int64_t i = 0; i < p.in_size; ++i) {
+          if (x_plane[i] == 0) continue;  // the input's zero point contributes nothing
+          unravel(i, g.input, in);
+          scatter(reach, g, in, 0, 0, 0, x_plane[i], w_kernel, acc.data());
+        }
+      }
+      for (int64_t o = 0; o < p.out_size; ++o) {
+        y[static_cast<size_t>(plane * p.out_size + o)] = detail::requantize_sum(
+            acc[static_cast<size_t>(o)], detail::channel_entry(params.quant.multipliers, j), params.quant.output);
+      }
+    }
+  });
+  return detail::narrow(params.quant.output, p.out_shape, y);
 }
 
 }  // namespace lq::integer

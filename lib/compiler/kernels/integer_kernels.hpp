@@ -118,6 +118,9 @@ struct ConvTransposeParams {
 };
 Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor* bias,
                       const ConvTransposeParams& params, kernels::ThreadPool* pool = nullptr);
+// The gather formulation (the float kernel's loops), which tests compare conv_transpose with.
+Tensor conv_transpose_reference(const Tensor& x, const Tensor& w, const Tensor* bias,
+                                const ConvTransposeParams& params, kernels::ThreadPool* pool = nullptr);
 
 // ---- Elementwise with rescaling.
 
