@@ -389,6 +389,51 @@ bool lower_average_pool(Lowering& l, const Node& node, std::string& why) {
   return true;
 }
 
+// ReduceMean over any axes: a gather lays x out as [1, kept, reduced] (a separable map:
+// each block of axes is one offset list), then GlobalAveragePool averages the last axis.
+// Its [1, kept, 1] result has the output's elements in the output's order.
+bool lower_reduce_mean(Lowering& l, const Node& node, std::string& why) {
+  if (!all_integer(l, node, {0}, why)) return false;
+  const Value* x = node.input(0);
+  const Shape shape = l.shape(x);
+  const auto rank = static_cast<int64_t>(shape.size());
+  std::vector<int64_t> axes = node.attr_ints("axes");
+  if (const Value* given = node.input(1)) {
+    if (!given->is_constant()) {
+      why = "ReduceMean axes are computed at run time";
+      return false;
+    }
+    axes = given->initializer()->to_int64s();
+  }
+  if (axes.empty()) {
+    if (node.attr_int("noop_with_empty_axes", 0) != 0) return false;  // an identity
+    for (int64_t d = 0; d < rank; ++d) axes.push_back(d);
+  }
+  std::vector<bool> reduced(static_cast<size_t>(rank), false);
+  for (int64_t a : axes) reduced[static_cast<size_t>(a < 0 ? a + rank : a)] = true;
+  // Per block (kept, reduced): the flat offset of every coordinate combination, row-major.
+  std::vector<std::vector<int64_t>> offsets = {{0}, {0}, {0}};
+  int64_t stride = 1;
+  for (int64_t d = rank - 1; d >= 0; --d) {
+    std::vector<int64_t>& block = offsets[reduced[static_cast<size_t>(d)] ? 2 : 1];
+    std::vector<int64_t> grown;
+    for (int64_t i = 0; i < shape[static_cast<size_t>(d)]; ++i) {
+      for (int64_t inner : block) grown.push_back(i * stride + inner);
+    }
+    block = std::move(grown);
+    stride *= shape[static_cast<size_t>(d)];
+  }
+  const QuantParams& xq = quant_of(l, x);
+  const int laid_out = l.temporary(x->name() + ":by_reduced_axes",
+                                   {1, static_cast<int64_t>(offsets[1].size()),
+                                    static_cast<int64_t>(offsets[2].size())},
+                                   xq);
+  l.emit(Kernel::kGather, node, {l.tensor(x)}, {laid_out}, GatherOp{offsets, xq.zero_point[0]});
+  l.emit(Kernel::kGlobalAveragePool, node, {laid_out}, {l.tensor(node.output(0))},
+         integer::make_average_pool_params(xq, quant_of(l, node.output(0))));
+  return true;
+}
+
 bool lower_softmax(Lowering& l, const Node& node, std::string& why) {
   if (!all_integer(l, node, {0}, why)) return false;
   const QuantParams& x = quant_of(l, node.input(0));
@@ -416,6 +461,7 @@ bool lower_arithmetic(Lowering& l, const Node& node, std::string& why) {
   if (op == "MaxPool") return lower_max_pool(l, node, why);
   if (op == "AveragePool" || op == "GlobalAveragePool") return lower_average_pool(l, node, why);
   if (op == "Softmax") return lower_softmax(l, node, why);
+  if (op == "ReduceMean") return lower_reduce_mean(l, node, why);
   return false;
 }
 

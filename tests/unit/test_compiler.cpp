@@ -396,6 +396,19 @@ TEST_CASE("Sigmoid and HardSwish are exact tables, int8 and int16", "[compiler]"
   }
 }
 
+TEST_CASE("ReduceMean over any axes: a gather to [1, kept, reduced], then an average", "[compiler]") {
+  for (const std::vector<int64_t>& axes : {std::vector<int64_t>{1}, {0, 2}, {-1}}) {
+    Builder b;
+    Value* x = b.input("x", {2, 3, 5});
+    b.output(b.node("ReduceMean", {x}, "y", {{"axes", attr_ints(axes)}, {"keepdims", attr_int(0)}}));
+    const Compiled c = compile(b.g);
+    INFO("axes " << axes.size() << " first " << axes[0]);
+    REQUIRE(kernels_by_node(c.program) ==
+            std::map<std::string, Kernels>{{"y", {"Gather", "GlobalAveragePool"}}});
+    REQUIRE(max_code_difference(c) <= 1);
+  }
+}
+
 TEST_CASE("Softmax lowers to the integer Softmax, within 1 LSB", "[compiler]") {
   const Compiled c = compile(unary("Softmax", {{"axis", attr_int(-1)}}));
   REQUIRE(kernels_by_node(c.program) == std::map<std::string, Kernels>{{"y", {"Softmax"}}});
