@@ -298,6 +298,10 @@ bool lower_binary(Lowering& l, const Node& node, std::string& why) {
     l.emit(Kernel::kMul, node, ins, outs, integer::make_mul_params(a, b, y, out->lo, out->hi));
     return true;
   }
+  if (node.op_type() == "Div") {
+    l.emit(Kernel::kDiv, node, ins, outs, integer::make_div_params(a, b, y, out->lo, out->hi));
+    return true;
+  }
   integer::AddParams params = integer::make_add_params(a, b, y, out->lo, out->hi);
   params.subtract = node.op_type() == "Sub";
   l.emit(Kernel::kAdd, node, ins, outs, params);
@@ -455,7 +459,7 @@ bool lower_arithmetic(Lowering& l, const Node& node, std::string& why) {
   if (op == "ConvTranspose") return lower_conv_transpose(l, node, why);
   if (op == "Gemm") return lower_gemm(l, node, why);
   if (op == "MatMul") return lower_mat_mul(l, node, why);
-  if (op == "Add" || op == "Sub" || op == "Mul") return lower_binary(l, node, why);
+  if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") return lower_binary(l, node, why);
   if (op == "Concat") return lower_concat(l, node, why);
   if (op == "Relu" || op == "Clip") return lower_clip(l, node, why);
   if (op == "MaxPool") return lower_max_pool(l, node, why);

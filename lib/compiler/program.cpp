@@ -24,6 +24,7 @@ const char* kernel_name(Kernel kernel) {
     case Kernel::kSoftmax: return "Softmax";
     case Kernel::kCpu: return "CPU";
     case Kernel::kConvTranspose: return "ConvTranspose";
+    case Kernel::kDiv: return "Div";
   }
   return "?";
 }

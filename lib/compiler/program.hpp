@@ -43,6 +43,7 @@ enum class Kernel : uint8_t {
   kSoftmax,
   kCpu,     // dequantize, float op, quantize
   kConvTranspose,
+  kDiv,  // two integer operands
 };
 
 const char* kernel_name(Kernel kernel);

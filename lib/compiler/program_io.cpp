@@ -116,6 +116,7 @@ constexpr std::pair<Kernel, pb::Kernel> kKernels[] = {
     {Kernel::kSoftmax, pb::KERNEL_SOFTMAX},
     {Kernel::kCpu, pb::KERNEL_CPU},
     {Kernel::kConvTranspose, pb::KERNEL_CONV_TRANSPOSE},
+    {Kernel::kDiv, pb::KERNEL_DIV},
 };
 
 pb::DType encode(DType dtype) {
@@ -589,7 +590,8 @@ bool params_fit(Kernel kernel, const KernelParams& p) {
     case Kernel::kGemm: return std::holds_alternative<integer::GemmParams>(p);
     case Kernel::kMatMul: return std::holds_alternative<integer::LinearQuant>(p);
     case Kernel::kAdd: return std::holds_alternative<integer::AddParams>(p);
-    case Kernel::kMul: return std::holds_alternative<integer::MulParams>(p);
+    case Kernel::kMul:
+    case Kernel::kDiv: return std::holds_alternative<integer::MulParams>(p);
     case Kernel::kConcat: return std::holds_alternative<integer::ConcatParams>(p);
     case Kernel::kRescale: return std::holds_alternative<RescaleOp>(p);
     case Kernel::kMaxPool: return std::holds_alternative<integer::PoolWindow>(p);

@@ -82,6 +82,8 @@ struct FixedSimulator::Impl {
         return {integer::add(in[0], in[1], std::get<integer::AddParams>(ins.params))};
       case Kernel::kMul:
         return {integer::mul(in[0], in[1], std::get<integer::MulParams>(ins.params))};
+      case Kernel::kDiv:
+        return {integer::div(in[0], in[1], std::get<integer::MulParams>(ins.params))};
       case Kernel::kConcat: {
         std::vector<const Tensor*> parts;
         for (const Tensor& t : in) parts.push_back(&t);

@@ -636,6 +636,46 @@ TEST_CASE("Integer Mul: one multiplier, int64 products for int16", "[integer]") 
                 {3}, {1, -1, 127});
 }
 
+TEST_CASE("Integer Div: one exact rounding, broadcasting, zero divisors saturate", "[integer]") {
+  std::mt19937 rng(41);
+  struct Case {
+    Shape a, b;
+    DType dtype;
+  };
+  for (const Case& c : {Case{{2, 3, 8}, {2, 3, 8}, DType::kInt8}, Case{{2, 3, 8}, {3, 1}, DType::kUInt8},
+                        Case{{4, 6}, {6}, DType::kInt16}}) {
+    const QuantParams ap = per_tensor(c.dtype, c.dtype == DType::kInt16 ? 1e-4f : 0.02f,
+                                      random_zero_point(rng, c.dtype, false));
+    const QuantParams bp = per_tensor(c.dtype, c.dtype == DType::kInt16 ? 3e-4f : 0.037f,
+                                      random_zero_point(rng, c.dtype, false));
+    const std::vector<int32_t> a = random_codes(rng, c.dtype, shape_numel(c.a));
+    std::vector<int32_t> b = random_codes(rng, c.dtype, shape_numel(c.b));
+    for (int32_t& v : b) {  // zero divisors: below
+      if (v == bp.zero_point[0]) v += v == bp.qmax() ? -1 : 1;
+    }
+    const Tensor y_float = run_op({"Div", {dequantized(a, c.a, ap), dequantized(b, c.b, bp)}})[0];
+    const QuantParams yp = covering(y_float, c.dtype);
+    INFO("dtype " << dtype_name(c.dtype));
+    require_within_one_lsb(
+        integer::div(codes_tensor(c.dtype, c.a, a), codes_tensor(c.dtype, c.b, b),
+                     integer::make_div_params(ap, bp, yp)),
+        y_float.shape(), quantized(y_float, yp));
+  }
+  // Exact: n / d × M rounded half away from zero, once; d = 0 saturates by the sign of n.
+  integer::MulParams p;
+  p.a_zero_point = 0;
+  p.b_zero_point = 0;
+  p.multiplier = make_multiplier(1.0);
+  p.output = {DType::kInt8, 3, -128, 127};
+  // 1/2 = 0.5 -> 1; -1/2 -> -1; 3/2 = 1.5 -> 2; 7/-3 = -2.33 -> -2; then + 3; 5/0, -5/0, 0/0.
+  require_codes(integer::div(codes_tensor(DType::kInt8, {7}, {1, -1, 3, 7, 5, -5, 0}),
+                             codes_tensor(DType::kInt8, {7}, {2, 2, 2, -3, 0, 0, 0}), p),
+                {7}, {4, 2, 5, 1, 127, -128, 3});
+  p.multiplier = make_multiplier(1e-12);  // rounds to 0 however large n / d is
+  require_codes(integer::div(codes_tensor(DType::kInt8, {1}, {127}), codes_tensor(DType::kInt8, {1}, {1}), p),
+                {1}, {3});
+}
+
 TEST_CASE("Integer Concat and Rescale: per-input rescaling, identity for equal parameters",
           "[integer]") {
   std::mt19937 rng(31);

@@ -160,6 +160,13 @@ MulParams make_mul_params(const QuantParams& a, const QuantParams& b, const Quan
                           float clip_min = -kNoClip, float clip_max = kNoClip);
 Tensor mul(const Tensor& a, const Tensor& b, const MulParams& params);
 
+// Div of two integer tensors: (a − za) / (b − zb) × s_a / (s_b s_out), one exact rounding
+// (ties away from zero); a zero divisor saturates by the numerator's sign. The multiplier
+// of the MulParams is s_a / (s_b s_out).
+MulParams make_div_params(const QuantParams& a, const QuantParams& b, const QuantParams& output,
+                          float clip_min = -kNoClip, float clip_max = kNoClip);
+Tensor div(const Tensor& a, const Tensor& b, const MulParams& params);
+
 // Concat along `axis` (non-negative), each input rescaled to the output's parameters
 // (an identity when they are equal).
 struct ConcatParams {
