@@ -2,9 +2,11 @@
 #pragma once
 
 #include "libquant/calibrator.hpp"
+#include "libquant/compiler.hpp"
 #include "libquant/graph.hpp"
 #include "libquant/pipeline.hpp"
 #include "libquant/quantizer.hpp"
 #include "libquant/simulator.hpp"
 #include "libquant/status.hpp"
+#include "libquant/target.hpp"
 #include "libquant/tensor.hpp"
