@@ -956,7 +956,7 @@ TEST_CASE("Integer Softmax: exp table, integer sum, reciprocal multiplier", "[in
       Catch::Contains("axis 1 is out of range for shape [2]"));
 }
 
-TEST_CASE("Integer ConvTranspose: the scatter loops equal the gather reference (groups, dilations, negative pads, 1-D)",
+TEST_CASE("Integer ConvTranspose: the fast paths equal the gather reference (groups, dilations, negative pads, 1-D)",
           "[integer]") {
   std::mt19937 rng(71);
   struct Case {

@@ -1,6 +1,9 @@
 // Integer AveragePool and GlobalAveragePool: the exact integer sum of (x − zx) over a
 // window, requantized by (s_in / s_out) / count, where the division of the multiplier by
 // the count is done in integers (divide_multiplier): one rounding per output.
+// global_average_pool sums the typed codes; global_average_pool_reference widens first.
+#include <type_traits>
+
 #include "compiler/kernels/common.hpp"
 
 namespace lq::integer {
@@ -94,27 +97,69 @@ Tensor average_pool(const Tensor& x, const AveragePoolParams& params) {
   return detail::narrow(out, out_shape, y);
 }
 
-Tensor global_average_pool(const Tensor& x, const AveragePoolParams& params) {
-  constexpr const char* kOp = "GlobalAveragePool";
-  check_params(kOp, x, params);
-  const int64_t planes = x.dim(0) * x.dim(1);
-  const int64_t count = planes == 0 ? 0 : x.numel() / planes;
-  Shape out_shape(x.rank(), 1);
-  out_shape[0] = x.dim(0);
-  out_shape[1] = x.dim(1);
-  if (count == 0 && planes > 0) {
-    detail::fail(kOp, "input shape {} has no spatial elements to average", shape_str(x.shape()));
+namespace {
+
+constexpr const char* kGlobalOp = "GlobalAveragePool";
+
+// The checked [N, C, 1...] output shape of a GlobalAveragePool and the multiplier divided by
+// the count of elements per plane.
+struct GlobalPool {
+  Shape out_shape;
+  int64_t planes = 0, count = 0;
+  Multiplier multiplier;
+};
+
+GlobalPool global_pool(const Tensor& x, const AveragePoolParams& params) {
+  check_params(kGlobalOp, x, params);
+  GlobalPool g;
+  g.planes = x.dim(0) * x.dim(1);
+  g.count = g.planes == 0 ? 0 : x.numel() / g.planes;
+  g.out_shape = Shape(x.rank(), 1);
+  g.out_shape[0] = x.dim(0);
+  g.out_shape[1] = x.dim(1);
+  if (g.count == 0 && g.planes > 0) {
+    detail::fail(kGlobalOp, "input shape {} has no spatial elements to average",
+                 shape_str(x.shape()));
   }
-  const Multiplier m = planes == 0 ? Multiplier{} : divide_multiplier(params.multiplier, count);
+  g.multiplier = g.planes == 0 ? Multiplier{} : divide_multiplier(params.multiplier, g.count);
+  return g;
+}
+
+}  // namespace
+
+// sum(x − zx) = sum(x) − count × zx: the typed codes are summed as they are.
+Tensor global_average_pool(const Tensor& x, const AveragePoolParams& params) {
+  const GlobalPool g = global_pool(x, params);
+  const OutputSpec& out = params.output;
+  Tensor y(out.dtype, g.out_shape);
+  detail::visit_codes(x.dtype(), x.raw(), [&](const auto* codes) {
+    detail::visit_output(out.dtype, y.raw(), [&](auto* values) {
+      using T = std::remove_pointer_t<decltype(values)>;
+      for (int64_t plane = 0; plane < g.planes; ++plane) {
+        const auto* begin = codes + plane * g.count;
+        int64_t sum = 0;
+        for (int64_t i = 0; i < g.count; ++i) sum += begin[i];
+        sum -= g.count * params.input_zero_point;
+        values[plane] =
+            static_cast<T>(requantize64(sum, g.multiplier, out.zero_point, out.min, out.max));
+      }
+    });
+  });
+  return y;
+}
+
+Tensor global_average_pool_reference(const Tensor& x, const AveragePoolParams& params) {
+  const GlobalPool g = global_pool(x, params);
   const std::vector<int32_t> xs = detail::widen(x, params.input_zero_point);
   const OutputSpec& out = params.output;
-  std::vector<int32_t> y(static_cast<size_t>(planes));
-  for (int64_t plane = 0; plane < planes; ++plane) {
+  std::vector<int32_t> y(static_cast<size_t>(g.planes));
+  for (int64_t plane = 0; plane < g.planes; ++plane) {
     int64_t sum = 0;
-    for (int64_t i = 0; i < count; ++i) sum += xs[static_cast<size_t>(plane * count + i)];
-    y[static_cast<size_t>(plane)] = requantize64(sum, m, out.zero_point, out.min, out.max);
+    for (int64_t i = 0; i < g.count; ++i) sum += xs[static_cast<size_t>(plane * g.count + i)];
+    y[static_cast<size_t>(plane)] =
+        requantize64(sum, g.multiplier, out.zero_point, out.min, out.max);
   }
-  return detail::narrow(out, out_shape, y);
+  return detail::narrow(out, g.out_shape, y);
 }
 
 }  // namespace lq::integer

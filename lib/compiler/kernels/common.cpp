@@ -277,18 +277,143 @@ std::vector<int64_t> strides_of(const Shape& shape) {
   return strides;
 }
 
+namespace {
+
+// The fill value as one element of in's dtype.
+std::vector<uint8_t> fill_element(const Tensor& in, int32_t fill) {
+  std::vector<uint8_t> bytes(dtype_size(in.dtype()));
+  visit_integer(in, [&](const auto* typed) {
+    using T = std::remove_const_t<std::remove_pointer_t<decltype(typed)>>;
+    const auto value = static_cast<T>(fill);
+    std::memcpy(bytes.data(), &value, bytes.size());
+  });
+  return bytes;
+}
+
+// gather_axes on elements of T (the dtype's size): axes are walked outer to inner, a
+// sub-block whose offset equals the previous one's is a copy of the output just written,
+// a filled one is set to the fill, and the last axis is copied as runs when its offsets
+// are mostly consecutive, else element by element.
+template <typename T>
+class Gather {
+ public:
+  Gather(const Tensor& in, const std::vector<std::vector<int64_t>>& offsets,
+         const std::vector<uint8_t>& fill_bytes)
+      : src_(static_cast<const T*>(in.raw())), offsets_(offsets), blocks_(offsets.size(), 1) {
+    std::memcpy(&fill_, fill_bytes.data(), sizeof(T));
+    for (size_t d = offsets.size(); d-- > 1;) {
+      blocks_[d - 1] = blocks_[d] * static_cast<int64_t>(offsets[d].size());
+    }
+    if (!offsets.empty()) plan_last_axis(offsets.back());
+  }
+
+  void run(Tensor& out) {
+    T* dst = static_cast<T*>(out.raw());
+    if (offsets_.empty()) {
+      dst[0] = src_[0];
+    } else {
+      axis(0, 0, dst);
+    }
+  }
+
+ private:
+  // A piece of the last axis: `length` outputs from consecutive inputs at `offset`, or fills.
+  struct Run {
+    int64_t start, length, offset;
+  };
+
+  void plan_last_axis(const std::vector<int64_t>& last) {
+    for (size_t j = 0; j < last.size();) {
+      size_t end = j + 1;
+      if (last[j] == kFill) {
+        while (end < last.size() && last[end] == kFill) ++end;
+      } else {
+        while (end < last.size() && last[end] != kFill && last[end] == last[end - 1] + 1) ++end;
+      }
+      runs_.push_back({static_cast<int64_t>(j), static_cast<int64_t>(end - j), last[j]});
+      has_fill_ = has_fill_ || last[j] == kFill;
+      j = end;
+    }
+    // Short runs (upsampling, transposes) cost more as copies than as single elements.
+    by_runs_ = runs_.size() * 8 <= last.size();
+  }
+
+  void axis(size_t d, int64_t base, T* dst) {
+    if (d + 1 == offsets_.size()) return last_axis(base, dst);
+    const std::vector<int64_t>& at = offsets_[d];
+    const int64_t block = blocks_[d];
+    for (size_t j = 0; j < at.size(); ++j, dst += block) {
+      if (at[j] == kFill) {
+        std::fill(dst, dst + block, fill_);
+      } else if (j > 0 && at[j] == at[j - 1]) {
+        std::memcpy(dst, dst - block, static_cast<size_t>(block) * sizeof(T));
+      } else {
+        axis(d + 1, base + at[j], dst);
+      }
+    }
+  }
+
+  void last_axis(int64_t base, T* dst) const {
+    const std::vector<int64_t>& at = offsets_.back();
+    if (by_runs_) {
+      for (const Run& run : runs_) {
+        if (run.offset == kFill) {
+          std::fill(dst + run.start, dst + run.start + run.length, fill_);
+        } else {
+          std::memcpy(dst + run.start, src_ + base + run.offset,
+                      static_cast<size_t>(run.length) * sizeof(T));
+        }
+      }
+    } else if (has_fill_) {
+      for (size_t j = 0; j < at.size(); ++j) dst[j] = at[j] == kFill ? fill_ : src_[base + at[j]];
+    } else {
+      const T* src = src_ + base;
+      for (size_t j = 0; j < at.size(); ++j) dst[j] = src[at[j]];
+    }
+  }
+
+  const T* src_;
+  const std::vector<std::vector<int64_t>>& offsets_;
+  std::vector<int64_t> blocks_;  // output elements per step of each axis
+  T fill_{};
+  std::vector<Run> runs_;
+  bool has_fill_ = false;
+  bool by_runs_ = false;
+};
+
+}  // namespace
+
 Tensor gather_axes(const Tensor& in, const std::vector<std::vector<int64_t>>& offsets,
                    int32_t fill) {
   Shape shape;
   for (const auto& axis : offsets) shape.push_back(static_cast<int64_t>(axis.size()));
   Tensor out(in.dtype(), shape);
+  if (out.numel() == 0) return out;
+  const std::vector<uint8_t> fill_bytes = fill_element(in, fill);
+  switch (fill_bytes.size()) {
+    case 1:
+      Gather<uint8_t>(in, offsets, fill_bytes).run(out);
+      break;
+    case 2:
+      Gather<uint16_t>(in, offsets, fill_bytes).run(out);
+      break;
+    case 4:
+      Gather<uint32_t>(in, offsets, fill_bytes).run(out);
+      break;
+    default:
+      throw Error(StatusCode::kInternal,
+                  fmt::format("integer kernels cannot gather {}", dtype_name(in.dtype())));
+  }
+  return out;
+}
+
+Tensor gather_axes_reference(const Tensor& in, const std::vector<std::vector<int64_t>>& offsets,
+                             int32_t fill) {
+  Shape shape;
+  for (const auto& axis : offsets) shape.push_back(static_cast<int64_t>(axis.size()));
+  Tensor out(in.dtype(), shape);
   const size_t size = dtype_size(in.dtype());
-  std::vector<uint8_t> fill_bytes(size);
-  visit_integer(in, [&](const auto* typed) {
-    using T = std::remove_const_t<std::remove_pointer_t<decltype(typed)>>;
-    const auto value = static_cast<T>(fill);
-    std::memcpy(fill_bytes.data(), &value, size);
-  });
+  const std::vector<uint8_t> fill_bytes = fill_element(in, fill);
   const auto* src = static_cast<const uint8_t*>(in.raw());
   auto* dst = static_cast<uint8_t*>(out.raw());
   const int64_t total = out.numel();

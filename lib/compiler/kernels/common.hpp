@@ -42,6 +42,40 @@ std::vector<int32_t> widen(const Tensor& t, const std::vector<int32_t>& zero_poi
 // An output tensor of `output.dtype` holding `values` (already within its range).
 Tensor narrow(const OutputSpec& output, Shape shape, const std::vector<int32_t>& values);
 
+// Calls f(typed pointer) with `data` read as codes of `dtype` (int4 as int8, int8, uint8,
+// int16): one dispatch per buffer, not per element.
+template <typename F>
+void visit_codes(DType dtype, const void* data, F&& f) {
+  switch (dtype) {
+    case DType::kInt4:
+    case DType::kInt8:
+      return f(static_cast<const int8_t*>(data));
+    case DType::kUInt8:
+      return f(static_cast<const uint8_t*>(data));
+    case DType::kInt16:
+      return f(static_cast<const int16_t*>(data));
+    default:
+      throw Error(StatusCode::kInternal,
+                  fmt::format("integer kernels cannot read {}", dtype_name(dtype)));
+  }
+}
+
+// The same for writing codes of an int8, uint8 or int16 output.
+template <typename F>
+void visit_output(DType dtype, void* data, F&& f) {
+  switch (dtype) {
+    case DType::kInt8:
+      return f(static_cast<int8_t*>(data));
+    case DType::kUInt8:
+      return f(static_cast<uint8_t*>(data));
+    case DType::kInt16:
+      return f(static_cast<int16_t*>(data));
+    default:
+      throw Error(StatusCode::kInternal,
+                  fmt::format("integer kernels cannot write {}", dtype_name(dtype)));
+  }
+}
+
 // Entry c of a per-channel list of `channels` entries, or entry 0 of a one-entry list.
 template <typename T>
 const T& channel_entry(const std::vector<T>& list, int64_t c) {
@@ -73,6 +107,12 @@ std::vector<int64_t> read_bias(const char* op, const Tensor* bias, int64_t chann
 
 // The ONNX multidirectional broadcast of two shapes.
 Shape broadcast_shape(const char* op, const Shape& a, const Shape& b);
+
+// The checks of integer::add / mul (failing as they do); the broadcast output shape.
+Shape check_add(const Tensor& a, const Tensor& b, const AddParams& params);
+Shape check_mul(const Tensor& a, const Tensor& b, const MulParams& params);
+// The checks of integer::lookup.
+void check_lookup(const Tensor& x, const LookupTable& table);
 
 // y[i, m, n] = requantize(sum_k a_i[m, k] b_i[k, n] + bias[m, n]) for i < batch, with the
 // multiplier of column n: the loop behind MatMul and Gemm. Operands are addressed through
@@ -120,6 +160,21 @@ struct ConvProblem {
 ConvProblem conv_problem(const Tensor& x, const Tensor& w, const Tensor* bias,
                          const ConvParams& params);
 
+// A checked ConvTranspose: sizes per image and group, its geometry (params' strides,
+// dilations, pads and output sizes), bias and output shape.
+struct ConvTransposeProblem {
+  int64_t batch = 0, in_channels = 0, out_channels = 0, group = 1;
+  int64_t in_per_group = 0, out_per_group = 0;
+  std::vector<int64_t> input, kernel, output;  // spatial sizes
+  std::vector<int64_t> strides, dilations, pads;
+  int64_t in_size = 0, out_size = 0, kernel_size = 0;  // spatial elements
+  std::vector<int64_t> bias;                           // empty: none
+  Shape out_shape;
+};
+// Checks the operands and parameters, failing as integer::conv_transpose does.
+ConvTransposeProblem conv_transpose_problem(const Tensor& x, const Tensor& w, const Tensor* bias,
+                                            const ConvTransposeParams& params);
+
 // The window of a Conv or pool over `input` spatial dims (ONNX output size rule).
 kernels::Window make_window(const char* op, const std::vector<int64_t>& input,
                             const std::vector<int64_t>& kernel, const std::vector<int64_t>& strides,
@@ -131,8 +186,13 @@ constexpr int64_t kFill = -1;
 
 // out[j0, ..., jr] = in.flat[offsets[0][j0] + ... + offsets[r][jr]], or `fill` (one
 // element of in's dtype) where an offset is kFill. out.dim(d) == offsets[d].size().
+// Runs of consecutive offsets along the last axis are copied as blocks, and a sub-block
+// whose offset repeats the previous one's (nearest upsampling) is copied from the output.
 Tensor gather_axes(const Tensor& in, const std::vector<std::vector<int64_t>>& offsets,
                    int32_t fill = 0);
+// The element-by-element loop gather_axes is tested against.
+Tensor gather_axes_reference(const Tensor& in, const std::vector<std::vector<int64_t>>& offsets,
+                             int32_t fill = 0);
 
 // Row-major element strides of `shape`.
 std::vector<int64_t> strides_of(const Shape& shape);

@@ -1,6 +1,10 @@
 // Integer Concat: each input rescaled to the output's parameters on the way (an exact copy
-// when they are equal: the multiplier is then exactly 1).
+// when they are equal: the multiplier is then exactly 1). concat rescales each input's
+// blocks with optimized::Rescaler (copies, byte tables); concat_reference is the loop.
+#include <algorithm>
+
 #include "compiler/kernels/common.hpp"
+#include "compiler/kernels/optimized/elementwise.hpp"
 
 namespace lq::integer {
 
@@ -31,9 +35,8 @@ Shape concat_shape(const std::vector<const Tensor*>& inputs, int64_t axis) {
   return out;
 }
 
-}  // namespace
-
-Tensor concat(const std::vector<const Tensor*>& inputs, const ConcatParams& params) {
+// The checks of concat and concat_reference; the output shape.
+Shape check_concat(const std::vector<const Tensor*>& inputs, const ConcatParams& params) {
   if (inputs.empty()) detail::fail(kOp, "no inputs");
   if (params.inputs.size() != inputs.size()) {
     detail::fail(kOp, "{} inputs but {} input rescales", inputs.size(), params.inputs.size());
@@ -43,9 +46,42 @@ Tensor concat(const std::vector<const Tensor*>& inputs, const ConcatParams& para
     detail::require_data(kOp, "an input", *inputs[i]);
     detail::check_zero_point(kOp, "an input", inputs[i]->dtype(), params.inputs[i].zero_point);
   }
-  const Shape out_shape = concat_shape(inputs, params.axis);
+  return concat_shape(inputs, params.axis);
+}
+
+int64_t outer_size(const Shape& out_shape, int64_t axis) {
   int64_t outer = 1;
-  for (int64_t d = 0; d < params.axis; ++d) outer *= out_shape[static_cast<size_t>(d)];
+  for (int64_t d = 0; d < axis; ++d) outer *= out_shape[static_cast<size_t>(d)];
+  return outer;
+}
+
+}  // namespace
+
+Tensor concat(const std::vector<const Tensor*>& inputs, const ConcatParams& params) {
+  const Shape out_shape = check_concat(inputs, params);
+  const int64_t outer = outer_size(out_shape, params.axis);
+  std::vector<optimized::Rescaler> rescalers;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    rescalers.emplace_back(inputs[i]->dtype(), params.inputs[i], params.output);
+  }
+  Tensor y(params.output.dtype, out_shape);
+  auto* dst = static_cast<uint8_t*>(y.raw());
+  const auto out_element = static_cast<int64_t>(dtype_size(params.output.dtype));
+  for (int64_t o = 0; o < outer; ++o) {
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const int64_t block = inputs[i]->numel() / std::max<int64_t>(outer, 1);
+      const auto* src = static_cast<const uint8_t*>(inputs[i]->raw()) +
+                        o * block * static_cast<int64_t>(dtype_size(inputs[i]->dtype()));
+      rescalers[i].run(src, block, dst);
+      dst += block * out_element;
+    }
+  }
+  return y;
+}
+
+Tensor concat_reference(const std::vector<const Tensor*>& inputs, const ConcatParams& params) {
+  const Shape out_shape = check_concat(inputs, params);
+  const int64_t outer = outer_size(out_shape, params.axis);
   const OutputSpec& out = params.output;
   std::vector<int32_t> y(static_cast<size_t>(shape_numel(out_shape)));
   size_t next = 0;

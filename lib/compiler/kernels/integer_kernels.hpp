@@ -131,6 +131,8 @@ struct Rescale {
 };
 Rescale make_rescale(const QuantParams& input, const QuantParams& output);
 Tensor rescale(const Tensor& x, const Rescale& rescale, const OutputSpec& output);
+// The plain loop rescale is tested against (rescale runs byte tables for 8-bit codes).
+Tensor rescale_reference(const Tensor& x, const Rescale& rescale, const OutputSpec& output);
 
 // TFLite's Add: each input's (x − z) << left_shift is scaled to twice the larger input
 // scale, the two are summed exactly and the sum is requantized to the output.
@@ -160,6 +162,11 @@ MulParams make_mul_params(const QuantParams& a, const QuantParams& b, const Quan
                           float clip_min = -kNoClip, float clip_max = kNoClip);
 Tensor mul(const Tensor& a, const Tensor& b, const MulParams& params);
 
+// add and mul run optimized rows (compiler/kernels/optimized/elementwise.hpp) for 8-bit
+// inputs; they give the codes of these plain loops bit for bit, and tests compare the two.
+Tensor add_reference(const Tensor& a, const Tensor& b, const AddParams& params);
+Tensor mul_reference(const Tensor& a, const Tensor& b, const MulParams& params);
+
 // Div of two integer tensors: (a − za) / (b − zb) × s_a / (s_b s_out), one exact rounding
 // (ties away from zero); a zero divisor saturates by the numerator's sign. The multiplier
 // of the MulParams is s_a / (s_b s_out).
@@ -175,6 +182,8 @@ struct ConcatParams {
   OutputSpec output;
 };
 Tensor concat(const std::vector<const Tensor*>& inputs, const ConcatParams& params);
+// The plain loop concat is tested against (concat copies or table-rescales blocks).
+Tensor concat_reference(const std::vector<const Tensor*>& inputs, const ConcatParams& params);
 
 // ---- Pooling on N x C x D1... tensors; geometry as ONNX after auto_pad resolution.
 struct PoolWindow {
@@ -200,6 +209,8 @@ struct AveragePoolParams {
 AveragePoolParams make_average_pool_params(const QuantParams& input, const QuantParams& output);
 Tensor average_pool(const Tensor& x, const AveragePoolParams& params);
 Tensor global_average_pool(const Tensor& x, const AveragePoolParams& params);
+// The loop on widened offsets global_average_pool is tested against.
+Tensor global_average_pool_reference(const Tensor& x, const AveragePoolParams& params);
 
 // ---- Data movement: outputs keep the input's dtype and parameters.
 
@@ -242,6 +253,8 @@ struct LookupTable {
 LookupTable make_lookup_table(const QuantParams& input, const QuantParams& output,
                               const std::function<float(float)>& f);
 Tensor lookup(const Tensor& x, const LookupTable& table);
+// The plain loop (widen to table indices, index, narrow) lookup is tested against.
+Tensor lookup_reference(const Tensor& x, const LookupTable& table);
 
 // The float functions of the table ops, written as the float kernels compute them.
 float sigmoid_function(float x);

@@ -1,8 +1,10 @@
 // Integer Mul: (a − za)(b − zb) requantized by s_a s_b / s_out, the product in int32 for
-// 8-bit inputs and in int64 when an int16 input can overflow it.
+// 8-bit inputs and in int64 when an int16 input can overflow it. mul runs the optimized
+// rows (optimized/elementwise.cpp) for 8-bit inputs; mul_reference is the loop.
 #include <array>
 
 #include "compiler/kernels/common.hpp"
+#include "compiler/kernels/optimized/elementwise.hpp"
 #include "kernels/reference/broadcast.hpp"
 
 namespace lq::integer {
@@ -23,6 +25,21 @@ void multiply(const Shape& out_shape, const Tensor& a, const Tensor& b,
       });
 }
 
+// The loop on widened offsets.
+Tensor reference_mul(const Tensor& a, const Tensor& b, const MulParams& params,
+                     const Shape& out_shape) {
+  const std::vector<int32_t> as = detail::widen(a, params.a_zero_point);
+  const std::vector<int32_t> bs = detail::widen(b, params.b_zero_point);
+  std::vector<int32_t> y(static_cast<size_t>(shape_numel(out_shape)));
+  if (accumulator_is_int64(1, detail::max_abs_offset(a.dtype(), params.a_zero_point),
+                           detail::max_abs_offset(b.dtype(), params.b_zero_point), 0)) {
+    multiply<int64_t>(out_shape, a, b, as, bs, params, y);
+  } else {
+    multiply<int32_t>(out_shape, a, b, as, bs, params, y);
+  }
+  return detail::narrow(params.output, out_shape, y);
+}
+
 }  // namespace
 
 MulParams make_mul_params(const QuantParams& a, const QuantParams& b, const QuantParams& output,
@@ -39,23 +56,27 @@ MulParams make_mul_params(const QuantParams& a, const QuantParams& b, const Quan
   return params;
 }
 
+namespace detail {
+
+Shape check_mul(const Tensor& a, const Tensor& b, const MulParams& params) {
+  require_data(kOp, "input A", a);
+  require_data(kOp, "input B", b);
+  check_zero_point(kOp, "input A", a.dtype(), params.a_zero_point);
+  check_zero_point(kOp, "input B", b.dtype(), params.b_zero_point);
+  check_output_spec(kOp, params.output);
+  return broadcast_shape(kOp, a.shape(), b.shape());
+}
+
+}  // namespace detail
+
 Tensor mul(const Tensor& a, const Tensor& b, const MulParams& params) {
-  detail::require_data(kOp, "input A", a);
-  detail::require_data(kOp, "input B", b);
-  detail::check_zero_point(kOp, "input A", a.dtype(), params.a_zero_point);
-  detail::check_zero_point(kOp, "input B", b.dtype(), params.b_zero_point);
-  detail::check_output_spec(kOp, params.output);
-  const Shape out_shape = detail::broadcast_shape(kOp, a.shape(), b.shape());
-  const std::vector<int32_t> as = detail::widen(a, params.a_zero_point);
-  const std::vector<int32_t> bs = detail::widen(b, params.b_zero_point);
-  std::vector<int32_t> y(static_cast<size_t>(shape_numel(out_shape)));
-  if (accumulator_is_int64(1, detail::max_abs_offset(a.dtype(), params.a_zero_point),
-                           detail::max_abs_offset(b.dtype(), params.b_zero_point), 0)) {
-    multiply<int64_t>(out_shape, a, b, as, bs, params, y);
-  } else {
-    multiply<int32_t>(out_shape, a, b, as, bs, params, y);
-  }
-  return detail::narrow(params.output, out_shape, y);
+  const Shape out_shape = detail::check_mul(a, b, params);
+  if (std::optional<Tensor> y = optimized::mul(a, b, params, out_shape)) return *y;
+  return reference_mul(a, b, params, out_shape);
+}
+
+Tensor mul_reference(const Tensor& a, const Tensor& b, const MulParams& params) {
+  return reference_mul(a, b, params, detail::check_mul(a, b, params));
 }
 
 }  // namespace lq::integer

@@ -1,10 +1,10 @@
-// Optimized integer Conv, MatMul and Gemm for 8-bit data (int8, uint8) and 8-bit weights
-// (int8, uint8, int4 stored as int8): int32 dot products of packed operands
+// Optimized integer Conv, ConvTranspose, MatMul and Gemm for 8-bit data (int8, uint8) and
+// 8-bit weights (int8, uint8, int4 stored as int8): int32 dot products of packed operands
 // (int8_kernels.hpp), the zero points folded in through operand sums, and the same
 // requantization as the reference. They return the reference's codes bit for bit, for
 // any thread count, and nothing for the cases they do not cover (int16 operands, products
-// whose sums can leave int32, Conv beyond two spatial axes, a Gemm C with both M and N
-// axes), which integer::conv / mat_mul / gemm then hand to the reference loops. A bias
+// whose sums can leave int32, (transposed) Conv beyond two spatial axes, a Gemm C with
+// both M and N axes), which the public kernels then hand to their loops. A bias
 // that makes the reference accumulate in int64 is added in int64 to the exact int32 sum.
 #pragma once
 
@@ -27,6 +27,14 @@ std::optional<Tensor> matrix_product(const detail::LinearProblem& problem, const
                                      kernels::ThreadPool* pool,
                                      const Int8Kernels& kernels = best_int8_kernels());
 
+// ConvTranspose (1-D and 2-D) as a product of the weights [group][M/group × K, C/group]
+// with the input [C, H × W] into int32 tap sums, which output rows then gather (col2im)
+// and requantize; on a checked problem (detail::conv_transpose_problem).
+std::optional<Tensor> conv_transpose(const detail::ConvTransposeProblem& problem, const Tensor& x,
+                                     const Tensor& w, const LinearQuant& quant,
+                                     kernels::ThreadPool* pool,
+                                     const Int8Kernels& kernels = best_int8_kernels());
+
 // The public kernels' signatures with a chosen kernel set, for tests.
 std::optional<Tensor> conv(const Tensor& x, const Tensor& w, const Tensor* bias,
                            const ConvParams& params, kernels::ThreadPool* pool,
@@ -37,6 +45,9 @@ std::optional<Tensor> mat_mul(const Tensor& a, const Tensor& b, const Tensor* bi
 std::optional<Tensor> gemm(const Tensor& a, const Tensor& b, const Tensor* c,
                            const GemmParams& params, kernels::ThreadPool* pool,
                            const Int8Kernels& kernels);
+std::optional<Tensor> conv_transpose(const Tensor& x, const Tensor& w, const Tensor* bias,
+                                     const ConvTransposeParams& params, kernels::ThreadPool* pool,
+                                     const Int8Kernels& kernels);
 
 namespace internal {
 
