@@ -54,10 +54,16 @@
 #include "libquant/quantizer.hpp"
 #include "libquant/simulator.hpp"
 #include "node_cases.hpp"
+#include "node_programs.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
+
+using lq::test::NodeSpan;
+using lq::test::node_program;
+using lq::test::node_spans;
+using lq::test::stored_form;
 
 using lq::conformance::ops_of;
 using lq::conformance::read_excluded;
@@ -166,11 +172,6 @@ std::optional<Case> load_case(const fs::path& dir, std::string& skip) {
 
 // ---- Comparing codes --------------------------------------------------------------------
 
-// What the Program stores for a value whose fake-quantized (or float) value is `fake`.
-lq::Tensor stored_form(const lq::ProgramTensorInfo& info, const lq::Tensor& fake) {
-  return info.quantized ? lq::quantize_tensor(fake, info.quant) : fake;
-}
-
 struct Difference {
   int64_t max_codes = 0;  // largest |got − want| in codes (quantized tensors)
   std::string
@@ -212,23 +213,6 @@ Difference compare(const lq::ProgramTensorInfo& info, const lq::Tensor& got, con
 
 // ---- Running one node on its own ----------------------------------------------------------
 
-// Instructions [begin, end) of one source node.
-struct NodeSpan {
-  size_t begin = 0;
-  size_t end = 0;
-};
-
-std::vector<NodeSpan> node_spans(const lq::compiler::ProgramData& data) {
-  std::vector<NodeSpan> spans;
-  for (size_t i = 0; i < data.instructions.size(); ++i) {
-    if (spans.empty() || data.instructions[i].node != data.instructions[spans.back().begin].node) {
-      spans.push_back({i, i});
-    }
-    spans.back().end = i + 1;
-  }
-  return spans;
-}
-
 bool exact_kernels(const lq::compiler::ProgramData& data, const NodeSpan& span) {
   for (size_t i = span.begin; i < span.end; ++i) {
     const lq::compiler::Kernel k = data.instructions[i].kernel;
@@ -269,43 +253,6 @@ int64_t add_slack(const lq::compiler::ProgramData& data, const NodeSpan& span) {
 // Codes by which a node's outputs may differ from fake quantization's (file comment).
 int64_t node_bound(const lq::compiler::ProgramData& data, const NodeSpan& span) {
   return exact_kernels(data, span) ? 0 : 1 + add_slack(data, span);
-}
-
-// A Program holding only the node's instructions: its inputs are what they read and no
-// instruction of the span writes, its outputs what they write and no instruction reads.
-lq::Program node_program(const lq::compiler::ProgramData& data, const NodeSpan& span) {
-  auto sub = std::make_shared<lq::compiler::ProgramData>();
-  sub->name = data.name;
-  sub->target = data.target;
-  sub->tensors = data.tensors;
-  for (lq::compiler::ProgramTensor& t : sub->tensors) {
-    t.is_input = t.is_output = false;
-    t.offset = -1;
-  }
-  std::set<int> written, read;
-  for (size_t i = span.begin; i < span.end; ++i) {
-    const lq::compiler::Instruction& ins = data.instructions[i];
-    sub->instructions.push_back(ins);
-    for (int id : ins.inputs) {
-      if (id < 0 || sub->tensors[static_cast<size_t>(id)].constant) continue;
-      read.insert(id);
-      if (!written.count(id) &&
-          std::find(sub->inputs.begin(), sub->inputs.end(), id) == sub->inputs.end()) {
-        sub->inputs.push_back(id);
-        sub->tensors[static_cast<size_t>(id)].is_input = true;
-      }
-    }
-    for (int id : ins.outputs) written.insert(id);
-  }
-  for (size_t i = span.begin; i < span.end; ++i) {
-    for (int id : data.instructions[i].outputs) {
-      if (read.count(id)) continue;
-      sub->outputs.push_back(id);
-      sub->tensors[static_cast<size_t>(id)].is_output = true;
-    }
-  }
-  lq::compiler::plan_memory(*sub);
-  return lq::Program(sub);
 }
 
 // ---- One case, one dtype ------------------------------------------------------------------

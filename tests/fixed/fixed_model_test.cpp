@@ -25,6 +25,7 @@
 #include "libquant/graph.hpp"
 #include "libquant/quantizer.hpp"
 #include "model_inputs.hpp"
+#include "node_programs.hpp"
 #include "ort_peer.hpp"
 
 namespace fs = std::filesystem;
@@ -48,6 +49,45 @@ bool same_bits(const lq::TensorMap& a, const lq::TensorMap& b) {
     }
   }
   return true;
+}
+
+// Every node run on its own, fed fake quantization's codes: the share of its output codes
+// within 1 LSB of fake quantization's, for the worst node (what each layer's arithmetic
+// adds, without what earlier layers pass on).
+bool check_nodes(const lq::Program& program, const lq::QuantizedGraph& qgraph,
+                 const lq::TensorMap& feeds, const char* model, lq::DType bits) {
+  lq::TensorMap fake = feeds;
+  lq::fake_quant_simulator(qgraph).run(
+      feeds, [&](const lq::Value& v, const lq::Tensor& t) { fake[v.name()] = t.clone(); });
+  double worst = 1.0;
+  std::string worst_node;
+  int64_t max_diff = 0;
+  for (const lq::test::NodeSpan& span : lq::test::node_spans(program.data())) {
+    const lq::Program single = lq::test::node_program(program.data(), span);
+    lq::TensorMap in;
+    for (const lq::ProgramTensorInfo& t : single.inputs()) in[t.name] = lq::test::stored_form(t, fake.at(t.name));
+    const lq::TensorMap got = lq::FixedSimulator(single).run(in);
+    for (const lq::ProgramTensorInfo& t : single.outputs()) {
+      const auto a = got.at(t.name).to_int64s();
+      const auto b = lq::test::stored_form(t, fake.at(t.name)).to_int64s();
+      int64_t within = 0;
+      for (size_t i = 0; i < a.size(); ++i) {
+        within += std::abs(a[i] - b[i]) <= 1 ? 1 : 0;
+        max_diff = std::max(max_diff, std::abs(a[i] - b[i]));
+      }
+      const double fraction = a.empty() ? 1.0 : static_cast<double>(within) / static_cast<double>(a.size());
+      if (fraction < worst) {
+        worst = fraction;
+        worst_node = program.data().instructions[span.begin].node;
+      }
+    }
+  }
+  const bool pass = worst >= 0.999;
+  fmt::print("{} {} {} node by node: worst node {:.4f} % of codes within 1 LSB{} (max difference "
+             "{}), bound 99.9 %\n",
+             pass ? "ok  " : "FAIL", model, lq::dtype_name(bits), 100 * worst,
+             worst_node.empty() ? "" : fmt::format(" (\"{}\")", worst_node), max_diff);
+  return pass;
 }
 
 bool check(const Case& c, const std::string& path, const fs::path& work, lq::DType bits) {
@@ -102,6 +142,7 @@ bool check(const Case& c, const std::string& path, const fs::path& work, lq::DTy
                a.size(), tolerance, max_diff, 100 * c.min_within_one_lsb);
   }
 
+  ok = check_nodes(program, qgraph, feeds, c.model, bits) && ok;
   const bool threads_agree = same_bits(fixed, lq::FixedSimulator(program, {2}).run(feeds));
   const bool repeat_agrees = same_bits(fixed, one.run(feeds));
   const fs::path file = work / fmt::format("{}_{}.lqm", c.model, lq::dtype_name(bits));
