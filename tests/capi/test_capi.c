@@ -1327,7 +1327,7 @@ static void test_quantizer_log(void) {
   options.log_user_data = &compiler_log;
   CHECK_OK(lq_compile(qgraph, &options, &program));
   CHECK(strstr(compiler_log.text,
-               "CPU node Relu \"relu\": output \"r\" is not quantized per tensor\n") != NULL);
+               "CPU node Relu \"relu\": output \"r\" is not quantized\n") != NULL);
   CHECK(strstr(compiler_log.text, "CPU node Add \"add\": ") != NULL);
   CHECK(strstr(compiler_log.text, "CPU node Shape \"shape\": no integer kernel for Shape\n") !=
         NULL);
