@@ -13,8 +13,10 @@ const char* kHelp = R"(lquant - post-training quantization toolkit for NPUs
 usage: lquant <verb> [options]
 
 verbs:
-  run        run a model on .npy inputs with the float Simulator and write its outputs
-  quantize   calibrate a model on sample data, quantize it, write QDQ ONNX and parameters
+  run        run a model (.onnx, float Simulator) or a compiled program (.lqm, fixed-point
+             Simulator) on .npy inputs and write its outputs
+  quantize   calibrate a model on sample data, quantize and compile it; write QDQ ONNX,
+             parameters and the integer program (.lqm)
   build      the whole job from one YAML/JSON config (see `lquant build --help`)
 
 `lquant <verb> --help` describes a verb.
