@@ -5,9 +5,20 @@
 
 #include <cctype>
 #include <cstdio>
+#include <fstream>
 #include <sstream>
 
+#include "libquant/status.hpp"
+
 namespace lq::cli {
+
+std::string read_text(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) throw Error(StatusCode::kNotFound, fmt::format("cannot open config file '{}'", path));
+  std::stringstream buffer;
+  buffer << file.rdbuf();
+  return buffer.str();
+}
 
 int parse_positive(const std::string& flag, const std::string& text) {
   try {

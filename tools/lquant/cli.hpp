@@ -23,6 +23,8 @@ double parse_number(const std::string& flag, const std::string& text);
 std::pair<std::string, std::string> split_assignment(const std::string& text);
 // Comma-separated numbers: "127.5" or "123.7,116.3,103.5".
 std::vector<double> parse_numbers(const std::string& flag, const std::string& text);
+// The whole text of a config file; throws lq::Error (kNotFound) naming it.
+std::string read_text(const std::string& path);
 // A file name for a tensor name: characters other than [A-Za-z0-9._-] become '_'.
 std::string file_name_for(const std::string& tensor_name);
 

@@ -50,14 +50,6 @@ example (yaml):
   output: {dir: out/cls}
 )";
 
-std::string read_text(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) throw Error(StatusCode::kNotFound, fmt::format("cannot open config file '{}'", path));
-  std::stringstream buffer;
-  buffer << file.rdbuf();
-  return buffer.str();
-}
-
 PipelineOptions load_config(const std::string& path) {
   const std::string ext = fs::path(path).extension().string();
   const std::string base_dir = fs::absolute(path).parent_path().string();

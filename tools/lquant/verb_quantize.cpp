@@ -171,14 +171,6 @@ QuantizeArgs parse_quantize(const std::vector<std::string>& args) {
   return q;
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) throw Error(StatusCode::kNotFound, fmt::format("cannot open config file '{}'", path));
-  std::stringstream buffer;
-  buffer << file.rdbuf();
-  return buffer.str();
-}
-
 QuantConfig build_config(const QuantizeArgs& q) {
   QuantConfig config = q.config_file.empty() ? QuantConfig{} : QuantConfig::from_json(read_text(q.config_file));
   if (q.method) config.model.method = parse_range_method(*q.method);
