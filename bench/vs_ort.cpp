@@ -14,7 +14,6 @@
 #include <string>
 #include <vector>
 
-#include "libquant/calibrator.hpp"
 #include "libquant/compiler.hpp"
 #include "libquant/graph.hpp"
 #include "libquant/quantizer.hpp"
@@ -74,25 +73,14 @@ void print_row(const ModelSpec& spec, const char* kind, int threads, double ours
   std::fflush(stdout);
 }
 
-// int8 with MSE ranges and per-channel weights, calibrated on three synthetic pages.
-lq::QuantizedGraph quantize_int8(const lq::Graph& graph, const ModelSpec& spec) {
-  const std::string input = graph.inputs().at(0)->name();
-  lq::Calibrator calibrator(graph);
-  for (uint32_t seed = 1; seed <= 3; ++seed) {
-    calibrator.add_sample({{input, lq::test::text_image(spec.height, spec.width, seed)}});
-  }
-  lq::QuantConfig config;
-  config.model.method = lq::RangeMethod::kMSE;
-  return lq::Quantizer(config).quantize(graph, calibrator.table());
-}
-
 void bench_model(const ModelSpec& spec, const std::string& model_path, const lq::test::OrtPeer& ort,
                  const fs::path& work_dir, const Options& options) {
   lq::Graph graph = lq::load_onnx(model_path);
   lq::optimize(graph);
   const std::string input = graph.inputs().at(0)->name();
   const lq::TensorMap inputs{{input, lq::test::text_image(spec.height, spec.width, 42)}};
-  const lq::QuantizedGraph qgraph = quantize_int8(graph, spec);
+  const lq::QuantizedGraph qgraph =
+      lq::test::quantize_on_text_pages(graph, spec.height, spec.width, lq::DType::kInt8);
   const std::string qdq_path = (work_dir / fmt::format("{}.qdq.onnx", spec.name)).string();
   lq::save_onnx(qgraph.to_qdq(), qdq_path);
   lq::CompileOptions compile;

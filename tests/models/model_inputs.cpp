@@ -5,6 +5,8 @@
 #include <random>
 #include <vector>
 
+#include "libquant/calibrator.hpp"
+
 namespace lq::test {
 
 namespace {
@@ -155,6 +157,19 @@ Tensor text_image(int64_t height, int64_t width, uint32_t seed) {
     draw_paragraphs(canvas, rng);
   }
   return normalized_rgb(canvas);
+}
+
+QuantizedGraph quantize_on_text_pages(const Graph& graph, int64_t height, int64_t width, DType bits) {
+  const std::string input = graph.inputs().at(0)->name();
+  Calibrator calibrator(graph);
+  for (uint32_t seed = 1; seed <= 3; ++seed) {
+    calibrator.add_sample({{input, text_image(height, width, seed)}});
+  }
+  QuantConfig config;
+  config.model.method = RangeMethod::kMSE;
+  config.model.activation_dtype = bits;
+  config.model.weight_dtype = bits;
+  return Quantizer(config).quantize(graph, calibrator.table());
 }
 
 }  // namespace lq::test

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 
+#include "libquant/graph.hpp"
+#include "libquant/quantizer.hpp"
 #include "libquant/tensor.hpp"
 
 namespace lq::test {
@@ -15,5 +17,9 @@ Tensor random_image(int64_t height, int64_t width, uint32_t seed);
 // background, quantized to 8 bits and normalized like PP-OCR: (x / 255 - 0.5) / 0.5.
 // Inputs of at most 64 rows hold one centred line (rec, cls); taller ones a block of lines.
 Tensor text_image(int64_t height, int64_t width, uint32_t seed);
+
+// `graph` (one input) quantized with MSE ranges, per-channel weights, activations and
+// weights of `bits`, calibrated on text pages of seeds 1..3 (the model tests' input is 99).
+QuantizedGraph quantize_on_text_pages(const Graph& graph, int64_t height, int64_t width, DType bits);
 
 }  // namespace lq::test

@@ -17,7 +17,6 @@
 #include <iostream>
 #include <string>
 
-#include "libquant/calibrator.hpp"
 #include "libquant/graph.hpp"
 #include "libquant/quantizer.hpp"
 #include "model_inputs.hpp"
@@ -53,15 +52,7 @@ bool check(const Case& c, const std::string& path, const lq::test::OrtPeer& peer
   lq::Graph graph = lq::load_onnx(path);
   lq::optimize(graph);
   const std::string input = graph.inputs().at(0)->name();
-  lq::Calibrator calibrator(graph);
-  for (uint32_t seed = 1; seed <= 3; ++seed) {
-    calibrator.add_sample({{input, lq::test::text_image(c.height, c.width, seed)}});
-  }
-  lq::QuantConfig config;
-  config.model.method = lq::RangeMethod::kMSE;
-  config.model.activation_dtype = bits;
-  config.model.weight_dtype = bits;
-  const lq::QuantizedGraph qgraph = lq::Quantizer(config).quantize(graph, calibrator.table());
+  const lq::QuantizedGraph qgraph = lq::test::quantize_on_text_pages(graph, c.height, c.width, bits);
   const fs::path qdq_path = work / fmt::format("{}_{}.qdq.onnx", c.model, lq::dtype_name(bits));
   lq::save_onnx(qgraph.to_qdq(), qdq_path.string());
 
