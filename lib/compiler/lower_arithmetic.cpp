@@ -79,6 +79,13 @@ int write_to(Lowering& l, const Destination& d) {
   return l.tensor(d.value);
 }
 
+// A window's pads in ONNX order: begins, then ends.
+std::vector<int64_t> onnx_pads(const kernels::Window& w) {
+  std::vector<int64_t> pads = w.pads_begin;
+  pads.insert(pads.end(), w.pads_end.begin(), w.pads_end.end());
+  return pads;
+}
+
 // Window geometry with auto_pad resolved, as the float kernel computes it.
 integer::PoolWindow pool_window(Lowering& l, const Node& node, const Shape& x, bool pool,
                                 bool allow_dilations) {
@@ -93,8 +100,7 @@ integer::PoolWindow pool_window(Lowering& l, const Node& node, const Shape& x, b
   out.kernel = w.kernel;
   out.strides = w.strides;
   out.dilations = w.dilations;
-  out.pads = w.pads_begin;
-  out.pads.insert(out.pads.end(), w.pads_end.begin(), w.pads_end.end());
+  out.pads = onnx_pads(w);
   out.ceil_mode = options.ceil_mode;
   return out;
 }
@@ -160,23 +166,43 @@ bool weight_ok(Lowering& l, const Value* w, std::string& why) {
   return true;
 }
 
-bool lower_conv(Lowering& l, const Node& node, std::string& why) {
-  const Value* x = node.input(0);
-  const Value* w = node.input(1);
-  if (!w || !w->is_constant()) {
-    why = "Conv weights are computed at run time";
-    return false;
+// What Conv and ConvTranspose check alike: constant weights quantized per tensor or along
+// `channel_axis`, an integer input, where the result goes, and the bias as integers.
+struct WeightedOperands {
+  const Value* x = nullptr;
+  const Value* w = nullptr;
+  const QuantParams* xq = nullptr;
+  const QuantParams* wq = nullptr;
+  Destination out;
+  int bias = -1;
+};
+
+std::optional<WeightedOperands> weighted_operands(Lowering& l, const Node& node, int channel_axis,
+                                                  std::string& why) {
+  WeightedOperands o;
+  o.x = node.input(0);
+  o.w = node.input(1);
+  if (!o.w || !o.w->is_constant()) {
+    why = node.op_type() + " weights are computed at run time";
+    return std::nullopt;
   }
-  if (!inputs_integer(l, node, {0}, why) || !weight_ok(l, w, why)) return false;
+  if (!inputs_integer(l, node, {0}, why) || !weight_ok(l, o.w, why)) return std::nullopt;
   const std::optional<Destination> out = destination(l, node, why);
-  if (!out) return false;
-  const QuantParams& xq = quant_of(l, x);
-  const QuantParams& wq = quant_of(l, w);
-  if (wq.per_channel() && wq.axis != 0) return false;
-  const int bias = linear_bias(l, node, 2, xq, wq, why);
-  if (bias == -2) return false;
-  const Shape xs = l.shape(x);
-  const Shape ws = l.shape(w);
+  if (!out) return std::nullopt;
+  o.out = *out;
+  o.xq = &quant_of(l, o.x);
+  o.wq = &quant_of(l, o.w);
+  if (o.wq->per_channel() && o.wq->axis != channel_axis) return std::nullopt;
+  o.bias = linear_bias(l, node, 2, *o.xq, *o.wq, why);
+  if (o.bias == -2) return std::nullopt;
+  return o;
+}
+
+bool lower_conv(Lowering& l, const Node& node, std::string& why) {
+  const std::optional<WeightedOperands> o = weighted_operands(l, node, 0, why);
+  if (!o) return false;
+  const Shape xs = l.shape(o->x);
+  const Shape ws = l.shape(o->w);
   const kernels::KernelContext ctx = l.context(node);
   const std::vector<int64_t> spatial(xs.begin() + 2, xs.end());
   const kernels::Window win = kernels::resolve_window(
@@ -184,48 +210,34 @@ bool lower_conv(Lowering& l, const Node& node, std::string& why) {
   integer::ConvParams params;
   params.strides = win.strides;
   params.dilations = win.dilations;
-  params.pads = win.pads_begin;
-  params.pads.insert(params.pads.end(), win.pads_end.begin(), win.pads_end.end());
+  params.pads = onnx_pads(win);
   params.group = node.attr_int("group", 1);
-  params.quant = integer::make_linear_quant(xq, wq, quant_of(l, out->value), out->lo, out->hi);
-  const int y = write_to(l, *out);
+  params.quant = integer::make_linear_quant(*o->xq, *o->wq, quant_of(l, o->out.value), o->out.lo, o->out.hi);
+  const int y = write_to(l, o->out);
   const int64_t macs = shape_numel(l.tensor_at(y).info.shape) * shape_numel(Shape(ws.begin() + 1, ws.end()));
-  l.emit(Kernel::kConv, node, {l.tensor(x), l.tensor(w), bias}, {y}, params, macs);
+  l.emit(Kernel::kConv, node, {l.tensor(o->x), l.tensor(o->w), o->bias}, {y}, params, macs);
   return true;
 }
 
 bool lower_conv_transpose(Lowering& l, const Node& node, std::string& why) {
-  const Value* x = node.input(0);
-  const Value* w = node.input(1);
-  if (!w || !w->is_constant()) {
-    why = "ConvTranspose weights are computed at run time";
-    return false;
-  }
-  if (!inputs_integer(l, node, {0}, why) || !weight_ok(l, w, why)) return false;
-  const std::optional<Destination> out = destination(l, node, why);
-  if (!out) return false;
-  const QuantParams& xq = quant_of(l, x);
-  const QuantParams& wq = quant_of(l, w);
-  if (wq.per_channel() && wq.axis != 1) return false;
-  const int bias = linear_bias(l, node, 2, xq, wq, why);
-  if (bias == -2) return false;
+  const std::optional<WeightedOperands> o = weighted_operands(l, node, 1, why);
+  if (!o) return false;
   // The float kernel's geometry (output_shape, output_padding, auto_pad): it reads shapes only.
   kernels::KernelContext ctx = l.context(node);
-  const Tensor x_shape = Tensor::borrow(DType::kFloat32, l.shape(x), nullptr);
-  ctx.inputs = {&x_shape, w->initializer()};
+  const Tensor x_shape = Tensor::borrow(DType::kFloat32, l.shape(o->x), nullptr);
+  ctx.inputs = {&x_shape, o->w->initializer()};
   const kernels::ConvTransposeGeometry g = kernels::resolve_conv_transpose(ctx);
   integer::ConvTransposeParams params;
   params.strides = g.window.strides;
   params.dilations = g.window.dilations;
-  params.pads = g.window.pads_begin;
-  params.pads.insert(params.pads.end(), g.window.pads_end.begin(), g.window.pads_end.end());
+  params.pads = onnx_pads(g.window);
   params.output = g.window.output;
   params.group = g.group;
-  params.quant = integer::make_linear_quant(xq, wq, quant_of(l, out->value), out->lo, out->hi);
-  const int y = write_to(l, *out);
-  const Shape ws = l.shape(w);
-  const int64_t macs = shape_numel(l.shape(x)) * shape_numel(Shape(ws.begin() + 1, ws.end()));
-  l.emit(Kernel::kConvTranspose, node, {l.tensor(x), l.tensor(w), bias}, {y}, params, macs);
+  params.quant = integer::make_linear_quant(*o->xq, *o->wq, quant_of(l, o->out.value), o->out.lo, o->out.hi);
+  const int y = write_to(l, o->out);
+  const Shape ws = l.shape(o->w);
+  const int64_t macs = shape_numel(l.shape(o->x)) * shape_numel(Shape(ws.begin() + 1, ws.end()));
+  l.emit(Kernel::kConvTranspose, node, {l.tensor(o->x), l.tensor(o->w), o->bias}, {y}, params, macs);
   return true;
 }
 
