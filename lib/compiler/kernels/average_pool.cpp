@@ -42,15 +42,7 @@ AveragePoolParams make_average_pool_params(const QuantParams& input, const Quant
 Tensor average_pool(const Tensor& x, const AveragePoolParams& params) {
   constexpr const char* kOp = "AveragePool";
   check_params(kOp, x, params);
-  const PoolWindow& window = params.window;
-  const std::vector<int64_t> input(x.shape().begin() + 2, x.shape().end());
-  if (window.kernel.size() != input.size()) {
-    detail::fail(kOp, "kernel shape {} has {} axes, the input {} has {} spatial axes",
-                 shape_str(window.kernel), window.kernel.size(), shape_str(x.shape()),
-                 input.size());
-  }
-  const kernels::Window win = detail::make_window(kOp, input, window.kernel, window.strides,
-                                                  window.dilations, window.pads, window.ceil_mode);
+  const kernels::Window win = detail::pool_window(kOp, x, params.window);
   const int64_t planes = x.dim(0) * x.dim(1);
   const int64_t in_size = shape_numel(win.input);
   const int64_t out_size = shape_numel(win.output);

@@ -271,6 +271,20 @@ kernels::Window make_window(const char* op, const std::vector<int64_t>& input,
   return w;
 }
 
+kernels::Window pool_window(const char* op, const Tensor& x, const PoolWindow& window) {
+  if (x.rank() < 3) {
+    fail(op, "input shape {} has rank {}, expected N x C x D1... (rank >= 3)", shape_str(x.shape()),
+         x.rank());
+  }
+  const std::vector<int64_t> input(x.shape().begin() + 2, x.shape().end());
+  if (window.kernel.size() != input.size()) {
+    fail(op, "kernel shape {} has {} axes, the input {} has {} spatial axes", shape_str(window.kernel),
+         window.kernel.size(), shape_str(x.shape()), input.size());
+  }
+  return make_window(op, input, window.kernel, window.strides, window.dilations, window.pads,
+                     window.ceil_mode);
+}
+
 std::vector<int64_t> strides_of(const Shape& shape) {
   std::vector<int64_t> strides(shape.size(), 1);
   for (size_t d = shape.size(); d-- > 1;) strides[d - 1] = strides[d] * shape[d];

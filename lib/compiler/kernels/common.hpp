@@ -181,6 +181,10 @@ kernels::Window make_window(const char* op, const std::vector<int64_t>& input,
                             const std::vector<int64_t>& dilations, const std::vector<int64_t>& pads,
                             bool ceil_mode);
 
+// The window of a pool over x [N, C, D1...]: checks the rank and that `window` has one
+// kernel size per spatial axis.
+kernels::Window pool_window(const char* op, const Tensor& x, const PoolWindow& window);
+
 // Marks an output position along an axis that takes the fill element.
 constexpr int64_t kFill = -1;
 

@@ -7,18 +7,7 @@ namespace lq::integer {
 Tensor max_pool(const Tensor& x, const PoolWindow& window) {
   constexpr const char* kOp = "MaxPool";
   detail::require_data(kOp, "input", x);
-  if (x.rank() < 3) {
-    detail::fail(kOp, "input shape {} has rank {}, expected N x C x D1... (rank >= 3)",
-                 shape_str(x.shape()), x.rank());
-  }
-  const std::vector<int64_t> input(x.shape().begin() + 2, x.shape().end());
-  if (window.kernel.size() != input.size()) {
-    detail::fail(kOp, "kernel shape {} has {} axes, the input {} has {} spatial axes",
-                 shape_str(window.kernel), window.kernel.size(), shape_str(x.shape()),
-                 input.size());
-  }
-  const kernels::Window win = detail::make_window(kOp, input, window.kernel, window.strides,
-                                                  window.dilations, window.pads, window.ceil_mode);
+  const kernels::Window win = detail::pool_window(kOp, x, window);
   const int64_t planes = x.dim(0) * x.dim(1);
   const int64_t in_size = shape_numel(win.input);
   const int64_t out_size = shape_numel(win.output);
