@@ -9,6 +9,7 @@
 
 #include "compiler/kernels/common.hpp"
 #include "compiler/lowering.hpp"
+#include "kernels/reference/window.hpp"
 
 namespace lq::compiler {
 
@@ -20,15 +21,6 @@ const std::set<std::string> kMovementOps = {
     "Upsample", "DepthToSpace", "SpaceToDepth"};
 
 using Offsets = std::vector<std::vector<int64_t>>;
-
-std::vector<int64_t> coordinates(int64_t flat, const Shape& shape) {
-  std::vector<int64_t> c(shape.size());
-  for (size_t d = shape.size(); d-- > 0;) {
-    c[d] = flat % shape[d];
-    flat /= shape[d];
-  }
-  return c;
-}
 
 int64_t flat_index(const std::vector<int64_t>& c, const Shape& shape) {
   int64_t flat = 0;
@@ -45,7 +37,8 @@ std::optional<Offsets> separable_offsets(const Tensor& map) {
   int64_t anchor = 0;
   while (anchor < n && v[anchor] == 0) ++anchor;
   if (anchor == n) return std::nullopt;  // all fill: nothing to anchor on
-  const std::vector<int64_t> center = coordinates(anchor, shape);
+  std::vector<int64_t> center(shape.size());
+  kernels::unravel_index(anchor, shape, center);
   const int64_t base = v[anchor] - 1;
   Offsets offsets(shape.size());
   int64_t shifted = 0;  // what the per-axis minima moved onto axis 0

@@ -32,13 +32,6 @@ int64_t source_offset(const Problem& g, const std::vector<int64_t>& out,
   return offset;
 }
 
-void unravel(int64_t flat, const std::vector<int64_t>& dims, std::vector<int64_t>& coords) {
-  for (size_t i = dims.size(); i-- > 0;) {
-    coords[i] = flat % dims[i];
-    flat /= dims[i];
-  }
-}
-
 // The widened input and weight offsets both loop formulations read.
 struct Widened {
   std::vector<int32_t> xs, ws;
@@ -109,7 +102,7 @@ Tensor scatter_conv_transpose(const Problem& g, const Tensor& x, const Tensor& w
         const int32_t* w_kernel = v.ws.data() + (c * g.out_per_group + j) * g.kernel_size;
         for (int64_t i = 0; i < g.in_size; ++i) {
           if (x_plane[i] == 0) continue;  // the input's zero point contributes nothing
-          unravel(i, g.input, in);
+          kernels::unravel_index(i, g.input, in);
           scatter(reach, g, in, 0, 0, 0, x_plane[i], w_kernel, acc.data());
         }
       }
@@ -188,13 +181,13 @@ Tensor conv_transpose_reference(const Tensor& x, const Tensor& w, const Tensor* 
       const int64_t j = m % g.out_per_group;  // the weight's axis-1 channel
       const int64_t first = (m / g.out_per_group) * g.in_per_group;
       for (int64_t o = 0; o < g.out_size; ++o) {
-        unravel(o, g.output, out_coords);
+        kernels::unravel_index(o, g.output, out_coords);
         int64_t acc = g.bias.empty() ? 0 : g.bias[static_cast<size_t>(m)];
         for (int64_t c = first; c < first + g.in_per_group; ++c) {
           const int32_t* x_plane = v.xs.data() + (n * g.in_channels + c) * g.in_size;
           const int32_t* w_kernel = v.ws.data() + (c * g.out_per_group + j) * g.kernel_size;
           for (int64_t k = 0; k < g.kernel_size; ++k) {
-            unravel(k, g.kernel, k_coords);
+            kernels::unravel_index(k, g.kernel, k_coords);
             const int64_t offset = source_offset(g, out_coords, k_coords);
             if (offset >= 0) acc += int64_t{x_plane[offset]} * w_kernel[k];
           }
