@@ -30,19 +30,10 @@ using internal::kMinChunkWork;
 using internal::round_up;
 using internal::wrap32;
 
-// The window on two axes; a 1-D Conv is one row.
-struct Geometry {
-  int64_t in_h, in_w, k_h, k_w, s_h, s_w, d_h, d_w, pad_top, pad_left, out_h, out_w;
-};
+using Geometry = internal::Geometry2d;
 
 Geometry geometry_of(const kernels::Window& w) {
-  if (w.rank() == 1) {
-    return {1, w.input[0],     1, w.kernel[0],     1, w.strides[0],
-            1, w.dilations[0], 0, w.pads_begin[0], 1, w.output[0]};
-  }
-  return {w.input[0],      w.input[1],      w.kernel[0],    w.kernel[1],
-          w.strides[0],    w.strides[1],    w.dilations[0], w.dilations[1],
-          w.pads_begin[0], w.pads_begin[1], w.output[0],    w.output[1]};
+  return internal::geometry_2d(w.input, w.kernel, w.strides, w.dilations, w.pads_begin, w.output);
 }
 
 // One channel's input as u8 codes (XOR flip makes int8 unsigned) with the input zero

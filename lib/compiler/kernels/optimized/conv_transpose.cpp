@@ -22,18 +22,11 @@ using internal::kMinChunkWork;
 using internal::round_up;
 using internal::wrap32;
 
-// The geometry on two axes; a 1-D ConvTranspose is one row.
-struct Geometry {
-  int64_t in_h, in_w, k_h, k_w, s_h, s_w, d_h, d_w, pad_top, pad_left, out_h, out_w;
-};
+using Geometry = internal::Geometry2d;
 
+// pads holds begins then ends: the first entries are the begins.
 Geometry geometry_of(const detail::ConvTransposeProblem& s) {
-  if (s.input.size() == 1) {
-    return {1, s.input[0],     1, s.kernel[0], 1, s.strides[0],
-            1, s.dilations[0], 0, s.pads[0],   1, s.output[0]};
-  }
-  return {s.input[0],     s.input[1],     s.kernel[0], s.kernel[1], s.strides[0], s.strides[1],
-          s.dilations[0], s.dilations[1], s.pads[0],   s.pads[1],   s.output[0],  s.output[1]};
+  return internal::geometry_2d(s.input, s.kernel, s.strides, s.dilations, s.pads, s.output);
 }
 
 int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }

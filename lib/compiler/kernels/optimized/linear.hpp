@@ -12,6 +12,7 @@
 #include <functional>
 #include <limits>
 #include <optional>
+#include <vector>
 
 #include "compiler/kernels/common.hpp"
 #include "compiler/kernels/optimized/int8_kernels.hpp"
@@ -101,6 +102,26 @@ inline int64_t round_up(int64_t v, int64_t multiple) {
 // Runs fn(begin, end) over [0, n) on the pool, or inline without one.
 void run_tasks(kernels::ThreadPool* pool, int64_t n, int64_t grain,
                const std::function<void(int64_t, int64_t)>& fn);
+
+// A 1-D or 2-D window (Conv, ConvTranspose) on two axes; 1-D is one row. Position o reads
+// input o × stride − pad + k × dilation (Conv), or input i reaches i × stride − pad +
+// k × dilation (ConvTranspose).
+struct Geometry2d {
+  int64_t in_h, in_w, k_h, k_w, s_h, s_w, d_h, d_w, pad_top, pad_left, out_h, out_w;
+};
+
+// From per-axis sizes (1 or 2 spatial axes); `pads_begin` holds at least one entry per axis.
+inline Geometry2d geometry_2d(const std::vector<int64_t>& input, const std::vector<int64_t>& kernel,
+                              const std::vector<int64_t>& strides,
+                              const std::vector<int64_t>& dilations,
+                              const std::vector<int64_t>& pads_begin,
+                              const std::vector<int64_t>& output) {
+  if (input.size() == 1) {
+    return {1, input[0], 1, kernel[0], 1, strides[0], 1, dilations[0], 0, pads_begin[0], 1, output[0]};
+  }
+  return {input[0],     input[1],     kernel[0],     kernel[1],     strides[0], strides[1],
+          dilations[0], dilations[1], pads_begin[0], pads_begin[1], output[0],  output[1]};
+}
 
 }  // namespace internal
 
