@@ -16,6 +16,7 @@
 
 #include "compiler/kernels/common.hpp"
 #include "compiler/kernels/integer_kernels.hpp"
+#include "integer_test_util.hpp"
 #include "compiler/kernels/optimized/elementwise.hpp"
 #include "compiler/kernels/optimized/linear.hpp"
 #include "kernels/thread_pool.hpp"
@@ -26,45 +27,13 @@ using integer::optimized::Int8Kernels;
 
 namespace {
 
-int pick(std::mt19937& rng, int lo, int hi) {
-  return std::uniform_int_distribution<int>(lo, hi)(rng);
-}
-
-int32_t code_min(DType d) { return d == DType::kInt4 ? -8 : dtype_qmin(d); }
-int32_t code_max(DType d) { return d == DType::kInt4 ? 7 : dtype_qmax(d); }
-
-void set_code(Tensor& t, int64_t i, int32_t v) {
-  switch (t.dtype()) {
-    case DType::kInt4:
-    case DType::kInt8:
-      static_cast<int8_t*>(t.raw())[i] = static_cast<int8_t>(v);
-      break;
-    case DType::kUInt8:
-      static_cast<uint8_t*>(t.raw())[i] = static_cast<uint8_t>(v);
-      break;
-    case DType::kInt16:
-      static_cast<int16_t*>(t.raw())[i] = static_cast<int16_t>(v);
-      break;
-    case DType::kInt32:
-      static_cast<int32_t*>(t.raw())[i] = v;
-      break;
-    default:
-      FAIL("unexpected dtype");
-  }
-}
-
-Tensor random_codes(std::mt19937& rng, DType dtype, const Shape& shape) {
-  Tensor t(dtype, shape);
-  const int32_t lo = dtype == DType::kInt32 ? -1000000 : code_min(dtype);
-  const int32_t hi = dtype == DType::kInt32 ? 1000000 : code_max(dtype);
-  for (int64_t i = 0; i < t.numel(); ++i) set_code(t, i, pick(rng, lo, hi));
-  return t;
-}
-
-bool same_codes(const Tensor& a, const Tensor& b) {
-  return a.dtype() == b.dtype() && a.shape() == b.shape() &&
-         std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
-}
+using test::code_max;
+using test::code_min;
+using test::pick;
+using test::random_bias;
+using test::random_codes;
+using test::same_codes;
+using test::set_code;
 
 DType random_data_dtype(std::mt19937& rng, bool int16 = true) {
   const DType dtypes[] = {DType::kInt8, DType::kUInt8, DType::kInt16};
@@ -494,22 +463,6 @@ std::string describe(const ConvTransposeCase& c) {
          list(c.params.pads) + ", output " + list(c.params.output) + " " +
          dtype_name(c.params.quant.output.dtype) + ", bias " + std::to_string(c.bias) +
          ", zero points " + std::to_string(c.params.quant.weight_zero_points.size());
-}
-
-// Mostly moderate values; in one list of four some near the int32 limits.
-std::vector<int32_t> random_bias(std::mt19937& rng, int64_t channels) {
-  const bool extremes = pick(rng, 0, 3) == 0;
-  std::vector<int32_t> bias;
-  for (int64_t c = 0; c < channels; ++c) {
-    if (extremes && pick(rng, 0, 2) == 0) {
-      const int32_t limits[] = {std::numeric_limits<int32_t>::min(),
-                                std::numeric_limits<int32_t>::max(), -2100000000, 2100000000};
-      bias.push_back(limits[pick(rng, 0, 3)]);
-    } else {
-      bias.push_back(pick(rng, -20000, 20000));
-    }
-  }
-  return bias;
 }
 
 ConvTransposeCase random_conv_transpose(std::mt19937& rng, int rank) {

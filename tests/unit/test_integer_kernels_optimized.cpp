@@ -12,6 +12,7 @@
 #include <random>
 
 #include "compiler/kernels/integer_kernels.hpp"
+#include "integer_test_util.hpp"
 #include "compiler/kernels/optimized/linear.hpp"
 #include "kernels/thread_pool.hpp"
 
@@ -21,44 +22,18 @@ using integer::optimized::Int8Kernels;
 
 namespace {
 
-int pick(std::mt19937& rng, int lo, int hi) {
-  return std::uniform_int_distribution<int>(lo, hi)(rng);
-}
-
-int32_t code_min(DType d) { return d == DType::kInt4 ? -8 : dtype_qmin(d); }
-int32_t code_max(DType d) { return d == DType::kInt4 ? 7 : dtype_qmax(d); }
-
-Tensor random_codes(std::mt19937& rng, DType dtype, const Shape& shape) {
-  Tensor t(dtype, shape);
-  for (int64_t i = 0; i < t.numel(); ++i) {
-    const int32_t v = pick(rng, code_min(dtype), code_max(dtype));
-    switch (dtype) {
-      case DType::kInt4:
-      case DType::kInt8:
-        static_cast<int8_t*>(t.raw())[i] = static_cast<int8_t>(v);
-        break;
-      case DType::kUInt8:
-        static_cast<uint8_t*>(t.raw())[i] = static_cast<uint8_t>(v);
-        break;
-      case DType::kInt16:
-        static_cast<int16_t*>(t.raw())[i] = static_cast<int16_t>(v);
-        break;
-      default:
-        FAIL("unexpected dtype");
-    }
-  }
-  return t;
-}
+using test::code_max;
+using test::code_min;
+using test::pick;
+using test::random_bias;
+using test::random_codes;
+using test::same_codes;
+using test::set_code;
 
 Tensor int32_tensor(const Shape& shape, const std::vector<int32_t>& values) {
   Tensor t(DType::kInt32, shape);
   std::memcpy(t.raw(), values.data(), values.size() * sizeof(int32_t));
   return t;
-}
-
-bool same_codes(const Tensor& a, const Tensor& b) {
-  return a.dtype() == b.dtype() && a.shape() == b.shape() &&
-         std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
 }
 
 // Multipliers that put typical sums of `terms` products near the output range, with a
@@ -108,23 +83,6 @@ LinearQuant random_quant(std::mt19937& rng, DType data, DType weight, int64_t ch
     if (pick(rng, 0, 1) == 0) q.output.max = std::min(q.output.max, q.output.zero_point + 100);
   }
   return q;
-}
-
-// Mostly moderate values; in one list of four some near the int32 limits (as a quantizer
-// writes for a channel of tiny weight scale), which make the reference accumulate in int64.
-std::vector<int32_t> random_bias(std::mt19937& rng, int64_t channels) {
-  const bool extremes = pick(rng, 0, 3) == 0;
-  std::vector<int32_t> bias;
-  for (int64_t c = 0; c < channels; ++c) {
-    if (extremes && pick(rng, 0, 2) == 0) {
-      const int32_t limits[] = {std::numeric_limits<int32_t>::min(),
-                                std::numeric_limits<int32_t>::max(), -2100000000, 2100000000};
-      bias.push_back(limits[pick(rng, 0, 3)]);
-    } else {
-      bias.push_back(pick(rng, -20000, 20000));
-    }
-  }
-  return bias;
 }
 
 struct ConvCase {
