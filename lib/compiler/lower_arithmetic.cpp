@@ -241,6 +241,17 @@ bool lower_conv_transpose(Lowering& l, const Node& node, std::string& why) {
   return true;
 }
 
+// Gemm and MatMul: B is constant weights or a second integer input; A is integer.
+std::optional<Destination> matrix_operands(Lowering& l, const Node& node, std::string& why) {
+  const Value* b = node.input(1);
+  const bool b_weight = b && b->is_constant();
+  if (!inputs_integer(l, node, b_weight ? std::vector<size_t>{0} : std::vector<size_t>{0, 1}, why)) {
+    return std::nullopt;
+  }
+  if (b_weight && !weight_ok(l, b, why)) return std::nullopt;
+  return destination(l, node, why);
+}
+
 bool lower_gemm(Lowering& l, const Node& node, std::string& why) {
   if (node.attr_float("alpha", 1.0f) != 1.0f ||
       (node.input(2) && node.attr_float("beta", 1.0f) != 1.0f)) {
@@ -248,12 +259,7 @@ bool lower_gemm(Lowering& l, const Node& node, std::string& why) {
     return false;
   }
   const Value* b = node.input(1);
-  const bool b_weight = b && b->is_constant();
-  if (!inputs_integer(l, node, b_weight ? std::vector<size_t>{0} : std::vector<size_t>{0, 1}, why)) {
-    return false;
-  }
-  if (b_weight && !weight_ok(l, b, why)) return false;
-  const std::optional<Destination> out = destination(l, node, why);
+  const std::optional<Destination> out = matrix_operands(l, node, why);
   if (!out) return false;
   if (node.input(2) && !node.input(2)->is_constant()) {
     why = "Gemm's C is computed at run time";
@@ -278,12 +284,7 @@ bool lower_gemm(Lowering& l, const Node& node, std::string& why) {
 
 bool lower_mat_mul(Lowering& l, const Node& node, std::string& why) {
   const Value* b = node.input(1);
-  const bool b_weight = b && b->is_constant();
-  if (!inputs_integer(l, node, b_weight ? std::vector<size_t>{0} : std::vector<size_t>{0, 1}, why)) {
-    return false;
-  }
-  if (b_weight && !weight_ok(l, b, why)) return false;
-  const std::optional<Destination> out = destination(l, node, why);
+  const std::optional<Destination> out = matrix_operands(l, node, why);
   if (!out) return false;
   const QuantParams& bq = quant_of(l, b);
   const Shape bs = l.shape(b);

@@ -285,6 +285,23 @@ kernels::Window pool_window(const char* op, const Tensor& x, const PoolWindow& w
                      window.ceil_mode);
 }
 
+void require_per_tensor(const char* op, const QuantParams& a, const QuantParams& b,
+                        const QuantParams& output) {
+  if (a.scale.size() != 1 || b.scale.size() != 1 || output.scale.size() != 1) {
+    throw Error(StatusCode::kInvalidArgument, fmt::format("integer {} needs per-tensor parameters", op));
+  }
+}
+
+MulParams two_operand_params(const QuantParams& a, const QuantParams& b, const QuantParams& output,
+                             double real_multiplier, float clip_min, float clip_max) {
+  MulParams params;
+  params.a_zero_point = a.zero_point.at(0);
+  params.b_zero_point = b.zero_point.at(0);
+  params.multiplier = make_multiplier(real_multiplier);
+  params.output = make_output_spec(output, clip_min, clip_max);
+  return params;
+}
+
 std::vector<int64_t> strides_of(const Shape& shape) {
   std::vector<int64_t> strides(shape.size(), 1);
   for (size_t d = shape.size(); d-- > 1;) strides[d - 1] = strides[d] * shape[d];

@@ -185,6 +185,13 @@ kernels::Window make_window(const char* op, const std::vector<int64_t>& input,
 // kernel size per spatial axis.
 kernels::Window pool_window(const char* op, const Tensor& x, const PoolWindow& window);
 
+// Fails unless the two inputs and the output of a binary op have per-tensor parameters.
+void require_per_tensor(const char* op, const QuantParams& a, const QuantParams& b,
+                        const QuantParams& output);
+// Mul and Div: both zero points, `real_multiplier` and the output spec with a fused Clip.
+MulParams two_operand_params(const QuantParams& a, const QuantParams& b, const QuantParams& output,
+                             double real_multiplier, float clip_min, float clip_max);
+
 // Marks an output position along an axis that takes the fill element.
 constexpr int64_t kFill = -1;
 

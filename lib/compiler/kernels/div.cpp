@@ -32,16 +32,10 @@ int64_t divide_scaled(int64_t n, int64_t d, Multiplier m) {
 
 MulParams make_div_params(const QuantParams& a, const QuantParams& b, const QuantParams& output,
                           float clip_min, float clip_max) {
-  if (a.scale.size() != 1 || b.scale.size() != 1 || output.scale.size() != 1) {
-    throw Error(StatusCode::kInvalidArgument, "integer Div needs per-tensor parameters");
-  }
-  MulParams params;
-  params.a_zero_point = a.zero_point.at(0);
-  params.b_zero_point = b.zero_point.at(0);
-  params.multiplier =
-      make_multiplier(static_cast<double>(a.scale[0]) / (static_cast<double>(b.scale[0]) * output.scale[0]));
-  params.output = make_output_spec(output, clip_min, clip_max);
-  return params;
+  detail::require_per_tensor(kOp, a, b, output);
+  return detail::two_operand_params(
+      a, b, output, static_cast<double>(a.scale[0]) / (static_cast<double>(b.scale[0]) * output.scale[0]),
+      clip_min, clip_max);
 }
 
 Tensor div(const Tensor& a, const Tensor& b, const MulParams& params) {
