@@ -32,12 +32,14 @@ class Arena {
     return Tensor::borrow(t.info.dtype, t.info.shape, bytes_.data() + t.offset);
   }
 
-  // Copies `value` into tensor `id`'s slot (same dtype and element count).
-  void store(int id, const Tensor& value, const std::string& context) {
+  // Copies `value` into tensor `id`'s slot (same dtype and element count). `context()`
+  // names the writer, and is only called for an error.
+  template <typename Context>
+  void store(int id, const Tensor& value, const Context& context) {
     const ProgramTensor& t = data_.tensors[static_cast<size_t>(id)];
     if (value.dtype() != t.info.dtype || value.numel() != shape_numel(t.info.shape)) {
       throw Error(StatusCode::kInternal,
-                  fmt::format("{}: produced {}{} for \"{}\", the program expects {}{}", context,
+                  fmt::format("{}: produced {}{} for \"{}\", the program expects {}{}", context(),
                               dtype_name(value.dtype()), shape_str(value.shape()), t.info.name,
                               dtype_name(t.info.dtype), shape_str(t.info.shape)));
     }
@@ -160,9 +162,9 @@ struct FixedSimulator::Impl {
                                 info.name, shape_str(value.shape()), shape_str(info.shape)));
       }
       if (info.quantized && value.dtype() == DType::kFloat32) {
-        arena.store(id, quantize_tensor(value, info.quant), "quantizing the input");
+        arena.store(id, quantize_tensor(value, info.quant), [] { return "quantizing the input"; });
       } else if (value.dtype() == info.dtype) {
-        arena.store(id, value, "input");
+        arena.store(id, value, [] { return "input"; });
       } else {
         throw Error(StatusCode::kInvalidArgument,
                     fmt::format("input \"{}\" has dtype {}, expected {}{}", info.name,
@@ -189,13 +191,16 @@ TensorMap FixedSimulator::run(const TensorMap& inputs, const ProgramObserver& ob
   std::lock_guard<std::mutex> lock(impl_->run_mutex);
   for (size_t step = 0; step < data.instructions.size(); ++step) {
     const Instruction& ins = data.instructions[step];
-    const std::string context = fmt::format("{} node \"{}\" ({} kernel)", ins.op_type, ins.node,
-                                            compiler::kernel_name(ins.kernel));
+    // Formatted only for an error: this loop is the program's hot path.
+    const auto context = [&ins] {
+      return fmt::format("{} node \"{}\" ({} kernel)", ins.op_type, ins.node,
+                         compiler::kernel_name(ins.kernel));
+    };
     std::vector<Tensor> results;
     try {
       results = impl_->execute(step, arena);
     } catch (const Error& e) {
-      throw Error(e.code(), context + ": " + e.what());
+      throw Error(e.code(), context() + ": " + e.what());
     }
     for (size_t k = 0; k < ins.outputs.size(); ++k) {
       arena.store(ins.outputs[k], results.at(k), context);
