@@ -69,12 +69,12 @@ lq::PipelineResult quantize_and_compile(const std::string& model, const std::str
   lq::PipelineResult result = lq::Pipeline(options).run([](const std::string& stage) {
     std::printf("pipeline: %s\n", stage.c_str());
   });
-  int cpu = 0;
-  for (const lq::LayerInfo& layer : result.program.layers()) cpu += layer.kernel == "CPU" ? 1 : 0;
-  std::printf("int8: calibrated on %llu pictures of %s; program of %zu instructions (%d on CPU), "
+  std::printf("int8: calibrated on %llu pictures of %s; program of %lld instructions (%lld on CPU), "
               "%.0f KiB of activations, %.0f KiB of weights\n",
               static_cast<unsigned long long>(result.calibration_samples), calib_dir.c_str(),
-              result.program.layers().size(), cpu, result.program.peak_activation_bytes() / 1024.0,
+              static_cast<long long>(result.program.instruction_count()),
+              static_cast<long long>(result.program.cpu_instruction_count()),
+              result.program.peak_activation_bytes() / 1024.0,
               result.program.weight_bytes() / 1024.0);
   for (const auto& [name, snr] : result.output_snr_db) {
     std::printf("int8: output SNR against float %.1f dB fake-quantized, %.1f dB fixed-point\n", snr,

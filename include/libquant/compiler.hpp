@@ -56,6 +56,8 @@ class LQ_EXPORT Program {
   std::vector<ProgramTensorInfo> inputs() const;
   std::vector<ProgramTensorInfo> outputs() const;
   std::vector<LayerInfo> layers() const;
+  int64_t instruction_count() const;
+  int64_t cpu_instruction_count() const;  // layers() whose kernel is "CPU"
   int64_t peak_activation_bytes() const;  // the arena every run needs
   int64_t weight_bytes() const;           // constants (weights, biases, tables, indices)
 

@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace lq {
 
 namespace compiler {
@@ -90,6 +92,15 @@ std::vector<LayerInfo> Program::layers() const {
   return out;
 }
 
+int64_t Program::instruction_count() const {
+  return static_cast<int64_t>(data_->instructions.size());
+}
+
+int64_t Program::cpu_instruction_count() const {
+  return std::count_if(data_->instructions.begin(), data_->instructions.end(),
+                       [](const compiler::Instruction& ins) { return ins.kernel == compiler::Kernel::kCpu; });
+}
+
 int64_t Program::peak_activation_bytes() const { return data_->arena_bytes; }
 
 int64_t Program::weight_bytes() const {
@@ -111,7 +122,6 @@ std::string Program::summary_json() const {
   const compiler::ProgramData& d = *data_;
   nlohmann::json layers = nlohmann::json::array();
   std::map<std::string, int> kernels;
-  int cpu = 0;
   int64_t macs = 0;
   for (const LayerInfo& l : this->layers()) {
     nlohmann::json j = {{"node", l.node}, {"op_type", l.op_type}, {"kernel", l.kernel},
@@ -120,16 +130,15 @@ std::string Program::summary_json() const {
     if (!l.cpu_reason.empty()) j["cpu_reason"] = l.cpu_reason;
     layers.push_back(std::move(j));
     ++kernels[l.kernel];
-    cpu += l.kernel == "CPU" ? 1 : 0;
     macs += l.macs;
   }
   nlohmann::json tensors = nlohmann::json::array();
   for (const compiler::ProgramTensor& t : d.tensors) tensors.push_back(tensor_json(t));
   nlohmann::json j = {{"name", d.name},
                       {"target", d.target},
-                      {"instructions", d.instructions.size()},
-                      {"integer_instructions", d.instructions.size() - static_cast<size_t>(cpu)},
-                      {"cpu_instructions", cpu},
+                      {"instructions", instruction_count()},
+                      {"integer_instructions", instruction_count() - cpu_instruction_count()},
+                      {"cpu_instructions", cpu_instruction_count()},
                       {"kernels", kernels},
                       {"macs", macs},
                       {"peak_activation_bytes", d.arena_bytes},

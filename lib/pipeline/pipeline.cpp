@@ -53,11 +53,9 @@ std::string report(const PipelineOptions& o, const PipelineResult& r) {
   j["calibration_samples"] = r.calibration_samples;
   j["output_snr_db"] = r.output_snr_db;
   j["fixed_output_snr_db"] = r.fixed_snr_db;
-  int cpu = 0;
-  for (const LayerInfo& layer : r.program.layers()) cpu += layer.kernel == "CPU" ? 1 : 0;
   j["program"] = {{"target", o.target.name},
-                  {"instructions", r.program.layers().size()},
-                  {"cpu_instructions", cpu},
+                  {"instructions", r.program.instruction_count()},
+                  {"cpu_instructions", r.program.cpu_instruction_count()},
                   {"peak_activation_bytes", r.program.peak_activation_bytes()},
                   {"weight_bytes", r.program.weight_bytes()}};
   for (const StageTime& t : r.times) j["stage_seconds"][t.stage] = t.seconds;

@@ -457,6 +457,8 @@ TEST_CASE("Target::cpu_ops keeps an op on the CPU, with the reason", "[compiler]
   const LayerInfo layer = c.program.layers().at(0);
   REQUIRE(layer.kernel == "CPU");
   REQUIRE_THAT(layer.cpu_reason, Catch::Contains("target \"generic\" keeps Sigmoid on the CPU"));
+  REQUIRE(c.program.instruction_count() == static_cast<int64_t>(c.program.layers().size()));
+  REQUIRE(c.program.cpu_instruction_count() == 1);
   REQUIRE(max_code_difference(c) == 0);  // dequantize, the same float op, quantize
 }
 

@@ -122,6 +122,7 @@ output: {dir: out}
   // close to fake quantization.
   REQUIRE(r.program.layers().size() == 1);
   REQUIRE(r.program.layers()[0].kernel == "Conv");
+  REQUIRE(r.program.cpu_instruction_count() == 0);
   REQUIRE(r.fixed_snr_db.at("r") > r.output_snr_db.at("r") - 3.0);
   for (const char* file : {"model.float.onnx", "model.qdq.onnx", "quant_params.json", "config.json",
                            "model.lqm", "program.json", "report.json"}) {

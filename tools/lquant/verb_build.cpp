@@ -109,14 +109,12 @@ int build_verb(const std::vector<std::string>& args) {
   log.line(fmt::format("calibrated on {} samples; {} tensors quantized", result.calibration_samples,
                        result.quantized.params.size()));
   for (const std::string& note : result.quantized.log) log.line("note: " + note);
-  int cpu = 0;
   for (const LayerInfo& layer : result.program.layers()) {
     if (layer.kernel != "CPU") continue;
-    ++cpu;
     log.line(fmt::format("CPU node {} \"{}\": {}", layer.op_type, layer.node, layer.cpu_reason));
   }
   log.line(fmt::format("program: {} instructions ({} on CPU), activations {:.1f} KiB, weights {:.1f} KiB",
-                       result.program.layers().size(), cpu,
+                       result.program.instruction_count(), result.program.cpu_instruction_count(),
                        result.program.peak_activation_bytes() / 1024.0,
                        result.program.weight_bytes() / 1024.0));
   for (const auto& [name, snr] : result.output_snr_db) {

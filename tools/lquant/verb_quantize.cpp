@@ -239,14 +239,15 @@ Program compile(const QuantizedGraph& qgraph, const QuantizeArgs& q, const std::
 
 void print_program_summary(const QuantizedGraph& qgraph, const Program& program,
                            const std::vector<TensorMap>& samples) {
-  int cpu = 0;
+  int listed = 0;
   for (const LayerInfo& layer : program.layers()) {
-    if (layer.kernel != "CPU") continue;
-    if (++cpu <= 10) fmt::print("  CPU node {} \"{}\": {}\n", layer.op_type, layer.node, layer.cpu_reason);
+    if (layer.kernel != "CPU" || ++listed > 10) continue;
+    fmt::print("  CPU node {} \"{}\": {}\n", layer.op_type, layer.node, layer.cpu_reason);
   }
+  const int64_t cpu = program.cpu_instruction_count();
   if (cpu > 10) fmt::print("  ... {} CPU nodes in all (program.json lists them)\n", cpu);
   fmt::print("program: {} instructions ({} integer, {} CPU), activations {:.1f} KiB, weights {:.1f} KiB\n",
-             program.layers().size(), program.layers().size() - static_cast<size_t>(cpu), cpu,
+             program.instruction_count(), program.instruction_count() - cpu, cpu,
              program.peak_activation_bytes() / 1024.0, program.weight_bytes() / 1024.0);
   const Simulator reference(qgraph.graph);
   const FixedSimulator fixed(program);
