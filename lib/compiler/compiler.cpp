@@ -7,6 +7,7 @@
 #include "compiler/lowering.hpp"
 #include "graph/nearest_name.hpp"
 #include "passes/passes.hpp"
+#include "quantization/roles.hpp"
 
 namespace lq {
 
@@ -233,13 +234,64 @@ void Lowering::lower_cpu(const Node& node, const std::string& reason) {
   emit(Kernel::kCpu, node, ids, out_ids, CpuOp{graph, reason});
 }
 
+const Value* Lowering::deferred_root(const Value* v) const {
+  auto it = deferred_.find(v);
+  return it == deferred_.end() ? nullptr : it->second;
+}
+
+// An inner node of an elementwise chain (the Quantizer left its output unquantized, every
+// reader is elementwise, and its operands come from one integer tensor): the table of the
+// chain's end covers it. A reader that cannot be a table lowers it after all (lower_now).
+bool Lowering::defer(const Node& node) {
+  if (!roles::is_elementwise(node) || node.outputs().size() != 1 || target_.cpu_ops.count(node.op_type())) {
+    return false;
+  }
+  const Value* out = node.output(0);
+  if (params(out) || out->type().dtype != DType::kFloat32 || out->is_graph_output() || out->uses().empty()) {
+    return false;
+  }
+  for (const Use& use : out->uses()) {
+    if (!roles::is_elementwise(*use.node) || target_.cpu_ops.count(use.node->op_type())) return false;
+  }
+  const Value* root = nullptr;
+  for (const Value* in : node.inputs()) {
+    if (!in) continue;
+    if (in->is_constant()) {
+      if (in->initializer()->numel() != 1) return false;
+      continue;
+    }
+    const Value* r = deferred_root(in) ? deferred_root(in) : (is_integer(in) ? in : nullptr);
+    if (!r || (root && root != r)) return false;
+    root = r;
+  }
+  if (!root) return false;
+  deferred_[out] = root;
+  return true;
+}
+
 void Lowering::lower(const Node& node) {
-  if (fused_.count(node.name())) return;
+  if (fused_.count(node.name()) || defer(node)) return;
+  lower_now(node);
+}
+
+void Lowering::lower_now(const Node& node) {
+  std::string why;
+  bool reads_deferred = false;
+  for (const Value* in : node.inputs()) reads_deferred = reads_deferred || deferred_root(in);
+  if (reads_deferred) {
+    if (!target_.cpu_ops.count(node.op_type()) && lower_lookup(*this, node, why)) return;
+    // Not a table after all: lower the deferred operands as the nodes they are.
+    for (const Value* in : node.inputs()) {
+      if (!deferred_root(in)) continue;
+      deferred_.erase(in);
+      lower_now(*in->producer());
+    }
+    if (fused_.count(node.name())) return;
+  }
   if (target_.cpu_ops.count(node.op_type())) {
     lower_cpu(node, fmt::format("target \"{}\" keeps {} on the CPU", target_.name, node.op_type()));
     return;
   }
-  std::string why;
   for (auto rule : {lower_gather, lower_lookup, lower_arithmetic}) {
     if (rule(*this, node, why)) return;
   }

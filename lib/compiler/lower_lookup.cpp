@@ -1,45 +1,59 @@
 // Unary functions of an integer input become tables with one entry per input code (256, or
 // 65536 for int16). The table is computed by the op's own float reference kernel on the
-// dequantized codes (constant operands
-// fake-quantized as fake quantization reads them), then quantized like QuantizeLinear: a
-// table op equals fake quantization exactly, for every op below, with one definition of
-// each function.
+// dequantized codes (constant operands fake-quantized as fake quantization reads them), then
+// quantized like QuantizeLinear: a table op equals fake quantization exactly, for every op
+// below, with one definition of each function.
+//
+// An elementwise chain (roles::elementwise_chain_inner: x * HardSigmoid(x), x * Sigmoid(x),
+// ...) is one table too: its inner nodes are deferred (Lowering::defer) and its end runs the
+// whole chain in float on x's codes, as fake quantization computes it.
 #include <fmt/format.h>
 
+#include <functional>
 #include <set>
 
 #include "compiler/lowering.hpp"
+#include "quantization/roles.hpp"
 
 namespace lq::compiler {
 
 namespace {
 
-// Elementwise in every input: with all inputs but one constant scalars, a unary function.
-const std::set<std::string> kElementwiseOps = {
-    "Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Exp", "Log",
-    "Sqrt", "Abs", "Neg", "Elu", "Selu", "Celu", "Softplus", "Softsign", "Erf", "Reciprocal",
-    "Floor", "Ceil", "Round", "Sin", "Cos", "Sign", "ThresholdedRelu", "Mish", "Gelu", "PRelu",
-    "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"};
-
+// The deferred nodes computing `node`'s operands, operands first (a post-order walk).
+std::vector<const Node*> chain_before(const Lowering& l, const Node& node) {
+  std::vector<const Node*> order;
+  std::set<const Node*> seen;
+  std::function<void(const Node&)> visit = [&](const Node& n) {
+    for (const Value* in : n.inputs()) {
+      if (!in || !l.deferred_root(in)) continue;
+      const Node* producer = in->producer();
+      if (seen.insert(producer).second) {
+        visit(*producer);
+        order.push_back(producer);
+      }
+    }
+  };
+  visit(node);
+  return order;
+}
 
 }  // namespace
 
 bool lower_lookup(Lowering& l, const Node& node, std::string& why) {
-  if (!node.domain().empty() || !kElementwiseOps.count(node.op_type())) return false;
-  if (node.outputs().size() != 1) return false;
-  int data_input = -1;
-  for (size_t i = 0; i < node.inputs().size(); ++i) {
-    const Value* v = node.input(i);
+  if (!roles::is_elementwise(node) || node.outputs().size() != 1) return false;
+  // The one integer tensor x every run-time operand is computed from.
+  const Value* x = nullptr;
+  for (const Value* v : node.inputs()) {
     if (!v) continue;
-    if (!v->is_constant()) {
-      if (data_input >= 0) return false;  // two run-time operands: not unary
-      data_input = static_cast<int>(i);
-    } else if (v->initializer()->numel() != 1) {
-      return false;  // a per-channel operand: the arithmetic rules handle it
+    if (v->is_constant()) {
+      if (v->initializer()->numel() != 1) return false;  // per-channel: the arithmetic rules
+      continue;
     }
+    const Value* root = l.deferred_root(v) ? l.deferred_root(v) : v;
+    if (x && x != root) return false;  // two run-time operands: not unary
+    x = root;
   }
-  if (data_input < 0) return false;
-  const Value* x = node.input(static_cast<size_t>(data_input));
+  if (!x) return false;
   const Value* y = node.output(0);
   for (const Value* v : {x, y}) {
     if (!l.is_integer(v)) {
@@ -47,30 +61,51 @@ bool lower_lookup(Lowering& l, const Node& node, std::string& why) {
       return false;
     }
   }
+  const std::vector<const Node*> chain = chain_before(l, node);
   const QuantParams& in = *l.params(x);
-  // int16: 65536 entries per table, so ops with an integer kernel (clamped rescale, Add,
-  // Sub, Mul) use it instead.
+  // int16: 65536 entries per table, so single ops with an integer kernel (clamped rescale,
+  // Add, Sub, Mul) use it instead.
   const std::string& op = node.op_type();
   const bool has_kernel = op == "Relu" || op == "Clip" || op == "Add" || op == "Sub" || op == "Mul";
-  if (in.dtype == DType::kInt16 && has_kernel) return false;
+  if (in.dtype == DType::kInt16 && has_kernel && chain.empty()) return false;
   const int count = in.qmax() - in.qmin() + 1;
   Tensor codes(DType::kFloat32, {count});
   for (int i = 0; i < count; ++i) {
     codes.data<float>()[i] = dequantize_value(in.qmin() + i, in.scale[0], in.zero_point[0]);
   }
-  std::vector<const Tensor*> inputs;
-  for (size_t i = 0; i < node.inputs().size(); ++i) {
-    inputs.push_back(static_cast<int>(i) == data_input ? &codes : l.folded_constant(node, i));
+  // Run the chain and the node in float on every code, as fake quantization runs them.
+  std::map<const Value*, Tensor> computed;
+  std::vector<Tensor> values;
+  for (const Node* n : chain) computed.emplace(n->output(0), Tensor());
+  auto run = [&](const Node& n) {
+    std::vector<const Tensor*> inputs;
+    for (size_t i = 0; i < n.inputs().size(); ++i) {
+      const Value* v = n.input(i);
+      if (!v) {
+        inputs.push_back(nullptr);
+      } else if (v->is_constant()) {
+        inputs.push_back(l.folded_constant(n, i));
+      } else {
+        inputs.push_back(v == x ? &codes : &computed.at(v));
+      }
+    }
+    std::vector<Tensor> out = l.evaluate(n, inputs);
+    return out.empty() || out[0].numel() != count || out[0].dtype() != DType::kFloat32 ? Tensor()
+                                                                                       : std::move(out[0]);
+  };
+  for (const Node* n : chain) {
+    computed[n->output(0)] = run(*n);
+    if (computed[n->output(0)].numel() != count) return false;
   }
-  const std::vector<Tensor> values = l.evaluate(node, inputs);
-  if (values.at(0).numel() != count || values[0].dtype() != DType::kFloat32) return false;
+  const Tensor result = run(node);
+  if (result.numel() != count) return false;
   const QuantParams& out = *l.params(y);
   integer::LookupTable table;
   table.input_dtype = in.dtype;
   table.output_dtype = out.dtype;
   for (int i = 0; i < count; ++i) {
-    table.values.push_back(quantize_value(values[0].data<float>()[i], out.scale[0],
-                                          out.zero_point[0], out.qmin(), out.qmax()));
+    table.values.push_back(quantize_value(result.data<float>()[i], out.scale[0], out.zero_point[0],
+                                          out.qmin(), out.qmax()));
   }
   l.emit(Kernel::kLookup, node, {l.tensor(x)}, {l.tensor(y)}, table);
   return true;

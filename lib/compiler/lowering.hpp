@@ -18,7 +18,8 @@ class Lowering {
  public:
   Lowering(const QuantizedGraph& qgraph, const Graph& graph, const Target& target);
 
-  // Appends the instructions of `node`.
+  // Appends the instructions of `node` (or defers it: an inner node of an elementwise chain,
+  // lowered as part of the table of the chain's end).
   void lower(const Node& node);
   ProgramData finish();
 
@@ -56,6 +57,8 @@ class Lowering {
   void lower_cpu(const Node& node, const std::string& reason);
   // `activation` was lowered together with its producer: lower() skips it.
   void fuse(const Node& activation) { fused_.insert(activation.name()); }
+  // The integer tensor a deferred value is computed from, or nullptr if `v` is not deferred.
+  const Value* deferred_root(const Value* v) const;
 
  private:
   const QuantizedGraph& qgraph_;
@@ -67,6 +70,10 @@ class Lowering {
   std::map<std::string, int> ids_;
   std::map<std::string, Tensor> folded_;  // fake-quantized constants by value name
   std::set<std::string> fused_;           // activations lowered with their producer
+  std::map<const Value*, const Value*> deferred_;  // inner chain value -> its root
+
+  bool defer(const Node& node);
+  void lower_now(const Node& node);
 };
 
 // The op rules. Each returns false when the node is not its kind or cannot be lowered to

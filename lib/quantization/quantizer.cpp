@@ -44,6 +44,11 @@ QuantParams params_from_range(Range range, DType dtype, bool symmetric, ScaleKin
   return p;
 }
 
+// The same range on the int16 grid (int16 spreading, mixed precision).
+QuantParams as_int16(const QuantParams& p) {
+  return params_from_range(p.range, DType::kInt16, p.zero_point[0] == 0, ScaleKind::kFloat, p.method);
+}
+
 QuantParams weight_params(const Tensor& weight, int axis, const ResolvedSpec& spec) {
   const std::vector<double> values = weight.to_doubles();
   const bool per_channel = spec.per_channel && axis >= 0 && weight.rank() > 1;
@@ -91,6 +96,46 @@ std::optional<QuantParams> bias_params(const QuantParams& input, const QuantPara
     p.zero_point.push_back(0);
   }
   return p;
+}
+
+// The inputs over which `v`'s readers are not constant, when every reader saturates outside
+// them: HardSigmoid outside [-beta/alpha, (1 - beta)/alpha], Clip outside its bounds, Relu
+// and HardSwish below 0 and -3. A range clipped to it loses nothing (the clipped values give
+// the same outputs) and gains resolution where the readers change: a Conv feeding an SE
+// block's HardSigmoid ranges over [-16, 8] but only [-3, 3] matters.
+std::optional<Range> saturation_domain(const Value& v) {
+  if (v.is_graph_output() || v.uses().empty()) return std::nullopt;
+  Range domain{INFINITY, -INFINITY};
+  for (const Use& use : v.uses()) {
+    const Node& n = *use.node;
+    if (!n.domain().empty() || use.input_index != 0) return std::nullopt;
+    Range r{-INFINITY, INFINITY};
+    const std::string& op = n.op_type();
+    if (op == "HardSigmoid") {
+      const double alpha = n.attr_float("alpha", 0.2f), beta = n.attr_float("beta", 0.5f);
+      if (!(alpha > 0.0)) return std::nullopt;
+      r = Range{-beta / alpha, (1.0 - beta) / alpha};
+    } else if (op == "Relu") {
+      r.min = 0.0;
+    } else if (op == "HardSwish") {
+      r.min = -3.0;
+    } else if (op == "Clip") {
+      auto bound = [&](size_t i, const char* attr, double fallback) -> std::optional<double> {
+        if (n.has_attr(attr)) return n.attr_float(attr, 0.0f);
+        const Value* b = n.input(i);
+        if (!b) return fallback;
+        if (!b->is_constant() || b->initializer()->numel() != 1) return std::nullopt;
+        return b->initializer()->to_doubles()[0];
+      };
+      const auto lo = bound(1, "min", -INFINITY), hi = bound(2, "max", INFINITY);
+      if (!lo || !hi || *lo > *hi) return std::nullopt;
+      r = Range{*lo, *hi};
+    } else {
+      return std::nullopt;
+    }
+    domain = Range{std::min(domain.min, r.min), std::max(domain.max, r.max)};
+  }
+  return domain;
 }
 
 // Runs one node on given inputs: how kAuto measures the error a candidate range causes
@@ -169,6 +214,8 @@ class Assigner {
       const ResolvedSpec spec = config_.resolve(*node);
       if (spec.quantize) assign_constants(*node, spec);
     }
+    chain_inner_ = roles::elementwise_chain_inner(
+        graph_, [this](const Node& n) { return config_.resolve(n).quantize; });
     for (Value* in : graph_.inputs()) assign_activation(*in, nullptr);
     for (Node* node : graph_.nodes()) {
       const ResolvedSpec spec = config_.resolve(*node);
@@ -182,6 +229,15 @@ class Assigner {
       out_.log.push_back(fmt::format("{} outputs of Conv/Gemm/MatMul/Add/Sub/Mul read only by a Relu "
                                      "or Clip are quantized once, after the activation",
                                      fused_));
+    }
+    if (!chain_inner_.empty() && !forced_) {
+      out_.log.push_back(fmt::format("{} values inside elementwise chains (e.g. the gate of x * "
+                                     "HardSigmoid(x)) stay float: each chain is quantized at its end",
+                                     chain_inner_.size()));
+    }
+    if (clipped_ > 0 && !forced_) {
+      out_.log.push_back(fmt::format("{} ranges clipped to where their readers (HardSigmoid, Clip, "
+                                     "Relu, HardSwish) do not saturate", clipped_));
     }
     spread_int16();
     for (const auto& [name, o] : config_.tensors) apply_override(name, o);
@@ -200,12 +256,25 @@ class Assigner {
       ++fused_;  // quantized once, after the activation
       return;
     }
+    if (chain_inner_.count(&v)) return;  // quantized at the chain's end
     const Node* spec_node = producer ? producer : (v.uses().empty() ? nullptr : v.uses().front().node);
     const ResolvedSpec spec = spec_node ? config_.resolve(*spec_node) : config_.resolve_model();
     DType dtype = spec.activation_dtype;
     if (v.is_graph_input() && config_.input_dtype) dtype = *config_.input_dtype;
     if (v.is_graph_output() && config_.output_dtype) dtype = *config_.output_dtype;
-    auto make = [&](const Range& range, const std::string& method) {
+    const std::optional<Range> domain = saturation_domain(v);
+    bool clipped = false;
+    auto make = [&](Range range, const std::string& method) {
+      if (domain && (range.min < domain->min || range.max > domain->max)) {
+        Range c{std::clamp(range.min, domain->min, domain->max), std::clamp(range.max, domain->min, domain->max)};
+        // A margin of 1 % keeps the saturation points themselves representable (the zero
+        // point's rounding moves the grid by up to half a step).
+        const double margin = 0.01 * (c.max - c.min);
+        if (range.min < domain->min) c.min = std::max(range.min, domain->min - margin);
+        if (range.max > domain->max) c.max = std::min(range.max, domain->max + margin);
+        range = c;
+        clipped = true;
+      }
       return params_from_range(range, dtype, spec.symmetric_activations, spec.scale_kind, method);
     };
     if (config_.post_sigmoid && v.is_graph_output() && producer && producer->op_type() == "Sigmoid") {
@@ -228,9 +297,11 @@ class Assigner {
     if (options.method == RangeMethod::kSkip) options.method = RangeMethod::kMax;  // random data
     if (options.method != RangeMethod::kAuto) {
       out_.params[v.name()] = make(choose_range(table_.at(v.name()), options), range_method_name(options.method));
+      clipped_ += clipped ? 1 : 0;
       return;
     }
     out_.params[v.name()] = best_candidate(v, options, make);
+    clipped_ += clipped ? 1 : 0;
   }
 
   // kAuto: each range method's candidate, scored by the error it causes at the outputs of
@@ -369,7 +440,7 @@ class Assigner {
         out_.log.push_back(fmt::format("\"{}\" (from {}) becomes int16 because {} reads int16",
                                        v->name(), producer, node->describe()));
         QuantParams& p = it->second;
-        p = params_from_range(p.range, DType::kInt16, p.zero_point[0] == 0, ScaleKind::kFloat, p.method);
+        p = as_int16(p);
       }
     }
   }
@@ -406,6 +477,8 @@ class Assigner {
   Graph& graph_;
   std::optional<RangeMethod> forced_;
   int fused_ = 0;
+  int clipped_ = 0;
+  std::set<const Value*> chain_inner_;
   std::vector<std::map<std::string, Tensor>> float_values_;
   std::map<const Node*, std::unique_ptr<NodeRunner>> runners_;
 };

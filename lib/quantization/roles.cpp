@@ -26,6 +26,12 @@ const std::set<std::string> kPassThrough = {
     "MaxPool", "GlobalMaxPool", "Slice", "Gather", "Split", "Expand", "Tile",
     "DepthToSpace", "SpaceToDepth"};
 
+const std::set<std::string> kElementwise = {
+    "Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Exp", "Log",
+    "Sqrt", "Abs", "Neg", "Elu", "Selu", "Celu", "Softplus", "Softsign", "Erf", "Reciprocal",
+    "Floor", "Ceil", "Round", "Sin", "Cos", "Sign", "ThresholdedRelu", "Mish", "Gelu", "PRelu",
+    "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"};
+
 bool has_weight_slot(const Node& node) {
   const std::string& op = node.op_type();
   return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";
@@ -94,6 +100,72 @@ const Node* fused_activation(const Value& v) {
     if (user->input(i) && !user->input(i)->is_constant()) return nullptr;
   }
   return user;
+}
+
+bool is_elementwise(const Node& node) {
+  return node.domain().empty() && kElementwise.count(node.op_type()) > 0;
+}
+
+std::set<const Value*> elementwise_chain_inner(const Graph& graph,
+                                               const std::function<bool(const Node&)>& included) {
+  // A node that can be part of a chain: elementwise, one float output, constant operands
+  // scalars, and no operand left unquantized for a fused Relu/Clip (its producer owns it).
+  auto member = [&](const Node& n) {
+    if (!is_elementwise(n) || n.outputs().size() != 1 || !included(n)) return false;
+    const DType out = n.output(0)->type().dtype;
+    if (out != DType::kFloat32 && out != DType::kUndefined) return false;
+    bool data = false;
+    for (const Value* in : n.inputs()) {
+      if (!in) continue;
+      if (in->is_constant()) {
+        if (in->initializer()->numel() != 1) return false;
+        continue;
+      }
+      if (fused_activation(*in)) return false;
+      data = true;
+    }
+    return data;
+  };
+  // Start from every candidate and drop values until each one left has a single root that
+  // all its readers share (dropping one can change its readers' roots: repeat).
+  std::set<const Value*> inner;
+  for (const Node* n : graph.nodes()) {
+    const Value* out = n->output(0);
+    if (member(*n) && !out->is_graph_output() && !out->uses().empty()) inner.insert(out);
+  }
+  for (bool changed = true; changed;) {
+    changed = false;
+    std::map<const Value*, const Value*> root;       // inner value -> its root (nullptr: none)
+    std::map<const Node*, const Value*> node_root;   // member node -> the root of its operands
+    for (const Node* n : graph.nodes()) {            // topological: operands first
+      if (!member(*n)) continue;
+      const Value* common = nullptr;
+      bool single = true;
+      for (const Value* in : n->inputs()) {
+        if (!in || in->is_constant()) continue;
+        const Value* r = inner.count(in) ? root.at(in) : in;
+        if (!r || (common && common != r)) single = false;
+        common = r;
+      }
+      node_root[n] = single ? common : nullptr;
+      if (inner.count(n->output(0))) root[n->output(0)] = node_root[n];
+    }
+    for (auto it = inner.begin(); it != inner.end();) {
+      const Value* r = root.at(*it);
+      bool keep = r != nullptr;
+      for (const Use& use : (*it)->uses()) {
+        auto user = node_root.find(use.node);
+        keep = keep && user != node_root.end() && user->second == r;
+      }
+      if (keep) {
+        ++it;
+      } else {
+        it = inner.erase(it);
+        changed = true;
+      }
+    }
+  }
+  return inner;
 }
 
 }  // namespace lq::roles

@@ -3,6 +3,9 @@
 // (shapes, indices, scales of Resize, Clip bounds, ...).
 #pragma once
 
+#include <functional>
+#include <set>
+
 #include "libquant/graph.hpp"
 
 namespace lq::roles {
@@ -23,5 +26,19 @@ const Value* bias_input(const Node& node);
 // quantization point, after the activation (as TFLite and ONNX Runtime fuse them): the
 // Quantizer gives `v` no parameters and the Compiler clamps the op's output.
 const Node* fused_activation(const Value& v);
+
+// Ops that work element by element in every input: with every operand but one a constant
+// scalar, a function of one tensor (one table of its codes).
+bool is_elementwise(const Node& node);
+
+// The inner values of elementwise chains: a value computed by elementwise ops (constant
+// operands scalars) from one tensor x and read only by elementwise ops computing from the
+// same x. The gate of x * HardSigmoid(x) (HardSwish), of x * Sigmoid(x) (SiLU), or x + 3
+// in Clip(x + 3, 0, 6) are such values. A chain has one quantization point, at its ends:
+// the Quantizer gives its inner values no parameters, and the Compiler lowers each end as
+// one table of x's codes (equal to fake quantization, which computes the chain in float).
+// `included`: nodes that may take part (e.g. those the config quantizes).
+std::set<const Value*> elementwise_chain_inner(const Graph& graph,
+                                               const std::function<bool(const Node&)>& included);
 
 }  // namespace lq::roles

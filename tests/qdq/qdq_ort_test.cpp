@@ -5,7 +5,10 @@
 // Why the int8 bounds of det and rec are below 0.9999: ORT's float kernels and ours sum in
 // different orders, so a few values land on the other side of a rounding boundary and
 // become one code apart; deep int8 networks amplify those flips (measured layer by layer:
-// the first differing tensors differ in 2 of 122880 elements, by exactly one step).
+// the first differing tensors differ in 2 of 122880 elements, by exactly one step). How far
+// that goes depends on the picture: on pages 97-99, det 0.9989-0.9993 and rec 0.9967-0.9981
+// (0.9946-0.9997 over small changes of the quantizer), cls 1.0000000. With an int16 datapath
+// (below) every model stays at 0.9999999 or more.
 // int16 runs with ORT's graph optimizations off: with them on, ORT 1.30 computes wrong
 // results for com.microsoft DequantizeLinear of int16 weights (cosine 0.80 on cls, where
 // the unoptimized run gives 1.0000000).
@@ -56,19 +59,22 @@ bool check(const Case& c, const std::string& path, const lq::test::OrtPeer& peer
   const fs::path qdq_path = work / fmt::format("{}_{}.qdq.onnx", c.model, lq::dtype_name(bits));
   lq::save_onnx(qgraph.to_qdq(), qdq_path.string());
 
-  const lq::TensorMap feeds = {{input, lq::test::text_image(c.height, c.width, 99)}};
-  const lq::TensorMap ours = lq::fake_quant_simulator(qgraph).run(feeds);
   const bool wide = bits == lq::DType::kInt16;
   setenv("LQ_ORT_OPT_LEVEL", wide ? "disabled" : "all", 1);  // read by tests/ort/ort_run.js
-  const lq::TensorMap theirs = peer.run(qdq_path.string(), feeds);
   const double bound = wide ? kMinCosine16 : c.min_cosine8;
+  const lq::Simulator fake = lq::fake_quant_simulator(qgraph);
   bool ok = true;
-  for (const auto& [name, tensor] : ours) {
-    const double cos = cosine(tensor, theirs.at(name));
-    const bool pass = cos >= bound;
-    ok = ok && pass;
-    fmt::print("{} {} {:<6} output \"{}\": cosine(ORT on QDQ, fake-quant) = {:.7f} (bound {})\n",
-               pass ? "ok  " : "FAIL", c.model, lq::dtype_name(bits), name, cos, bound);
+  for (uint32_t seed : {97u, 98u, 99u}) {
+    const lq::TensorMap feeds = {{input, lq::test::text_image(c.height, c.width, seed)}};
+    const lq::TensorMap ours = fake.run(feeds);
+    const lq::TensorMap theirs = peer.run(qdq_path.string(), feeds);
+    for (const auto& [name, tensor] : ours) {
+      const double cos = cosine(tensor, theirs.at(name));
+      const bool pass = cos >= bound;
+      ok = ok && pass;
+      fmt::print("{} {} {:<6} page {} output \"{}\": cosine(ORT on QDQ, fake-quant) = {:.7f} (bound {})\n",
+                 pass ? "ok  " : "FAIL", c.model, lq::dtype_name(bits), seed, name, cos, bound);
+    }
   }
   return ok;
 }
@@ -82,7 +88,7 @@ int main(int argc, char** argv) {
   }
   const std::string name = argv[1];
   const fs::path work = argv[2];
-  const Case cases[] = {{"det", 640, 640, 0.998}, {"rec", 48, 320, 0.999}, {"cls", 48, 192, 0.9999}};
+  const Case cases[] = {{"det", 640, 640, 0.998}, {"rec", 48, 320, 0.995}, {"cls", 48, 192, 0.9999}};
   try {
     const lq::test::ModelAssets assets = lq::test::fetch_models();
     fs::create_directories(work);

@@ -396,6 +396,80 @@ TEST_CASE("Sigmoid and HardSwish are exact tables, int8 and int16", "[compiler]"
   }
 }
 
+// x -> Conv -> c; c * HardSigmoid(c) -> Mul by 0.5 -> Add 0.25 -> y (PP-LCNet's HardSwish and
+// affine block); c * Sigmoid(c) -> z (SiLU); Sigmoid(c) + Tanh(x) -> u (two roots: no chain).
+Graph chains_graph() {
+  Builder b;
+  Value* x = b.input("x", {1, 3, 6, 6});
+  Value* c = b.node("Conv", {x, b.constant("w", test::random_tensor({3, 3, 1, 1}, 21))}, "c");
+  Value* gate = b.node("HardSigmoid", {c}, "gate", {{"alpha", test::attr_float(1.0f / 6)}, {"beta", test::attr_float(0.5f)}});
+  Value* hswish = b.node("Mul", {c, gate}, "hswish");
+  Value* scaled = b.node("Mul", {hswish, b.floats("a", {0.5f})}, "scaled");
+  b.output(b.node("Add", {scaled, b.floats("bias", {0.25f})}, "y"));
+  b.output(b.node("Mul", {b.node("Sigmoid", {c}, "sig"), c}, "z"));
+  b.output(b.node("Add", {b.node("Sigmoid", {c}, "sig2"), b.node("Tanh", {x}, "tanh")}, "u"));
+  return std::move(b.g);
+}
+
+TEST_CASE("An elementwise chain of one tensor is one exact table", "[compiler]") {
+  for (DType dtype : {DType::kInt8, DType::kInt16}) {
+    INFO(dtype_name(dtype));
+    const Compiled c = compile(chains_graph(), with_dtype(dtype));
+    // Inside the chains nothing is quantized; where a second tensor joins, everything is.
+    for (const char* inner : {"gate", "hswish", "scaled", "sig"}) REQUIRE(c.q.find(inner) == nullptr);
+    for (const char* quantized : {"c", "y", "z", "sig2", "tanh", "u"}) REQUIRE(c.q.find(quantized) != nullptr);
+    const auto kernels = kernels_by_node(c.program);
+    REQUIRE(kernels.at("y") == Kernels{"Lookup"});
+    REQUIRE(kernels.at("z") == Kernels{"Lookup"});
+    for (const char* inner : {"gate", "hswish", "scaled", "sig"}) REQUIRE(kernels.count(inner) == 0);
+    REQUIRE(kernels.at("u") == Kernels{"Add"});
+    const auto& table = std::get<integer::LookupTable>(instruction_of(c.program, "y").params);
+    REQUIRE(table.values.size() == (dtype == DType::kInt16 ? 65536u : 256u));
+    REQUIRE(instruction_of(c.program, "y").inputs.size() == 1);
+    REQUIRE(c.program.data().tensors[static_cast<size_t>(instruction_of(c.program, "y").inputs[0])].info.name == "c");
+    // The chain's end equals fake quantization, which computes the chain in float: given
+    // the same codes of c, the same codes out.
+    TensorMap fake_values;
+    fake_quant_simulator(c.q).run(random_inputs(c.q.graph, 77), [&](const Value& v, const Tensor& t) {
+      fake_values[v.name()] = t.clone();
+    });
+    const ProgramTensorInfo& ci = tensor_info(c.program, "c");
+    const auto codes = quantize_tensor(fake_values.at("c"), ci.quant).to_int64s();
+    for (const char* end : {"y", "z"}) {
+      const auto& t = std::get<integer::LookupTable>(instruction_of(c.program, end).params);
+      const auto want = quantize_tensor(fake_values.at(end), tensor_info(c.program, end).quant).to_int64s();
+      for (size_t i = 0; i < want.size(); ++i) {
+        REQUIRE(t.values[static_cast<size_t>(codes[i] - ci.quant.qmin())] == want[i]);
+      }
+    }
+    // End to end, the Conv's one-code differences pass through the tables' slopes.
+    if (dtype == DType::kInt8) REQUIRE(max_code_difference(c) <= 1);
+  }
+}
+
+TEST_CASE("A chain whose end cannot be a table lowers its inner nodes after all", "[compiler]") {
+  SECTION("the end is kept on the CPU by the target") {
+    CompileOptions options;
+    options.target.cpu_ops = {"Add"};
+    const Compiled c = compile(chains_graph(), {}, options);
+    const auto kernels = kernels_by_node(c.program);
+    REQUIRE(kernels.at("y") == Kernels{"CPU"});
+    REQUIRE(kernels.at("scaled") == Kernels{"CPU"});  // float: no parameters of its own
+    REQUIRE(kernels.count("gate") == 1);
+    REQUIRE(max_code_difference(c) <= 1);
+  }
+  SECTION("the end stays in float (quantize: false)") {
+    QuantConfig config;
+    config.nodes["y"].quantize = false;
+    const Compiled c = compile(chains_graph(), config);
+    REQUIRE(c.q.find("y") == nullptr);
+    REQUIRE(c.q.find("scaled") != nullptr);  // the chain now ends at the last quantized node
+    REQUIRE(kernels_by_node(c.program).at("scaled") == Kernels{"Lookup"});
+    REQUIRE(kernels_by_node(c.program).at("y") == Kernels{"CPU"});
+    REQUIRE(max_code_difference(c) <= 1);
+  }
+}
+
 TEST_CASE("ReduceMean over any axes: a gather to [1, kept, reduced], then an average", "[compiler]") {
   for (const std::vector<int64_t>& axes : {std::vector<int64_t>{1}, {0, 2}, {-1}}) {
     Builder b;

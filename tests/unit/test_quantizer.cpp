@@ -328,3 +328,61 @@ TEST_CASE("fake_quantize equals quantize then dequantize, element by element", "
     }
   }
 }
+
+TEST_CASE("a range is clipped to where its readers do not saturate, and nowhere else",
+          "[quantization]") {
+  // x -> Conv -> c -> HardSigmoid (alpha 0.25, beta 0.5: constant outside [-2, 2]) -> y;
+  // x -> Conv -> d -> HardSigmoid and Identity -> outputs: d has another reader, not clipped.
+  Graph g = conv_relu_graph({4, -4, 3, 3, -2, 5});
+  Node* relu = g.nodes().back();
+  g.remove_node(relu);
+  Value* c = g.find_value("c");
+  Value* y = g.find_value("y");
+  Node* hs = g.add_node("HardSigmoid", {c}, {y}, "hs");
+  Attribute alpha, beta;
+  alpha.type = beta.type = AttrType::kFloat;
+  alpha.f = 0.25f;
+  beta.f = 0.5f;
+  hs->set_attr("alpha", alpha);
+  hs->set_attr("beta", beta);
+  Value* c2 = g.add_value("c2");
+  g.add_node("Conv", {g.find_value("x"), g.find_value("w"), g.find_value("b")}, {c2}, "conv2");
+  Value* y2 = g.add_value("y2");
+  g.add_node("HardSigmoid", {c2}, {y2}, "hs2");
+  g.add_output(y2);
+  g.add_output(c2);
+  const CalibrationTable table = calibrate(g);
+  REQUIRE(table.at("c").max > 5.0);  // the data reach far beyond the HardSigmoid's domain
+  REQUIRE(table.at("c").min < -5.0);
+  for (RangeMethod method : {RangeMethod::kMax, RangeMethod::kMSE}) {
+    QuantConfig config;
+    config.model.method = method;
+    const QuantizedGraph q = Quantizer(config).quantize(g, table);
+    const QuantParams& p = *q.find("c");
+    // [-2, 2] and a margin of 1 % of it on each side.
+    REQUIRE(p.range.min == Approx(-2.04));
+    REQUIRE(p.range.max == Approx(2.04));
+    // The saturation points are representable, and clipping changes no output.
+    REQUIRE(dequantize_value(p.qmin(), p.scale[0], p.zero_point[0]) <= -2.0);
+    REQUIRE(dequantize_value(p.qmax(), p.scale[0], p.zero_point[0]) >= 2.0);
+    REQUIRE(q.find("c2")->range.max > 5.0);  // also a model output: kept whole
+    // Clipping only makes y more accurate than the calibrated range, set as an override.
+    QuantConfig wide = config;
+    wide.tensors["c"].min = table.at("c").min;
+    wide.tensors["c"].max = table.at("c").max;
+    const QuantizedGraph unclipped = Quantizer(wide).quantize(g, table);
+    REQUIRE(unclipped.find("c")->range.max > 5.0);
+    double clipped_error = 0.0, unclipped_error = 0.0;
+    for (uint32_t seed = 9; seed < 12; ++seed) {
+      const TensorMap feeds = random_input(seed);
+      const Tensor ref = Simulator(q.graph).run(feeds).at("y");
+      const Tensor a = fake_quant_simulator(q).run(feeds).at("y");
+      const Tensor b = fake_quant_simulator(unclipped).run(feeds).at("y");
+      for (int64_t i = 0; i < ref.numel(); ++i) {
+        clipped_error += std::pow(a.data<float>()[i] - ref.data<float>()[i], 2);
+        unclipped_error += std::pow(b.data<float>()[i] - ref.data<float>()[i], 2);
+      }
+    }
+    REQUIRE(clipped_error < 0.5 * unclipped_error);
+  }
+}
