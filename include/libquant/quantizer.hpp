@@ -99,6 +99,10 @@ struct LQ_EXPORT QuantConfig {
   // kAuto: after choosing each tensor's range by its consumers' error, at most this many
   // whole-model runs refine the choice by the model outputs' error (0: no refinement).
   int auto_evaluations = 400;
+  // Mixed precision: at most this share (0..1) of the activation elements become int16, at
+  // the nodes whose int16 outputs lower the model outputs' error most per element, each
+  // measured alone on auto_samples calibration samples (0: off; needs kept samples).
+  double int16_budget = 0.0;
 
   // Validates every key and value; errors name the JSON path, the key and what is allowed.
   static QuantConfig from_json(const std::string& text);

@@ -28,7 +28,7 @@ const std::vector<std::string> kCalibrationKeys = {"method", "percentile", "sear
                                                    "threads", "histogram_bins", "keep_samples"};
 const std::vector<std::string> kQuantizationKeys = {
     "activation", "weight", "symmetric_activations", "symmetric_weights", "per_channel", "scale",
-    "input", "output", "post_sigmoid", "config", "op_types", "nodes", "tensors"};
+    "input", "output", "post_sigmoid", "int16_budget", "config", "op_types", "nodes", "tensors"};
 const std::vector<std::string> kCompilerKeys = {"target", "cpu_ops", "threads"};
 const std::vector<std::string> kTargets = {"generic", "int8"};
 const std::vector<std::string> kOutputKeys = {"dir", "artifacts"};
@@ -163,7 +163,7 @@ QuantConfig parse_quantization(const json& quant, const json& calib, const std::
   for (const char* key : {"op_types", "nodes", "tensors"}) {
     if (quant.contains(key)) config[key].merge_patch(quant[key]);
   }
-  for (const char* key : {"input", "output", "post_sigmoid"}) {
+  for (const char* key : {"input", "output", "post_sigmoid", "int16_budget"}) {
     if (quant.contains(key)) config[key] = quant[key];
   }
   try {
@@ -322,6 +322,7 @@ std::string PipelineOptions::to_json() const {
                           {"per_channel", spec.per_channel},
                           {"scale", spec.scale_kind == ScaleKind::kFloat ? "float" : "power_of_two"},
                           {"post_sigmoid", quantization.post_sigmoid},
+                          {"int16_budget", quantization.int16_budget},
                           {"op_types", quant["op_types"]},
                           {"nodes", quant["nodes"]},
                           {"tensors", quant["tensors"]}};

@@ -19,7 +19,7 @@ const std::vector<std::string> kSpecKeys = {
     "outlier_factor"};
 const std::vector<std::string> kTopKeys = {"model", "op_types", "nodes",        "tensors",
                                            "input", "output",   "post_sigmoid", "auto_samples",
-                                           "auto_evaluations"};
+                                           "auto_evaluations", "int16_budget"};
 const std::vector<std::string> kTensorKeys = {"scale", "zero_point", "min", "max"};
 
 [[noreturn]] void config_error(const std::string& path, const std::string& what) {
@@ -181,6 +181,7 @@ QuantConfig QuantConfig::from_json(const std::string& text) {
     if (key == "post_sigmoid") config.post_sigmoid = parse_bool(v, at);
     if (key == "auto_samples") config.auto_samples = static_cast<int>(parse_number(v, at, 1, 1000));
     if (key == "auto_evaluations") config.auto_evaluations = static_cast<int>(parse_number(v, at, 0, 1e6));
+    if (key == "int16_budget") config.int16_budget = parse_number(v, at, 0, 1);
   }
   return config;
 }
@@ -206,6 +207,7 @@ std::string QuantConfig::to_json() const {
   root["post_sigmoid"] = post_sigmoid;
   root["auto_samples"] = auto_samples;
   root["auto_evaluations"] = auto_evaluations;
+  root["int16_budget"] = int16_budget;
   return root.dump(2);
 }
 

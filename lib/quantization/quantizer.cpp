@@ -642,6 +642,80 @@ void refine_globally(QuantizedGraph& out, const std::vector<QuantizedGraph>& can
 
 }  // namespace
 
+// Mixed precision: each 8-bit activation (with the values that share its parameters) is
+// measured alone on the int16 grid, by how much it lowers the model outputs' error; the best
+// per element become int16 until int16_budget of all activation elements is spent. Model
+// inputs and outputs keep the widths the config gives them.
+void mix_precision(QuantizedGraph& out, const QuantConfig& config, const std::vector<TensorMap>& scoring) {
+  std::map<std::string, int64_t> numel;
+  Simulator(out.graph).run(scoring[0], [&](const Value& v, const Tensor& t) { numel[v.name()] = t.numel(); });
+  struct Candidate {
+    std::vector<const Value*> group;
+    int64_t elements = 0;
+    double gain = 0.0;
+  };
+  std::vector<Candidate> candidates;
+  int64_t total = 0;
+  for (const Node* node : out.graph.nodes()) {
+    for (const Value* v : node->outputs()) {
+      const QuantParams* p = out.find(v->name());
+      if (!p || p->dtype == DType::kInt16 || p->dtype == DType::kInt32 || !numel.count(v->name())) continue;
+      total += numel.at(v->name());
+      if (p->method == "same as input" || v->is_graph_output() || !config.resolve(*node).quantize) continue;
+      Candidate c;
+      c.group = followers(*v, out);
+      bool output = false;
+      for (const Value* member : c.group) {
+        c.elements += numel.count(member->name()) ? numel.at(member->name()) : 0;
+        output = output || member->is_graph_output();
+      }
+      if (!output) candidates.push_back(std::move(c));
+    }
+  }
+  const GlobalScore score(out, scoring);  // reads out.params at every run
+  const double start = score.error();
+  auto promote = [&](const Candidate& c) {
+    for (const Value* member : c.group) out.params[member->name()] = as_int16(out.params.at(member->name()));
+  };
+  for (Candidate& c : candidates) {
+    std::map<std::string, QuantParams> saved;
+    for (const Value* member : c.group) saved[member->name()] = out.params.at(member->name());
+    promote(c);
+    c.gain = start - score.error();
+    for (const auto& [name, p] : saved) out.params[name] = p;
+  }
+  std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+    return a.gain / static_cast<double>(std::max<int64_t>(a.elements, 1)) >
+           b.gain / static_cast<double>(std::max<int64_t>(b.elements, 1));
+  });
+  const double budget = config.int16_budget * static_cast<double>(total);
+  int64_t spent = 0;
+  int chosen = 0;
+  for (const Candidate& c : candidates) {
+    if (c.gain <= 0.0) break;
+    if (static_cast<double>(spent + c.elements) > budget) continue;
+    promote(c);
+    spent += c.elements;
+    ++chosen;
+    out.log.push_back(fmt::format("mixed precision: \"{}\" becomes int16 (output error -{:.3g} alone, "
+                                  "{} elements)", c.group.front()->name(), c.gain, c.elements));
+  }
+  // Biases follow their inputs' new scales (int16 inputs keep them exact, in int64).
+  for (const Node* node : out.graph.nodes()) {
+    const Value* bias = roles::bias_input(*node);
+    if (!bias || !out.params.count(bias->name())) continue;
+    if (auto b = bias_for(*node, out)) {
+      out.params[bias->name()] = *b;
+    } else {
+      out.params.erase(bias->name());
+    }
+  }
+  out.log.push_back(fmt::format("mixed precision: {} tensors int16, {:.1f} % of {} activation elements "
+                                "(budget {:.1f} %): output error {:.4g} -> {:.4g} ({} candidates measured)",
+                                chosen, 100.0 * static_cast<double>(spent) / static_cast<double>(std::max<int64_t>(total, 1)),
+                                total, 100.0 * config.int16_budget, start, score.error(), candidates.size()));
+}
+
 namespace {
 
 // The config with every int16 request replaced by int8 when the target has no int16.
@@ -675,22 +749,36 @@ QuantizedGraph Quantizer::quantize(const Graph& graph, const CalibrationTable& t
   const QuantConfig config = for_target(config_, target_, out.log);
   Assigner assigner(config, table, samples, out);
   assigner.run();
-  if (assigner.auto_scores().empty()) return out;
-  out.log.push_back(fmt::format("auto chose the range of {} tensors by the relative error at "
-                                "their consumers' outputs (quant_params.json: method auto:<chosen>)",
-                                assigner.auto_scores().size()));
-  if (config.auto_evaluations <= 0) return out;
-  std::vector<QuantizedGraph> candidates;
-  for (RangeMethod m : {RangeMethod::kMax, RangeMethod::kPercentile, RangeMethod::kKL,
-                        RangeMethod::kMSE, RangeMethod::kMMSE}) {
-    QuantizedGraph c;
-    c.graph = graph.clone();
-    Assigner(config, table, samples, c, m).run();
-    candidates.push_back(std::move(c));
-  }
   const size_t count = std::min(samples.size(), static_cast<size_t>(std::max(config.auto_samples, 1)));
   const std::vector<TensorMap> scoring(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(count));
-  refine_globally(out, candidates, scoring, config.auto_evaluations);
+  if (!assigner.auto_scores().empty()) {
+    out.log.push_back(fmt::format("auto chose the range of {} tensors by the relative error at "
+                                  "their consumers' outputs (quant_params.json: method auto:<chosen>)",
+                                  assigner.auto_scores().size()));
+    if (config.auto_evaluations > 0) {
+      std::vector<QuantizedGraph> candidates;
+      for (RangeMethod m : {RangeMethod::kMax, RangeMethod::kPercentile, RangeMethod::kKL,
+                            RangeMethod::kMSE, RangeMethod::kMMSE}) {
+        QuantizedGraph c;
+        c.graph = graph.clone();
+        Assigner(config, table, samples, c, m).run();
+        candidates.push_back(std::move(c));
+      }
+      refine_globally(out, candidates, scoring, config.auto_evaluations);
+    }
+  }
+  if (config.int16_budget > 0.0) {
+    if (!target_.int16) {
+      out.log.push_back(fmt::format("target \"{}\" has no int16: int16_budget {} is ignored",
+                                    target_.name, config.int16_budget));
+    } else if (scoring.empty()) {
+      throw Error(StatusCode::kFailedPrecondition,
+                  "int16_budget measures each tensor's effect on the model outputs on calibration "
+                  "samples; keep some (CalibrationOptions::keep_samples)");
+    } else {
+      mix_precision(out, config, scoring);
+    }
+  }
   return out;
 }
 

@@ -108,6 +108,8 @@ check "program truncated" 1 "truncated" -- "$lquant" run "$work/truncated.lqm" -
 check "program not lqm" 1 "not a libquant program" -- "$lquant" run "$work/onnx_renamed.lqm" --input "$work/x.npy" --output-dir "$work/fixed"
 check "raw needs a program" 2 "apply to a compiled MODEL.lqm" -- "$lquant" run "$work/model.onnx" --raw --input "$work/x.npy" --output-dir "$work/out"
 check "quantize int8 target" 0 "falls back to int8" -- "$lquant" quantize "$work/model.onnx" --calib x="$work/calib" --out "$work/q8" --bits 16 --target int8
+check "quantize mixed precision" 0 "mixed precision: 0 tensors int16" -- "$lquant" quantize "$work/model.onnx" --calib x="$work/calib" --out "$work/qm" --int16-budget 0.5
+check "quantize bad int16 budget" 2 "--int16-budget takes a share in [0, 1]" -- "$lquant" quantize "$work/model.onnx" --calib x="$work/calib" --out "$work/qm" --int16-budget 2
 check "quantize without data" 2 "needs --calib" -- "$lquant" quantize "$work/model.onnx" --out "$work/q"
 check "quantize bad method" 1 "percentile" -- "$lquant" quantize "$work/model.onnx" --calib "$work/calib" --out "$work/q" --method best
 check "build" 0 "(fixed-point program)" -- "$lquant" build "$work/job.yaml"

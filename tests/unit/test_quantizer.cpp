@@ -5,6 +5,7 @@
 
 #include "kernel_test_util.hpp"
 #include "libquant/calibrator.hpp"
+#include "libquant/compiler.hpp"
 #include "libquant/quantizer.hpp"
 
 using namespace lq;
@@ -153,6 +154,9 @@ TEST_CASE("config validation names the path, the key and the choices", "[quantiz
   REQUIRE_THROWS_WITH(QuantConfig::from_json("{not json"), Catch::Contains("not valid JSON"));
   REQUIRE_THROWS_WITH(QuantConfig::from_json(R"({"outputs": "int8"})"),
                       Catch::Contains("did you mean 'output'"));
+  REQUIRE_THROWS_WITH(QuantConfig::from_json(R"({"int16_budget": 1.5})"),
+                      Catch::Contains("/int16_budget") && Catch::Contains("[0, 1]"));
+  REQUIRE(QuantConfig::from_json(QuantConfig::from_json(R"({"int16_budget": 0.25})").to_json()).int16_budget == 0.25);
 }
 
 TEST_CASE("explicit tensor overrides win over calibration", "[quantization][config]") {
@@ -385,4 +389,92 @@ TEST_CASE("a range is clipped to where its readers do not saturate, and nowhere 
     }
     REQUIRE(clipped_error < 0.5 * unclipped_error);
   }
+}
+
+namespace {
+
+// x[1,2,4,4] -> Conv -> c1 (channel 0 a hundred times wider than 1 and 2) -> Conv, which
+// amplifies channels 1 and 2 -> c2; x -> Conv -> t; y = c2 + t. c1's int8 step, set by
+// channel 0, erases channels 1 and 2: it is by far the most sensitive tensor.
+Graph sensitive_graph() {
+  Graph g;
+  g.set_opset("", 13);
+  Value* x = g.add_value("x");
+  x->type() = TensorType{DType::kFloat32, true, {{1, {}}, {2, {}}, {4, {}}, {4, {}}}};
+  g.add_input(x);
+  auto constant = [&](const std::string& name, const Shape& shape, const std::vector<float>& data) {
+    Value* v = g.add_value(name);
+    g.set_initializer(v, Tensor::from_vector<float>(shape, data));
+    return v;
+  };
+  auto node = [&](const std::string& op, const std::vector<Value*>& inputs, const std::string& name) {
+    Value* out = g.add_value(name);
+    g.add_node(op, inputs, {out}, name);
+    return out;
+  };
+  Value* c1 = node("Conv", {x, constant("w1", {3, 2, 1, 1}, {100, -80, 0.7f, 0.4f, -0.5f, 0.9f})}, "c1");
+  Value* c2 = node("Conv", {c1, constant("w2", {2, 3, 1, 1}, {0.001f, 30, -25, -0.002f, 20, 35})}, "c2");
+  Value* t = node("Conv", {x, constant("w3", {2, 2, 1, 1}, {0.5f, 0.25f, -0.25f, 0.5f})}, "t");
+  g.add_output(node("Add", {c2, t}, "y"));
+  return g;
+}
+
+}  // namespace
+
+TEST_CASE("mixed precision: the most sensitive activations per element become int16, within the budget",
+          "[quantization][mixed]") {
+  const Graph g = sensitive_graph();
+  CalibrationOptions options;
+  options.keep_samples = 2;
+  Calibrator calibrator(g, options);
+  for (uint32_t s = 0; s < 4; ++s) calibrator.add_sample(random_input(s));
+  QuantConfig config;
+  config.model.method = RangeMethod::kMax;
+  const QuantizedGraph int8 = Quantizer(config).quantize(g, calibrator.table(), calibrator.kept_samples());
+  for (const char* v : {"c1", "c2", "t", "y"}) REQUIRE(int8.find(v)->dtype == DType::kInt8);
+
+  // Budget 0.34 of the 144 activation elements (c1 48, c2, t and y 32 each): c1 alone.
+  config.int16_budget = 0.34;
+  const QuantizedGraph mixed = Quantizer(config).quantize(g, calibrator.table(), calibrator.kept_samples());
+  REQUIRE(mixed.find("c1")->dtype == DType::kInt16);
+  REQUIRE(mixed.find("c1")->range.max == Approx(int8.find("c1")->range.max));  // same range, finer grid
+  for (const char* v : {"c2", "t", "y"}) REQUIRE(mixed.find(v)->dtype == DType::kInt8);
+  REQUIRE(mixed.find("x")->dtype == DType::kInt8);  // model inputs and outputs keep their widths
+  // The compiled program mixes int16 and int8 tensors and agrees with fake quantization.
+  const Program program = Compiler().compile(mixed);
+  REQUIRE(program.cpu_instruction_count() == 0);
+  for (uint32_t seed = 30; seed < 33; ++seed) {
+    const TensorMap feeds = random_input(seed);
+    const auto got = FixedSimulator(program).run(feeds).at("y").to_int64s();
+    const auto want = quantize_tensor(fake_quant_simulator(mixed).run(feeds).at("y"), *mixed.find("y")).to_int64s();
+    for (size_t i = 0; i < got.size(); ++i) REQUIRE(std::abs(got[i] - want[i]) <= 1);
+  }
+  const std::string log = [&] {
+    std::string all;
+    for (const std::string& line : mixed.log) all += line + "\n";
+    return all;
+  }();
+  REQUIRE_THAT(log, Catch::Contains("mixed precision: \"c1\" becomes int16"));
+  REQUIRE_THAT(log, Catch::Contains("mixed precision: 1 tensors int16, 33.3 % of 144 activation elements"));
+
+  // The output error drops well below int8's on data the search did not see.
+  const std::vector<TensorMap> held_out = {random_input(20), random_input(21)};
+  const double snr8 = output_snr_db(int8, held_out).at("y");
+  const double snr_mixed = output_snr_db(mixed, held_out).at("y");
+  REQUIRE(snr_mixed > snr8 + 10.0);
+
+  // The whole budget: every candidate that helps; none: the int8 result.
+  config.int16_budget = 1.0;
+  const QuantizedGraph all = Quantizer(config).quantize(g, calibrator.table(), calibrator.kept_samples());
+  REQUIRE(all.find("c1")->dtype == DType::kInt16);
+  REQUIRE(all.find("y")->dtype == DType::kInt8);
+  REQUIRE(output_snr_db(all, held_out).at("y") >= snr_mixed - 0.5);
+
+  // A target without int16 ignores the budget, saying so; without kept samples it is an error.
+  config.int16_budget = 0.34;
+  const QuantizedGraph on_int8 =
+      Quantizer(config, Target::named("int8")).quantize(g, calibrator.table(), calibrator.kept_samples());
+  REQUIRE(on_int8.find("c1")->dtype == DType::kInt8);
+  REQUIRE_THAT(on_int8.log.back(), Catch::Contains("has no int16: int16_budget 0.34 is ignored"));
+  REQUIRE_THROWS_WITH(Quantizer(config).quantize(g, calibrator.table()), Catch::Contains("keep_samples"));
 }

@@ -33,8 +33,9 @@ config groups (paths are relative to the config file):
                  outlier_factor, threads, histogram_bins, keep_samples
   quantization:  activation (int8|uint8|int16), weight (int4|int8|int16),
                  symmetric_activations, symmetric_weights, per_channel, scale
-                 (float|power_of_two), input, output, post_sigmoid, config (quant config JSON
-                 file), op_types {...}, nodes {...}, tensors {...}
+                 (float|power_of_two), input, output, post_sigmoid, int16_budget (share of
+                 activations that may become int16, the most sensitive first), config (quant
+                 config JSON file), op_types {...}, nodes {...}, tensors {...}
   compiler:      target (generic|int8), cpu_ops [op types kept on CPU], threads (of the
                  fixed-point Simulator that measures the program)
   output:        dir (required), artifacts [float, qdq, params, config, program,

@@ -58,6 +58,9 @@ quantization:
   --bits 8|16            activation and weight bit width (default 8)
   --per-channel          per-channel weight scales (the default)
   --per-tensor           one scale per weight tensor
+  --int16-budget F       mixed precision: up to this share (0..1) of the activation elements
+                         become int16, those that lower the output error most per element
+                         (each measured alone on calibration samples)
   --threads N            calibration threads (default 1)
 
 compilation:
@@ -76,6 +79,7 @@ struct QuantizeArgs {
   std::optional<double> percentile;
   std::optional<int> bits;
   std::optional<bool> per_channel;
+  std::optional<double> int16_budget;
   int threads = 1;
   std::string target = "generic";
   bool images = false;
@@ -123,6 +127,10 @@ QuantizeArgs parse_quantize(const std::vector<std::string>& args) {
       q.bits = bits;
     } else if (arg == "--per-channel" || arg == "--per-tensor") {
       q.per_channel = arg == "--per-channel";
+    } else if (arg == "--int16-budget") {
+      const double budget = parse_number(arg, value());
+      if (!(budget >= 0.0 && budget <= 1.0)) throw UsageError("--int16-budget takes a share in [0, 1]");
+      q.int16_budget = budget;
     } else if (arg == "--threads") {
       q.threads = parse_positive(arg, value());
     } else if (arg == "--target") {
@@ -180,6 +188,7 @@ QuantConfig build_config(const QuantizeArgs& q) {
     config.model.weight_dtype = *q.bits == 16 ? DType::kInt16 : DType::kInt8;
   }
   if (q.per_channel) config.model.per_channel = *q.per_channel;
+  if (q.int16_budget) config.int16_budget = *q.int16_budget;
   return config;
 }
 
