@@ -1,17 +1,23 @@
-// The fixed Simulator on PP-OCR: a compiled Program of each model, int8 and int16, agrees
-// with fake quantization (share of output codes within 1 LSB; for int16, within 16 LSB,
-// 1/16 of an int8 step: dozens of layers each rounding once differently cannot stay within
-// one int16 step), is bit-identical for 1 and 2 threads, on a repeated run and after a
-// .lqm save / load, and lists its CPU nodes.
+// The fixed Simulator on PP-OCR: a compiled Program of each model agrees with fake
+// quantization, is bit-identical for 1 and 2 threads, on a repeated run and after a .lqm
+// save / load, and lists its CPU nodes. Three quantizations:
+// - int8: >= 99.9 % of output codes within 1 LSB (det: 99 %, see below);
+// - int16 activations, int8 weights and outputs (an int16 datapath): >= 99.9 % within
+//   1 LSB of the int8 output, all three models;
+// - int16: within 16 int16 steps (1/16 of an int8 step): dozens of layers each rounding
+//   once differently cannot stay within one int16 step.
+// Every node run on its own (fed fake quantization's codes) is within 1 LSB.
 // Exit status: 0 pass, 1 fail, 77 skipped (no models).
 //
-// Why det's bound is 99 % and not 99.9 %: the integer path computes each requantization
-// exactly, fake quantization in float32 (sums in a different order, ties to even), so a
-// few codes per layer differ by one; det (int8 output SNR ~12 dB) amplifies them. Measured
-// layer by layer: the first Conv differs in 0.0002 % of codes, by one; HardSigmoid tables
-// whose output step is finer than their input step turn a one-code input difference into
-// up to 110 output codes, and by the FPN head 40 % of codes differ by one. The Sigmoid
-// output then has 99.47 % (int8) / 99.37 % (int16) of codes within one.
+// Why det's int8 bound is 99 % and not 99.9 %: the integer path computes each
+// requantization exactly, fake quantization in float32 (sums in a different order, ties to
+// even), so a few codes per layer differ by one, and det's int8 network amplifies them
+// (output SNR against float ~13 dB). Measured layer by layer on page 99: the first Conv
+// differs in 0.0002 % of codes; by layer 25 0.5 % differ, by layer 55 17 %, at the head
+// 30-60 % differ by one or more and the Sigmoid output has 99.44 % of codes within one.
+// This is the int8 network's own sensitivity, not a kernel error: with int16 activations
+// (same int8 weights) det reaches 99.995 %, and making half of the activation elements
+// int16 (int16_budget 0.5) only 99.73 %, so no share of int16 short of all gets there.
 #include <fmt/format.h>
 
 #include <cstdlib>
@@ -87,11 +93,24 @@ bool check_nodes(const lq::Program& program, const lq::TensorMap& fake, const ch
   return pass;
 }
 
-bool check(const Case& c, const std::string& path, const fs::path& work, lq::DType bits) {
+// One quantization of a model: activation, weight and output widths, and the agreement
+// asked of the output codes (`tolerance` codes for `min_within` of them).
+struct Variant {
+  const char* label;
+  lq::DType activations;
+  lq::DType weights;
+  lq::DType outputs;
+  int64_t tolerance;
+  bool node_checks;  // also node by node, threads, repeat, save / load
+};
+
+bool check(const Case& c, const std::string& path, const fs::path& work, const Variant& v,
+           double min_within) {
   lq::Graph graph = lq::load_onnx(path);
   lq::optimize(graph);
   const std::string input = graph.inputs().at(0)->name();
-  const lq::QuantizedGraph qgraph = lq::test::quantize_on_text_pages(graph, c.height, c.width, bits);
+  const lq::QuantizedGraph qgraph =
+      lq::test::quantize_on_text_pages(graph, c.height, c.width, v.activations, v.weights, v.outputs);
 
   lq::CompileOptions options;
   options.input_shapes[input] = {1, 3, c.height, c.width};
@@ -102,9 +121,9 @@ bool check(const Case& c, const std::string& path, const fs::path& work, lq::DTy
     ++cpu;
     fmt::print("  CPU node {} \"{}\": {}\n", layer.op_type, layer.node, layer.cpu_reason);
   }
-  fmt::print("{} {}: {} instructions ({} CPU), arena {} KiB, weights {} KiB\n", c.model,
-             lq::dtype_name(bits), program.layers().size(), cpu,
-             program.peak_activation_bytes() / 1024, program.weight_bytes() / 1024);
+  fmt::print("{} {}: {} instructions ({} CPU), arena {} KiB, weights {} KiB\n", c.model, v.label,
+             program.layers().size(), cpu, program.peak_activation_bytes() / 1024,
+             program.weight_bytes() / 1024);
 
   const lq::TensorMap feeds = {{input, lq::test::text_image(c.height, c.width, 99)}};
   const lq::FixedSimulator one(program, {1});
@@ -112,7 +131,7 @@ bool check(const Case& c, const std::string& path, const fs::path& work, lq::DTy
   lq::TensorMap fake = feeds;  // every tensor's fake-quantized value, for check_nodes too
   lq::fake_quant_simulator(qgraph).run(
       feeds, [&](const lq::Value& v, const lq::Tensor& t) { fake[v.name()] = t.clone(); });
-  const int64_t tolerance = bits == lq::DType::kInt16 ? 16 : 1;
+  const int64_t tolerance = v.tolerance;
   bool ok = true;
   for (const lq::ProgramTensorInfo& out : program.outputs()) {
     const lq::Tensor want = lq::quantize_tensor(fake.at(out.name), out.quant);
@@ -125,18 +144,19 @@ bool check(const Case& c, const std::string& path, const fs::path& work, lq::DTy
       max_diff = std::max(max_diff, d);
     }
     const double fraction = static_cast<double>(within) / static_cast<double>(a.size());
-    const bool pass = fraction >= c.min_within_one_lsb;
+    const bool pass = fraction >= min_within;
     ok = ok && pass;
-    fmt::print("{} {} {} output \"{}\": {:.4f} % of {} codes within {} LSB of fake-quant "
+    fmt::print("{} {} {} output \"{}\" ({}): {:.4f} % of {} codes within {} LSB of fake-quant "
                "(max difference {}), bound {} %\n",
-               pass ? "ok  " : "FAIL", c.model, lq::dtype_name(bits), out.name, 100 * fraction,
-               a.size(), tolerance, max_diff, 100 * c.min_within_one_lsb);
+               pass ? "ok  " : "FAIL", c.model, v.label, out.name, lq::dtype_name(out.quant.dtype),
+               100 * fraction, a.size(), tolerance, max_diff, 100 * min_within);
   }
+  if (!v.node_checks) return ok;
 
-  ok = check_nodes(program, fake, c.model, bits) && ok;
+  ok = check_nodes(program, fake, c.model, v.activations) && ok;
   const bool threads_agree = same_bits(fixed, lq::FixedSimulator(program, {2}).run(feeds));
   const bool repeat_agrees = same_bits(fixed, one.run(feeds));
-  const fs::path file = work / fmt::format("{}_{}.lqm", c.model, lq::dtype_name(bits));
+  const fs::path file = work / fmt::format("{}_{}.lqm", c.model, lq::dtype_name(v.activations));
   program.save(file.string());
   const bool reload_agrees = same_bits(fixed, lq::FixedSimulator(lq::Program::load(file.string())).run(feeds));
   fmt::print("{} bit-identical with 2 threads, {} on a repeated run, {} after save/load ({} KiB)\n",
@@ -155,13 +175,20 @@ int main(int argc, char** argv) {
   const std::string name = argv[1];
   const fs::path work = argv[2];
   const Case cases[] = {{"det", 640, 640, 0.99}, {"rec", 48, 320, 0.999}, {"cls", 48, 192, 0.999}};
+  using lq::DType;
+  const Variant int8{"int8", DType::kInt8, DType::kInt8, DType::kUndefined, 1, true};
+  const Variant datapath16{"int16 datapath, int8 weights and output", DType::kInt16, DType::kInt8,
+                           DType::kInt8, 1, false};
+  const Variant int16{"int16", DType::kInt16, DType::kInt16, DType::kUndefined, 16, true};
   try {
     const lq::test::ModelAssets assets = lq::test::fetch_models();
     fs::create_directories(work);
     for (const Case& c : cases) {
       if (name != c.model) continue;
-      const bool ok = check(c, assets.models.at(c.model), work, lq::DType::kInt8) &
-                      check(c, assets.models.at(c.model), work, lq::DType::kInt16);
+      const std::string& model = assets.models.at(c.model);
+      const bool ok = check(c, model, work, int8, c.min_within_one_lsb) &
+                      check(c, model, work, datapath16, 0.999) &
+                      check(c, model, work, int16, c.min_within_one_lsb);
       return ok ? 0 : 1;
     }
     std::cerr << "unknown model " << name << "\n";

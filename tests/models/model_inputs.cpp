@@ -159,7 +159,8 @@ Tensor text_image(int64_t height, int64_t width, uint32_t seed) {
   return normalized_rgb(canvas);
 }
 
-QuantizedGraph quantize_on_text_pages(const Graph& graph, int64_t height, int64_t width, DType bits) {
+QuantizedGraph quantize_on_text_pages(const Graph& graph, int64_t height, int64_t width, DType bits,
+                                      DType weights, DType outputs) {
   const std::string input = graph.inputs().at(0)->name();
   Calibrator calibrator(graph);
   for (uint32_t seed = 1; seed <= 3; ++seed) {
@@ -168,7 +169,8 @@ QuantizedGraph quantize_on_text_pages(const Graph& graph, int64_t height, int64_
   QuantConfig config;
   config.model.method = RangeMethod::kMSE;
   config.model.activation_dtype = bits;
-  config.model.weight_dtype = bits;
+  config.model.weight_dtype = weights == DType::kUndefined ? bits : weights;
+  if (outputs != DType::kUndefined) config.output_dtype = outputs;
   return Quantizer(config).quantize(graph, calibrator.table());
 }
 

@@ -18,8 +18,10 @@ Tensor random_image(int64_t height, int64_t width, uint32_t seed);
 // Inputs of at most 64 rows hold one centred line (rec, cls); taller ones a block of lines.
 Tensor text_image(int64_t height, int64_t width, uint32_t seed);
 
-// `graph` (one input) quantized with MSE ranges, per-channel weights, activations and
-// weights of `bits`, calibrated on text pages of seeds 1..3 (the model tests' input is 99).
-QuantizedGraph quantize_on_text_pages(const Graph& graph, int64_t height, int64_t width, DType bits);
+// `graph` (one input) quantized with MSE ranges, per-channel weights, activations of `bits`,
+// weights of `weights` (default: `bits`), model outputs of `outputs` (default: `bits`),
+// calibrated on text pages of seeds 1..3 (the model tests' inputs are 97..99).
+QuantizedGraph quantize_on_text_pages(const Graph& graph, int64_t height, int64_t width, DType bits,
+                                      DType weights = DType::kUndefined, DType outputs = DType::kUndefined);
 
 }  // namespace lq::test
