@@ -643,8 +643,8 @@ void refine_globally(QuantizedGraph& out, const std::vector<QuantizedGraph>& can
 }  // namespace
 
 // Mixed precision: each 8-bit activation (with the values that share its parameters) is
-// measured alone on the int16 grid, by how much it lowers the model outputs' error; the best
-// per element become int16 until int16_budget of all activation elements is spent. Model
+// measured alone, by the error it adds to the model outputs; the most harmful per element
+// become int16 until int16_budget of all activation elements is spent. Model
 // inputs and outputs keep the widths the config gives them.
 void mix_precision(QuantizedGraph& out, const QuantConfig& config, const std::vector<TensorMap>& scoring) {
   std::map<std::string, int64_t> numel;
@@ -672,18 +672,28 @@ void mix_precision(QuantizedGraph& out, const QuantConfig& config, const std::ve
       if (!output) candidates.push_back(std::move(c));
     }
   }
-  const GlobalScore score(out, scoring);  // reads out.params at every run
+  // Each activation's harm alone: the model with only the weights (as quantized) and that
+  // activation quantized, against the weights alone. Measured with every other activation
+  // in float, one tensor's error is not masked by the others' (as it is when all are int8
+  // but one), and the harms of several tensors roughly add up.
+  QuantizedGraph probe;
+  probe.graph = out.graph.clone();
+  for (const auto& [name, p] : out.params) {
+    const Value* v = out.graph.find_value(name);
+    if (v && v->is_constant()) probe.params[name] = p;
+  }
+  const GlobalScore harm(probe, scoring);  // reads probe.params at every run
+  const double weights_only = harm.error();
+  for (Candidate& c : candidates) {
+    for (const Value* member : c.group) probe.params[member->name()] = out.params.at(member->name());
+    c.gain = harm.error() - weights_only;
+    for (const Value* member : c.group) probe.params.erase(member->name());
+  }
+  const GlobalScore score(out, scoring);
   const double start = score.error();
   auto promote = [&](const Candidate& c) {
     for (const Value* member : c.group) out.params[member->name()] = as_int16(out.params.at(member->name()));
   };
-  for (Candidate& c : candidates) {
-    std::map<std::string, QuantParams> saved;
-    for (const Value* member : c.group) saved[member->name()] = out.params.at(member->name());
-    promote(c);
-    c.gain = start - score.error();
-    for (const auto& [name, p] : saved) out.params[name] = p;
-  }
   std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
     return a.gain / static_cast<double>(std::max<int64_t>(a.elements, 1)) >
            b.gain / static_cast<double>(std::max<int64_t>(b.elements, 1));
@@ -697,8 +707,8 @@ void mix_precision(QuantizedGraph& out, const QuantConfig& config, const std::ve
     promote(c);
     spent += c.elements;
     ++chosen;
-    out.log.push_back(fmt::format("mixed precision: \"{}\" becomes int16 (output error -{:.3g} alone, "
-                                  "{} elements)", c.group.front()->name(), c.gain, c.elements));
+    out.log.push_back(fmt::format("mixed precision: \"{}\" becomes int16 (output error +{:.3g} when it "
+                                  "alone is int8, {} elements)", c.group.front()->name(), c.gain, c.elements));
   }
   // Biases follow their inputs' new scales (int16 inputs keep them exact, in int64).
   for (const Node* node : out.graph.nodes()) {
