@@ -64,6 +64,8 @@ class LQ_EXPORT Tensor {
   Tensor(DType dtype, Shape shape);
   // Borrowed: the caller keeps `data` alive and unchanged while the tensor is used.
   static Tensor borrow(DType dtype, Shape shape, void* data);
+  // Owned through `storage`, which holds at least nbytes() (e.g. a pooled buffer).
+  static Tensor from_storage(DType dtype, Shape shape, std::shared_ptr<void> storage);
   template <typename T>
   static Tensor from_vector(Shape shape, const std::vector<T>& values);
   template <typename T>

@@ -122,6 +122,15 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
   storage_ = std::move(buffer);
 }
 
+Tensor Tensor::from_storage(DType dtype, Shape shape, std::shared_ptr<void> storage) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.data_ = storage.get();
+  t.storage_ = std::move(storage);
+  return t;
+}
+
 Tensor Tensor::borrow(DType dtype, Shape shape, void* data) {
   Tensor t;
   t.dtype_ = dtype;

@@ -1,5 +1,7 @@
 #include "kernels/kernel.hpp"
 
+#include "kernels/buffer_pool.hpp"
+
 #include <algorithm>
 
 namespace lq::kernels {
@@ -13,7 +15,7 @@ const Tensor& KernelContext::input(size_t i) const {
 
 Tensor& KernelContext::make_output(size_t i, DType dtype, Shape shape) {
   if (i >= outputs.size()) outputs.resize(i + 1);
-  outputs[i] = Tensor(dtype, std::move(shape));
+  outputs[i] = buffers ? buffers->allocate(dtype, std::move(shape)) : Tensor(dtype, std::move(shape));
   return outputs[i];
 }
 

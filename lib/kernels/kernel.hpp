@@ -17,12 +17,15 @@
 
 namespace lq::kernels {
 
+class BufferPool;
+
 struct KernelContext {
   const Node& node;
   int64_t opset;                       // the model's default-domain opset
   std::vector<const Tensor*> inputs;   // nullptr for an absent optional input
   std::vector<Tensor> outputs;         // one per node output, filled by the kernel
   ThreadPool& pool;
+  BufferPool* buffers = nullptr;       // reused output buffers (the Simulator's), if any
 
   size_t num_inputs() const { return inputs.size(); }
   bool has_input(size_t i) const { return i < inputs.size() && inputs[i] != nullptr; }

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "graph/nearest_name.hpp"
+#include "kernels/buffer_pool.hpp"
 #include "kernels/kernel.hpp"
 
 namespace lq {
@@ -63,6 +64,7 @@ struct Simulator::Impl {
   SimulatorOptions options;
   kernels::KernelRegistry registry;
   mutable kernels::ThreadPool pool;
+  std::shared_ptr<kernels::BufferPool> buffers = std::make_shared<kernels::BufferPool>();
   mutable std::mutex run_mutex;  // the pool serves one run at a time
   std::unordered_map<const Value*, int> slots;
   std::vector<Step> steps;
@@ -153,7 +155,7 @@ TensorMap Simulator::run(const TensorMap& inputs, const ValueObserver& observer)
   }
   const int64_t opset = s.graph.opset("") > 0 ? s.graph.opset("") : s.graph.opset("ai.onnx");
   for (const auto& step : s.steps) {
-    kernels::KernelContext ctx{*step.node, opset, {}, {}, s.pool};
+    kernels::KernelContext ctx{*step.node, opset, {}, {}, s.pool, s.buffers.get()};
     ctx.inputs.reserve(step.inputs.size());
     for (size_t i = 0; i < step.inputs.size(); ++i) {
       const int slot = step.inputs[i];

@@ -1,9 +1,11 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <thread>
 #include <vector>
 
 #include "kernel_test_util.hpp"
+#include "kernels/buffer_pool.hpp"
 #include "kernels/thread_pool.hpp"
 #include "libquant/simulator.hpp"
 
@@ -115,4 +117,62 @@ TEST_CASE("propagate_shapes makes every value's shape static", "[simulator][shap
                       Catch::Contains("shape [3,5] does not fit the declared float32[N,4]"));
   REQUIRE_THROWS_WITH(propagate_shapes(again, {}), Catch::Contains("has dynamic shape"));
   REQUIRE_THROWS_WITH(propagate_shapes(again, {{"nope", {1}}}), Catch::Contains("\"nope\" is not an input"));
+}
+
+TEST_CASE("BufferPool reuses large buffers zero-filled, and its tensors may outlive it", "[simulator]") {
+  auto pool = std::make_shared<kernels::BufferPool>();
+  const Shape big = {64, 1024};  // 256 KiB of float32
+  const void* first = nullptr;
+  {
+    Tensor a = pool->allocate(DType::kFloat32, big);
+    first = a.raw();
+    for (int64_t i = 0; i < a.numel(); ++i) a.data<float>()[i] = 7.0f;
+    Tensor copy = a;  // the buffer goes back only when the last copy does
+    a = Tensor();
+    REQUIRE(pool->cached_bytes() == 0);
+  }
+  REQUIRE(pool->cached_bytes() == 64 * 1024 * sizeof(float));
+  Tensor b = pool->allocate(DType::kFloat32, big);
+  REQUIRE(b.raw() == first);  // reused
+  REQUIRE(pool->cached_bytes() == 0);
+  for (int64_t i = 0; i < b.numel(); ++i) REQUIRE(b.data<float>()[i] == 0.0f);
+  Tensor small = pool->allocate(DType::kFloat32, {4, 4});  // below the threshold: not pooled
+  small = Tensor();
+  REQUIRE(pool->cached_bytes() == 0);
+  REQUIRE_THROWS_WITH(pool->allocate(DType::kFloat32, {-1, 4}), Catch::Contains("negative dimension"));
+  pool.reset();  // b outlives the pool and frees its own buffer (ASan checks)
+  b.data<float>()[0] = 1.0f;
+}
+
+TEST_CASE("BufferPool serves several threads at once", "[simulator][threads]") {
+  auto pool = std::make_shared<kernels::BufferPool>();
+  std::vector<std::thread> threads;
+  std::atomic<int> bad{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        Tensor x = pool->allocate(DType::kFloat32, {static_cast<int64_t>(16384 * (1 + (i + t) % 3))});
+        if (x.data<float>()[x.numel() - 1] != 0.0f) ++bad;
+        x.data<float>()[x.numel() - 1] = static_cast<float>(t + 1);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  REQUIRE(bad == 0);
+  REQUIRE(pool->cached_bytes() > 0);
+}
+
+TEST_CASE("Simulator outputs kept by the caller survive later runs", "[simulator]") {
+  // y = Relu(x) for x of 64 x 1024: outputs large enough to come from the buffer pool.
+  const Graph g = relu_graph();
+  const Simulator sim(g);
+  Tensor x(DType::kFloat32, {16384, 4});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(i % 7) - 3.0f;
+  const Tensor kept = sim.run({{"x", x}}).at("y");
+  Tensor other(DType::kFloat32, {16384, 4});
+  for (int64_t i = 0; i < other.numel(); ++i) other.data<float>()[i] = 5.0f;
+  for (int r = 0; r < 3; ++r) REQUIRE(sim.run({{"x", other}}).at("y").data<float>()[0] == 5.0f);
+  for (int64_t i = 0; i < kept.numel(); ++i) {
+    REQUIRE(kept.data<float>()[i] == std::max(0.0f, static_cast<float>(i % 7) - 3.0f));
+  }
 }
