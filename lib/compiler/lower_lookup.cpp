@@ -75,7 +75,6 @@ bool lower_lookup(Lowering& l, const Node& node, std::string& why) {
   }
   // Run the chain and the node in float on every code, as fake quantization runs them.
   std::map<const Value*, Tensor> computed;
-  std::vector<Tensor> values;
   for (const Node* n : chain) computed.emplace(n->output(0), Tensor());
   auto run = [&](const Node& n) {
     std::vector<const Tensor*> inputs;
