@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 #include "compiler/lowering.hpp"
 #include "kernels/reference/conv_transpose.hpp"
@@ -340,25 +341,14 @@ bool lower_concat(Lowering& l, const Node& node, std::string& why) {
   return true;
 }
 
-// Relu / Clip bounds: attributes before opset 11, constant inputs after.
-bool clip_bounds(Lowering& l, const Node& node, float& lo, float& hi, std::string& why) {
-  lo = -kNoClip;
-  hi = kNoClip;
-  if (node.op_type() == "Relu") {
-    lo = 0.0f;
-    return true;
+// Relu / Clip bounds (roles::clip_bounds), or why not.
+bool clip_bounds(Lowering&, const Node& node, float& lo, float& hi, std::string& why) {
+  const auto bounds = roles::clip_bounds(node);
+  if (!bounds) {
+    why = "Clip bounds are computed at run time";
+    return false;
   }
-  lo = node.attr_float("min", lo);
-  hi = node.attr_float("max", hi);
-  for (size_t i : {size_t{1}, size_t{2}}) {
-    const Value* v = node.input(i);
-    if (!v) continue;
-    if (!v->is_constant() || v->initializer()->numel() != 1) {
-      why = "Clip bounds are computed at run time";
-      return false;
-    }
-    (i == 1 ? lo : hi) = static_cast<float>(v->initializer()->to_doubles()[0]);
-  }
+  std::tie(lo, hi) = *bounds;
   return true;
 }
 

@@ -115,21 +115,12 @@ std::optional<Range> saturation_domain(const Value& v) {
       const double alpha = n.attr_float("alpha", 0.2f), beta = n.attr_float("beta", 0.5f);
       if (!(alpha > 0.0)) return std::nullopt;
       r = Range{-beta / alpha, (1.0 - beta) / alpha};
-    } else if (op == "Relu") {
-      r.min = 0.0;
     } else if (op == "HardSwish") {
       r.min = -3.0;
-    } else if (op == "Clip") {
-      auto bound = [&](size_t i, const char* attr, double fallback) -> std::optional<double> {
-        if (n.has_attr(attr)) return n.attr_float(attr, 0.0f);
-        const Value* b = n.input(i);
-        if (!b) return fallback;
-        if (!b->is_constant() || b->initializer()->numel() != 1) return std::nullopt;
-        return b->initializer()->to_doubles()[0];
-      };
-      const auto lo = bound(1, "min", -INFINITY), hi = bound(2, "max", INFINITY);
-      if (!lo || !hi || *lo > *hi) return std::nullopt;
-      r = Range{*lo, *hi};
+    } else if (op == "Relu" || op == "Clip") {
+      const auto bounds = roles::clip_bounds(n);
+      if (!bounds || bounds->first > bounds->second) return std::nullopt;
+      r = Range{bounds->first, bounds->second};
     } else {
       return std::nullopt;
     }

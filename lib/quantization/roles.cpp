@@ -1,5 +1,6 @@
 #include "quantization/roles.hpp"
 
+#include <limits>
 #include <map>
 #include <set>
 
@@ -100,6 +101,19 @@ const Node* fused_activation(const Value& v) {
     if (user->input(i) && !user->input(i)->is_constant()) return nullptr;
   }
   return user;
+}
+
+std::optional<std::pair<float, float>> clip_bounds(const Node& node) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  if (node.op_type() == "Relu") return std::make_pair(0.0f, kInf);
+  std::pair<float, float> bounds{node.attr_float("min", -kInf), node.attr_float("max", kInf)};
+  for (size_t i : {size_t{1}, size_t{2}}) {
+    const Value* v = node.input(i);
+    if (!v) continue;
+    if (!v->is_constant() || v->initializer()->numel() != 1) return std::nullopt;
+    (i == 1 ? bounds.first : bounds.second) = static_cast<float>(v->initializer()->to_doubles()[0]);
+  }
+  return bounds;
 }
 
 bool is_elementwise(const Node& node) {

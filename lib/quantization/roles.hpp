@@ -4,7 +4,9 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <set>
+#include <utility>
 
 #include "libquant/graph.hpp"
 
@@ -26,6 +28,10 @@ const Value* bias_input(const Node& node);
 // quantization point, after the activation (as TFLite and ONNX Runtime fuse them): the
 // Quantizer gives `v` no parameters and the Compiler clamps the op's output.
 const Node* fused_activation(const Value& v);
+
+// The bounds of a Relu ([0, inf)) or a Clip: attributes before opset 11, constant scalar
+// inputs after, +-inf where absent. nullopt when a bound is computed at run time.
+std::optional<std::pair<float, float>> clip_bounds(const Node& node);
 
 // Ops that work element by element in every input: with every operand but one a constant
 // scalar, a function of one tensor (one table of its codes).
