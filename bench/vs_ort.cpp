@@ -17,6 +17,7 @@
 #include "libquant/compiler.hpp"
 #include "libquant/graph.hpp"
 #include "libquant/quantizer.hpp"
+#include "libquant/runtime.hpp"
 #include "libquant/simulator.hpp"
 #include "model_inputs.hpp"
 #include "ort_peer.hpp"

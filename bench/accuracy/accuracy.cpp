@@ -24,6 +24,7 @@
 #include "libquant/compiler.hpp"
 #include "libquant/graph.hpp"
 #include "libquant/quantizer.hpp"
+#include "libquant/runtime.hpp"
 #include "libquant/simulator.hpp"
 #include "ocr_outputs.hpp"
 #include "ort_peer.hpp"

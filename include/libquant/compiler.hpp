@@ -1,6 +1,6 @@
 // Compiler: lowers a QuantizedGraph to an integer Program (what an NPU executes), with a
-// memory plan, and reads / writes it as a .lqm file. The fixed Simulator
-// (simulator.hpp, FixedSimulator) executes a Program bit for bit.
+// memory plan, and reads / writes it as a .lqm file. The fixed-point runtime
+// (runtime.hpp, FixedSimulator) executes a Program bit for bit.
 #pragma once
 
 #include <cstdint>

@@ -6,6 +6,7 @@
 #include "libquant/graph.hpp"
 #include "libquant/pipeline.hpp"
 #include "libquant/quantizer.hpp"
+#include "libquant/runtime.hpp"
 #include "libquant/simulator.hpp"
 #include "libquant/status.hpp"
 #include "libquant/target.hpp"

@@ -15,6 +15,7 @@
 #include "libquant/export.hpp"
 #include "libquant/graph.hpp"
 #include "libquant/quantizer.hpp"
+#include "libquant/runtime.hpp"
 
 namespace lq {
 

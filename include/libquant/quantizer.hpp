@@ -32,8 +32,6 @@ struct LQ_EXPORT QuantParams {
   int32_t qmax() const;
 };
 
-LQ_EXPORT int32_t dtype_qmin(DType dtype);
-LQ_EXPORT int32_t dtype_qmax(DType dtype);
 
 // q = saturate(round_half_to_even(x / scale) + zero_point): ONNX QuantizeLinear exactly.
 LQ_EXPORT int32_t quantize_value(float x, float scale, int32_t zero_point, int32_t qmin, int32_t qmax);

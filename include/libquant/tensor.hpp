@@ -34,6 +34,10 @@ enum class DType : uint8_t {
 LQ_EXPORT size_t dtype_size(DType dtype);
 LQ_EXPORT const char* dtype_name(DType dtype);
 LQ_EXPORT bool dtype_is_float(DType dtype);
+// The code range of an integer dtype a quantized value can have (int4 [-8, 7] ... int32);
+// throws kInvalidArgument for other dtypes.
+LQ_EXPORT int32_t dtype_qmin(DType dtype);
+LQ_EXPORT int32_t dtype_qmax(DType dtype);
 
 template <typename T>
 struct DTypeOf;

@@ -1,6 +1,6 @@
 // Calibrator: weight statistics once, activation statistics from one float run per sample.
 #include "libquant/calibrator.hpp"
-#include "quantization/roles.hpp"
+#include "graph/roles.hpp"
 
 #include <fmt/format.h>
 

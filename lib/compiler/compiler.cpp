@@ -7,7 +7,7 @@
 #include "compiler/lowering.hpp"
 #include "graph/nearest_name.hpp"
 #include "passes/passes.hpp"
-#include "quantization/roles.hpp"
+#include "graph/roles.hpp"
 
 namespace lq {
 
@@ -187,7 +187,7 @@ bool Lowering::same_params(int a, int b) const {
 
 void Lowering::emit_rescale(const Node& node, int from, int to, const integer::OutputSpec& output) {
   RescaleOp op;
-  op.rescale = integer::make_rescale(tensor_at(from).info.quant, tensor_at(to).info.quant);
+  op.rescale = make_rescale(tensor_at(from).info.quant, tensor_at(to).info.quant);
   op.output = output;
   emit(Kernel::kRescale, node, {from}, {to}, op);
 }

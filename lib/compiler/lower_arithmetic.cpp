@@ -9,9 +9,9 @@
 #include <tuple>
 
 #include "compiler/lowering.hpp"
-#include "kernels/reference/conv_transpose.hpp"
-#include "kernels/reference/window.hpp"
-#include "quantization/roles.hpp"
+#include "kernels/float/reference/conv_transpose.hpp"
+#include "kernels/float/reference/window.hpp"
+#include "graph/roles.hpp"
 
 namespace lq::compiler {
 
@@ -213,7 +213,7 @@ bool lower_conv(Lowering& l, const Node& node, std::string& why) {
   params.dilations = win.dilations;
   params.pads = onnx_pads(win);
   params.group = node.attr_int("group", 1);
-  params.quant = integer::make_linear_quant(*o->xq, *o->wq, quant_of(l, o->out.value), o->out.lo, o->out.hi);
+  params.quant = make_linear_quant(*o->xq, *o->wq, quant_of(l, o->out.value), o->out.lo, o->out.hi);
   const int y = write_to(l, o->out);
   const int64_t macs = shape_numel(l.tensor_at(y).info.shape) * shape_numel(Shape(ws.begin() + 1, ws.end()));
   l.emit(Kernel::kConv, node, {l.tensor(o->x), l.tensor(o->w), o->bias}, {y}, params, macs);
@@ -234,7 +234,7 @@ bool lower_conv_transpose(Lowering& l, const Node& node, std::string& why) {
   params.pads = onnx_pads(g.window);
   params.output = g.window.output;
   params.group = g.group;
-  params.quant = integer::make_linear_quant(*o->xq, *o->wq, quant_of(l, o->out.value), o->out.lo, o->out.hi);
+  params.quant = make_linear_quant(*o->xq, *o->wq, quant_of(l, o->out.value), o->out.lo, o->out.hi);
   const int y = write_to(l, o->out);
   const Shape ws = l.shape(o->w);
   const int64_t macs = shape_numel(l.shape(o->x)) * shape_numel(Shape(ws.begin() + 1, ws.end()));
@@ -274,7 +274,7 @@ bool lower_gemm(Lowering& l, const Node& node, std::string& why) {
   if (bq.per_channel() && bq.axis != (params.trans_b ? 0 : 1)) return false;
   const int bias = linear_bias(l, node, 2, aq, bq, why);
   if (bias == -2) return false;
-  params.quant = integer::make_linear_quant(aq, bq, quant_of(l, out->value), out->lo, out->hi);
+  params.quant = make_linear_quant(aq, bq, quant_of(l, out->value), out->lo, out->hi);
   const int y = write_to(l, *out);
   const Shape as = l.shape(node.input(0));
   const int64_t depth = params.trans_a ? as[0] : as[1];
@@ -290,7 +290,7 @@ bool lower_mat_mul(Lowering& l, const Node& node, std::string& why) {
   const QuantParams& bq = quant_of(l, b);
   const Shape bs = l.shape(b);
   if (bq.per_channel() && bq.axis != static_cast<int>(bs.size()) - 1) return false;
-  const integer::LinearQuant quant = integer::make_linear_quant(
+  const integer::LinearQuant quant = make_linear_quant(
       quant_of(l, node.input(0)), bq, quant_of(l, out->value), out->lo, out->hi);
   const int y = write_to(l, *out);
   const Shape as = l.shape(node.input(0));
@@ -309,14 +309,14 @@ bool lower_binary(Lowering& l, const Node& node, std::string& why) {
   const std::vector<int> ins = {l.tensor(node.input(0)), l.tensor(node.input(1))};
   const std::vector<int> outs = {write_to(l, *out)};
   if (node.op_type() == "Mul") {
-    l.emit(Kernel::kMul, node, ins, outs, integer::make_mul_params(a, b, y, out->lo, out->hi));
+    l.emit(Kernel::kMul, node, ins, outs, make_mul_params(a, b, y, out->lo, out->hi));
     return true;
   }
   if (node.op_type() == "Div") {
-    l.emit(Kernel::kDiv, node, ins, outs, integer::make_div_params(a, b, y, out->lo, out->hi));
+    l.emit(Kernel::kDiv, node, ins, outs, make_div_params(a, b, y, out->lo, out->hi));
     return true;
   }
-  integer::AddParams params = integer::make_add_params(a, b, y, out->lo, out->hi);
+  integer::AddParams params = make_add_params(a, b, y, out->lo, out->hi);
   params.subtract = node.op_type() == "Sub";
   l.emit(Kernel::kAdd, node, ins, outs, params);
   return true;
@@ -333,10 +333,10 @@ bool lower_concat(Lowering& l, const Node& node, std::string& why) {
   if (params.axis < 0) params.axis += rank;
   std::vector<int> ins;
   for (const Value* v : node.inputs()) {
-    params.inputs.push_back(integer::make_rescale(quant_of(l, v), y));
+    params.inputs.push_back(make_rescale(quant_of(l, v), y));
     ins.push_back(l.tensor(v));
   }
-  params.output = integer::make_output_spec(y);
+  params.output = make_output_spec(y);
   l.emit(Kernel::kConcat, node, ins, {l.tensor(node.output(0))}, params);
   return true;
 }
@@ -357,7 +357,7 @@ bool lower_clip(Lowering& l, const Node& node, std::string& why) {
   if (!all_integer(l, node, {0}, why) || !clip_bounds(l, node, lo, hi, why)) return false;
   const int x = l.tensor(node.input(0));
   const int y = l.tensor(node.output(0));
-  l.emit_rescale(node, x, y, integer::make_output_spec(l.tensor_at(y).info.quant, lo, hi));
+  l.emit_rescale(node, x, y, make_output_spec(l.tensor_at(y).info.quant, lo, hi));
   return true;
 }
 
@@ -377,13 +377,13 @@ bool lower_max_pool(Lowering& l, const Node& node, std::string& why) {
   const int pooled = l.temporary(node.output(0)->name() + ":pooled", l.tensor_at(y).info.shape,
                                  l.tensor_at(x).info.quant);
   l.emit(Kernel::kMaxPool, node, {x}, {pooled}, window);
-  l.emit_rescale(node, pooled, y, integer::make_output_spec(l.tensor_at(y).info.quant));
+  l.emit_rescale(node, pooled, y, make_output_spec(l.tensor_at(y).info.quant));
   return true;
 }
 
 bool lower_average_pool(Lowering& l, const Node& node, std::string& why) {
   if (!all_integer(l, node, {0}, why)) return false;
-  integer::AveragePoolParams params = integer::make_average_pool_params(
+  integer::AveragePoolParams params = make_average_pool_params(
       quant_of(l, node.input(0)), quant_of(l, node.output(0)));
   const bool global = node.op_type() == "GlobalAveragePool";
   if (!global) {
@@ -437,7 +437,7 @@ bool lower_reduce_mean(Lowering& l, const Node& node, std::string& why) {
                                    xq);
   l.emit(Kernel::kGather, node, {l.tensor(x)}, {laid_out}, GatherOp{offsets, xq.zero_point[0]});
   l.emit(Kernel::kGlobalAveragePool, node, {laid_out}, {l.tensor(node.output(0))},
-         integer::make_average_pool_params(xq, quant_of(l, node.output(0))));
+         make_average_pool_params(xq, quant_of(l, node.output(0))));
   return true;
 }
 
@@ -449,7 +449,7 @@ bool lower_softmax(Lowering& l, const Node& node, std::string& why) {
   int64_t axis = node.attr_int("axis", opset >= 13 ? -1 : 1);
   if (axis < 0) axis += rank;
   l.emit(Kernel::kSoftmax, node, {l.tensor(node.input(0))}, {l.tensor(node.output(0))},
-         integer::make_softmax_params(x, quant_of(l, node.output(0)), axis, opset < 13));
+         make_softmax_params(x, quant_of(l, node.output(0)), axis, opset < 13));
   return true;
 }
 

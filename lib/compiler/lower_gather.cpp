@@ -7,9 +7,9 @@
 #include <optional>
 #include <set>
 
-#include "compiler/kernels/common.hpp"
+#include "kernels/integer/common.hpp"
 #include "compiler/lowering.hpp"
-#include "kernels/reference/window.hpp"
+#include "kernels/float/reference/window.hpp"
 
 namespace lq::compiler {
 
@@ -150,7 +150,7 @@ bool lower_gather(Lowering& l, const Node& node, std::string& why) {
     // Rescaled before it moves, so that Pad's fill is quantized with the output's parameters
     // as fake quantization quantizes it (the value may lie outside the input's range).
     const int rescaled = l.temporary(node.output(k)->name() + ":rescaled", l.shape(x), out_params);
-    l.emit_rescale(node, in, rescaled, integer::make_output_spec(out_params));
+    l.emit_rescale(node, in, rescaled, make_output_spec(out_params));
     l.emit(Kernel::kGather, node, {rescaled}, {out}, GatherOp{all[k], fill});
   }
   return true;

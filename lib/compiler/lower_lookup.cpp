@@ -13,7 +13,7 @@
 #include <set>
 
 #include "compiler/lowering.hpp"
-#include "quantization/roles.hpp"
+#include "graph/roles.hpp"
 
 namespace lq::compiler {
 

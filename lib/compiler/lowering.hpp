@@ -10,7 +10,8 @@
 #include <string>
 
 #include "compiler/program.hpp"
-#include "kernels/kernel.hpp"
+#include "compiler/kernel_params.hpp"
+#include "kernels/float/kernel.hpp"
 
 namespace lq::compiler {
 

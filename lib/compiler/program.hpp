@@ -1,5 +1,5 @@
 // The inside of a Program: tensors with their arena offsets, and instructions whose
-// parameters are the integer kernels' own structs (compiler/kernels/integer_kernels.hpp).
+// parameters are the integer kernels' own structs (kernels/integer/integer_kernels.hpp).
 // The compiler builds it, program_io.cpp reads and writes it, the fixed Simulator runs it.
 #pragma once
 
@@ -8,7 +8,7 @@
 #include <variant>
 #include <vector>
 
-#include "compiler/kernels/integer_kernels.hpp"
+#include "kernels/integer/integer_kernels.hpp"
 #include "libquant/compiler.hpp"
 #include "libquant/graph.hpp"
 

@@ -1,6 +1,6 @@
 #include <unordered_set>
 
-#include "kernels/kernel.hpp"
+#include "kernels/float/kernel.hpp"
 #include "passes/passes.hpp"
 
 namespace lq::passes {

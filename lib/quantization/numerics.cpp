@@ -9,34 +9,6 @@
 
 namespace lq {
 
-int32_t dtype_qmin(DType dtype) {
-  switch (dtype) {
-    case DType::kInt4: return -8;
-    case DType::kInt8: return -128;
-    case DType::kUInt8: return 0;
-    case DType::kInt16: return -32768;
-    case DType::kUInt16: return 0;
-    case DType::kInt32: return INT32_MIN;
-    default: break;
-  }
-  throw Error(StatusCode::kInvalidArgument,
-              fmt::format("{} is not a quantized integer type", dtype_name(dtype)));
-}
-
-int32_t dtype_qmax(DType dtype) {
-  switch (dtype) {
-    case DType::kInt4: return 7;
-    case DType::kInt8: return 127;
-    case DType::kUInt8: return 255;
-    case DType::kInt16: return 32767;
-    case DType::kUInt16: return 65535;
-    case DType::kInt32: return INT32_MAX;
-    default: break;
-  }
-  throw Error(StatusCode::kInvalidArgument,
-              fmt::format("{} is not a quantized integer type", dtype_name(dtype)));
-}
-
 int32_t QuantParams::qmin() const { return dtype_qmin(dtype); }
 int32_t QuantParams::qmax() const { return dtype_qmax(dtype); }
 

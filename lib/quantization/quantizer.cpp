@@ -6,7 +6,7 @@
 #include <set>
 
 #include "libquant/quantizer.hpp"
-#include "quantization/roles.hpp"
+#include "graph/roles.hpp"
 
 namespace lq {
 

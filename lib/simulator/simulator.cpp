@@ -8,7 +8,7 @@
 
 #include "graph/nearest_name.hpp"
 #include "kernels/buffer_pool.hpp"
-#include "kernels/kernel.hpp"
+#include "kernels/float/kernel.hpp"
 
 namespace lq {
 

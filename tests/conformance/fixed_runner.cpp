@@ -52,6 +52,7 @@
 #include "libquant/compiler.hpp"
 #include "libquant/graph.hpp"
 #include "libquant/quantizer.hpp"
+#include "libquant/runtime.hpp"
 #include "libquant/simulator.hpp"
 #include "node_cases.hpp"
 #include "node_programs.hpp"

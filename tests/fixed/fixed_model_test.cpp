@@ -27,6 +27,7 @@
 #include <string>
 
 #include "libquant/compiler.hpp"
+#include "libquant/runtime.hpp"
 #include "libquant/graph.hpp"
 #include "libquant/quantizer.hpp"
 #include "model_inputs.hpp"

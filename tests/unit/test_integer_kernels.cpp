@@ -1,4 +1,4 @@
-// Integer reference kernels (lib/compiler/kernels) against float-dequantized expectations:
+// Integer reference kernels (lib/kernels/integer/reference) against float-dequantized expectations:
 // dequantize the integer inputs, run the float op (the float kernels through run_op), and
 // quantize the result; the integer output must be within 1 LSB of that everywhere, equal
 // on nearly every element, and exactly equal where the math is exact (max pooling, data
@@ -9,7 +9,8 @@
 #include <cmath>
 #include <random>
 
-#include "compiler/kernels/integer_kernels.hpp"
+#include "compiler/kernel_params.hpp"
+#include "kernels/integer/integer_kernels.hpp"
 #include "kernel_test_util.hpp"
 #include "kernels/thread_pool.hpp"
 
@@ -269,7 +270,7 @@ void check_conv(const ConvCase& cc, uint32_t seed) {
   params.strides = cc.strides;
   params.pads = cc.pads;
   params.dilations = cc.dilations;
-  params.quant = integer::make_linear_quant(d.xp, d.wp, yp, cc.clip_lo, cc.clip_hi);
+  params.quant = compiler::make_linear_quant(d.xp, d.wp, yp, cc.clip_lo, cc.clip_hi);
   const Tensor x = codes_tensor(cc.x_dtype, cc.x, d.x);
   const Tensor w = codes_tensor(cc.w_dtype, cc.w, d.w);
   const Tensor b = codes_tensor(DType::kInt32, {cc.w[0]}, d.bias);
@@ -461,7 +462,7 @@ void check_mat_mul(const Shape& a_shape, const Shape& b_shape, DType a_dtype, DT
   Tensor y_float =
       run_op({"MatMul", {dequantized(d.x, a_shape, d.xp), dequantized(d.w, b_shape, d.wp)}})[0];
   const QuantParams yp = covering(y_float, a_dtype == DType::kInt16 ? DType::kInt16 : DType::kInt8);
-  const LinearQuant q = integer::make_linear_quant(d.xp, d.wp, yp);
+  const LinearQuant q = compiler::make_linear_quant(d.xp, d.wp, yp);
   const Tensor bias = codes_tensor(DType::kInt32, {static_cast<int64_t>(d.bias.size())}, d.bias);
   const Tensor y = integer::mat_mul(codes_tensor(a_dtype, a_shape, d.x),
                                     codes_tensor(b_dtype, b_shape, d.w), &bias, q);
@@ -525,7 +526,7 @@ TEST_CASE("Integer Gemm: transposes and C broadcasting", "[integer]") {
         integer::GemmParams params;
         params.trans_a = trans_a;
         params.trans_b = trans_b;
-        params.quant = integer::make_linear_quant(d.xp, wp, yp);
+        params.quant = compiler::make_linear_quant(d.xp, wp, yp);
         const Tensor c = codes_tensor(DType::kInt32, c_shape, c_codes);
         const Tensor y = integer::gemm(codes_tensor(DType::kUInt8, a_shape, d.x),
                                        codes_tensor(DType::kInt8, b_shape, d.w), &c, params);
@@ -574,7 +575,7 @@ TEST_CASE("Integer Add: rescaled inputs, broadcasting, mixed dtypes, fused Relu"
     return integer::add(a, b, p);
   };
   const auto params = [](const QuantParams& a, const QuantParams& b, const QuantParams& y, float lo,
-                         float hi) { return integer::make_add_params(a, b, y, lo, hi); };
+                         float hi) { return compiler::make_add_params(a, b, y, lo, hi); };
   check_binary("Add", {2, 3, 4, 5}, DType::kInt8, {2, 3, 4, 5}, DType::kInt8, DType::kInt8,
                -INFINITY, 1, add, params);
   check_binary("Add", {2, 3, 4, 5}, DType::kUInt8, {3, 1, 1}, DType::kInt8, DType::kUInt8, 0, 2,
@@ -598,7 +599,7 @@ TEST_CASE("Integer Add: rescaled inputs, broadcasting, mixed dtypes, fused Relu"
   }
   const Tensor y =
       integer::add(codes_tensor(DType::kInt8, {65536}, av), codes_tensor(DType::kInt8, {65536}, bv),
-                   integer::make_add_params(ap, bp, yp));
+                   compiler::make_add_params(ap, bp, yp));
   const std::vector<int32_t> codes = codes_of(y);
   for (size_t i = 0; i < codes.size(); ++i) {
     const double real = (0.1f * (av[i] - 3) + static_cast<double>(0.07f) * (bv[i] + 5)) / 0.13f;
@@ -608,7 +609,7 @@ TEST_CASE("Integer Add: rescaled inputs, broadcasting, mixed dtypes, fused Relu"
   }
   REQUIRE_THROWS_WITH(integer::add(codes_tensor(DType::kInt8, {2}, {1, 2}),
                                    codes_tensor(DType::kInt8, {3}, {1, 2, 3}),
-                                   integer::make_add_params(ap, bp, yp)),
+                                   compiler::make_add_params(ap, bp, yp)),
                       Catch::Contains("integer Add: shapes [2] and [3] do not broadcast"));
 }
 
@@ -617,7 +618,7 @@ TEST_CASE("Integer Mul: one multiplier, int64 products for int16", "[integer]") 
     return integer::mul(a, b, p);
   };
   const auto params = [](const QuantParams& a, const QuantParams& b, const QuantParams& y, float lo,
-                         float hi) { return integer::make_mul_params(a, b, y, lo, hi); };
+                         float hi) { return compiler::make_mul_params(a, b, y, lo, hi); };
   check_binary("Mul", {2, 3, 4}, DType::kInt8, {2, 3, 4}, DType::kInt8, DType::kInt8, -INFINITY, 1,
                mul, params);
   check_binary("Mul", {2, 3, 4}, DType::kUInt8, {4}, DType::kUInt8, DType::kUInt8, 0, 2, mul,
@@ -658,7 +659,7 @@ TEST_CASE("Integer Div: one exact rounding, broadcasting, zero divisors saturate
     INFO("dtype " << dtype_name(c.dtype));
     require_within_one_lsb(
         integer::div(codes_tensor(c.dtype, c.a, a), codes_tensor(c.dtype, c.b, b),
-                     integer::make_div_params(ap, bp, yp)),
+                     compiler::make_div_params(ap, bp, yp)),
         y_float.shape(), quantized(y_float, yp));
   }
   // Exact: n / d × M rounded half away from zero, once; d = 0 saturates by the sign of n.
@@ -693,9 +694,9 @@ TEST_CASE("Integer Concat and Rescale: per-input rescaling, identity for equal p
   const QuantParams yp = covering(y_float, DType::kInt8);
   integer::ConcatParams params;
   params.axis = 1;
-  params.inputs = {integer::make_rescale(p0, yp), integer::make_rescale(p1, yp),
-                   integer::make_rescale(p2, yp)};
-  params.output = integer::make_output_spec(yp);
+  params.inputs = {compiler::make_rescale(p0, yp), compiler::make_rescale(p1, yp),
+                   compiler::make_rescale(p2, yp)};
+  params.output = compiler::make_output_spec(yp);
   const Tensor t0 = codes_tensor(DType::kInt8, s0, c0), t1 = codes_tensor(DType::kUInt8, s1, c1),
                t2 = codes_tensor(DType::kInt8, s2, c2);
   require_within_one_lsb(integer::concat({&t0, &t1, &t2}, params), {2, 9, 4},
@@ -704,8 +705,8 @@ TEST_CASE("Integer Concat and Rescale: per-input rescaling, identity for equal p
   // Equal parameters: the codes are copied unchanged.
   integer::ConcatParams same;
   same.axis = 2;
-  same.inputs = {integer::make_rescale(p0, p0), integer::make_rescale(p0, p0)};
-  same.output = integer::make_output_spec(p0);
+  same.inputs = {compiler::make_rescale(p0, p0), compiler::make_rescale(p0, p0)};
+  same.output = compiler::make_output_spec(p0);
   const Tensor y = integer::concat({&t0, &t0}, same);
   REQUIRE(y.shape() == Shape{2, 3, 8});
   const std::vector<int32_t> codes = codes_of(y);
@@ -717,7 +718,7 @@ TEST_CASE("Integer Concat and Rescale: per-input rescaling, identity for equal p
   // Rescale int8 -> int16: finer grid, within 1 LSB of the real value.
   const QuantParams wide = per_tensor(DType::kInt16, 0.0004f, 7);
   const Tensor r =
-      integer::rescale(t0, integer::make_rescale(p0, wide), integer::make_output_spec(wide));
+      integer::rescale(t0, compiler::make_rescale(p0, wide), compiler::make_output_spec(wide));
   require_within_one_lsb(r, s0, quantized(dequantized(c0, s0, p0), wide), 1.0);
 }
 
@@ -757,7 +758,7 @@ TEST_CASE("Integer AveragePool and GlobalAveragePool: integer sums divided by th
       spec.attrs["count_include_pad"] = attr_int(include_pad);
       const Tensor y_float = run_op(spec)[0];
       const QuantParams yp = covering(y_float, DType::kInt8);
-      integer::AveragePoolParams params = integer::make_average_pool_params(p, yp);
+      integer::AveragePoolParams params = compiler::make_average_pool_params(p, yp);
       params.window = {{3, 3}, {2, 3}, {}, {1, 1, 1, 2}, ceil_mode};
       params.count_include_pad = include_pad;
       INFO("count_include_pad " << include_pad << " ceil_mode " << ceil_mode);
@@ -772,7 +773,7 @@ TEST_CASE("Integer AveragePool and GlobalAveragePool: integer sums divided by th
   const Tensor y_float = run_op({"GlobalAveragePool", {dequantized(codes, shape, p)}})[0];
   const QuantParams yp = per_tensor(DType::kUInt8, 0.0003f, 128);  // a fine output grid
   require_within_one_lsb(integer::global_average_pool(codes_tensor(DType::kUInt8, shape, codes),
-                                                      integer::make_average_pool_params(p, yp)),
+                                                      compiler::make_average_pool_params(p, yp)),
                          y_float.shape(), quantized(y_float, yp), 0.9);
 }
 
@@ -862,15 +863,15 @@ TEST_CASE("Integer lookup tables equal fake quantization of the float kernels", 
     int32_t out_zero_point;
   };
   const std::vector<TableOp> ops = {
-      {"Sigmoid", integer::sigmoid_function, {}, 1.0f / 256, -128},
-      {"Tanh", integer::tanh_function, {}, 1.0f / 128, 0},
-      {"Exp", integer::exp_function, {}, 0.2f, -128},
+      {"Sigmoid", compiler::sigmoid_function, {}, 1.0f / 256, -128},
+      {"Tanh", compiler::tanh_function, {}, 1.0f / 128, 0},
+      {"Exp", compiler::exp_function, {}, 0.2f, -128},
       {"HardSigmoid",
-       [](float v) { return integer::hard_sigmoid_function(v, 0.3f, 0.4f); },
+       [](float v) { return compiler::hard_sigmoid_function(v, 0.3f, 0.4f); },
        {{"alpha", attr_float(0.3f)}, {"beta", attr_float(0.4f)}},
        1.0f / 255,
        -128},
-      {"HardSwish", integer::hard_swish_function, {}, 0.03f, -100},
+      {"HardSwish", compiler::hard_swish_function, {}, 0.03f, -100},
   };
   std::vector<int32_t> all_int8, all_uint8;
   for (int32_t v = 0; v < 256; ++v) {
@@ -885,15 +886,15 @@ TEST_CASE("Integer lookup tables equal fake quantization of the float kernels", 
       OpSpec spec{t.op, {dequantized(codes, {256}, in)}, t.attrs};
       spec.opset = 14;
       const Tensor y_float = run_op(spec)[0];
-      const integer::LookupTable table = integer::make_lookup_table(in, out, t.f);
+      const integer::LookupTable table = compiler::make_lookup_table(in, out, t.f);
       INFO(t.op << " on " << dtype_name(in_dtype));
       require_codes(integer::lookup(codes_tensor(in_dtype, {256}, codes), table), {256},
                     quantized(y_float, out));
     }
   }
   const integer::LookupTable table =
-      integer::make_lookup_table(per_tensor(DType::kInt8, 0.1f, 0),
-                                 per_tensor(DType::kInt16, 1e-4f, 0), integer::tanh_function);
+      compiler::make_lookup_table(per_tensor(DType::kInt8, 0.1f, 0),
+                                 per_tensor(DType::kInt16, 1e-4f, 0), compiler::tanh_function);
   REQUIRE(table.output_dtype == DType::kInt16);
   const Tensor tanh_float =
       run_op({"Tanh", {dequantized(all_int8, {256}, per_tensor(DType::kInt8, 0.1f, 0))}})[0];
@@ -905,7 +906,7 @@ TEST_CASE("Integer lookup tables equal fake quantization of the float kernels", 
   // int16 inputs: one exact entry per code (65536).
   const QuantParams in16 = per_tensor(DType::kInt16, 1e-3f, 0);
   const QuantParams out16 = per_tensor(DType::kInt16, 1.0f / 32767, 0);
-  const integer::LookupTable wide = integer::make_lookup_table(in16, out16, integer::tanh_function);
+  const integer::LookupTable wide = compiler::make_lookup_table(in16, out16, compiler::tanh_function);
   REQUIRE(wide.values.size() == 65536);
   std::vector<int32_t> all_int16;
   for (int32_t v = -32768; v <= 32767; v += 7) all_int16.push_back(v);
@@ -914,8 +915,8 @@ TEST_CASE("Integer lookup tables equal fake quantization of the float kernels", 
   require_codes(integer::lookup(codes_tensor(DType::kInt16, shape16, all_int16), wide), shape16,
                 quantized(tanh16, out16));
   REQUIRE_THROWS_WITH(
-      integer::make_lookup_table(per_tensor(DType::kInt32, 0.1f, 0),
-                                 per_tensor(DType::kInt8, 0.1f, 0), integer::tanh_function),
+      compiler::make_lookup_table(per_tensor(DType::kInt32, 0.1f, 0),
+                                 per_tensor(DType::kInt8, 0.1f, 0), compiler::tanh_function),
       Catch::Contains("input dtype int32 is not int8, uint8 or int16"));
 }
 
@@ -944,14 +945,14 @@ TEST_CASE("Integer Softmax: exp table, integer sum, reciprocal multiplier", "[in
     spec.opset = c.opset;
     const Tensor y_float = run_op(spec)[0];
     const integer::SoftmaxParams params =
-        integer::make_softmax_params(in, out, c.axis, c.opset < 13);
+        compiler::make_softmax_params(in, out, c.axis, c.opset < 13);
     INFO("shape " << shape_str(c.shape) << " opset " << c.opset);
     require_within_one_lsb(integer::softmax(codes_tensor(c.in, c.shape, codes), params), c.shape,
                            quantized(y_float, out), 0.99);
   }
   REQUIRE_THROWS_WITH(
       integer::softmax(codes_tensor(DType::kInt8, {2}, {0, 1}),
-                       integer::make_softmax_params(per_tensor(DType::kInt8, 0.1f, 0),
+                       compiler::make_softmax_params(per_tensor(DType::kInt8, 0.1f, 0),
                                                     per_tensor(DType::kUInt8, 1.0f / 255, 0), 1)),
       Catch::Contains("axis 1 is out of range for shape [2]"));
 }
@@ -987,7 +988,7 @@ TEST_CASE("Integer ConvTranspose: the fast paths equal the gather reference (gro
     Tensor bias(DType::kInt32, {out_channels});
     for (int64_t m = 0; m < out_channels; ++m) bias.data<int32_t>()[m] = static_cast<int32_t>(m * 37 - 50);
     integer::ConvTransposeParams params{c.strides, c.dilations, c.pads, c.output, c.group,
-                                        integer::make_linear_quant(xq, wq, yq, 0.0f)};
+                                        compiler::make_linear_quant(xq, wq, yq, 0.0f)};
     const Tensor x = codes_tensor(DType::kInt8, c.x, xc);
     const Tensor w = codes_tensor(DType::kInt8, c.w, wc);
     INFO("input " << shape_str(c.x) << " weight " << shape_str(c.w));

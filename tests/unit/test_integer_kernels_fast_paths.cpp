@@ -14,11 +14,12 @@
 #include <optional>
 #include <random>
 
-#include "compiler/kernels/common.hpp"
-#include "compiler/kernels/integer_kernels.hpp"
+#include "kernels/integer/common.hpp"
+#include "compiler/kernel_params.hpp"
+#include "kernels/integer/integer_kernels.hpp"
 #include "integer_test_util.hpp"
-#include "compiler/kernels/optimized/elementwise.hpp"
-#include "compiler/kernels/optimized/linear.hpp"
+#include "kernels/integer/optimized/elementwise.hpp"
+#include "kernels/integer/optimized/linear.hpp"
 #include "kernels/thread_pool.hpp"
 
 using namespace lq;
@@ -135,7 +136,7 @@ integer::AddParams random_add_params(std::mt19937& rng, DType a, DType b) {
     QuantParams yq = params(out.dtype, out.zero_point);
     yq.scale[0] *= out.dtype == DType::kInt16 ? 0.01f : 2.0f;
     const bool relu = pick(rng, 0, 1) == 0;
-    p = integer::make_add_params(params(a, p.a_zero_point), params(b, p.b_zero_point), yq,
+    p = compiler::make_add_params(params(a, p.a_zero_point), params(b, p.b_zero_point), yq,
                                  relu ? 0.0f : -integer::kNoClip);
   } else {
     // The larger input's multiplier is 1/2, the other's at most that (or tiny).

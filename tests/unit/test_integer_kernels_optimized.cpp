@@ -1,4 +1,4 @@
-// Optimized integer Conv / MatMul / Gemm (lib/compiler/kernels/optimized) against the
+// Optimized integer Conv / MatMul / Gemm (lib/kernels/integer/optimized) against the
 // reference loops, bit for bit, with every kernel set the CPU runs (portable, AVX-512
 // VNNI): random shapes with odd sizes, groups, strides, dilations, pads, batches, int8 /
 // uint8 data, int8 / uint8 / int4 weights, per-tensor and per-channel zero points and
@@ -11,9 +11,9 @@
 #include <optional>
 #include <random>
 
-#include "compiler/kernels/integer_kernels.hpp"
+#include "kernels/integer/integer_kernels.hpp"
 #include "integer_test_util.hpp"
-#include "compiler/kernels/optimized/linear.hpp"
+#include "kernels/integer/optimized/linear.hpp"
 #include "kernels/thread_pool.hpp"
 
 using namespace lq;

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "kernel_test_util.hpp"
-#include "kernels/optimized/depthwise_conv.hpp"
-#include "kernels/optimized/sgemm.hpp"
+#include "kernels/float/optimized/depthwise_conv.hpp"
+#include "kernels/float/optimized/sgemm.hpp"
 
 namespace {
 

@@ -19,6 +19,7 @@
 #include "libquant/calibrator.hpp"
 #include "libquant/compiler.hpp"
 #include "libquant/quantizer.hpp"
+#include "libquant/runtime.hpp"
 #include "libquant/simulator.hpp"
 
 using namespace lq;

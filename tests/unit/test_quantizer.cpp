@@ -6,6 +6,7 @@
 #include "kernel_test_util.hpp"
 #include "libquant/calibrator.hpp"
 #include "libquant/compiler.hpp"
+#include "libquant/runtime.hpp"
 #include "libquant/quantizer.hpp"
 
 using namespace lq;

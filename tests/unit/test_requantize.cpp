@@ -1,4 +1,4 @@
-// Integer requantization (lib/quantization/requantize.hpp) against an independent exact
+// Integer requantization (lib/kernels/integer/requantize.hpp) against an independent exact
 // reference: 128-bit products and C++ division, rounding half away from zero.
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "libquant/status.hpp"
-#include "quantization/requantize.hpp"
+#include "kernels/integer/requantize.hpp"
 
 using namespace lq;
 

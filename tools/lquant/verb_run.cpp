@@ -11,6 +11,7 @@
 #include "cli.hpp"
 #include "libquant/compiler.hpp"
 #include "libquant/graph.hpp"
+#include "libquant/runtime.hpp"
 #include "libquant/simulator.hpp"
 
 namespace lq::cli {
