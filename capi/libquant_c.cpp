@@ -54,6 +54,8 @@ lq_code to_code(StatusCode code) noexcept {
       return LQ_FAILED_PRECONDITION;
     case StatusCode::kInternal:
       return LQ_INTERNAL;
+    case StatusCode::kResourceExhausted:
+      return LQ_OUT_OF_MEMORY;
   }
   return LQ_INTERNAL;
 }

@@ -65,7 +65,8 @@ LQ_C_API int lq_api_version(void);
 
 /* ---- Status ------------------------------------------------------------------------- */
 
-/* Mirrors lq::StatusCode; LQ_OUT_OF_MEMORY is the C ABI's own (std::bad_alloc). */
+/* Mirrors lq::StatusCode. LQ_OUT_OF_MEMORY: std::bad_alloc, or a file or model that asks for
+   more memory than the resource limits allow (lq::StatusCode::kResourceExhausted). */
 typedef enum lq_code {
   LQ_OK = 0,
   LQ_INVALID_ARGUMENT = 1,    /* the caller passed something wrong (shape, dtype, name, NULL) */

@@ -24,6 +24,7 @@ struct SimulatorOptions {
   int threads = 1;              // results are identical for any thread count
   bool reference_only = false;  // use only the plain reference kernels
   ValueTransform transform;     // optional
+  ResourceLimits limits;        // checked before each kernel output is allocated
 };
 
 // Called once for every value a node produces, in execution order.

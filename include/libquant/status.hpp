@@ -18,6 +18,7 @@ enum class StatusCode : int {
   kIoError = 5,          // reading or writing a file failed
   kFailedPrecondition = 6,  // stages called out of order
   kInternal = 7,         // a bug in libquant
+  kResourceExhausted = 8,  // a file or model asks for more memory than the limits allow
 };
 
 LQ_EXPORT const char* status_code_name(StatusCode code) noexcept;

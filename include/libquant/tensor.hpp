@@ -56,6 +56,20 @@ template <> struct DTypeOf<bool> { static constexpr DType value = DType::kBool; 
 using Shape = std::vector<int64_t>;
 
 LQ_EXPORT int64_t shape_numel(const Shape& shape);
+
+// What a file or a model may make libquant allocate, checked before the allocation: a
+// hostile .npy header, initializer or ConstantOfShape gets an error naming it instead of
+// std::bad_alloc. The defaults fit a 24 GiB machine.
+struct ResourceLimits {
+  int64_t max_tensor_bytes = int64_t{8} << 30;  // one tensor (data, weights, a kernel output)
+};
+// The bytes of a `dtype` tensor of `shape`, or -1 when the count overflows int64 (or a
+// dimension is negative).
+LQ_EXPORT int64_t checked_nbytes(DType dtype, const Shape& shape);
+// Throws kResourceExhausted unless a `dtype` tensor of `shape` fits `limits`, naming `what`
+// (`Conv node "x" output 0`, `'input.npy'`), the size asked for and the limit.
+LQ_EXPORT void check_tensor_size(DType dtype, const Shape& shape, const ResourceLimits& limits,
+                                 const std::string& what);
 LQ_EXPORT std::string shape_str(const Shape& shape);  // "[1,3,48,320]"
 
 LQ_EXPORT float half_to_float(uint16_t half);

@@ -112,11 +112,14 @@ Tensor parse_npy(const void* data, size_t size, const std::string& context) {
   }
   const DType dtype = dtype_from_descr(descr, context);
   const Shape shape = parse_shape(header_field(header, "shape", context), context);
-  Tensor t(dtype, shape);
-  if (size - offset != t.nbytes()) {
+  // The header is checked against the bytes the file holds before anything is allocated.
+  const int64_t needed = checked_nbytes(dtype, shape);
+  if (needed < 0 || static_cast<uint64_t>(needed) != size - offset) {
     bad_npy(context, fmt::format("data has {} bytes, shape {} of {} needs {}", size - offset,
-                                 shape_str(shape), dtype_name(dtype), t.nbytes()));
+                                 shape_str(shape), dtype_name(dtype),
+                                 needed < 0 ? "more than 64 bits count" : std::to_string(needed)));
   }
+  Tensor t(dtype, shape);
   std::memcpy(t.raw(), bytes + offset, t.nbytes());
   return t;
 }

@@ -103,6 +103,22 @@ int32_t dtype_to_onnx(DType dtype) {
               "int4 tensors have no ONNX type in opsets <= 18; store them as int8 in [-8, 7]");
 }
 
+namespace {
+
+// The number of values in the typed field that holds a `dtype` tensor's data.
+int64_t typed_data_count(const onnx::TensorProto& proto, DType dtype) {
+  switch (dtype) {
+    case DType::kFloat32: return proto.float_data_size();
+    case DType::kFloat64: return proto.double_data_size();
+    case DType::kInt64: return proto.int64_data_size();
+    case DType::kUInt64:
+    case DType::kUInt32: return proto.uint64_data_size();
+    default: return proto.int32_data_size();
+  }
+}
+
+}  // namespace
+
 Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& context,
                          const std::string& base_dir) {
   const DType dtype = dtype_from_onnx(proto.data_type());
@@ -115,6 +131,20 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& cont
   Shape shape(proto.dims().begin(), proto.dims().end());
   for (int64_t d : shape) {
     if (d < 0) bad_tensor(context, fmt::format("negative dimension in {}", shape_str(shape)));
+  }
+  // Every size the file declares is checked against the data it holds before allocating.
+  check_tensor_size(dtype, shape, ResourceLimits{}, context);
+  const int64_t numel = shape_numel(shape);
+  if (proto.data_location() != onnx::TensorProto::EXTERNAL && !proto.has_raw_data() && numel > 0) {
+    const int64_t stored = typed_data_count(proto, dtype);
+    if (stored != numel) {
+      bad_tensor(context, fmt::format("holds {} values but its shape {} needs {}", stored, shape_str(shape), numel));
+    }
+  } else if (proto.has_raw_data() &&
+             static_cast<int64_t>(proto.raw_data().size()) != checked_nbytes(dtype, shape)) {
+    bad_tensor(context, fmt::format("raw data has {} bytes but shape {} of {} needs {}",
+                                    proto.raw_data().size(), shape_str(shape), dtype_name(dtype),
+                                    checked_nbytes(dtype, shape)));
   }
   Tensor t(dtype, shape);
   if (proto.data_location() == onnx::TensorProto::EXTERNAL) {

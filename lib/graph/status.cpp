@@ -12,6 +12,7 @@ const char* status_code_name(StatusCode code) noexcept {
     case StatusCode::kIoError: return "i/o error";
     case StatusCode::kFailedPrecondition: return "failed precondition";
     case StatusCode::kInternal: return "internal error";
+    case StatusCode::kResourceExhausted: return "resource exhausted";
   }
   return "unknown";
 }

@@ -298,4 +298,23 @@ int32_t dtype_qmax(DType dtype) {
               fmt::format("{} is not a quantized integer type", dtype_name(dtype)));
 }
 
+int64_t checked_nbytes(DType dtype, const Shape& shape) {
+  int64_t bytes = static_cast<int64_t>(dtype_size(dtype));
+  for (int64_t d : shape) {
+    if (d < 0 || __builtin_mul_overflow(bytes, d, &bytes)) return -1;
+  }
+  return bytes;
+}
+
+void check_tensor_size(DType dtype, const Shape& shape, const ResourceLimits& limits,
+                       const std::string& what) {
+  const int64_t bytes = checked_nbytes(dtype, shape);
+  if (bytes >= 0 && bytes <= limits.max_tensor_bytes) return;
+  const std::string asked = bytes < 0 ? "more bytes than 64 bits count" : fmt::format("{} bytes", bytes);
+  throw Error(StatusCode::kResourceExhausted,
+              fmt::format("{}: a {} tensor of shape {} needs {}, more than the limit of {} bytes "
+                          "(ResourceLimits::max_tensor_bytes; raise it if the model really needs it)",
+                          what, dtype_name(dtype), shape_str(shape), asked, limits.max_tensor_bytes));
+}
+
 }  // namespace lq

@@ -155,7 +155,7 @@ TensorMap Simulator::run(const TensorMap& inputs, const ValueObserver& observer)
   }
   const int64_t opset = s.graph.opset("") > 0 ? s.graph.opset("") : s.graph.opset("ai.onnx");
   for (const auto& step : s.steps) {
-    kernels::KernelContext ctx{*step.node, opset, {}, {}, s.pool, s.buffers.get()};
+    kernels::KernelContext ctx{*step.node, opset, {}, {}, s.pool, s.buffers.get(), s.options.limits};
     ctx.inputs.reserve(step.inputs.size());
     for (size_t i = 0; i < step.inputs.size(); ++i) {
       const int slot = step.inputs[i];

@@ -354,3 +354,93 @@ TEST_CASE("x * Clip(x + 3, 0, 6) / 6 becomes x * HardSigmoid(x)", "[passes]") {
   REQUIRE(ops == std::vector<std::string>{"HardSigmoid", "Mul", "Relu"});
   test::require_close(Simulator(g).run({{"x", in}}).at(cur->name()), before, 1e-6, 1e-6);
 }
+
+namespace {
+
+// The error a call throws (its code and message), for checks on both.
+template <typename Fn>
+Error error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e;
+  }
+  FAIL("no lq::Error was thrown");
+  return Error(StatusCode::kOk, "");
+}
+
+// shape (constant) -> ConstantOfShape "huge" -> y: asks for 10^12 float32 zeros.
+onnx::ModelProto huge_constant_of_shape_model() {
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(13);
+  onnx::GraphProto* g = model.mutable_graph();
+  g->set_name("huge");
+  onnx::TensorProto* shape = g->add_initializer();
+  shape->set_name("shape");
+  shape->set_data_type(onnx::TensorProto::INT64);
+  shape->add_dims(2);
+  shape->add_int64_data(1000000);
+  shape->add_int64_data(1000000);
+  onnx::NodeProto* node = g->add_node();
+  node->set_op_type("ConstantOfShape");
+  node->set_name("huge");
+  node->add_input("shape");
+  node->add_output("zeros");
+  onnx::NodeProto* relu = g->add_node();
+  relu->set_op_type("Relu");
+  relu->set_name("act");
+  relu->add_input("zeros");
+  relu->add_output("y");
+  onnx::ValueInfoProto* y = g->add_output();
+  y->set_name("y");
+  y->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  return model;
+}
+
+}  // namespace
+
+TEST_CASE("a ConstantOfShape asking for 10^12 elements is refused before allocating, naming the node",
+          "[onnx][errors][limits]") {
+  const std::string bytes = huge_constant_of_shape_model().SerializeAsString();
+  Graph g = parse_onnx(bytes.data(), bytes.size());
+  const Error e = error_of([&] { optimize(g); });
+  REQUIRE(e.code() == StatusCode::kResourceExhausted);
+  REQUIRE_THAT(std::string(e.what()), Catch::Contains("ConstantOfShape node \"huge\" output 0") &&
+                                          Catch::Contains("[1000000,1000000]") &&
+                                          Catch::Contains("needs 4000000000000 bytes") &&
+                                          Catch::Contains("limit of 8589934592 bytes"));
+  // The Simulator checks with its own, settable limits.
+  Graph unfolded = parse_onnx(bytes.data(), bytes.size());
+  SimulatorOptions options;
+  options.limits.max_tensor_bytes = 1 << 20;
+  const Error small = error_of([&] { Simulator(unfolded, options).run({}); });
+  REQUIRE(small.code() == StatusCode::kResourceExhausted);
+  REQUIRE_THAT(std::string(small.what()), Catch::Contains("limit of 1048576 bytes"));
+}
+
+TEST_CASE("an initializer whose shape asks for more than its data holds is refused before allocating",
+          "[onnx][errors][limits]") {
+  onnx::ModelProto model = huge_constant_of_shape_model();
+  onnx::TensorProto* w = model.mutable_graph()->add_initializer();
+  w->set_name("w");
+  w->set_data_type(onnx::TensorProto::FLOAT);
+  w->add_dims(100000);
+  w->add_dims(100000);  // 40 GB declared, 2 values stored
+  w->add_float_data(1.0f);
+  w->add_float_data(2.0f);
+  const std::string typed = model.SerializeAsString();
+  const Error e = error_of([&] { parse_onnx(typed.data(), typed.size()); });
+  REQUIRE(e.code() == StatusCode::kResourceExhausted);
+  REQUIRE_THAT(std::string(e.what()), Catch::Contains("\"w\"") && Catch::Contains("needs 40000000000 bytes"));
+  w->mutable_dims()->Set(0, 1000);
+  w->mutable_dims()->Set(1, 1000);  // within the limit, but 2 values for 10^6 elements
+  const std::string short_data = model.SerializeAsString();
+  REQUIRE_THROWS_WITH(parse_onnx(short_data.data(), short_data.size()),
+                      Catch::Contains("holds 2 values but its shape [1000,1000] needs 1000000"));
+  w->clear_float_data();
+  w->set_raw_data(std::string(8, '\0'));
+  const std::string raw = model.SerializeAsString();
+  REQUIRE_THROWS_WITH(parse_onnx(raw.data(), raw.size()),
+                      Catch::Contains("raw data has 8 bytes but shape [1000,1000] of float32 needs 4000000"));
+}

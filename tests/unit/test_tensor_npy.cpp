@@ -97,6 +97,25 @@ TEST_CASE(".npy reader accepts numpy's own header and rejects bad files", "[npy]
   REQUIRE_THROWS_AS(load_npy("/nonexistent/file.npy"), Error);
 }
 
+TEST_CASE(".npy headers that declare more data than the file holds are refused before allocating",
+          "[npy][errors][limits]") {
+  // A 200-byte file whose header declares 10^11 float32 elements.
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 1000000), }";
+  header.append(128 - 10 - header.size() - 1, ' ');
+  header += '\n';
+  std::string file = std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(header.size()) + '\0' + header;
+  file.append(72, '\0');
+  REQUIRE(file.size() == 200);
+  REQUIRE_THROWS_WITH(parse_npy(file.data(), file.size(), "hostile.npy"),
+                      Catch::Contains("hostile.npy: data has 72 bytes, shape [100000,1000000] of float32 "
+                                      "needs 400000000000"));
+  // A shape whose byte count overflows 64 bits.
+  std::string overflow = file;
+  overflow.replace(overflow.find("(100000, 1000000)"), 17, "(4611686018427387904, 4)");
+  REQUIRE_THROWS_WITH(parse_npy(overflow.data(), overflow.size(), "o.npy"),
+                      Catch::Contains("needs more than 64 bits count"));
+}
+
 TEST_CASE("save_npy and load_npy use the file system", "[npy]") {
   const auto path = std::filesystem::temp_directory_path() / "lq_test_roundtrip.npy";
   const Tensor t = Tensor::from_vector<float>({2, 2}, {1.5f, -2.0f, 3.25f, 0.0f});

@@ -14,6 +14,7 @@ const Tensor& KernelContext::input(size_t i) const {
 }
 
 Tensor& KernelContext::make_output(size_t i, DType dtype, Shape shape) {
+  check_tensor_size(dtype, shape, limits, fmt::format("{} output {}", node.describe(), i));
   if (i >= outputs.size()) outputs.resize(i + 1);
   outputs[i] = buffers ? buffers->allocate(dtype, std::move(shape)) : Tensor(dtype, std::move(shape));
   return outputs[i];

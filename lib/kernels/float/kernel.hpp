@@ -26,12 +26,14 @@ struct KernelContext {
   std::vector<Tensor> outputs;         // one per node output, filled by the kernel
   ThreadPool& pool;
   BufferPool* buffers = nullptr;       // reused output buffers (the Simulator's), if any
+  ResourceLimits limits;               // what one output may take, checked before allocating
 
   size_t num_inputs() const { return inputs.size(); }
   bool has_input(size_t i) const { return i < inputs.size() && inputs[i] != nullptr; }
   // Throws kInvalidModel naming the node if input i is absent.
   const Tensor& input(size_t i) const;
-  // Allocates output i (owned, zero-filled) and returns it.
+  // Allocates output i (owned, zero-filled) and returns it; throws kResourceExhausted naming
+  // the node when it would exceed `limits`.
   Tensor& make_output(size_t i, DType dtype, Shape shape);
   size_t num_outputs() const { return node.outputs().size(); }
 
