@@ -1,6 +1,8 @@
 // QuantizedGraph -> ONNX QDQ graph, and the parameter report.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "libquant/quantizer.hpp"
@@ -79,11 +81,68 @@ void export_activation(Graph& g, Value* v, const QuantParams& p) {
   add_qdq_node(g, "DequantizeLinear", {quantized, scale, zero_point}, dequantized, p);
 }
 
+// A bias that stays float (int16 products, summed exactly in int64 by the program) beside
+// quantized inputs and weights is exported as an exact int32 DequantizeLinear: each value b
+// becomes q = b / 2^e with the power of two 2^e that puts |q| in [2^30, 2^31), which holds
+// b's 24-bit mantissa without loss, so DequantizeLinear gives back b bit for bit.
+//
+// Why not leave it a float initializer: ONNX Runtime's BiasQuantization transformer (graph
+// optimization level basic, on by default; onnxruntime/core/optimizer/qdq_transformer/
+// bias_quantization.cc) rewrites the float bias of a Conv or Gemm whose inputs come from
+// DequantizeLinear into Cast<int32>(Round(b / (s_x s_w))), which saturates when s_x s_w is
+// the tiny scale of int16 x int16 products: cls's int16 export lost its output (cosine
+// 0.9996, rec 0.985) under default session options. A bias that already comes from a
+// DequantizeLinear is left alone.
+void export_exact_bias(Graph& g, Value* bias) {
+  const Tensor& data = *bias->initializer();
+  const std::vector<double> values = data.to_doubles();
+  std::vector<float> scales;
+  std::vector<int32_t> codes;
+  for (double b : values) {
+    int exponent = 0;
+    std::frexp(b, &exponent);  // |b| in [2^(exponent - 1), 2^exponent)
+    const double scale = b == 0.0 ? 1.0 : std::ldexp(1.0, std::max(exponent - 31, -149));
+    scales.push_back(static_cast<float>(scale));
+    codes.push_back(static_cast<int32_t>(b / scale));  // exact: b's mantissa has 24 bits
+  }
+  QuantParams p;
+  p.dtype = DType::kInt32;
+  p.scale = scales;
+  p.zero_point.assign(scales.size(), 0);
+  p.axis = 0;
+  const Shape shape = data.shape();
+  Value* stored = add_constant(g, bias->name() + "_int32", Tensor::from_vector<int32_t>(shape, codes));
+  auto [scale, zero_point] = scale_and_zero_point(g, bias->name() + "_exact", p);
+  Value* dequantized = g.add_value(g.unique_name(bias->name() + "_dequantized"));
+  g.replace_all_uses(bias, dequantized);
+  add_qdq_node(g, "DequantizeLinear", {stored, scale, zero_point}, dequantized, p);
+}
+
+// The float 1-D biases of Conv / Gemm nodes whose data and weight inputs are quantized.
+std::vector<Value*> float_biases_beside_qdq(const Graph& g, const QuantizedGraph& q) {
+  std::vector<Value*> out;
+  for (const Node* node : g.nodes()) {
+    if (!node->domain().empty() || (node->op_type() != "Conv" && node->op_type() != "Gemm")) continue;
+    Value* bias = node->input(2);
+    if (!bias || !bias->is_constant() || q.find(bias->name()) || bias->initializer()->rank() != 1 ||
+        bias->initializer()->dtype() != DType::kFloat32 || bias->initializer()->numel() == 0) {
+      continue;
+    }
+    if (!node->input(0) || !node->input(1) || !q.find(node->input(0)->name()) ||
+        !q.find(node->input(1)->name())) {
+      continue;
+    }
+    if (std::find(out.begin(), out.end(), bias) == out.end()) out.push_back(bias);
+  }
+  return out;
+}
+
 }  // namespace
 
 Graph QuantizedGraph::to_qdq() const {
   Graph g = graph.clone();
   upgrade_opset(g, kQdqOpset);
+  for (Value* bias : float_biases_beside_qdq(g, *this)) export_exact_bias(g, bias);
   for (const auto& [name, p] : params) {
     Value* v = g.find_value(name);
     if (!v) continue;
