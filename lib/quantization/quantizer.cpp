@@ -308,8 +308,7 @@ class Assigner {
     QuantParams best;
     double best_error = INFINITY;
     std::string scores;
-    for (RangeMethod m : {RangeMethod::kMax, RangeMethod::kPercentile, RangeMethod::kKL,
-                          RangeMethod::kMSE, RangeMethod::kMMSE}) {
+    for (const RangeMethod& m : auto_range_candidates()) {
       options.method = m;
       QuantParams candidate = make(choose_range(table_.at(v.name()), options), range_method_name(m));
       double error = 0.0;
@@ -758,8 +757,7 @@ QuantizedGraph Quantizer::quantize(const Graph& graph, const CalibrationTable& t
                                   assigner.auto_scores().size()));
     if (config.auto_evaluations > 0) {
       std::vector<QuantizedGraph> candidates;
-      for (RangeMethod m : {RangeMethod::kMax, RangeMethod::kPercentile, RangeMethod::kKL,
-                            RangeMethod::kMSE, RangeMethod::kMMSE}) {
+      for (const RangeMethod& m : auto_range_candidates()) {
         QuantizedGraph c;
         c.graph = graph.clone();
         Assigner(config, table, samples, c, m).run();
