@@ -55,12 +55,12 @@ const char* kUsage =
 // up to float summation order.
 constexpr double kMinOrtCosine = 0.9999;
 
-constexpr lq::RangeMethod kMethods[] = {lq::RangeMethod::kMax,  lq::RangeMethod::kPercentile,
-                                        lq::RangeMethod::kKL,   lq::RangeMethod::kMSE,
-                                        lq::RangeMethod::kMMSE, lq::RangeMethod::kAuto};
+const lq::RangeMethod kMethods[] = {lq::RangeMethod::kMax,  lq::RangeMethod::kPercentile,
+                                    lq::RangeMethod::kKL,   lq::RangeMethod::kMSE,
+                                    lq::RangeMethod::kMMSE, lq::RangeMethod::kAuto};
 // int16 leaves little to clip: the full range and the least-error one (also keeps a full
 // run within ten minutes on two cores).
-constexpr lq::RangeMethod kInt16Methods[] = {lq::RangeMethod::kMax, lq::RangeMethod::kMSE};
+const lq::RangeMethod kInt16Methods[] = {lq::RangeMethod::kMax, lq::RangeMethod::kMSE};
 
 struct Options {
   std::vector<std::string> models = {"det", "rec", "cls"};

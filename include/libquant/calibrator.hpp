@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "libquant/export.hpp"
@@ -94,19 +95,36 @@ LQ_EXPORT void accumulate(TensorStats& stats, const Tensor& data);
 
 // ---- Range methods ----------------------------------------------------------------------
 
-enum class RangeMethod : uint8_t {
-  kMax,         // min/max of the data
-  kPercentile,  // the `percentile` quantile of |x| (Kneron's "percentage")
-  kKL,          // entropy calibration (TensorRT, Sophgo): the clip minimizing KL divergence
-  kMSE,         // the clip minimizing the quantization mean squared error
-  kMMSE,        // Kneron's SNR-based search around the percentile range
-  kAuto,        // each of the above per tensor, keeping the least output error (Quantizer)
-  kSkip,        // no data: weights' ranges and a nominal activation range
+// A range method, by the name it is registered under. The built-in names have constants
+// (RangeMethod::kMax ...); parse_range_method turns any registered name (or alias) into
+// one. Two RangeMethods are equal when their names are.
+class RangeMethod {
+ public:
+  explicit RangeMethod(std::string name) : name_(std::move(name)) {}
+  const std::string& name() const { return name_; }
+  bool operator==(const RangeMethod& other) const { return name_ == other.name_; }
+  bool operator!=(const RangeMethod& other) const { return name_ != other.name_; }
+  bool operator<(const RangeMethod& other) const { return name_ < other.name_; }
+
+  static const RangeMethod kMax;         // min/max of the data
+  static const RangeMethod kPercentile;  // the `percentile` quantile of |x| (Kneron's "percentage")
+  static const RangeMethod kKL;          // entropy calibration (TensorRT, Sophgo): the clip minimizing KL divergence
+  static const RangeMethod kMSE;         // the clip minimizing the quantization mean squared error
+  static const RangeMethod kMMSE;        // Kneron's SNR-based search around the percentile range
+  static const RangeMethod kAuto;        // each auto candidate per tensor, keeping the least output error (Quantizer)
+  static const RangeMethod kSkip;        // no data: weights' ranges and a nominal activation range
+
+ private:
+  std::string name_;
 };
 
-LQ_EXPORT const char* range_method_name(RangeMethod method);
-// Throws kInvalidArgument listing the valid names.
-LQ_EXPORT RangeMethod parse_range_method(const std::string& name);
+inline const RangeMethod RangeMethod::kMax{"max"};
+inline const RangeMethod RangeMethod::kPercentile{"percentile"};
+inline const RangeMethod RangeMethod::kKL{"kl"};
+inline const RangeMethod RangeMethod::kMSE{"mse"};
+inline const RangeMethod RangeMethod::kMMSE{"mmse"};
+inline const RangeMethod RangeMethod::kAuto{"auto"};
+inline const RangeMethod RangeMethod::kSkip{"skip"};
 
 struct RangeOptions {
   RangeMethod method = RangeMethod::kPercentile;
@@ -121,6 +139,51 @@ struct Range {
   double min = 0.0;
   double max = 0.0;
 };
+
+// One registered range method. Built-in methods are one file each under
+// lib/calibration/range_methods/ (docs/adding-a-range-method.md).
+struct RangeMethodInfo {
+  std::string name;                  // lower case; what configs, the CLI and the C ABI use
+  std::vector<std::string> aliases;  // other accepted spellings (Kneron's "percentage")
+  // From statistics holding data (count > 0, a non-zero histogram) to a range that
+  // contains 0 and is not empty. Empty for names whose range the Quantizer decides per
+  // tensor (auto, skip): choose_range rejects them.
+  std::function<Range(const TensorStats&, const RangeOptions&)> choose;
+  // Throws kInvalidArgument for options the method cannot use (called before `choose`,
+  // also for statistics without data). May be empty.
+  std::function<void(const RangeOptions&)> check;
+  bool auto_candidate = false;  // RangeMethod::kAuto tries it on every tensor
+};
+
+// Range methods by name, in registration order. The library's methods are in builtin();
+// a registry object of one's own can add more (e.g. a test's), copied from builtin().
+class LQ_EXPORT RangeMethodRegistry {
+ public:
+  // max, percentile, kl, mse, mmse, then auto and skip.
+  static const RangeMethodRegistry& builtin();
+
+  // Throws kInvalidArgument when the name or an alias is already registered.
+  void add(RangeMethodInfo method);
+  // By name or alias, ignoring case; nullptr when unknown.
+  const RangeMethodInfo* find(const std::string& name) const;
+  // The method `name` (or alias) names, canonical; throws kInvalidArgument listing the
+  // valid names.
+  RangeMethod parse(const std::string& name) const;
+  std::vector<std::string> names() const;  // registration order, without aliases
+  std::vector<RangeMethod> auto_candidates() const;
+  // See choose_range.
+  Range choose(const TensorStats& stats, const RangeOptions& options) const;
+
+ private:
+  std::vector<RangeMethodInfo> methods_;
+};
+
+// The free functions use RangeMethodRegistry::builtin().
+LQ_EXPORT std::string range_method_name(const RangeMethod& method);
+// Throws kInvalidArgument listing the valid names.
+LQ_EXPORT RangeMethod parse_range_method(const std::string& name);
+// The methods RangeMethod::kAuto tries, in registration order.
+LQ_EXPORT std::vector<RangeMethod> auto_range_candidates();
 
 // The range a tensor is quantized over, from its statistics. kAuto and kSkip are decided
 // by the Quantizer and are rejected here. The result always contains 0 and is never empty

@@ -11,18 +11,6 @@
 
 namespace lq {
 
-Target Target::named(const std::string& name) {
-  Target t;
-  t.name = name;
-  if (name == "generic") return t;
-  if (name == "int8") {
-    t.int16 = false;
-    return t;
-  }
-  throw Error(StatusCode::kInvalidArgument,
-              fmt::format("unknown target \"{}\": expected one of generic, int8", name));
-}
-
 namespace compiler {
 
 namespace {
@@ -35,7 +23,7 @@ Lowering::Lowering(const QuantizedGraph& qgraph, const Graph& graph, const Targe
     : qgraph_(qgraph), graph_(graph), target_(target) {
   kernels::register_reference_kernels(registry_);
   data_.name = graph.name();
-  data_.target = target.name;
+  data_.target = target.name();
   for (const Value* in : graph.inputs()) {
     const int id = tensor(in);
     data_.tensors[static_cast<size_t>(id)].is_input = true;
@@ -47,10 +35,14 @@ const QuantParams* Lowering::params(const Value* v) const {
   return v ? qgraph_.find(v->name()) : nullptr;
 }
 
+bool Lowering::allows_int16(const Value* v) const {
+  return v->is_constant() ? target_.int16_weights() : target_.int16_activations();
+}
+
 bool Lowering::is_integer(const Value* v) const {
   const QuantParams* p = params(v);
   if (!p || p->per_channel() || !is_quantized_dtype(p->dtype)) return false;
-  if (p->dtype == DType::kInt16 && !target_.int16) return false;
+  if (p->dtype == DType::kInt16 && !allows_int16(v)) return false;
   const DType stored = v->is_constant() ? v->initializer()->dtype() : v->type().dtype;
   return stored == DType::kFloat32;
 }
@@ -58,8 +50,8 @@ bool Lowering::is_integer(const Value* v) const {
 std::string Lowering::not_integer_reason(const Value* v) const {
   const QuantParams* p = params(v);
   if (!p) return fmt::format("\"{}\" is not quantized", v->name());
-  if (p->dtype == DType::kInt16 && !target_.int16) {
-    return fmt::format("\"{}\" is int16 and target \"{}\" has no int16", v->name(), target_.name);
+  if (p->dtype == DType::kInt16 && !allows_int16(v)) {
+    return fmt::format("\"{}\" is int16 and target \"{}\" has no int16", v->name(), target_.name());
   }
   if (p->per_channel()) return fmt::format("\"{}\" is quantized per channel", v->name());
   return fmt::format("\"{}\" is not an 8/16-bit quantized float value", v->name());
@@ -243,7 +235,7 @@ const Value* Lowering::deferred_root(const Value* v) const {
 // reader is elementwise, and its operands come from one integer tensor): the table of the
 // chain's end covers it. A reader that cannot be a table lowers it after all (lower_now).
 bool Lowering::defer(const Node& node) {
-  if (!roles::is_elementwise(node) || node.outputs().size() != 1 || target_.cpu_ops.count(node.op_type())) {
+  if (!roles::is_elementwise(node) || node.outputs().size() != 1 || !target_.cpu_reason(node).empty()) {
     return false;
   }
   const Value* out = node.output(0);
@@ -251,7 +243,7 @@ bool Lowering::defer(const Node& node) {
     return false;
   }
   for (const Use& use : out->uses()) {
-    if (!roles::is_elementwise(*use.node) || target_.cpu_ops.count(use.node->op_type())) return false;
+    if (!roles::is_elementwise(*use.node) || !target_.cpu_reason(*use.node).empty()) return false;
   }
   const Value* root = nullptr;
   for (const Value* in : node.inputs()) {
@@ -279,7 +271,7 @@ void Lowering::lower_now(const Node& node) {
   bool reads_deferred = false;
   for (const Value* in : node.inputs()) reads_deferred = reads_deferred || deferred_root(in);
   if (reads_deferred) {
-    if (!target_.cpu_ops.count(node.op_type()) && lower_lookup(*this, node, why)) return;
+    if (target_.cpu_reason(node).empty() && lower_lookup(*this, node, why)) return;
     // Not a table after all: lower the deferred operands as the nodes they are.
     for (const Value* in : node.inputs()) {
       if (!deferred_root(in)) continue;
@@ -288,8 +280,8 @@ void Lowering::lower_now(const Node& node) {
     }
     if (fused_.count(node.name())) return;
   }
-  if (target_.cpu_ops.count(node.op_type())) {
-    lower_cpu(node, fmt::format("target \"{}\" keeps {} on the CPU", target_.name, node.op_type()));
+  if (const std::string reason = target_.cpu_reason(node); !reason.empty()) {
+    lower_cpu(node, reason);
     return;
   }
   for (auto rule : {lower_gather, lower_lookup, lower_arithmetic}) {

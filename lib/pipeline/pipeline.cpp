@@ -53,7 +53,7 @@ std::string report(const PipelineOptions& o, const PipelineResult& r) {
   j["calibration_samples"] = r.calibration_samples;
   j["output_snr_db"] = r.output_snr_db;
   j["fixed_output_snr_db"] = r.fixed_snr_db;
-  j["program"] = {{"target", o.target.name},
+  j["program"] = {{"target", o.target.name()},
                   {"instructions", r.program.instruction_count()},
                   {"cpu_instructions", r.program.cpu_instruction_count()},
                   {"peak_activation_bytes", r.program.peak_activation_bytes()},

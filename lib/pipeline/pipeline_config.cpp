@@ -30,7 +30,6 @@ const std::vector<std::string> kQuantizationKeys = {
     "activation", "weight", "symmetric_activations", "symmetric_weights", "per_channel", "scale",
     "input", "output", "post_sigmoid", "int16_budget", "config", "op_types", "nodes", "tensors"};
 const std::vector<std::string> kCompilerKeys = {"target", "cpu_ops", "threads"};
-const std::vector<std::string> kTargets = {"generic", "int8"};
 const std::vector<std::string> kOutputKeys = {"dir", "artifacts"};
 const std::vector<std::string> kArtifacts = {"float",   "qdq",             "params", "config",
                                              "program", "program_summary", "report"};
@@ -210,10 +209,10 @@ PipelineOptions parse(const json& root, const std::string& base_dir) {
   const json& compiler = root.contains("compiler") ? root["compiler"] : empty;
   json_check::keys(compiler, kWhat, "/compiler", kCompilerKeys);
   if (compiler.contains("target")) {
-    o.target = Target::named(choice_at(compiler["target"], "/compiler/target", kTargets));
+    o.target = Target::named(choice_at(compiler["target"], "/compiler/target", Target::names()));
   }
   if (compiler.contains("cpu_ops")) {
-    for (const std::string& op : strings_at(compiler["cpu_ops"], "/compiler/cpu_ops")) o.target.cpu_ops.insert(op);
+    for (const std::string& op : strings_at(compiler["cpu_ops"], "/compiler/cpu_ops")) o.target.keep_on_cpu(op);
   }
   if (compiler.contains("threads")) o.threads = static_cast<int>(positive_at(compiler["threads"], "/compiler/threads"));
 
@@ -328,7 +327,7 @@ std::string PipelineOptions::to_json() const {
                           {"tensors", quant["tensors"]}};
   if (quantization.input_dtype) root["quantization"]["input"] = dtype_name(*quantization.input_dtype);
   if (quantization.output_dtype) root["quantization"]["output"] = dtype_name(*quantization.output_dtype);
-  root["compiler"] = {{"target", target.name}, {"cpu_ops", target.cpu_ops}, {"threads", threads}};
+  root["compiler"] = {{"target", target.name()}, {"cpu_ops", target.cpu_ops()}, {"threads", threads}};
   root["output"] = {{"dir", output_dir}, {"artifacts", artifacts}};
   return root.dump(2);
 }

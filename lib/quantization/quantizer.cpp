@@ -308,8 +308,7 @@ class Assigner {
     QuantParams best;
     double best_error = INFINITY;
     std::string scores;
-    for (RangeMethod m : {RangeMethod::kMax, RangeMethod::kPercentile, RangeMethod::kKL,
-                          RangeMethod::kMSE, RangeMethod::kMMSE}) {
+    for (const RangeMethod& m : auto_range_candidates()) {
       options.method = m;
       QuantParams candidate = make(choose_range(table_.at(v.name()), options), range_method_name(m));
       double error = 0.0;
@@ -721,12 +720,12 @@ namespace {
 
 // The config with every int16 request replaced by int8 when the target has no int16.
 QuantConfig for_target(const QuantConfig& config, const Target& target, std::vector<std::string>& log) {
-  if (target.int16) return config;
+  if (target.int16()) return config;
   QuantConfig out = config;
   auto narrow = [&](std::optional<DType>& dtype, const std::string& where, const char* what) {
     if (dtype != DType::kInt16) return;
     dtype = DType::kInt8;
-    log.push_back(fmt::format("target \"{}\" has no int16: {} {} falls back to int8", target.name,
+    log.push_back(fmt::format("target \"{}\" has no int16: {} {} falls back to int8", target.name(),
                               where, what));
   };
   auto narrow_spec = [&](QuantSpec& spec, const std::string& where) {
@@ -758,8 +757,7 @@ QuantizedGraph Quantizer::quantize(const Graph& graph, const CalibrationTable& t
                                   assigner.auto_scores().size()));
     if (config.auto_evaluations > 0) {
       std::vector<QuantizedGraph> candidates;
-      for (RangeMethod m : {RangeMethod::kMax, RangeMethod::kPercentile, RangeMethod::kKL,
-                            RangeMethod::kMSE, RangeMethod::kMMSE}) {
+      for (const RangeMethod& m : auto_range_candidates()) {
         QuantizedGraph c;
         c.graph = graph.clone();
         Assigner(config, table, samples, c, m).run();
@@ -769,9 +767,9 @@ QuantizedGraph Quantizer::quantize(const Graph& graph, const CalibrationTable& t
     }
   }
   if (config.int16_budget > 0.0) {
-    if (!target_.int16) {
+    if (!target_.int16()) {
       out.log.push_back(fmt::format("target \"{}\" has no int16: int16_budget {} is ignored",
-                                    target_.name, config.int16_budget));
+                                    target_.name(), config.int16_budget));
     } else if (scoring.empty()) {
       throw Error(StatusCode::kFailedPrecondition,
                   "int16_budget measures each tensor's effect on the model outputs on calibration "

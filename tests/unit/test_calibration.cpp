@@ -717,3 +717,93 @@ TEST_CASE("Calibrator: samples from a folder of pictures with their preprocessin
   REQUIRE(stats.max == (250.0 - 100.0) * 0.5);
   REQUIRE(calibrator.table().at("out").min == 0.0);
 }
+
+// ---- The range method registry --------------------------------------------------------------
+
+namespace {
+
+// A test-only method: half the largest magnitude, symmetric.
+RangeMethodInfo half_max_method() {
+  RangeMethodInfo m;
+  m.name = "half_max";
+  m.choose = [](const TensorStats& stats, const RangeOptions&) {
+    const double a = 0.5 * std::max(std::fabs(stats.min), std::fabs(stats.max));
+    return Range{-a, a};
+  };
+  m.check = [](const RangeOptions& o) {
+    if (o.bits > 16) throw Error(StatusCode::kInvalidArgument, "half_max takes at most 16 bits");
+  };
+  m.auto_candidate = true;
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("range method registry: the built-in names, in order, and the auto candidates", "[calibration]") {
+  const RangeMethodRegistry& builtin = RangeMethodRegistry::builtin();
+  REQUIRE(builtin.names() ==
+          std::vector<std::string>{"max", "percentile", "kl", "mse", "mmse", "auto", "skip"});
+  REQUIRE(auto_range_candidates() == std::vector<RangeMethod>{RangeMethod::kMax, RangeMethod::kPercentile,
+                                                              RangeMethod::kKL, RangeMethod::kMSE,
+                                                              RangeMethod::kMMSE});
+  REQUIRE(builtin.find("Percentage") == builtin.find("percentile"));
+  REQUIRE(builtin.find("auto") != nullptr);
+  REQUIRE_FALSE(builtin.find("auto")->choose);  // decided by the Quantizer
+  REQUIRE(builtin.find("entropy2") == nullptr);
+}
+
+TEST_CASE("range method registry: a method added at run time is chosen by name", "[calibration]") {
+  RangeMethodRegistry registry = RangeMethodRegistry::builtin();
+  registry.add(half_max_method());
+  const TensorStats stats = stats_of({-4.0f, 1.0f, 3.0f});
+  RangeOptions o;
+  o.method = registry.parse("Half_Max");
+  REQUIRE(o.method == RangeMethod("half_max"));
+  const Range r = registry.choose(stats, o);
+  REQUIRE(r.min == Approx(-2.0));
+  REQUIRE(r.max == Approx(2.0));
+  REQUIRE(registry.auto_candidates().back() == RangeMethod("half_max"));
+  REQUIRE(registry.names().back() == "half_max");
+  // The method's own option check runs before it.
+  o.bits = 24;
+  REQUIRE_THROWS_WITH(registry.choose(stats, o), Catch::Contains("at most 16 bits"));
+  // The built-in registry, which the free functions use, is unchanged.
+  REQUIRE_THROWS_WITH(parse_range_method("half_max"), Catch::Contains("unknown range method \"half_max\""));
+  o.bits = 8;
+  REQUIRE_THROWS_WITH(choose_range(stats, o), Catch::Contains("unknown range method \"half_max\""));
+  // The built-in methods work the same through the copy.
+  o.method = RangeMethod::kMSE;
+  REQUIRE(registry.choose(stats, o).max == choose_range(stats, o).max);
+}
+
+TEST_CASE("range method registry: taken, malformed and misbehaving methods are errors", "[calibration]") {
+  RangeMethodRegistry registry = RangeMethodRegistry::builtin();
+  RangeMethodInfo taken = half_max_method();
+  taken.name = "mse";
+  REQUIRE_THROWS_WITH(registry.add(taken), Catch::Contains("\"mse\" is already registered"));
+  RangeMethodInfo alias = half_max_method();
+  alias.aliases = {"percentage"};
+  REQUIRE_THROWS_WITH(registry.add(alias), Catch::Contains("\"percentage\" is already registered"));
+  RangeMethodInfo upper = half_max_method();
+  upper.name = "HalfMax";
+  REQUIRE_THROWS_WITH(registry.add(upper), Catch::Contains("lower case"));
+  REQUIRE(registry.find("halfmax") == nullptr);
+
+  RangeMethodInfo positive_only = half_max_method();
+  positive_only.name = "no_zero";
+  positive_only.choose = [](const TensorStats&, const RangeOptions&) { return Range{1.0, 2.0}; };
+  registry.add(positive_only);
+  RangeOptions o;
+  o.method = RangeMethod("no_zero");
+  try {
+    registry.choose(stats_of({1.0f, 2.0f}), o);
+    FAIL("a range without 0 was returned");
+  } catch (const Error& e) {
+    REQUIRE(e.code() == StatusCode::kInternal);
+    REQUIRE_THAT(e.what(), Catch::Contains("range method no_zero returned [1, 2]"));
+  }
+  // Names without a range function are rejected, listing those with one.
+  o.method = RangeMethod::kSkip;
+  REQUIRE_THROWS_WITH(registry.choose(stats_of({1.0f}), o),
+                      Catch::Contains("choose_range takes max, percentile, kl, mse, mmse or no_zero"));
+}

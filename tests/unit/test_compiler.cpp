@@ -451,7 +451,7 @@ TEST_CASE("An elementwise chain of one tensor is one exact table", "[compiler]")
 TEST_CASE("A chain whose end cannot be a table lowers its inner nodes after all", "[compiler]") {
   SECTION("the end is kept on the CPU by the target") {
     CompileOptions options;
-    options.target.cpu_ops = {"Add"};
+    options.target.keep_on_cpu("Add");
     const Compiled c = compile(chains_graph(), {}, options);
     const auto kernels = kernels_by_node(c.program);
     REQUIRE(kernels.at("y") == Kernels{"CPU"});
@@ -493,7 +493,7 @@ TEST_CASE("Softmax lowers to the integer Softmax, within 1 LSB", "[compiler]") {
   REQUIRE(max_code_difference(wide) <= 1);
   // Kept on the CPU by the target: exact.
   CompileOptions cpu_softmax;
-  cpu_softmax.target.cpu_ops = {"Softmax"};
+  cpu_softmax.target.keep_on_cpu("Softmax");
   const Compiled cpu = compile(unary("Softmax", {{"axis", attr_int(-1)}}), {}, cpu_softmax);
   REQUIRE(kernels_by_node(cpu.program) == std::map<std::string, Kernels>{{"y", {"CPU"}}});
   REQUIRE(max_code_difference(cpu) == 0);
@@ -527,7 +527,7 @@ TEST_CASE("Relu and Clip on int16 are clamped rescales", "[compiler]") {
 
 TEST_CASE("Target::cpu_ops keeps an op on the CPU, with the reason", "[compiler]") {
   CompileOptions options;
-  options.target.cpu_ops = {"Sigmoid"};
+  options.target.keep_on_cpu("Sigmoid");
   const Compiled c = compile(unary("Sigmoid"), {}, options);
   const LayerInfo layer = c.program.layers().at(0);
   REQUIRE(layer.kernel == "CPU");
@@ -661,9 +661,81 @@ TEST_CASE("FixedSimulator::run names the input and what is wrong with it", "[com
 }
 
 TEST_CASE("Target::named knows generic and int8 and lists them otherwise", "[compiler][errors]") {
-  REQUIRE(Target::named("generic").int16);
-  REQUIRE_FALSE(Target::named("int8").int16);
-  REQUIRE(Target::named("int8").name == "int8");
+  REQUIRE(Target::named("generic").int16());
+  REQUIRE_FALSE(Target::named("int8").int16());
+  REQUIRE(Target::named("int8").name() == "int8");
   REQUIRE_THROWS_WITH(Target::named("bogus"), Catch::Contains("unknown target \"bogus\"") &&
                                                   Catch::Contains("generic, int8"));
+}
+
+TEST_CASE("Target: the built-in profiles' capabilities, and the default is generic", "[compiler]") {
+  REQUIRE(Target::names() == std::vector<std::string>{"generic", "int8"});
+  REQUIRE(Target().name() == "generic");
+  const Target generic = Target::named("generic");
+  REQUIRE(generic.int16_activations());
+  REQUIRE(generic.int16_weights());
+  REQUIRE(generic.weight_bits() == std::vector<int>{8, 16});
+  REQUIRE(generic.per_channel());
+  REQUIRE_FALSE(generic.power_of_two_scales());
+  REQUIRE(generic.cpu_ops().empty());
+  const Target int8 = Target::named("int8");
+  REQUIRE_FALSE(int8.int16_activations());
+  REQUIRE_FALSE(int8.int16_weights());
+  REQUIRE(int8.allows_weight_bits(8));
+  REQUIRE_FALSE(int8.allows_weight_bits(16));
+}
+
+TEST_CASE("Target: cpu_reason and keep_on_cpu; a copy keeps its own CPU ops", "[compiler]") {
+  Builder b;
+  Value* x = b.input("x", {1, 4});
+  b.output(b.node("Sigmoid", {x}, "y"));
+  const Node& sigmoid = *b.g.find_node("y");
+  Target target = Target::named("int8");
+  REQUIRE(target.cpu_reason(sigmoid).empty());
+  const Target before = target;
+  target.keep_on_cpu("Sigmoid");
+  REQUIRE(target.cpu_reason(sigmoid) == "target \"int8\" keeps Sigmoid on the CPU");
+  REQUIRE(before.cpu_reason(sigmoid).empty());
+  REQUIRE(Target::named("int8").cpu_ops().empty());
+}
+
+TEST_CASE("Target: the cost hook is a roofline of MACs and bytes", "[compiler]") {
+  TargetProfile profile = Target::named("generic").profile();
+  profile.name = "roofline";
+  profile.cost = TargetCostModel{4.0, 2.0, 5e8};
+  const Target t(profile);
+  REQUIRE(t.cycles(LayerWork{}) == 0);
+  REQUIRE(t.cycles(LayerWork{400, 10, 10}) == 100);   // compute-bound: 400 / 4
+  REQUIRE(t.cycles(LayerWork{4, 300, 100}) == 200);   // memory-bound: 400 / 2
+  REQUIRE(t.cycles(LayerWork{1, 0, 0}) == 1);         // a partial cycle is a cycle
+  REQUIRE(t.seconds(LayerWork{400, 0, 0}) == Approx(100 / 5e8));
+}
+
+TEST_CASE("Target registry: a profile added at run time is compiled for by name", "[compiler]") {
+  TargetRegistry registry = TargetRegistry::builtin();
+  TargetProfile npu = Target::named("int8").profile();
+  npu.name = "test_npu";
+  npu.unsupported = [](const Node& node) {
+    return node.op_type() == "Sigmoid" ? std::string("test_npu has no Sigmoid unit") : std::string();
+  };
+  registry.add(npu);
+  REQUIRE(registry.names() == std::vector<std::string>{"generic", "int8", "test_npu"});
+  REQUIRE_THROWS_WITH(Target::named("test_npu"), Catch::Contains("generic, int8"));  // builtin unchanged
+
+  CompileOptions options;
+  options.target = registry.named("test_npu");
+  const Compiled sigmoid = compile(unary("Sigmoid"), {}, options);
+  REQUIRE(sigmoid.program.layers().at(0).kernel == "CPU");
+  REQUIRE(sigmoid.program.layers().at(0).cpu_reason == "test_npu has no Sigmoid unit");
+  REQUIRE(max_code_difference(sigmoid) == 0);
+  const Compiled relu = compile(unary("Relu"), {}, options);
+  REQUIRE(relu.program.layers().at(0).kernel != "CPU");
+
+  REQUIRE_THROWS_WITH(registry.add(npu), Catch::Contains("target \"test_npu\" is already registered"));
+  npu.name = "Test";
+  REQUIRE_THROWS_WITH(registry.add(npu), Catch::Contains("lower case"));
+  npu.name = "slow";
+  npu.cost.macs_per_cycle = 0.0;
+  REQUIRE_THROWS_WITH(registry.add(npu), Catch::Contains("cost.macs_per_cycle is 0"));
+  REQUIRE_THROWS_WITH(registry.named("slow"), Catch::Contains("expected one of generic, int8, test_npu"));
 }

@@ -75,9 +75,9 @@ output: {dir: out, artifacts: [qdq, report]}
   REQUIRE(a.quantization.resolve_model().activation_dtype == DType::kInt16);
   REQUIRE_FALSE(a.quantization.resolve_model().per_channel);
   REQUIRE(a.artifacts == std::vector<std::string>{"qdq", "report"});
-  REQUIRE(b.target.name == "int8");
-  REQUIRE_FALSE(b.target.int16);
-  REQUIRE(b.target.cpu_ops == std::set<std::string>{"Softmax"});
+  REQUIRE(b.target.name() == "int8");
+  REQUIRE_FALSE(b.target.int16());
+  REQUIRE(b.target.cpu_ops() == std::set<std::string>{"Softmax"});
 }
 
 TEST_CASE("pipeline config errors name the path and suggest the key", "[pipeline][errors]") {
