@@ -3,10 +3,11 @@
 of a later stage. Stages, in order:
 
   graph -> kernels (float, integer) -> passes -> float simulator -> calibration ->
-  quantization -> compiler -> fixed-point runtime -> analysis -> pipeline
+  target -> quantization -> compiler -> fixed-point runtime -> analysis -> pipeline
 
 Kernels sit below the passes because constant folding (passes/fold_constants.cpp) evaluates
-nodes with the float reference kernels; no kernel reads a pass.
+nodes with the float reference kernels; no kernel reads a pass. The Target (lib/target: its
+profiles, capabilities, op-support and cost hooks) sits below the Quantizer, which reads it.
 
 A header belongs to the stage of its directory (lib/<stage>/...), public headers
 (include/libquant/*.hpp) to the stage listed in PUBLIC below, and the generated .lqm schema
@@ -18,7 +19,7 @@ import pathlib
 import re
 import sys
 
-STAGES = ["graph", "kernels", "passes", "simulator", "calibration", "quantization",
+STAGES = ["graph", "kernels", "passes", "simulator", "calibration", "target", "quantization",
           "compiler", "runtime", "analysis", "pipeline"]
 RANK = {name: i for i, name in enumerate(STAGES)}
 
@@ -26,7 +27,7 @@ RANK = {name: i for i, name in enumerate(STAGES)}
 PUBLIC = {
     "export.hpp": "graph", "status.hpp": "graph", "tensor.hpp": "graph", "graph.hpp": "graph",
     "simulator.hpp": "simulator", "calibrator.hpp": "calibration",
-    "target.hpp": "quantization", "quantizer.hpp": "quantization",
+    "target.hpp": "target", "quantizer.hpp": "quantization",
     "compiler.hpp": "compiler", "runtime.hpp": "runtime", "analysis.hpp": "analysis",
     "pipeline.hpp": "pipeline",
 }
