@@ -55,6 +55,9 @@ class LQ_EXPORT Histogram {
   explicit Histogram(int bins = 2048);
   void add(const float* data, int64_t n);  // NaNs are ignored
   void merge(const Histogram& other);      // same bin count; limits may differ
+  // A histogram as serialized: `limit` 0 or a power of two, an even count of bins >= 2.
+  // Throws kInvalidArgument otherwise.
+  static Histogram from_counts(double limit, std::vector<uint64_t> counts);
   int bins() const { return static_cast<int>(counts_.size()); }
   double limit() const { return limit_; }
   double bin_width() const { return 2.0 * limit_ / bins(); }
@@ -79,19 +82,51 @@ struct TensorStats {
   int channel_axis = -1;
   std::vector<double> channel_min;
   std::vector<double> channel_max;
+  bool constant = false;  // a weight or other initializer: the same in every shard
 };
 
 // Statistics of every tensor (graph inputs, node outputs, constants), by value name.
+// A sample the Calibrator kept (range searches score candidates on them), with its place
+// in the whole calibration set: (source index << 20) | batch piece, so that shards merged
+// keep the same first samples as one process over all of them.
+struct KeptSample {
+  uint64_t order = 0;
+  TensorMap inputs;
+};
+
 struct LQ_EXPORT CalibrationTable {
   std::map<std::string, TensorStats> tensors;
   uint64_t samples = 0;
+  // Of the calibrated graph (calibration_fingerprint): merge() refuses another model's.
+  std::string model_fingerprint;
+  size_t keep_limit = 0;          // at most this many kept samples, the first by order
+  std::vector<KeptSample> kept;   // sorted by order
+
   const TensorStats& at(const std::string& value_name) const;  // throws kNotFound naming it
   std::string to_json() const;  // min, max, count, histogram limit and counts
+
+  // Adds another shard's statistics exactly: N shards of a calibration set merged give the
+  // same table, bit for bit, as one Calibrator over all samples (min/max and counts add up,
+  // histograms have power-of-two limits and rebin exactly, constants are taken once).
+  // Throws kInvalidArgument for another model, another bin count or another channel layout.
+  void merge(const CalibrationTable& other);
+  // A versioned file ("format": "libquant-calibration-statistics", "version": 1) holding
+  // everything above, kept samples included; parse() rejects other formats, newer versions
+  // and damaged files, naming `context` (the path).
+  std::string serialize() const;
+  static CalibrationTable parse(const std::string& text, const std::string& context = "statistics");
+  void save(const std::string& path) const;  // a temporary file renamed over `path`
+  static CalibrationTable load(const std::string& path);
 };
 
 // Adds `data` to `stats` (min/max/count/histogram, and per-channel min/max when
 // stats.channel_axis >= 0).
 LQ_EXPORT void accumulate(TensorStats& stats, const Tensor& data);
+// Adds `from` to `into` exactly (see CalibrationTable::merge); `what` names the tensor in errors.
+LQ_EXPORT void merge_stats(TensorStats& into, const TensorStats& from, const std::string& what);
+// A hash of what calibration statistics depend on: the graph's inputs, nodes, values and
+// constants' shapes (not their data). Two tables of one model and input shapes match.
+LQ_EXPORT std::string calibration_fingerprint(const Graph& graph);
 
 // ---- Range methods ----------------------------------------------------------------------
 
@@ -199,6 +234,11 @@ struct CalibrationOptions {
   int histogram_bins = 2048;
   ProgressCallback progress;  // called after each sample
   size_t keep_samples = 0;    // the first samples are kept (RangeMethod::kAuto scores on them)
+  // Sharded calibration: add_sources runs only the shard_index-th of shard_count contiguous
+  // blocks of the samples (their global order kept), so that the shards' tables, merged,
+  // equal one table over all samples.
+  int shard_index = 0;
+  int shard_count = 1;
 };
 
 // Input name -> the sample files for it: .npy files (or folders of them, sorted by name),

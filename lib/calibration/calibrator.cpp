@@ -159,17 +159,21 @@ struct Calibrator::Impl {
   }
 
   void add_weights() {
+    table.model_fingerprint = calibration_fingerprint(graph);
+    table.keep_limit = options.keep_samples;
     const auto axes = weight_channel_axes(graph);
     for (const Value* v : graph.initializers()) {
       if (!dtype_is_float(v->initializer()->dtype())) continue;
       TensorStats& stats = stats_for(v->name());
       auto axis = axes.find(v);
       stats.channel_axis = axis == axes.end() ? -1 : axis->second;
+      stats.constant = true;
       accumulate(stats, *v->initializer());
     }
   }
 
-  void run(const TensorMap& inputs) {
+  // `order`: the sample's place in the whole calibration set (KeptSample::order).
+  void run(const TensorMap& inputs, uint64_t order) {
     simulator.run(inputs, [this](const Value& value, const Tensor& data) {
       if (data.dtype() == DType::kFloat32) accumulate(stats_for(value.name()), data);
     });
@@ -177,7 +181,10 @@ struct Calibrator::Impl {
     for (const auto& [name, data] : inputs) {
       if (data.dtype() == DType::kFloat32) accumulate(stats_for(name), data);
     }
-    if (kept.size() < options.keep_samples) kept.push_back(inputs);
+    if (kept.size() < options.keep_samples) {
+      kept.push_back(inputs);
+      table.kept.push_back(KeptSample{order, inputs});
+    }
     ++table.samples;
   }
 
@@ -196,11 +203,12 @@ struct Calibrator::Impl {
     }
     try {
       const int64_t pieces = split_count(graph, sample);
-      if (pieces == 1) return run(sample);
+      const uint64_t order = static_cast<uint64_t>(index) << 20;
+      if (pieces == 1) return run(sample, order);
       for (int64_t piece = 0; piece < pieces; ++piece) {
         TensorMap item;
         for (const auto& [name, data] : sample) item[name] = batch_item(data, piece);
-        run(item);
+        run(item, order | static_cast<uint64_t>(piece));
       }
     } catch (const Error& e) {
       throw Error(e.code(),
@@ -213,6 +221,7 @@ struct Calibrator::Impl {
   Simulator simulator;
   CalibrationTable table;
   std::vector<TensorMap> kept;
+  uint64_t added = 0;  // add_sample calls: their order after any files
 };
 
 Calibrator::Calibrator(const Graph& graph, CalibrationOptions options)
@@ -227,7 +236,7 @@ const CalibrationTable& Calibrator::table() const { return impl_->table; }
 
 const std::vector<TensorMap>& Calibrator::kept_samples() const { return impl_->kept; }
 
-void Calibrator::add_sample(const TensorMap& inputs) { impl_->run(inputs); }
+void Calibrator::add_sample(const TensorMap& inputs) { impl_->run(inputs, impl_->added++ << 20); }
 
 void Calibrator::add_sources(const std::map<std::string, CalibrationSource>& sources) {
   const std::vector<const Value*> inputs = model_inputs(impl_->graph);
@@ -260,10 +269,20 @@ void Calibrator::add_sources(const std::map<std::string, CalibrationSource>& sou
                               files.back().size()));
     }
   }
-  const auto total = static_cast<int64_t>(files.empty() ? 0 : files.front().size());
-  for (int64_t i = 0; i < total; ++i) {
+  const auto all = static_cast<int64_t>(files.empty() ? 0 : files.front().size());
+  const CalibrationOptions& o = impl_->options;
+  if (o.shard_count < 1 || o.shard_index < 0 || o.shard_index >= o.shard_count) {
+    throw Error(StatusCode::kInvalidArgument,
+                fmt::format("calibration shard {}/{}: the index must be in [0, count) and the count >= 1",
+                            o.shard_index, o.shard_count));
+  }
+  // Contiguous blocks: shard i holds samples [i * block, (i + 1) * block) of the sorted files.
+  const int64_t block = (all + o.shard_count - 1) / o.shard_count;
+  const int64_t first = std::min(all, block * o.shard_index);
+  const int64_t end = std::min(all, first + block);
+  for (int64_t i = first; i < end; ++i) {
     impl_->run_files(inputs, files, sources, static_cast<size_t>(i));
-    if (impl_->options.progress) impl_->options.progress(i + 1, total);
+    if (o.progress) o.progress(i - first + 1, end - first);
   }
 }
 

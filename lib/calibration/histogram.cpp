@@ -85,6 +85,19 @@ Histogram::Histogram(int bins) {
   counts_.assign(static_cast<size_t>(bins), 0);
 }
 
+Histogram Histogram::from_counts(double limit, std::vector<uint64_t> counts) {
+  Histogram h(static_cast<int>(counts.size()));
+  int exponent = 0;
+  const bool power_of_two = limit == 0.0 || (std::isfinite(limit) && std::frexp(limit, &exponent) == 0.5);
+  if (!power_of_two) {
+    throw Error(StatusCode::kInvalidArgument,
+                fmt::format("histogram limit {} is neither 0 nor a power of two", limit));
+  }
+  h.limit_ = limit;
+  h.counts_ = std::move(counts);
+  return h;
+}
+
 uint64_t Histogram::total() const {
   return std::accumulate(counts_.begin(), counts_.end(), uint64_t{0});
 }

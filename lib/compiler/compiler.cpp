@@ -144,7 +144,7 @@ void Lowering::emit(Kernel kernel, const Node& node, std::vector<int> inputs,
 }
 
 kernels::KernelContext Lowering::context(const Node& node) const {
-  return kernels::KernelContext{node, graph_.opset(""), {}, {}, pool_};
+  return kernels::KernelContext{node, graph_.opset(""), {}, {}, pool_, nullptr, {}};
 }
 
 std::vector<Tensor> Lowering::evaluate(const Node& node,
@@ -331,7 +331,7 @@ Graph specialize(const Graph& source, const std::map<std::string, Shape>& input_
     if (!in->type().is_static() || node->output(0)->is_graph_output()) continue;
     // Shape reads only the input's dims: a borrowed tensor without data stands in.
     const Tensor shape_only = Tensor::borrow(DType::kFloat32, in->type().static_shape(), nullptr);
-    kernels::KernelContext ctx{*node, g.opset(""), {&shape_only}, {}, pool};
+    kernels::KernelContext ctx{*node, g.opset(""), {&shape_only}, {}, pool, nullptr, {}};
     ctx.outputs.resize(1);
     registry.find("Shape")(ctx);
     Value* out = node->output(0);

@@ -34,7 +34,7 @@ bool fold_constants(Graph& graph) {
   bool changed = false;
   for (Node* node : graph.nodes()) {  // topological order: folded outputs feed later nodes
     if (!is_foldable(*node, registry)) continue;
-    kernels::KernelContext ctx{*node, graph.opset(""), {}, {}, pool};
+    kernels::KernelContext ctx{*node, graph.opset(""), {}, {}, pool, nullptr, {}};
     for (const Value* in : node->inputs()) ctx.inputs.push_back(in ? in->initializer() : nullptr);
     ctx.outputs.resize(node->outputs().size());
     registry.find(node->op_type())(ctx);
