@@ -32,8 +32,6 @@ const std::vector<std::string> kQuantizationKeys = {
 const std::vector<std::string> kCompilerKeys = {"target", "cpu_ops", "threads"};
 const std::vector<std::string> kTargets = {"generic", "int8"};
 const std::vector<std::string> kOutputKeys = {"dir", "artifacts"};
-const std::vector<std::string> kArtifacts = {"float",   "qdq",             "params", "config",
-                                             "program", "program_summary", "report"};
 
 [[noreturn]] void fail(const std::string& path, const std::string& message) {
   json_check::fail(kWhat, path, message);
@@ -225,7 +223,8 @@ PipelineOptions parse(const json& root, const std::string& base_dir) {
     o.artifacts.clear();
     const auto names = strings_at(output["artifacts"], "/output/artifacts");
     for (size_t i = 0; i < names.size(); ++i) {
-      o.artifacts.push_back(choice_at(json(names[i]), fmt::format("/output/artifacts/{}", i), kArtifacts));
+      o.artifacts.push_back(choice_at(json(names[i]), fmt::format("/output/artifacts/{}", i),
+                                        PipelineOptions::artifact_names()));
     }
   }
   return o;
