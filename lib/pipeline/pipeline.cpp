@@ -50,6 +50,8 @@ class StageTimer {
       fn();
     } catch (const Error& e) {
       throw Error(e.code(), fmt::format("{} stage: {}", stage, e.what()));
+    } catch (const std::filesystem::filesystem_error& e) {
+      throw Error(StatusCode::kIoError, fmt::format("{} stage: {}", stage, e.what()));
     }
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
     result_.times.push_back({stage, elapsed.count()});

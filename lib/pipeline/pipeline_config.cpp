@@ -296,7 +296,7 @@ std::string PipelineOptions::to_json() const {
     if (in.shape) j["shape"] = *in.shape;
     j["calibration"] = in.calibration;
     j["images"] = in.images;
-    j["size"] = {in.preprocess.height, in.preprocess.width};
+    if (in.preprocess.height > 0 || in.preprocess.width > 0) j["size"] = {in.preprocess.height, in.preprocess.width};
     j["resize"] = resize_names[static_cast<int>(in.preprocess.resize)];
     j["color"] = color_names[static_cast<int>(in.preprocess.color)];
     j["layout"] = in.preprocess.layout == Layout::kNCHW ? "nchw" : "nhwc";
