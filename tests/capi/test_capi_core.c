@@ -73,6 +73,8 @@ static void test_null_handles(void) {
   lq_quantized_graph_release(NULL);
   lq_program_release(NULL);
   lq_fixed_simulator_release(NULL);
+  lq_pipeline_release(NULL);
+  lq_pipeline_result_release(NULL);
   CHECK(lq_buffer_data(NULL) == NULL);
   CHECK(lq_buffer_size(NULL) == 0);
   CHECK(lq_tensor_name(NULL) == NULL);
@@ -167,9 +169,64 @@ static void test_use_after_release(void) {
               "program is not a live lq_program handle (it was released)");
 }
 
+/* .npy files: what lq_npy_save writes, lq_npy_load reads back; bad files are statuses. */
+static void test_npy(void) {
+  const int64_t shape[] = {2, 3};
+  float values[6] = {1.5f, -2.0f, 0.0f, 3.25f, -0.5f, 7.0f};
+  int16_t codes[3] = {-300, 0, 300};
+  const int64_t code_shape[] = {3};
+  lq_tensor_view view = make_view("ignored", LQ_FLOAT32, shape, 2, values, sizeof values);
+  lq_tensor* tensor = NULL;
+
+  CHECK_OK(lq_npy_save(&view, work_path("values.npy")));
+  CHECK_OK(lq_npy_load(work_path("values.npy"), &tensor));
+  CHECK(strcmp(lq_tensor_name(tensor), "") == 0);
+  CHECK(lq_tensor_dtype(tensor) == LQ_FLOAT32 && lq_tensor_rank(tensor) == 2);
+  CHECK(lq_tensor_shape(tensor)[0] == 2 && lq_tensor_shape(tensor)[1] == 3);
+  CHECK(lq_tensor_byte_size(tensor) == sizeof values &&
+        memcmp(lq_tensor_data(tensor), values, sizeof values) == 0);
+  lq_tensor_release(tensor);
+  tensor = NULL;
+  /* What the test writes by hand reads too; other dtypes round-trip. */
+  CHECK(write_npy(work_path("by_hand.npy"), values, shape, 2));
+  CHECK_OK(lq_npy_load(work_path("by_hand.npy"), &tensor));
+  CHECK(lq_tensor_byte_size(tensor) == sizeof values &&
+        memcmp(lq_tensor_data(tensor), values, sizeof values) == 0);
+  lq_tensor_release(tensor);
+  tensor = NULL;
+  view = make_view("codes", LQ_INT16, code_shape, 1, codes, sizeof codes);
+  CHECK_OK(lq_npy_save(&view, work_path("codes.npy")));
+  CHECK_OK(lq_npy_load(work_path("codes.npy"), &tensor));
+  CHECK(lq_tensor_dtype(tensor) == LQ_INT16 && lq_tensor_rank(tensor) == 1);
+  CHECK(memcmp(lq_tensor_data(tensor), codes, sizeof codes) == 0);
+  lq_tensor_release(tensor);
+  tensor = NULL;
+
+  CHECK_ERROR(lq_npy_load(work_path("no-such.npy"), &tensor), LQ_NOT_FOUND,
+              "cannot open .npy file");
+  CHECK(write_file(work_path("garbage.npy"), "not an npy file", 15));
+  CHECK_ERROR(lq_npy_load(work_path("garbage.npy"), &tensor), LQ_INVALID_ARGUMENT, "garbage.npy");
+  CHECK(tensor == NULL);
+  view.byte_size = 4;
+  CHECK_ERROR(lq_npy_save(&view, work_path("codes.npy")), LQ_INVALID_ARGUMENT,
+              "byte_size is 4, but int16[3] holds 6 bytes");
+  view.byte_size = sizeof codes;
+  view.struct_size = 8;
+  CHECK_ERROR(lq_npy_save(&view, work_path("codes.npy")), LQ_INVALID_ARGUMENT,
+              "tensor->struct_size is 8");
+  view.struct_size = sizeof view;
+  CHECK_ERROR(lq_npy_save(&view, work_path("no-such-dir/codes.npy")), LQ_IO_ERROR,
+              "cannot write .npy file");
+  CHECK_ERROR(lq_npy_save(NULL, work_path("codes.npy")), LQ_INVALID_ARGUMENT, "tensor is NULL");
+  CHECK_ERROR(lq_npy_save(&view, NULL), LQ_INVALID_ARGUMENT, "path is NULL");
+  CHECK_ERROR(lq_npy_load(NULL, &tensor), LQ_INVALID_ARGUMENT, "path is NULL");
+  CHECK_ERROR(lq_npy_load(work_path("codes.npy"), NULL), LQ_INVALID_ARGUMENT, "out is NULL");
+}
+
 void test_core(void) {
   test_version_and_status();
   test_dtypes();
   test_null_handles();
+  test_npy();
   if (!g_under_memory_checker) test_use_after_release();
 }

@@ -245,10 +245,65 @@ static void test_quantizer_log(void) {
   lq_graph_release(graph);
 }
 
+/* The target decides what int16 becomes: on "int8" it falls back to int8, with a log line. */
+static void test_quantizer_target(void) {
+  lq_graph* graph = load_test_graph();
+  lq_calibrator* calibrator = calibrated(graph, 3);
+  lq_quantizer* quantizer = NULL;
+  lq_quantized_graph* qgraph = NULL;
+  lq_buffer* params = NULL;
+  struct log_lines log;
+  memset(&log, 0, sizeof log);
+
+  CHECK_OK(lq_quantizer_create(&quantizer));
+  CHECK_OK(lq_quantizer_set_method(quantizer, "max"));
+  CHECK_OK(lq_quantizer_set_bits(quantizer, 16, 16));
+  CHECK_OK(lq_quantizer_set_log_callback(quantizer, record_log, &log));
+  CHECK_OK(lq_quantizer_quantize(quantizer, graph, calibrator, &qgraph));
+  CHECK_OK(lq_quantized_graph_params_json(qgraph, &params));
+  CHECK(buffer_contains(params, "\"int16\""));
+  CHECK(strstr(log.text, "falls back to int8") == NULL);
+  lq_buffer_release(params);
+  params = NULL;
+  lq_quantized_graph_release(qgraph);
+  qgraph = NULL;
+
+  CHECK_OK(lq_quantizer_set_target(quantizer, "int8"));
+  CHECK_OK(lq_quantizer_quantize(quantizer, graph, calibrator, &qgraph));
+  CHECK_OK(lq_quantized_graph_params_json(qgraph, &params));
+  CHECK(!buffer_contains(params, "\"int16\""));
+  CHECK(strstr(log.text, "target \"int8\" has no int16: ") != NULL);
+  CHECK(strstr(log.text, "falls back to int8") != NULL);
+  lq_buffer_release(params);
+  lq_quantized_graph_release(qgraph);
+  qgraph = NULL;
+
+  /* A bad name keeps the target. */
+  CHECK_ERROR(lq_quantizer_set_target(quantizer, "npu9"), LQ_INVALID_ARGUMENT,
+              "unknown target \"npu9\": expected one of generic, int8");
+  CHECK_ERROR(lq_quantizer_set_target(quantizer, NULL), LQ_INVALID_ARGUMENT, "target is NULL");
+  CHECK_ERROR(lq_quantizer_set_target(NULL, "int8"), LQ_INVALID_ARGUMENT, "quantizer is NULL");
+  log.count = 0;
+  CHECK_OK(lq_quantizer_quantize(quantizer, graph, calibrator, &qgraph));
+  CHECK(log.count > 0);
+  lq_quantized_graph_release(qgraph);
+  qgraph = NULL;
+  CHECK_OK(lq_quantizer_set_target(quantizer, "generic"));
+  CHECK_OK(lq_quantizer_quantize(quantizer, graph, calibrator, &qgraph));
+  CHECK_OK(lq_quantized_graph_params_json(qgraph, &params));
+  CHECK(buffer_contains(params, "\"int16\""));
+  lq_buffer_release(params);
+  lq_quantized_graph_release(qgraph);
+  lq_quantizer_release(quantizer);
+  lq_calibrator_release(calibrator);
+  lq_graph_release(graph);
+}
+
 void test_quantization(void) {
   test_quant_config();
   test_quantize();
   test_quantize_out_of_order();
   test_default_config();
   test_quantizer_log();
+  test_quantizer_target();
 }
