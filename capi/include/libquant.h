@@ -59,7 +59,7 @@ extern "C" {
  *      (lq_quantizer_set_log_callback, lq_compile_options.log), lq_image_load,
  *      lq_quantizer_default_config_json
  *   3  the pipeline (lq_pipeline, lq_pipeline_result), lq_quantizer_set_target,
- *      lq_npy_load, lq_npy_save */
+ *      lq_npy_load, lq_npy_save, lq_fixed_simulator_run_observed */
 #define LQ_API_VERSION 3
 
 LQ_C_API const char* lq_version(void); /* the library's release, e.g. "0.1.0" */
@@ -563,6 +563,19 @@ LQ_C_API lq_status* lq_fixed_simulator_run_to_tensors(lq_fixed_simulator* simula
                                                       const lq_tensor_view* inputs,
                                                       size_t input_count, lq_tensor** outputs,
                                                       size_t output_capacity, size_t* output_count);
+/* Hears every tensor a fixed run computes, in execution order (what `lquant run --dump-layers`
+ * writes): `codes` as the program stores it (integer codes; float32 for values that stay
+ * float) and, for a quantized tensor, `real`: its values dequantized to float32 (NULL for one
+ * that is not quantized). Both are named after the model's value and valid only during the
+ * call; the observer must not release them. */
+typedef void (*lq_tensor_observer_fn)(const lq_tensor* codes, const lq_tensor* real,
+                                      void* user_data);
+/* As lq_fixed_simulator_run_to_tensors, and `observer` (may be NULL) hears every tensor the run
+ * computes, before the call returns. */
+LQ_C_API lq_status* lq_fixed_simulator_run_observed(
+    lq_fixed_simulator* simulator, lq_fixed_output output_kind, const lq_tensor_view* inputs,
+    size_t input_count, lq_tensor_observer_fn observer, void* observer_user_data,
+    lq_tensor** outputs, size_t output_capacity, size_t* output_count);
 LQ_C_API void lq_fixed_simulator_release(lq_fixed_simulator* simulator);
 
 /* ---- Pipeline ----------------------------------------------------------------------- */

@@ -206,7 +206,81 @@ static void test_fixed_simulator_misuse(void) {
   lq_program_release(program);
 }
 
+/* What an observer heard: the tensors by name, and y's codes and real values. */
+struct observed {
+  int calls;
+  int quantized;
+  char names[256];
+  int8_t y_codes[32];
+  float y_real[32];
+};
+
+static void record_tensor(const lq_tensor* codes, const lq_tensor* real, void* user_data) {
+  struct observed* seen = (struct observed*)user_data;
+  const size_t used = strlen(seen->names);
+  ++seen->calls;
+  seen->quantized += real != NULL;
+  snprintf(seen->names + used, sizeof seen->names - used, "%s,", lq_tensor_name(codes));
+  if (strcmp(lq_tensor_name(codes), "y") == 0 && real &&
+      lq_tensor_byte_size(codes) == sizeof seen->y_codes &&
+      lq_tensor_byte_size(real) == sizeof seen->y_real) {
+    memcpy(seen->y_codes, lq_tensor_data(codes), sizeof seen->y_codes);
+    memcpy(seen->y_real, lq_tensor_data(real), sizeof seen->y_real);
+  }
+}
+
+/* Every tensor the program computes, as `lquant run --dump-layers` writes them. */
+static void test_fixed_simulator_observed(void) {
+  lq_program* program = compiled_test_program();
+  lq_fixed_simulator* simulator = NULL;
+  lq_tensor* tensors[2] = {NULL, NULL};
+  struct sample sample;
+  struct fixed_outputs expected;
+  struct observed seen;
+  size_t count = 0;
+  memset(&seen, 0, sizeof seen);
+  make_sample(&sample, 4);
+  CHECK_OK(lq_fixed_simulator_create(program, NULL, &simulator));
+  run_fixed(simulator, &sample, &expected);
+
+  CHECK_OK(lq_fixed_simulator_run_observed(simulator, LQ_FIXED_OUTPUT_RAW, sample.views, 2,
+                                           record_tensor, &seen, tensors, 2, &count));
+  CHECK(count == 2 && tensors[0] != NULL && tensors[1] != NULL);
+  CHECK(lq_tensor_dtype(tensors[0]) == LQ_INT8 &&
+        memcmp(lq_tensor_data(tensors[0]), expected.y_codes, sizeof expected.y_codes) == 0);
+  /* The program's instructions write y (Conv, Relu and Add fused or not) and y_shape. */
+  CHECK(seen.calls >= 2 && seen.quantized >= 1);
+  CHECK(strstr(seen.names, "y,") != NULL && strstr(seen.names, "y_shape,") != NULL);
+  CHECK(memcmp(seen.y_codes, expected.y_codes, sizeof seen.y_codes) == 0);
+  CHECK(memcmp(seen.y_real, expected.y_float, sizeof seen.y_real) == 0);
+  lq_tensor_release(tensors[0]);
+  lq_tensor_release(tensors[1]);
+
+  /* No observer: a plain run; too little room: the run does not start, nothing is heard. */
+  CHECK_OK(lq_fixed_simulator_run_observed(simulator, LQ_FIXED_OUTPUT_DEQUANTIZED, sample.views, 2,
+                                           NULL, NULL, tensors, 2, &count));
+  CHECK(lq_tensor_dtype(tensors[0]) == LQ_FLOAT32 &&
+        memcmp(lq_tensor_data(tensors[0]), expected.y_float, sizeof expected.y_float) == 0);
+  lq_tensor_release(tensors[0]);
+  lq_tensor_release(tensors[1]);
+  seen.calls = 0;
+  CHECK_ERROR(lq_fixed_simulator_run_observed(simulator, LQ_FIXED_OUTPUT_RAW, sample.views, 2,
+                                              record_tensor, &seen, tensors, 1, &count),
+              LQ_INVALID_ARGUMENT, "output_capacity is 1 but the program has 2 outputs");
+  CHECK(seen.calls == 0 && count == 2 && tensors[0] == NULL);
+  CHECK_ERROR(lq_fixed_simulator_run_observed(NULL, LQ_FIXED_OUTPUT_RAW, sample.views, 2,
+                                              record_tensor, &seen, tensors, 2, &count),
+              LQ_INVALID_ARGUMENT, "lq_fixed_simulator_run_observed: simulator is NULL");
+  CHECK_ERROR(lq_fixed_simulator_run_observed(simulator, (lq_fixed_output)7, sample.views, 2,
+                                              record_tensor, &seen, tensors, 2, &count),
+              LQ_INVALID_ARGUMENT, "output_kind is 7");
+  CHECK(seen.calls == 0);
+  lq_fixed_simulator_release(simulator);
+  lq_program_release(program);
+}
+
 void test_runtime(void) {
   test_fixed_simulator();
   test_fixed_simulator_misuse();
+  test_fixed_simulator_observed();
 }
