@@ -41,7 +41,8 @@ calibration data:
     --mean A[,B,C]       subtracted from pixels in [0, 255] (default 0)
     --scale A[,B,C]      multiplied after the mean (default 1)
   --input-shape NAME=1x3x48x192
-                         with --method skip: the shape of random inputs for dynamic inputs
+                         fixes a dynamic input's shape (every shape of the model becomes
+                         static); with --method skip, the shape of the random inputs
 
 quantization:
   --config FILE.json     layered quant config (model < op_types < nodes, per-tensor overrides)
