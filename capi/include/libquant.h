@@ -22,8 +22,9 @@
  *   as it was when it was created, so the graph handle may be released (or changed by
  *   lq_graph_optimize) afterwards; a fixed simulator holds its program. A program needs
  *   nothing it was compiled from.
- * - Callbacks (progress, log) are called on the thread that made the call they report on,
- *   before that call returns. They must not call back into the handle that calls them.
+ * - Callbacks (progress, log, stage, tensor observer) are called on the thread that made the
+ *   call they report on, before that call returns. They must not call back into the handle
+ *   that calls them.
  * - Buffers the library returns (lq_buffer, lq_tensor) are released by the library.
  * - No C++ exception crosses this boundary.
  */
