@@ -63,6 +63,7 @@ _char_p = ctypes.c_char_p
 _PROGRESS = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p)
 _LOG = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_void_p)
 _STAGE = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_void_p)
+_OBSERVER = ctypes.CFUNCTYPE(None, _handle, _handle, ctypes.c_void_p)
 
 
 class _TensorView(ctypes.Structure):
@@ -195,6 +196,9 @@ for _name, _restype, _argtypes in [
                                                     ctypes.POINTER(_TensorView), _size_t, _out,
                                                     _size_t, _p_size)),
     ("lq_fixed_simulator_release", None, (_handle,)),
+    ("lq_fixed_simulator_run_observed", _status, (_handle, ctypes.c_int,
+                                                  ctypes.POINTER(_TensorView), _size_t, _OBSERVER,
+                                                  ctypes.c_void_p, _out, _size_t, _p_size)),
     ("lq_quantizer_set_target", _status, (_handle, _char_p)),
     ("lq_npy_load", _status, (_char_p, _out)),
     ("lq_npy_save", _status, (ctypes.POINTER(_TensorView), _char_p)),
@@ -674,13 +678,27 @@ class FixedSimulator(_Handle):
         super().__init__(_create(_lib.lq_fixed_simulator_create, program.handle,
                                  ctypes.byref(options)))
 
-    def run(self, inputs, dequantize=True):
+    def run(self, inputs, dequantize=True, observer=None):
         """Runs on {input name: array} (float32, or the input's integer codes) and returns
         every output, in model order: quantized ones dequantized to float32, or as their
-        integer codes when dequantize is False."""
+        integer codes when dequantize is False. observer(name, codes, real), if given, hears
+        every tensor the run computes (real is None for one that is not quantized)."""
         kind = FIXED_OUTPUT_DEQUANTIZED if dequantize else FIXED_OUTPUT_RAW
-        return _run_to_arrays(functools.partial(_lib.lq_fixed_simulator_run_to_tensors,
-                                                self.handle, kind), inputs)
+        if observer is None:
+            return _run_to_arrays(functools.partial(_lib.lq_fixed_simulator_run_to_tensors,
+                                                    self.handle, kind), inputs)
+
+        def observe(codes, real, _):
+            observer(_lib.lq_tensor_name(codes).decode(), _to_numpy(codes),
+                     _to_numpy(real) if real else None)
+
+        callback = _OBSERVER(observe)
+
+        def run_observed(views, view_count, outputs, capacity, count):
+            return _lib.lq_fixed_simulator_run_observed(self.handle, kind, views, view_count,
+                                                        callback, None, outputs, capacity, count)
+
+        return _run_to_arrays(run_observed, inputs)
 
 
 def _wrap(cls, handle):
