@@ -17,6 +17,7 @@
 #include "libquant/calibrator.hpp"
 #include "libquant/compiler.hpp"
 #include "libquant/graph.hpp"
+#include "libquant/pipeline.hpp"
 #include "libquant/quantizer.hpp"
 #include "libquant/runtime.hpp"
 #include "libquant/simulator.hpp"
@@ -100,6 +101,7 @@ struct lq_calibration_sources {
 struct lq_quantizer {
   LQ_CAPI_HANDLE(lq_quantizer);
   lq::QuantConfig config;
+  lq::Target target;
   lq_log_fn log = nullptr;
   void* log_user_data = nullptr;
 };
@@ -130,6 +132,27 @@ struct lq_fixed_simulator {
 
   lq::FixedSimulator simulator;
   std::vector<std::string> output_names;  // in model order
+};
+
+struct lq_pipeline {
+  LQ_CAPI_HANDLE(lq_pipeline);
+  lq::PipelineOptions options;
+};
+
+// What the result's handles share: graphs and the program stay alive as long as any handle
+// on them does.
+struct lq_pipeline_result {
+  LQ_CAPI_HANDLE(lq_pipeline_result);
+  std::shared_ptr<const lq::Graph> float_graph;
+  std::shared_ptr<const lq::QuantizedGraph> quantized;
+  lq::Program program;
+  uint64_t calibration_samples = 0;
+  uint64_t evaluation_samples = 0;
+  std::vector<std::string> output_names;  // the float32 outputs, in name order
+  std::vector<double> fake_quant_snr_db;  // by output
+  std::vector<double> fixed_snr_db;       // by output
+  std::vector<std::string> artifacts;
+  std::string report_json;
 };
 
 #undef LQ_CAPI_HANDLE
@@ -226,6 +249,9 @@ Struct& array_element(Struct* array, size_t index) {
   return const_cast<Struct&>(array_element(static_cast<const Struct*>(array), index));
 }
 
+// A caller view as a tensor borrowing its data, checked against the view's own fields.
+Tensor tensor_from_view(const lq_tensor_view& view, const std::string& param);
+
 // Caller input views as tensors borrowing their data, checked against their own fields
 // (dtype, shape, byte size, unique names); the simulator checks them against the model.
 TensorMap tensors_from_views(const lq_tensor_view* views, size_t count, const char* param);
@@ -234,6 +260,9 @@ TensorMap tensors_from_views(const lq_tensor_view* views, size_t count, const ch
 SimulatorOptions simulator_options(const lq_simulator_options* options);
 
 lq_buffer* new_buffer(std::string bytes);
+
+// One line per node the program leaves on the CPU, with the reason (the compile log).
+std::vector<std::string> cpu_node_lines(const Program& program);
 
 // Sends each line to `log` (nothing when it is NULL).
 void send_log(lq_log_fn log, void* user_data, const std::vector<std::string>& lines);

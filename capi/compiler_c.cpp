@@ -68,16 +68,6 @@ CompileRequest compile_request(const lq_compile_options* given, const lq::Graph&
   return request;
 }
 
-std::vector<std::string> cpu_node_lines(const lq::Program& program) {
-  std::vector<std::string> lines;
-  for (const lq::LayerInfo& layer : program.layers()) {
-    if (layer.kernel != "CPU") continue;
-    lines.push_back(
-        fmt::format("CPU node {} \"{}\": {}", layer.op_type, layer.node, layer.cpu_reason));
-  }
-  return lines;
-}
-
 using TensorList = std::vector<lq::ProgramTensorInfo> lq_program::*;
 
 const lq::ProgramTensorInfo& tensor_at(const lq_program* program, size_t index, TensorList list,
@@ -162,6 +152,20 @@ lq_status* tensor_quantization(const char* function, const lq_program* program, 
 }
 
 }  // namespace
+
+namespace lq::capi {
+
+std::vector<std::string> cpu_node_lines(const lq::Program& program) {
+  std::vector<std::string> lines;
+  for (const lq::LayerInfo& layer : program.layers()) {
+    if (layer.kernel != "CPU") continue;
+    lines.push_back(
+        fmt::format("CPU node {} \"{}\": {}", layer.op_type, layer.node, layer.cpu_reason));
+  }
+  return lines;
+}
+
+}  // namespace lq::capi
 
 extern "C" {
 

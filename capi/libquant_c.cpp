@@ -136,6 +136,8 @@ size_t view_bytes(const lq_tensor_view& view, DType dtype, const std::string& pa
   return bytes;
 }
 
+}  // namespace
+
 Tensor tensor_from_view(const lq_tensor_view& view, const std::string& param) {
   const DType dtype = to_dtype(view.dtype, param + ".dtype");
   const size_t bytes = view_bytes(view, dtype, param);
@@ -148,8 +150,6 @@ Tensor tensor_from_view(const lq_tensor_view& view, const std::string& param) {
   if (bytes > 0) require(view.data, (param + ".data").c_str());
   return Tensor::borrow(dtype, shape, view.data);
 }
-
-}  // namespace
 
 TensorMap tensors_from_views(const lq_tensor_view* views, size_t count, const char* param) {
   TensorMap tensors;
@@ -289,5 +289,26 @@ size_t lq_tensor_byte_size(const lq_tensor* tensor) {
 }
 
 void lq_tensor_release(lq_tensor* tensor) { release(tensor); }
+
+lq_status* lq_npy_load(const char* path, lq_tensor** out) {
+  clear(out);
+  return guard(__func__, [&] {
+    require(path, "path");
+    require(out, "out");
+    auto tensor = std::make_unique<lq_tensor>();
+    tensor->tensor = lq::load_npy(path);
+    *out = tensor.release();
+  });
+}
+
+lq_status* lq_npy_save(const lq_tensor_view* tensor, const char* path) {
+  return guard(__func__, [&] {
+    require(tensor, "tensor");
+    require(path, "path");
+    check_options(*tensor, LQ_FIRST_VERSION_SIZE(lq_tensor_view, byte_size), "lq_tensor_view",
+                  "tensor->struct_size");
+    lq::save_npy(tensor_from_view(*tensor, "tensor"), path);
+  });
+}
 
 }  // extern "C"

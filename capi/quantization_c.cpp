@@ -133,6 +133,14 @@ lq_status* lq_quantizer_set_log_callback(lq_quantizer* quantizer, lq_log_fn log,
   });
 }
 
+lq_status* lq_quantizer_set_target(lq_quantizer* quantizer, const char* target) {
+  return guard(__func__, [&] {
+    lq_quantizer& q = live(quantizer, "quantizer");
+    require(target, "target");
+    q.target = lq::Target::named(target);
+  });
+}
+
 lq_status* lq_quantizer_quantize(const lq_quantizer* quantizer, const lq_graph* graph,
                                  const lq_calibrator* calibrator, lq_quantized_graph** out) {
   clear(out);
@@ -142,7 +150,7 @@ lq_status* lq_quantizer_quantize(const lq_quantizer* quantizer, const lq_graph* 
     const lq_calibrator& c = live(calibrator, "calibrator");
     require(out, "out");
     check_ready(g, c);
-    const lq::Quantizer engine(q.config);
+    const lq::Quantizer engine(q.config, q.target);
     auto result = std::make_unique<lq_quantized_graph>();
     result->qgraph = std::make_shared<const lq::QuantizedGraph>(
         engine.quantize(*g.graph, c.calibrator.table(), c.calibrator.kept_samples()));

@@ -138,9 +138,28 @@ void check_output_kind(lq_fixed_output output_kind) {
 }
 
 lq::TensorMap run_fixed(const lq::FixedSimulator& simulator, lq_fixed_output output_kind,
-                        const lq::TensorMap& inputs) {
-  return output_kind == LQ_FIXED_OUTPUT_DEQUANTIZED ? simulator.run_float(inputs)
-                                                    : simulator.run(inputs);
+                        const lq::TensorMap& inputs,
+                        const lq::ProgramObserver& observer = nullptr) {
+  return output_kind == LQ_FIXED_OUTPUT_DEQUANTIZED ? simulator.run_float(inputs, observer)
+                                                    : simulator.run(inputs, observer);
+}
+
+// Hands each tensor to the C observer as library-owned tensors that live for the call.
+lq::ProgramObserver tensor_observer(lq_tensor_observer_fn observer, void* user_data) {
+  if (!observer) return nullptr;
+  return [observer, user_data](const lq::ProgramTensorInfo& info, const lq::Tensor& data) {
+    lq_tensor codes;
+    codes.name = info.name;
+    codes.tensor = data;
+    if (!info.quantized) {
+      observer(&codes, nullptr, user_data);
+      return;
+    }
+    lq_tensor real;
+    real.name = info.name;
+    real.tensor = lq::dequantize_tensor(data, info.quant);
+    observer(&codes, &real, user_data);
+  };
 }
 
 }  // namespace
@@ -220,6 +239,25 @@ lq_status* lq_fixed_simulator_run_to_tensors(lq_fixed_simulator* simulator,
     run_to_tensors(
         s.output_names, [&] { return run_fixed(s.simulator, output_kind, tensors); }, outputs,
         output_capacity, output_count, "program");
+  });
+}
+
+lq_status* lq_fixed_simulator_run_observed(lq_fixed_simulator* simulator,
+                                           lq_fixed_output output_kind,
+                                           const lq_tensor_view* inputs, size_t input_count,
+                                           lq_tensor_observer_fn observer,
+                                           void* observer_user_data, lq_tensor** outputs,
+                                           size_t output_capacity, size_t* output_count) {
+  clear_tensors(outputs, output_capacity, output_count);
+  return guard(__func__, [&] {
+    const lq_fixed_simulator& s = live(simulator, "simulator");
+    require(output_count, "output_count");
+    check_output_kind(output_kind);
+    const lq::TensorMap tensors = tensors_from_views(inputs, input_count, "inputs");
+    const lq::ProgramObserver observe = tensor_observer(observer, observer_user_data);
+    run_to_tensors(
+        s.output_names, [&] { return run_fixed(s.simulator, output_kind, tensors, observe); },
+        outputs, output_capacity, output_count, "program");
   });
 }
 

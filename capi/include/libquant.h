@@ -22,8 +22,9 @@
  *   as it was when it was created, so the graph handle may be released (or changed by
  *   lq_graph_optimize) afterwards; a fixed simulator holds its program. A program needs
  *   nothing it was compiled from.
- * - Callbacks (progress, log) are called on the thread that made the call they report on,
- *   before that call returns. They must not call back into the handle that calls them.
+ * - Callbacks (progress, log, stage, tensor observer) are called on the thread that made the
+ *   call they report on, before that call returns. They must not call back into the handle
+ *   that calls them.
  * - Buffers the library returns (lq_buffer, lq_tensor) are released by the library.
  * - No C++ exception crosses this boundary.
  */
@@ -57,8 +58,10 @@ extern "C" {
  *   1  graphs, float and fake-quant simulators, calibration, quantization
  *   2  the compile stage (lq_compile, lq_program), the fixed-point simulator, log callbacks
  *      (lq_quantizer_set_log_callback, lq_compile_options.log), lq_image_load,
- *      lq_quantizer_default_config_json */
-#define LQ_API_VERSION 2
+ *      lq_quantizer_default_config_json
+ *   3  the pipeline (lq_pipeline, lq_pipeline_result), lq_quantizer_set_target,
+ *      lq_npy_load, lq_npy_save, lq_fixed_simulator_run_observed */
+#define LQ_API_VERSION 3
 
 LQ_C_API const char* lq_version(void); /* the library's release, e.g. "0.1.0" */
 LQ_C_API int lq_api_version(void);
@@ -191,6 +194,12 @@ LQ_C_API const int64_t* lq_tensor_shape(const lq_tensor* tensor);
 LQ_C_API const void* lq_tensor_data(const lq_tensor* tensor);
 LQ_C_API size_t lq_tensor_byte_size(const lq_tensor* tensor);
 LQ_C_API void lq_tensor_release(lq_tensor* tensor);
+
+/* .npy files (format 1.0-3.0, C order) as `lquant run` reads inputs and writes outputs.
+ * lq_npy_load gives a tensor named "" (LQ_NOT_FOUND for a missing file, LQ_INVALID_ARGUMENT
+ * for one that is no .npy); lq_npy_save writes `tensor` (its name is not used). */
+LQ_C_API lq_status* lq_npy_load(const char* path, lq_tensor** out);
+LQ_C_API lq_status* lq_npy_save(const lq_tensor_view* tensor, const char* path);
 
 /* ---- Graph -------------------------------------------------------------------------- */
 
@@ -394,6 +403,10 @@ LQ_C_API lq_status* lq_quantizer_config_json(const lq_quantizer* quantizer, lq_b
  * the range method "auto"'s result). */
 LQ_C_API lq_status* lq_quantizer_set_log_callback(lq_quantizer* quantizer, lq_log_fn log,
                                                   void* user_data);
+/* What the quantized graph will be compiled for: "generic" (int8 and int16) or "int8" (no
+ * int16: what the config asks in int16 falls back to int8, with a log line for each). The
+ * default is "generic". Compile for the same target (lq_compile_options.target). */
+LQ_C_API lq_status* lq_quantizer_set_target(lq_quantizer* quantizer, const char* target);
 /* `calibrator` must have been created from `graph` as it is now and have seen samples. */
 LQ_C_API lq_status* lq_quantizer_quantize(const lq_quantizer* quantizer, const lq_graph* graph,
                                           const lq_calibrator* calibrator,
@@ -552,7 +565,144 @@ LQ_C_API lq_status* lq_fixed_simulator_run_to_tensors(lq_fixed_simulator* simula
                                                       const lq_tensor_view* inputs,
                                                       size_t input_count, lq_tensor** outputs,
                                                       size_t output_capacity, size_t* output_count);
+/* Hears every tensor a fixed run computes, in execution order (what `lquant run --dump-layers`
+ * writes): `codes` as the program stores it (integer codes; float32 for values that stay
+ * float) and, for a quantized tensor, `real`: its values dequantized to float32 (NULL for one
+ * that is not quantized). Both are named after the model's value and valid only during the
+ * call; the observer must not release them. */
+typedef void (*lq_tensor_observer_fn)(const lq_tensor* codes, const lq_tensor* real,
+                                      void* user_data);
+/* As lq_fixed_simulator_run_to_tensors, and `observer` (may be NULL) hears every tensor the run
+ * computes, before the call returns. */
+LQ_C_API lq_status* lq_fixed_simulator_run_observed(
+    lq_fixed_simulator* simulator, lq_fixed_output output_kind, const lq_tensor_view* inputs,
+    size_t input_count, lq_tensor_observer_fn observer, void* observer_user_data,
+    lq_tensor** outputs, size_t output_capacity, size_t* output_count);
 LQ_C_API void lq_fixed_simulator_release(lq_fixed_simulator* simulator);
+
+/* ---- Pipeline ----------------------------------------------------------------------- */
+
+/* The whole job from one set of options, as `lquant build CONFIG` runs it: load (and cut) the
+ * float model, optimize it, calibrate, quantize, compile to a program, measure the
+ * fake-quantized and the fixed-point outputs against float on the kept calibration samples,
+ * and write the artifacts into the output directory. With the range method "skip" and no
+ * calibration files, 4 random samples (uniform in [-1, 1], in the inputs' shapes) stand in
+ * for data. */
+typedef struct lq_pipeline lq_pipeline;
+/* What a run produced: the SNRs, the files written, the report, the program. */
+typedef struct lq_pipeline_result lq_pipeline_result;
+
+/* A config in the schema of `lquant build` (`lquant build --help` lists every group and key),
+ * as JSON or YAML text. Relative paths in it are taken relative to `base_dir` (NULL or "":
+ * the working directory). Errors name the key's path, the allowed values and the nearest
+ * valid key. */
+LQ_C_API lq_status* lq_pipeline_create_from_json(const char* json, const char* base_dir,
+                                                 lq_pipeline** out);
+LQ_C_API lq_status* lq_pipeline_create_from_yaml(const char* yaml, const char* base_dir,
+                                                 lq_pipeline** out);
+/* The default options for the model at `model_path`, writing into `output_dir`: the default
+ * quant config, target "generic", 8 kept calibration samples, the artifacts of `lquant build`
+ * (all but "quant_config"). Inputs need calibration sources (lq_pipeline_set_calibration_sources)
+ * unless the range method is "skip". */
+LQ_C_API lq_status* lq_pipeline_create(const char* model_path, const char* output_dir,
+                                       lq_pipeline** out);
+/* Every option with its value (defaults included), as JSON: what `lquant build
+ * --print-config` prints, and a config lq_pipeline_create_from_json reads back. */
+LQ_C_API lq_status* lq_pipeline_options_json(const lq_pipeline* pipeline, lq_buffer** out);
+
+/* The setters below change one option each and keep the others. */
+/* Each input `sources` names gets its files (and picture preprocessing), replacing the
+ * calibration files it had; the input name "" stands for the model's only input. */
+LQ_C_API lq_status* lq_pipeline_set_calibration_sources(lq_pipeline* pipeline,
+                                                        const lq_calibration_sources* sources);
+/* Fixes a model input's shape (`rank` dimensions, each >= 1): every shape of the model becomes
+ * static, and random samples (range method "skip") take it. "" is the model's only input. */
+LQ_C_API lq_status* lq_pipeline_set_input_shape(lq_pipeline* pipeline, const char* input_name,
+                                                const int64_t* shape, size_t rank);
+/* The quantizer's quant config (not its target or log callback: see lq_pipeline_set_target
+ * and lq_pipeline_run_options.log). */
+LQ_C_API lq_status* lq_pipeline_set_quantizer(lq_pipeline* pipeline, const lq_quantizer* quantizer);
+/* "generic" or "int8", for quantization and compilation (the config's /compiler/target);
+ * op types the config keeps on the CPU stay there. */
+LQ_C_API lq_status* lq_pipeline_set_target(lq_pipeline* pipeline, const char* target);
+/* Threads of the calibration and of the fixed-point simulator that measures the program
+ * (>= 1; 0 keeps the current setting). Results do not depend on them. */
+LQ_C_API lq_status* lq_pipeline_set_threads(lq_pipeline* pipeline, int calibration_threads,
+                                            int simulator_threads);
+/* The files written, in this order (report.json, which lists the others, always last):
+ * "float" (model.float.onnx), "qdq" (model.qdq.onnx), "params" (quant_params.json),
+ * "quant_config" (quant_config.json), "config" (config.json), "program" (model.lqm),
+ * "program_summary" (program.json), "report" (report.json). `count` 0 writes none. */
+LQ_C_API lq_status* lq_pipeline_set_artifacts(lq_pipeline* pipeline, const char* const* artifacts,
+                                              size_t count);
+LQ_C_API lq_status* lq_pipeline_set_output_dir(lq_pipeline* pipeline, const char* output_dir);
+
+/* Hears each stage's name as it starts: "load", "optimize", "calibrate", "quantize",
+ * "compile", "evaluate", "write". */
+typedef void (*lq_stage_fn)(const char* stage, void* user_data);
+
+typedef struct lq_pipeline_run_options {
+  size_t struct_size;
+  lq_stage_fn stage; /* may be NULL */
+  void* stage_user_data;
+  lq_progress_fn progress; /* may be NULL: calibration progress, as lq_calibrator_options' */
+  void* progress_user_data;
+  /* May be NULL. Receives, during a successful run, the quantizer's decisions (as
+   * lq_quantizer_set_log_callback's) and then one line per node the program leaves on the
+   * CPU (as lq_compile_options.log's). */
+  lq_log_fn log;
+  void* log_user_data;
+} lq_pipeline_run_options;
+
+static inline void lq_pipeline_run_options_init(lq_pipeline_run_options* options) {
+  options->struct_size = sizeof(*options);
+  options->stage = NULL;
+  options->stage_user_data = NULL;
+  options->progress = NULL;
+  options->progress_user_data = NULL;
+  options->log = NULL;
+  options->log_user_data = NULL;
+}
+
+/* Runs every stage. `options` may be NULL (no callbacks). A failure names the stage, e.g.
+ * "calibrate stage: ...". The pipeline may be changed and run again afterwards. */
+LQ_C_API lq_status* lq_pipeline_run(const lq_pipeline* pipeline,
+                                    const lq_pipeline_run_options* options,
+                                    lq_pipeline_result** out);
+LQ_C_API void lq_pipeline_release(lq_pipeline* pipeline);
+
+/* Samples the calibration saw, and the kept ones the SNRs are measured on. */
+LQ_C_API lq_status* lq_pipeline_result_calibration_samples(const lq_pipeline_result* result,
+                                                           uint64_t* calibration_samples,
+                                                           uint64_t* evaluation_samples);
+/* The float32 outputs of the model, by index in name order, with their SNR (dB) against the
+ * float model: of the fake-quantized model and of the fixed-point program. Names stay valid
+ * until the result is released. */
+LQ_C_API lq_status* lq_pipeline_result_output_count(const lq_pipeline_result* result,
+                                                    size_t* count);
+LQ_C_API lq_status* lq_pipeline_result_output_name(const lq_pipeline_result* result, size_t index,
+                                                   const char** name);
+LQ_C_API lq_status* lq_pipeline_result_output_snr_db(const lq_pipeline_result* result,
+                                                     size_t index, double* fake_quant_db,
+                                                     double* fixed_db);
+/* The files written, in the order written (paths valid until the result is released). */
+LQ_C_API lq_status* lq_pipeline_result_artifact_count(const lq_pipeline_result* result,
+                                                      size_t* count);
+LQ_C_API lq_status* lq_pipeline_result_artifact_path(const lq_pipeline_result* result,
+                                                     size_t index, const char** path);
+/* The run as JSON (what report.json holds): model, samples, SNRs, program counts and sizes,
+ * seconds per stage, artifacts, the quantizer's log. */
+LQ_C_API lq_status* lq_pipeline_result_report_json(const lq_pipeline_result* result,
+                                                   lq_buffer** out);
+/* New handles on what the run built (each released by the caller; they outlive the result):
+ * the optimized float graph, the quantized graph and the compiled program. */
+LQ_C_API lq_status* lq_pipeline_result_float_graph(const lq_pipeline_result* result,
+                                                   lq_graph** out);
+LQ_C_API lq_status* lq_pipeline_result_quantized_graph(const lq_pipeline_result* result,
+                                                       lq_quantized_graph** out);
+LQ_C_API lq_status* lq_pipeline_result_program(const lq_pipeline_result* result,
+                                               lq_program** out);
+LQ_C_API void lq_pipeline_result_release(lq_pipeline_result* result);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -17,7 +17,7 @@ import numpy as np
 _lib = ctypes.CDLL(os.environ.get("LIBQUANT_LIBRARY") or ctypes.util.find_library("quant")
                    or "libquant.so.0")
 
-API_VERSION = 2  # the C header's LQ_API_VERSION this wrapper was written for
+API_VERSION = 3  # the C header's LQ_API_VERSION this wrapper was written for
 
 # lq_code
 INVALID_ARGUMENT, NOT_FOUND, UNSUPPORTED, INVALID_MODEL = 1, 2, 3, 4
@@ -62,6 +62,8 @@ _size_t = ctypes.c_size_t
 _char_p = ctypes.c_char_p
 _PROGRESS = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p)
 _LOG = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_void_p)
+_STAGE = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_void_p)
+_OBSERVER = ctypes.CFUNCTYPE(None, _handle, _handle, ctypes.c_void_p)
 
 
 class _TensorView(ctypes.Structure):
@@ -108,6 +110,12 @@ class _CompileOptions(ctypes.Structure):
 
 class _FixedSimulatorOptions(ctypes.Structure):
     _fields_ = [("struct_size", _size_t), ("threads", ctypes.c_int)]
+
+
+class _PipelineRunOptions(ctypes.Structure):
+    _fields_ = [("struct_size", _size_t), ("stage", _STAGE), ("stage_user_data", ctypes.c_void_p),
+                ("progress", _PROGRESS), ("progress_user_data", ctypes.c_void_p),
+                ("log", _LOG), ("log_user_data", ctypes.c_void_p)]
 
 
 def _declare(name, restype, *argtypes):
@@ -188,6 +196,40 @@ for _name, _restype, _argtypes in [
                                                     ctypes.POINTER(_TensorView), _size_t, _out,
                                                     _size_t, _p_size)),
     ("lq_fixed_simulator_release", None, (_handle,)),
+    ("lq_fixed_simulator_run_observed", _status, (_handle, ctypes.c_int,
+                                                  ctypes.POINTER(_TensorView), _size_t, _OBSERVER,
+                                                  ctypes.c_void_p, _out, _size_t, _p_size)),
+    ("lq_quantizer_set_target", _status, (_handle, _char_p)),
+    ("lq_npy_load", _status, (_char_p, _out)),
+    ("lq_npy_save", _status, (ctypes.POINTER(_TensorView), _char_p)),
+    ("lq_pipeline_create_from_json", _status, (_char_p, _char_p, _out)),
+    ("lq_pipeline_create_from_yaml", _status, (_char_p, _char_p, _out)),
+    ("lq_pipeline_create", _status, (_char_p, _char_p, _out)),
+    ("lq_pipeline_options_json", _status, (_handle, _out)),
+    ("lq_pipeline_set_calibration_sources", _status, (_handle, _handle)),
+    ("lq_pipeline_set_input_shape", _status, (_handle, _char_p, ctypes.POINTER(ctypes.c_int64),
+                                              _size_t)),
+    ("lq_pipeline_set_quantizer", _status, (_handle, _handle)),
+    ("lq_pipeline_set_target", _status, (_handle, _char_p)),
+    ("lq_pipeline_set_threads", _status, (_handle, ctypes.c_int, ctypes.c_int)),
+    ("lq_pipeline_set_artifacts", _status, (_handle, ctypes.POINTER(_char_p), _size_t)),
+    ("lq_pipeline_set_output_dir", _status, (_handle, _char_p)),
+    ("lq_pipeline_run", _status, (_handle, ctypes.POINTER(_PipelineRunOptions), _out)),
+    ("lq_pipeline_release", None, (_handle,)),
+    ("lq_pipeline_result_calibration_samples", _status, (_handle, ctypes.POINTER(ctypes.c_uint64),
+                                                         ctypes.POINTER(ctypes.c_uint64))),
+    ("lq_pipeline_result_output_count", _status, (_handle, _p_size)),
+    ("lq_pipeline_result_output_name", _status, (_handle, _size_t, ctypes.POINTER(_char_p))),
+    ("lq_pipeline_result_output_snr_db", _status, (_handle, _size_t,
+                                                   ctypes.POINTER(ctypes.c_double),
+                                                   ctypes.POINTER(ctypes.c_double))),
+    ("lq_pipeline_result_artifact_count", _status, (_handle, _p_size)),
+    ("lq_pipeline_result_artifact_path", _status, (_handle, _size_t, ctypes.POINTER(_char_p))),
+    ("lq_pipeline_result_report_json", _status, (_handle, _out)),
+    ("lq_pipeline_result_float_graph", _status, (_handle, _out)),
+    ("lq_pipeline_result_quantized_graph", _status, (_handle, _out)),
+    ("lq_pipeline_result_program", _status, (_handle, _out)),
+    ("lq_pipeline_result_release", None, (_handle,)),
 ]:
     _declare(_name, _restype, *_argtypes)
 
@@ -439,6 +481,20 @@ def load_image(path, preprocess):
         _lib.lq_tensor_release(tensor)
 
 
+def load_npy(path):
+    """A .npy file as an array."""
+    tensor = _create(_lib.lq_npy_load, _encode(path))
+    try:
+        return _to_numpy(tensor)
+    finally:
+        _lib.lq_tensor_release(tensor)
+
+
+def save_npy(array, path):
+    views = _Inputs({"": array})
+    _check(_lib.lq_npy_save(views.views, _encode(path)))
+
+
 def _log_callback(log):
     """A C log callback calling log(line) (None for no callback); keep it referenced while the
     library may call it."""
@@ -525,6 +581,10 @@ class Quantizer(_Handle):
 
     def config_json(self):
         return _take_text(_create(_lib.lq_quantizer_config_json, self.handle))
+
+    def set_target(self, target):
+        """"generic" (int8 and int16) or "int8" (int16 falls back to int8, logged)."""
+        _check(_lib.lq_quantizer_set_target(self.handle, _encode(target)))
 
     def set_log(self, log):
         """log(line), or None: called during quantize() with the decisions a user should hear
@@ -618,10 +678,147 @@ class FixedSimulator(_Handle):
         super().__init__(_create(_lib.lq_fixed_simulator_create, program.handle,
                                  ctypes.byref(options)))
 
-    def run(self, inputs, dequantize=True):
+    def run(self, inputs, dequantize=True, observer=None):
         """Runs on {input name: array} (float32, or the input's integer codes) and returns
         every output, in model order: quantized ones dequantized to float32, or as their
-        integer codes when dequantize is False."""
+        integer codes when dequantize is False. observer(name, codes, real), if given, hears
+        every tensor the run computes (real is None for one that is not quantized)."""
         kind = FIXED_OUTPUT_DEQUANTIZED if dequantize else FIXED_OUTPUT_RAW
-        return _run_to_arrays(functools.partial(_lib.lq_fixed_simulator_run_to_tensors,
-                                                self.handle, kind), inputs)
+        if observer is None:
+            return _run_to_arrays(functools.partial(_lib.lq_fixed_simulator_run_to_tensors,
+                                                    self.handle, kind), inputs)
+
+        def observe(codes, real, _):
+            observer(_lib.lq_tensor_name(codes).decode(), _to_numpy(codes),
+                     _to_numpy(real) if real else None)
+
+        callback = _OBSERVER(observe)
+
+        def run_observed(views, view_count, outputs, capacity, count):
+            return _lib.lq_fixed_simulator_run_observed(self.handle, kind, views, view_count,
+                                                        callback, None, outputs, capacity, count)
+
+        return _run_to_arrays(run_observed, inputs)
+
+
+def _wrap(cls, handle):
+    """A wrapper object of `cls` owning `handle`."""
+    obj = cls.__new__(cls)
+    _Handle.__init__(obj, handle)
+    return obj
+
+
+class Pipeline(_Handle):
+    """The whole job (lquant build): load, optimize, calibrate, quantize, compile, evaluate,
+    write the artifacts. Pipeline(model, output_dir) has the default options; from_json and
+    from_yaml read a config in lquant build's schema (relative paths from base_dir)."""
+
+    _release = _lib.lq_pipeline_release
+
+    def __init__(self, model, output_dir):
+        super().__init__(_create(_lib.lq_pipeline_create, _encode(model), _encode(output_dir)))
+
+    @classmethod
+    def from_json(cls, text, base_dir=None):
+        base = _encode(base_dir) if base_dir is not None else None
+        return _wrap(cls, _create(_lib.lq_pipeline_create_from_json, _encode(text), base))
+
+    @classmethod
+    def from_yaml(cls, text, base_dir=None):
+        base = _encode(base_dir) if base_dir is not None else None
+        return _wrap(cls, _create(_lib.lq_pipeline_create_from_yaml, _encode(text), base))
+
+    def options_json(self):
+        """Every option with its value, as lquant build --print-config prints them."""
+        return _take_text(_create(_lib.lq_pipeline_options_json, self.handle))
+
+    def set_calibration_sources(self, sources):
+        _check(_lib.lq_pipeline_set_calibration_sources(self.handle, sources.handle))
+
+    def set_input_shape(self, input_name, shape):
+        dims = (ctypes.c_int64 * max(len(shape), 1))(*shape)
+        _check(_lib.lq_pipeline_set_input_shape(self.handle, _encode(input_name), dims,
+                                                len(shape)))
+
+    def set_quantizer(self, quantizer):
+        """The quantizer's quant config."""
+        _check(_lib.lq_pipeline_set_quantizer(self.handle, quantizer.handle))
+
+    def set_target(self, target):
+        _check(_lib.lq_pipeline_set_target(self.handle, _encode(target)))
+
+    def set_threads(self, calibration_threads=0, simulator_threads=0):
+        _check(_lib.lq_pipeline_set_threads(self.handle, calibration_threads, simulator_threads))
+
+    def set_artifacts(self, artifacts):
+        """Names among float, qdq, params, quant_config, config, program, program_summary,
+        report, written in this order."""
+        encoded = [_encode(a) for a in artifacts]
+        array = (_char_p * max(len(encoded), 1))(*encoded)
+        _check(_lib.lq_pipeline_set_artifacts(self.handle, array, len(encoded)))
+
+    def set_output_dir(self, output_dir):
+        _check(_lib.lq_pipeline_set_output_dir(self.handle, _encode(output_dir)))
+
+    def run(self, stage=None, progress=None, log=None):
+        """Runs every stage; stage(name), progress(done, total) and log(line) are optional."""
+        callbacks = [_STAGE(lambda name, _: stage(name.decode())) if stage else _STAGE(),
+                     _PROGRESS(lambda done, total, _: progress(done, total))
+                     if progress else _PROGRESS(), _log_callback(log)]
+        options = _PipelineRunOptions(ctypes.sizeof(_PipelineRunOptions), callbacks[0], None,
+                                      callbacks[1], None, callbacks[2], None)
+        return _wrap(PipelineResult, _create(_lib.lq_pipeline_run, self.handle,
+                                             ctypes.byref(options)))
+
+
+class PipelineResult(_Handle):
+    """What a Pipeline run produced."""
+
+    _release = _lib.lq_pipeline_result_release
+
+    @property
+    def calibration_samples(self):
+        """(samples calibrated on, kept samples the SNRs are measured on)"""
+        seen, kept = ctypes.c_uint64(), ctypes.c_uint64()
+        _check(_lib.lq_pipeline_result_calibration_samples(self.handle, ctypes.byref(seen),
+                                                           ctypes.byref(kept)))
+        return seen.value, kept.value
+
+    def snr_db(self):
+        """{float32 output: (fake-quantized SNR, fixed-point program SNR)} against float."""
+        count = _size_t()
+        _check(_lib.lq_pipeline_result_output_count(self.handle, ctypes.byref(count)))
+        result = {}
+        for i in range(count.value):
+            name = _char_p()
+            fake, fixed = ctypes.c_double(), ctypes.c_double()
+            _check(_lib.lq_pipeline_result_output_name(self.handle, i, ctypes.byref(name)))
+            _check(_lib.lq_pipeline_result_output_snr_db(self.handle, i, ctypes.byref(fake),
+                                                         ctypes.byref(fixed)))
+            result[name.value.decode()] = (fake.value, fixed.value)
+        return result
+
+    @property
+    def artifacts(self):
+        """The files written, in order."""
+        count = _size_t()
+        _check(_lib.lq_pipeline_result_artifact_count(self.handle, ctypes.byref(count)))
+        paths = []
+        for i in range(count.value):
+            path = _char_p()
+            _check(_lib.lq_pipeline_result_artifact_path(self.handle, i, ctypes.byref(path)))
+            paths.append(os.fsdecode(path.value))
+        return paths
+
+    def report_json(self):
+        return _take_text(_create(_lib.lq_pipeline_result_report_json, self.handle))
+
+    def float_graph(self):
+        return _wrap(Graph, _create(_lib.lq_pipeline_result_float_graph, self.handle))
+
+    def quantized_graph(self):
+        return _wrap(QuantizedGraph, _create(_lib.lq_pipeline_result_quantized_graph,
+                                             self.handle))
+
+    def program(self):
+        return _wrap(Program, _create(_lib.lq_pipeline_result_program, self.handle))

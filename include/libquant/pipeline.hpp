@@ -31,7 +31,9 @@ struct LQ_EXPORT PipelineOptions {
   std::string model;
   std::vector<std::string> outputs;              // cut the graph at these values
   std::vector<std::string> remove_output_nodes;  // drop these nodes at the output boundary
-  // input name -> its shape and calibration data
+  // input name -> its shape and calibration data; the name "" stands for the model's only
+  // input. With the range method skip and no calibration files, uniform random inputs in
+  // [-1, 1] of the inputs' shapes stand in for data (4 samples).
   std::map<std::string, PipelineInput> inputs;
   // calibration and quantization
   CalibrationOptions calibration;
@@ -39,10 +41,14 @@ struct LQ_EXPORT PipelineOptions {
   // compiler (input shapes come from the inputs' shapes or the calibration samples)
   Target target;
   int threads = 1;  // fixed-point Simulator threads in the evaluate stage
-  // output
+  // output: the artifacts written, in this order (report.json, which lists the others, last):
+  // float (model.float.onnx), qdq (model.qdq.onnx), params (quant_params.json), quant_config
+  // (quant_config.json, the QuantConfig used), config (config.json, these options), program
+  // (model.lqm), program_summary (program.json), report (report.json)
   std::string output_dir;
   std::vector<std::string> artifacts = {"float", "qdq", "params", "config", "program",
                                         "program_summary", "report"};
+  static const std::vector<std::string>& artifact_names();  // every artifact there is
 
   // One schema for JSON and YAML; errors name the key's path, the allowed values and the
   // nearest valid key. Relative paths are taken relative to `base_dir`.
@@ -62,6 +68,7 @@ struct PipelineResult {
   QuantizedGraph quantized;
   Program program;                        // the compiled integer program
   uint64_t calibration_samples = 0;
+  size_t evaluation_samples = 0;          // the kept calibration samples the SNRs are over
   std::map<std::string, double> output_snr_db;  // fake-quantized vs float on kept samples
   std::map<std::string, double> fixed_snr_db;   // fixed-point Simulator vs float, same samples
   std::vector<StageTime> times;

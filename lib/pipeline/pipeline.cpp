@@ -9,12 +9,25 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 
 namespace lq {
 
 namespace {
 
 namespace fs = std::filesystem;
+
+void check_artifacts(const PipelineOptions& o) {
+  const std::vector<std::string>& names = PipelineOptions::artifact_names();
+  for (const std::string& artifact : o.artifacts) {
+    if (std::find(names.begin(), names.end(), artifact) == names.end()) {
+      std::string known;
+      for (const std::string& k : names) known += (known.empty() ? "" : ", ") + k;
+      throw Error(StatusCode::kInvalidArgument,
+                  fmt::format("pipeline config /output/artifacts: unknown artifact '{}'; use {}", artifact, known));
+    }
+  }
+}
 
 bool wants(const PipelineOptions& o, const std::string& artifact) {
   return std::find(o.artifacts.begin(), o.artifacts.end(), artifact) != o.artifacts.end();
@@ -37,6 +50,8 @@ class StageTimer {
       fn();
     } catch (const Error& e) {
       throw Error(e.code(), fmt::format("{} stage: {}", stage, e.what()));
+    } catch (const std::filesystem::filesystem_error& e) {
+      throw Error(StatusCode::kIoError, fmt::format("{} stage: {}", stage, e.what()));
     }
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
     result_.times.push_back({stage, elapsed.count()});
@@ -46,6 +61,84 @@ class StageTimer {
   PipelineResult& result_;
   const StageCallback& on_stage_;
 };
+
+// The model's only input given both without its name and with it: the shape may come from
+// one and the calibration data from the other.
+void merge_unnamed(const std::string& name, const PipelineInput& from, PipelineInput& to) {
+  if (from.shape) {
+    if (to.shape && *to.shape != *from.shape) {
+      throw Error(StatusCode::kInvalidArgument,
+                  fmt::format("pipeline config /input: input \"{}\" is given two shapes, {} and {} "
+                              "(once without its name)", name, shape_str(*to.shape), shape_str(*from.shape)));
+    }
+    to.shape = from.shape;
+  }
+  if (!from.calibration.empty()) {
+    if (!to.calibration.empty()) {
+      throw Error(StatusCode::kInvalidArgument,
+                  fmt::format("pipeline config /input: input \"{}\" is given calibration data twice "
+                              "(once without its name); give it once", name));
+    }
+    to.calibration = from.calibration;
+    to.images = from.images;
+    to.preprocess = from.preprocess;
+  }
+}
+
+// The inputs by their model names: "" is the model's only input.
+std::map<std::string, PipelineInput> named_inputs(const PipelineOptions& o, const Graph& graph) {
+  std::string names;
+  for (const Value* i : graph.inputs()) names += (names.empty() ? "\"" : ", \"") + i->name() + "\"";
+  std::map<std::string, PipelineInput> inputs;
+  for (const auto& [given, in] : o.inputs) {
+    std::string name = given;
+    if (name.empty()) {
+      if (graph.inputs().size() != 1) {
+        throw Error(StatusCode::kInvalidArgument,
+                    fmt::format("pipeline config /input: an input without a name stands for the "
+                                "model's only input, but the model has {} inputs ({}); name each",
+                                graph.inputs().size(), names));
+      }
+      name = graph.inputs().front()->name();
+    }
+    const Value* v = graph.find_value(name);
+    if (!v || !v->is_graph_input()) {
+      throw Error(StatusCode::kInvalidArgument,
+                  fmt::format("pipeline config /input/{}: the model has no input of that name; its "
+                              "inputs are {}", name, names));
+    }
+    const auto [it, fresh] = inputs.emplace(name, in);
+    if (!fresh) merge_unnamed(name, in, it->second);
+  }
+  return inputs;
+}
+
+// The range method skip needs no data: uniform random inputs in [-1, 1] stand in (their max
+// ranges), in the inputs' shapes, which must be static.
+void calibrate_on_random_inputs(const Graph& graph, Calibrator& calibrator) {
+  for (const Value* in : graph.inputs()) {
+    if (!in->type().is_static()) {
+      throw Error(StatusCode::kInvalidArgument,
+                  fmt::format("pipeline config /input/{}/shape: input \"{}\" has dynamic shape {}; "
+                              "with the range method skip and no calibration data, random inputs "
+                              "stand in and need its shape (lquant quantize: --input-shape {}=...)",
+                              in->name(), in->name(), in->type().str(), in->name()));
+    }
+  }
+  std::mt19937 rng(20261126);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  constexpr int kRandomSamples = 4;
+  for (int s = 0; s < kRandomSamples; ++s) {
+    TensorMap sample;
+    for (const Value* in : graph.inputs()) {
+      Tensor t(DType::kFloat32, in->type().static_shape());
+      float* p = t.data<float>();
+      for (int64_t i = 0; i < t.numel(); ++i) p[i] = uniform(rng);
+      sample[in->name()] = t;
+    }
+    calibrator.add_sample(sample);
+  }
+}
 
 std::string report(const PipelineOptions& o, const PipelineResult& r) {
   nlohmann::json j;
@@ -67,10 +160,17 @@ std::string report(const PipelineOptions& o, const PipelineResult& r) {
 
 }  // namespace
 
+const std::vector<std::string>& PipelineOptions::artifact_names() {
+  static const std::vector<std::string> names = {"float",  "qdq",     "params",          "quant_config",
+                                                 "config", "program", "program_summary", "report"};
+  return names;
+}
+
 Pipeline::Pipeline(PipelineOptions options) : options_(std::move(options)) {}
 
 PipelineResult Pipeline::run(const StageCallback& on_stage) const {
   const PipelineOptions& o = options_;
+  check_artifacts(o);
   PipelineResult result;
   StageTimer stage(result, on_stage);
 
@@ -80,19 +180,10 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
     if (!o.remove_output_nodes.empty()) remove_output_nodes(result.float_graph, o.remove_output_nodes);
   });
   Graph& graph = result.float_graph;
-  for (const auto& [name, in] : o.inputs) {
-    const Value* v = graph.find_value(name);
-    if (!v || !v->is_graph_input()) {
-      std::string names;
-      for (const Value* i : graph.inputs()) names += (names.empty() ? "\"" : ", \"") + i->name() + "\"";
-      throw Error(StatusCode::kInvalidArgument,
-                  fmt::format("pipeline config /input/{}: the model has no input of that name; its "
-                              "inputs are {}", name, names));
-    }
-  }
+  const std::map<std::string, PipelineInput> inputs = named_inputs(o, graph);
   stage.run("optimize", [&] {
     std::map<std::string, Shape> shapes;
-    for (const auto& [name, in] : o.inputs) {
+    for (const auto& [name, in] : inputs) {
       if (in.shape) shapes[name] = *in.shape;
     }
     if (!shapes.empty()) propagate_shapes(graph, shapes, o.calibration.threads);
@@ -105,13 +196,18 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
   Calibrator calibrator(graph, calib_options);
   stage.run("calibrate", [&] {
     std::map<std::string, CalibrationSource> sources;
-    for (const auto& [name, in] : o.inputs) {
+    for (const auto& [name, in] : inputs) {
       if (in.calibration.empty()) continue;
       sources[name] = CalibrationSource{in.calibration, in.images, in.preprocess};
     }
-    calibrator.add_sources(sources);
+    if (sources.empty() && o.quantization.resolve_model().range.method == RangeMethod::kSkip) {
+      calibrate_on_random_inputs(graph, calibrator);
+    } else {
+      calibrator.add_sources(sources);
+    }
   });
   result.calibration_samples = calibrator.table().samples;
+  result.evaluation_samples = calibrator.kept_samples().size();
 
   stage.run("quantize", [&] {
     result.quantized =
@@ -146,30 +242,21 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
   stage.run("write", [&] {
     fs::create_directories(o.output_dir);
     const fs::path dir(o.output_dir);
-    auto written = [&](const fs::path& p) { result.artifacts.push_back(p.string()); };
-    if (wants(o, "float")) {
-      save_onnx(graph, (dir / "model.float.onnx").string());
-      written(dir / "model.float.onnx");
-    }
-    if (wants(o, "qdq")) {
-      save_onnx(result.quantized.to_qdq(), (dir / "model.qdq.onnx").string());
-      written(dir / "model.qdq.onnx");
-    }
-    if (wants(o, "params")) {
-      write_text(dir / "quant_params.json", result.quantized.params_json());
-      written(dir / "quant_params.json");
-    }
-    if (wants(o, "config")) {
-      write_text(dir / "config.json", o.to_json());
-      written(dir / "config.json");
-    }
-    if (wants(o, "program")) {
-      result.program.save((dir / "model.lqm").string());
-      written(dir / "model.lqm");
-    }
-    if (wants(o, "program_summary")) {
-      write_text(dir / "program.json", result.program.summary_json());
-      written(dir / "program.json");
+    const std::map<std::string, std::pair<std::string, std::function<void(const std::string&)>>> writers = {
+        {"float", {"model.float.onnx", [&](const std::string& p) { save_onnx(graph, p); }}},
+        {"qdq", {"model.qdq.onnx", [&](const std::string& p) { save_onnx(result.quantized.to_qdq(), p); }}},
+        {"params", {"quant_params.json", [&](const std::string& p) { write_text(p, result.quantized.params_json()); }}},
+        {"quant_config", {"quant_config.json", [&](const std::string& p) { write_text(p, o.quantization.to_json()); }}},
+        {"config", {"config.json", [&](const std::string& p) { write_text(p, o.to_json()); }}},
+        {"program", {"model.lqm", [&](const std::string& p) { result.program.save(p); }}},
+        {"program_summary", {"program.json", [&](const std::string& p) { write_text(p, result.program.summary_json()); }}},
+    };
+    for (const std::string& artifact : o.artifacts) {
+      const auto writer = writers.find(artifact);
+      if (writer == writers.end()) continue;  // the report, which comes last
+      const std::string path = (dir / writer->second.first).string();
+      writer->second.second(path);
+      result.artifacts.push_back(path);
     }
   });
   result.report_json = report(o, result);

@@ -31,8 +31,6 @@ const std::vector<std::string> kQuantizationKeys = {
     "input", "output", "post_sigmoid", "int16_budget", "config", "op_types", "nodes", "tensors"};
 const std::vector<std::string> kCompilerKeys = {"target", "cpu_ops", "threads"};
 const std::vector<std::string> kOutputKeys = {"dir", "artifacts"};
-const std::vector<std::string> kArtifacts = {"float",   "qdq",             "params", "config",
-                                             "program", "program_summary", "report"};
 
 [[noreturn]] void fail(const std::string& path, const std::string& message) {
   json_check::fail(kWhat, path, message);
@@ -224,7 +222,8 @@ PipelineOptions parse(const json& root, const std::string& base_dir) {
     o.artifacts.clear();
     const auto names = strings_at(output["artifacts"], "/output/artifacts");
     for (size_t i = 0; i < names.size(); ++i) {
-      o.artifacts.push_back(choice_at(json(names[i]), fmt::format("/output/artifacts/{}", i), kArtifacts));
+      o.artifacts.push_back(choice_at(json(names[i]), fmt::format("/output/artifacts/{}", i),
+                                        PipelineOptions::artifact_names()));
     }
   }
   return o;
@@ -296,7 +295,7 @@ std::string PipelineOptions::to_json() const {
     if (in.shape) j["shape"] = *in.shape;
     j["calibration"] = in.calibration;
     j["images"] = in.images;
-    j["size"] = {in.preprocess.height, in.preprocess.width};
+    if (in.preprocess.height > 0 || in.preprocess.width > 0) j["size"] = {in.preprocess.height, in.preprocess.width};
     j["resize"] = resize_names[static_cast<int>(in.preprocess.resize)];
     j["color"] = color_names[static_cast<int>(in.preprocess.color)];
     j["layout"] = in.preprocess.layout == Layout::kNCHW ? "nchw" : "nhwc";

@@ -1,4 +1,4 @@
-# Prints the bytes of test_capi.c's model (kTestModel) as C initializers:
+# Prints the bytes of the C ABI tests' model (kTestModel in test_capi_util.c) as C initializers:
 #   /usr/bin/python3 tests/capi/make_test_model.py
 import onnx
 from onnx import TensorProto, helper

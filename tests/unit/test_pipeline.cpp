@@ -150,3 +150,39 @@ TEST_CASE("cut_outputs and remove_output_nodes reshape the graph's end", "[pipel
   g.verify();
   fs::remove_all(dir);
 }
+
+TEST_CASE("Pipeline: skip without data, the unnamed input, artifacts in the order asked", "[pipeline]") {
+  const fs::path dir = temp_dir("lq_pipeline_skip_test");
+  write_model(dir);
+  PipelineOptions o;
+  o.model = (dir / "model.onnx").string();
+  o.output_dir = (dir / "out").string();
+  o.quantization.model.method = RangeMethod::kSkip;
+  o.calibration.keep_samples = 8;
+  o.artifacts = {"qdq", "quant_config", "float"};
+  // x is dynamic ([N,2,4,4]): random inputs need its shape.
+  REQUIRE_THROWS_WITH(Pipeline(o).run(), Catch::Contains("/input/x/shape") && Catch::Contains("float32[N,2,4,4]"));
+  o.inputs[""].shape = Shape{1, 2, 4, 4};  // "" is the only input, x
+  const PipelineResult r = Pipeline(o).run();
+  REQUIRE(r.calibration_samples == 4);  // random samples
+  REQUIRE(r.evaluation_samples == 4);
+  REQUIRE(r.output_snr_db.at("y") > 20.0);
+  REQUIRE(r.artifacts == std::vector<std::string>{(dir / "out" / "model.qdq.onnx").string(),
+                                                  (dir / "out" / "quant_config.json").string(),
+                                                  (dir / "out" / "model.float.onnx").string()});
+  std::ifstream written(dir / "out" / "quant_config.json");
+  const std::string text((std::istreambuf_iterator<char>(written)), std::istreambuf_iterator<char>());
+  REQUIRE(QuantConfig::from_json(text).resolve_model().range.method == RangeMethod::kSkip);
+
+  // The unnamed input's calibration files and the named input's shape are one input's.
+  o.quantization.model.method = RangeMethod::kMax;
+  o.inputs[""] = PipelineInput{};
+  o.inputs[""].calibration = {(dir / "calib").string()};
+  o.inputs["x"].shape = Shape{1, 2, 4, 4};
+  REQUIRE(Pipeline(o).run().calibration_samples == 4);
+  o.inputs[""].shape = Shape{2, 2, 4, 4};
+  REQUIRE_THROWS_WITH(Pipeline(o).run(), Catch::Contains("two shapes"));
+  o.artifacts = {"qdq", "lqm"};
+  REQUIRE_THROWS_WITH(Pipeline(o).run(), Catch::Contains("unknown artifact 'lqm'"));
+  fs::remove_all(dir);
+}

@@ -38,8 +38,8 @@ config groups (paths are relative to the config file):
                  config JSON file), op_types {...}, nodes {...}, tensors {...}
   compiler:      target (generic|int8), cpu_ops [op types kept on CPU], threads (of the
                  fixed-point Simulator that measures the program)
-  output:        dir (required), artifacts [float, qdq, params, config, program,
-                 program_summary, report]
+  output:        dir (required), artifacts [float, qdq, params, quant_config, config,
+                 program, program_summary, report] (written in the order listed)
 
 example (yaml):
   model: {path: ch_ppocr_mobile_v2.0_cls_infer.onnx}

@@ -1,22 +1,14 @@
 // lquant quantize: calibrate, quantize, compile; write the QDQ model, the parameter report
-// and the integer program (.lqm).
+// and the integer program (.lqm). The flags become PipelineOptions; the Pipeline runs the job.
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <random>
 #include <sstream>
 
 #include "cli.hpp"
-#include "libquant/calibrator.hpp"
-#include "libquant/compiler.hpp"
-#include "libquant/graph.hpp"
-#include "libquant/quantizer.hpp"
-#include "libquant/runtime.hpp"
-#include "libquant/simulator.hpp"
+#include "libquant/pipeline.hpp"
 
 namespace lq::cli {
 
@@ -49,7 +41,8 @@ calibration data:
     --mean A[,B,C]       subtracted from pixels in [0, 255] (default 0)
     --scale A[,B,C]      multiplied after the mean (default 1)
   --input-shape NAME=1x3x48x192
-                         with --method skip: the shape of random inputs for dynamic inputs
+                         fixes a dynamic input's shape (every shape of the model becomes
+                         static); with --method skip, the shape of the random inputs
 
 quantization:
   --config FILE.json     layered quant config (model < op_types < nodes, per-tensor overrides)
@@ -193,29 +186,32 @@ QuantConfig build_config(const QuantizeArgs& q) {
   return config;
 }
 
-// kSkip: no data, so uniform random inputs in [-1, 1] stand in (max ranges of those).
-void calibrate_on_random_inputs(const Graph& graph, const QuantizeArgs& q, Calibrator& calibrator) {
-  std::mt19937 rng(20261126);
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  constexpr int kRandomSamples = 4;
-  for (int s = 0; s < kRandomSamples; ++s) {
-    TensorMap sample;
-    for (const Value* in : graph.inputs()) {
-      auto given = q.input_shapes.find(in->name());
-      if (given == q.input_shapes.end() && !in->type().is_static()) {
-        throw UsageError(fmt::format("input \"{}\" has dynamic shape {}; give --input-shape {}=...",
-                                     in->name(), in->type().str(), in->name()));
-      }
-      Tensor t(DType::kFloat32, given != q.input_shapes.end() ? given->second : in->type().static_shape());
-      float* p = t.data<float>();
-      for (int64_t i = 0; i < t.numel(); ++i) p[i] = uniform(rng);
-      sample[in->name()] = t;
+// The quantize job as Pipeline options: the model as loaded and optimized (no cut), the
+// artifacts quantize has always written, in the order it names them.
+PipelineOptions pipeline_options(const QuantizeArgs& q) {
+  constexpr size_t kEvalSamples = 8;
+  PipelineOptions o;
+  o.model = q.model;
+  o.quantization = build_config(q);
+  o.target = Target::named(q.target);
+  o.calibration.threads = q.threads;
+  o.calibration.keep_samples = kEvalSamples;
+  // The range method skip reads no data: the Pipeline calibrates on random inputs.
+  if (o.quantization.resolve_model().range.method != RangeMethod::kSkip) {
+    for (const auto& [name, dir] : q.calib) {
+      PipelineInput& in = o.inputs[name];
+      in.calibration.push_back(dir);
+      in.images = q.images;
+      in.preprocess = q.preprocess;
     }
-    calibrator.add_sample(sample);
   }
+  for (const auto& [name, shape] : q.input_shapes) o.inputs[name].shape = shape;
+  o.output_dir = q.out_dir;
+  o.artifacts = {"qdq", "float", "params", "quant_config", "program", "program_summary"};
+  return o;
 }
 
-void print_summary(const QuantizedGraph& qgraph, const std::vector<TensorMap>& samples) {
+void print_tensor_kinds(const QuantizedGraph& qgraph) {
   std::map<std::string, int> by_kind;
   for (const auto& [name, p] : qgraph.params) {
     const Value& v = qgraph.graph.value(name);
@@ -224,31 +220,9 @@ void print_summary(const QuantizedGraph& qgraph, const std::vector<TensorMap>& s
   }
   fmt::print("quantized tensors:\n");
   for (const auto& [kind, count] : by_kind) fmt::print("  {:>5}  {}\n", count, kind);
-  for (const std::string& line : qgraph.log) fmt::print("note: {}\n", line);
-  for (const auto& [name, snr] : output_snr_db(qgraph, samples)) {
-    fmt::print("output \"{}\": SNR {:.2f} dB against float over {} calibration samples\n", name,
-               snr, samples.size());
-  }
 }
 
-// The program has static shapes: dynamic inputs take --input-shape or the samples' shapes.
-Program compile(const QuantizedGraph& qgraph, const QuantizeArgs& q, const std::vector<TensorMap>& samples) {
-  CompileOptions options;
-  options.target = Target::named(q.target);
-  for (const Value* in : qgraph.graph.inputs()) {
-    if (in->type().is_static()) continue;
-    auto given = q.input_shapes.find(in->name());
-    if (given != q.input_shapes.end()) {
-      options.input_shapes[in->name()] = given->second;
-    } else if (!samples.empty() && samples.front().count(in->name())) {
-      options.input_shapes[in->name()] = samples.front().at(in->name()).shape();
-    }
-  }
-  return Compiler(options).compile(qgraph);
-}
-
-void print_program_summary(const QuantizedGraph& qgraph, const Program& program,
-                           const std::vector<TensorMap>& samples) {
+void print_program(const Program& program) {
   int listed = 0;
   for (const LayerInfo& layer : program.layers()) {
     if (layer.kernel != "CPU" || ++listed > 10) continue;
@@ -259,16 +233,25 @@ void print_program_summary(const QuantizedGraph& qgraph, const Program& program,
   fmt::print("program: {} instructions ({} integer, {} CPU), activations {:.1f} KiB, weights {:.1f} KiB\n",
              program.instruction_count(), program.instruction_count() - cpu, cpu,
              program.peak_activation_bytes() / 1024.0, program.weight_bytes() / 1024.0);
-  const Simulator reference(qgraph.graph);
-  const FixedSimulator fixed(program);
-  std::vector<TensorMap> want, got;
-  for (const TensorMap& sample : samples) {
-    want.push_back(reference.run(sample));
-    got.push_back(fixed.run_float(sample));
+}
+
+void print_summary(const PipelineResult& result) {
+  fmt::print("calibrated on {} samples\n", result.calibration_samples);
+  print_tensor_kinds(result.quantized);
+  for (const std::string& line : result.quantized.log) fmt::print("note: {}\n", line);
+  for (const auto& [name, snr] : result.output_snr_db) {
+    fmt::print("output \"{}\": SNR {:.2f} dB against float over {} calibration samples\n", name,
+               snr, result.evaluation_samples);
   }
-  for (const auto& [name, snr] : snr_db(want, got)) {
+  print_program(result.program);
+  for (const auto& [name, snr] : result.fixed_snr_db) {
     fmt::print("output \"{}\": SNR {:.2f} dB against float with the fixed-point Simulator\n", name, snr);
   }
+  std::string files;
+  for (const std::string& path : result.artifacts) {
+    files += files.empty() ? path : ", " + fs::path(path).filename().string();
+  }
+  fmt::print("wrote {}\n", files);
 }
 
 }  // namespace
@@ -278,55 +261,13 @@ int quantize_verb(const std::vector<std::string>& args) {
     std::cout << kQuantizeHelp;
     return kExitOk;
   }
-  const QuantizeArgs q = parse_quantize(args);
-  const QuantConfig config = build_config(q);
-  Graph graph = load_onnx(q.model);
-  optimize(graph);
-
-  constexpr size_t kEvalSamples = 8;
-  CalibrationOptions options;
-  options.threads = q.threads;
-  options.keep_samples = std::max<size_t>(kEvalSamples, static_cast<size_t>(config.auto_samples));
+  PipelineOptions options = pipeline_options(parse_quantize(args));
   Progress progress("calibrating");
-  options.progress = [&](int64_t done, int64_t total) { progress.update(done, total); };
-  Calibrator calibrator(graph, options);
-  if (config.resolve_model().range.method == RangeMethod::kSkip) {
-    calibrate_on_random_inputs(graph, q, calibrator);
-  } else {
-    std::map<std::string, CalibrationSource> sources;
-    for (const auto& [given, dir] : q.calib) {
-      std::string name = given;
-      if (name.empty()) {
-        if (graph.inputs().size() != 1) {
-          throw UsageError(fmt::format("the model has {} inputs; name each: --calib NAME=DIR", graph.inputs().size()));
-        }
-        name = graph.inputs().front()->name();
-      }
-      CalibrationSource& source = sources[name];
-      source.paths.push_back(dir);
-      source.images = q.images;
-      source.preprocess = q.preprocess;
-    }
-    calibrator.add_sources(sources);
-  }
-  progress.finish();
-  fmt::print("calibrated on {} samples\n", calibrator.table().samples);
-
-  const Quantizer quantizer(config, Target::named(q.target));
-  const QuantizedGraph qgraph = quantizer.quantize(graph, calibrator.table(), calibrator.kept_samples());
-  fs::create_directories(q.out_dir);
-  const fs::path out(q.out_dir);
-  save_onnx(qgraph.to_qdq(), (out / "model.qdq.onnx").string());
-  save_onnx(qgraph.graph, (out / "model.float.onnx").string());
-  std::ofstream((out / "quant_params.json").string()) << qgraph.params_json() << "\n";
-  std::ofstream((out / "quant_config.json").string()) << config.to_json() << "\n";
-  print_summary(qgraph, calibrator.kept_samples());
-  const Program program = compile(qgraph, q, calibrator.kept_samples());
-  program.save((out / "model.lqm").string());
-  std::ofstream((out / "program.json").string()) << program.summary_json() << "\n";
-  print_program_summary(qgraph, program, calibrator.kept_samples());
-  fmt::print("wrote {}/model.qdq.onnx, model.float.onnx, quant_params.json, quant_config.json, "
-             "model.lqm, program.json\n", q.out_dir);
+  options.calibration.progress = [&](int64_t done, int64_t total) { progress.update(done, total); };
+  const PipelineResult result = Pipeline(options).run([&](const std::string& stage) {
+    if (stage == "quantize") progress.finish();
+  });
+  print_summary(result);
   return kExitOk;
 }
 
