@@ -171,7 +171,7 @@ lq_status* lq_pipeline_set_target(lq_pipeline* pipeline, const char* target) {
     lq_pipeline& p = live(pipeline, "pipeline");
     require(target, "target");
     lq::Target named = lq::Target::named(target);
-    named.cpu_ops = p.options.target.cpu_ops;
+    for (const std::string& op : p.options.target.cpu_ops()) named.keep_on_cpu(op);
     p.options.target = std::move(named);
   });
 }

@@ -241,6 +241,10 @@ struct CalibrationOptions {
   int shard_count = 1;
 };
 
+// "I/N" (0 <= I < N) into options.shard_index and shard_count; throws kInvalidArgument
+// naming `what` otherwise.
+LQ_EXPORT void parse_shard(const std::string& text, CalibrationOptions& options, const std::string& what);
+
 // Input name -> the sample files for it: .npy files (or folders of them, sorted by name),
 // or pictures read with `preprocess`.
 struct CalibrationSource {

@@ -35,8 +35,13 @@ struct LQ_EXPORT PipelineOptions {
   // input. With the range method skip and no calibration files, uniform random inputs in
   // [-1, 1] of the inputs' shapes stand in for data (4 samples).
   std::map<std::string, PipelineInput> inputs;
-  // calibration and quantization
+  // calibration and quantization. Sharded calibration (calibration.shard_index/shard_count)
+  // writes its statistics to `stats_out` and stops (`calibrate_only`); a later run reads
+  // the shards' files from `stats` (merged exactly, in any order) instead of calibrating.
   CalibrationOptions calibration;
+  std::vector<std::string> stats;  // calibration statistics files to use instead of data
+  std::string stats_out;           // write the calibration statistics here
+  bool calibrate_only = false;     // stop after the calibrate stage
   QuantConfig quantization;
   // compiler (input shapes come from the inputs' shapes or the calibration samples)
   Target target;

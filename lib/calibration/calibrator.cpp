@@ -286,4 +286,26 @@ void Calibrator::add_sources(const std::map<std::string, CalibrationSource>& sou
   }
 }
 
+void parse_shard(const std::string& text, CalibrationOptions& options, const std::string& what) {
+  const size_t slash = text.find('/');
+  int index = -1, count = 0;
+  try {
+    size_t used = 0;
+    if (slash != std::string::npos) {
+      index = std::stoi(text.substr(0, slash), &used);
+      if (used != slash) index = -1;
+      count = std::stoi(text.substr(slash + 1), &used);
+      if (used != text.size() - slash - 1) count = 0;
+    }
+  } catch (const std::exception&) {
+    index = -1;
+  }
+  if (index < 0 || count < 1 || index >= count) {
+    throw Error(StatusCode::kInvalidArgument,
+                fmt::format("{}: '{}' is not a shard I/N with 0 <= I < N (e.g. 0/4 ... 3/4)", what, text));
+  }
+  options.shard_index = index;
+  options.shard_count = count;
+}
+
 }  // namespace lq

@@ -140,6 +140,28 @@ void calibrate_on_random_inputs(const Graph& graph, Calibrator& calibrator) {
   }
 }
 
+// The statistics files of a sharded calibration, merged, checked against the graph they are
+// for (the same model, optimized and shaped as here).
+CalibrationTable merged_statistics(const std::vector<std::string>& paths, const Graph& graph) {
+  CalibrationTable table = CalibrationTable::load(paths.front());
+  for (size_t i = 1; i < paths.size(); ++i) {
+    try {
+      table.merge(CalibrationTable::load(paths[i]));
+    } catch (const Error& e) {
+      throw Error(e.code(), fmt::format("merging '{}' into '{}': {}", paths[i], paths.front(), e.what()));
+    }
+  }
+  const std::string expected = calibration_fingerprint(graph);
+  if (table.model_fingerprint != expected) {
+    throw Error(StatusCode::kInvalidArgument,
+                fmt::format("calibration statistics '{}' were gathered on another model or other input "
+                            "shapes (fingerprint {}, this model {}): calibrate with the same model, "
+                            "outputs and input shapes",
+                            paths.front(), table.model_fingerprint, expected));
+  }
+  return table;
+}
+
 std::string report(const PipelineOptions& o, const PipelineResult& r) {
   nlohmann::json j;
   j["model"] = o.model;
@@ -193,33 +215,45 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
   CalibrationOptions calib_options = o.calibration;
   const int auto_samples = o.quantization.auto_samples;
   calib_options.keep_samples = std::max(calib_options.keep_samples, static_cast<size_t>(auto_samples));
-  Calibrator calibrator(graph, calib_options);
+  CalibrationTable table;
   stage.run("calibrate", [&] {
-    std::map<std::string, CalibrationSource> sources;
-    for (const auto& [name, in] : inputs) {
-      if (in.calibration.empty()) continue;
-      sources[name] = CalibrationSource{in.calibration, in.images, in.preprocess};
-    }
-    if (sources.empty() && o.quantization.resolve_model().range.method == RangeMethod::kSkip) {
-      calibrate_on_random_inputs(graph, calibrator);
+    if (!o.stats.empty()) {
+      table = merged_statistics(o.stats, graph);
     } else {
-      calibrator.add_sources(sources);
+      Calibrator calibrator(graph, calib_options);
+      std::map<std::string, CalibrationSource> sources;
+      for (const auto& [name, in] : inputs) {
+        if (in.calibration.empty()) continue;
+        sources[name] = CalibrationSource{in.calibration, in.images, in.preprocess};
+      }
+      if (sources.empty() && o.quantization.resolve_model().range.method == RangeMethod::kSkip) {
+        calibrate_on_random_inputs(graph, calibrator);
+      } else {
+        calibrator.add_sources(sources);
+      }
+      table = calibrator.table();
+    }
+    if (!o.stats_out.empty()) {
+      table.save(o.stats_out);
+      result.artifacts.push_back(o.stats_out);
     }
   });
-  result.calibration_samples = calibrator.table().samples;
-  result.evaluation_samples = calibrator.kept_samples().size();
+  std::vector<TensorMap> kept_samples;
+  for (const KeptSample& k : table.kept) kept_samples.push_back(k.inputs);
+  result.calibration_samples = table.samples;
+  result.evaluation_samples = kept_samples.size();
+  if (o.calibrate_only) return result;
 
   stage.run("quantize", [&] {
     result.quantized =
-        Quantizer(o.quantization, o.target).quantize(graph, calibrator.table(), calibrator.kept_samples());
+        Quantizer(o.quantization, o.target).quantize(graph, table, kept_samples);
   });
   stage.run("compile", [&] {
     CompileOptions compile;
     compile.target = o.target;
     for (const Value* in : graph.inputs()) {
-      const std::vector<TensorMap>& kept = calibrator.kept_samples();
-      if (!in->type().is_static() && !kept.empty() && kept.front().count(in->name())) {
-        compile.input_shapes[in->name()] = kept.front().at(in->name()).shape();
+      if (!in->type().is_static() && !kept_samples.empty() && kept_samples.front().count(in->name())) {
+        compile.input_shapes[in->name()] = kept_samples.front().at(in->name()).shape();
       }
     }
     result.program = Compiler(compile).compile(result.quantized);
@@ -231,7 +265,7 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
     const Simulator fake = fake_quant_simulator(result.quantized, options);
     const FixedSimulator fixed(result.program, {o.threads});
     std::vector<TensorMap> want, fake_out, fixed_out;
-    for (const TensorMap& sample : calibrator.kept_samples()) {
+    for (const TensorMap& sample : kept_samples) {
       want.push_back(reference.run(sample));
       fake_out.push_back(fake.run(sample));
       fixed_out.push_back(fixed.run_float(sample));

@@ -24,8 +24,9 @@ const std::vector<std::string> kGroups = {"model", "input", "calibration", "quan
 const std::vector<std::string> kModelKeys = {"path", "outputs", "remove_output_nodes"};
 const std::vector<std::string> kInputKeys = {"shape", "calibration", "images", "size", "resize",
                                              "color", "layout", "mean", "scale", "pad_value"};
-const std::vector<std::string> kCalibrationKeys = {"method", "percentile", "search_range", "outlier_factor",
-                                                   "threads", "histogram_bins", "keep_samples"};
+const std::vector<std::string> kCalibrationKeys = {"method",  "percentile",     "search_range", "outlier_factor",
+                                                   "threads", "histogram_bins", "keep_samples", "stats",
+                                                   "stats_out", "shard"};
 const std::vector<std::string> kQuantizationKeys = {
     "activation", "weight", "symmetric_activations", "symmetric_weights", "per_channel", "scale",
     "input", "output", "post_sigmoid", "int16_budget", "config", "op_types", "nodes", "tensors"};
@@ -200,6 +201,14 @@ PipelineOptions parse(const json& root, const std::string& base_dir) {
   if (calib.contains("keep_samples")) {
     o.calibration.keep_samples = static_cast<size_t>(positive_at(calib["keep_samples"], "/calibration/keep_samples"));
   }
+  if (calib.contains("stats")) {
+    for (const std::string& p : strings_at(calib["stats"], "/calibration/stats")) o.stats.push_back(resolve_path(p, base_dir));
+  }
+  if (calib.contains("stats_out")) o.stats_out = resolve_path(string_at(calib["stats_out"], "/calibration/stats_out"), base_dir);
+  if (calib.contains("shard")) {
+    const std::string shard = string_at(calib["shard"], "/calibration/shard");
+    parse_shard(shard, o.calibration, "pipeline config /calibration/shard");
+  }
   const json& quant = root.contains("quantization") ? root["quantization"] : empty;
   json_check::keys(quant, kWhat, "/quantization", kQuantizationKeys);
   o.quantization = parse_quantization(quant, calib, base_dir);
@@ -311,7 +320,10 @@ std::string PipelineOptions::to_json() const {
                          {"outlier_factor", spec.range.outlier_factor},
                          {"threads", calibration.threads},
                          {"histogram_bins", calibration.histogram_bins},
-                         {"keep_samples", calibration.keep_samples}};
+                         {"keep_samples", calibration.keep_samples},
+                         {"stats", stats},
+                         {"stats_out", stats_out},
+                         {"shard", fmt::format("{}/{}", calibration.shard_index, calibration.shard_count)}};
   json quant = json::parse(quantization.to_json());
   root["quantization"] = {{"activation", dtype_name(spec.activation_dtype)},
                           {"weight", dtype_name(spec.weight_dtype)},
