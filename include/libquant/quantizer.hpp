@@ -109,10 +109,39 @@ struct LQ_EXPORT QuantConfig {
   ResolvedSpec resolve_model() const;  // the model level alone (graph inputs)
 };
 
+// Where the Quantizer put fewer quantization points than values: the records the Compiler
+// lowers by (it derives none of them itself). Values by name.
+struct QuantDecisions {
+  // Fusion: the output of a Conv, ConvTranspose, Gemm, MatMul, Add, Sub or Mul that has no
+  // parameters, read only by a Relu or Clip (roles::fused_activation) -> that activation's
+  // output. The pair has one quantization point, after the activation: the Compiler writes
+  // the op's result clamped to the activation's bounds into the activation's output.
+  std::map<std::string, std::string> fusions;
+  // Elementwise chain: an unquantized value computed by elementwise ops (constant operands
+  // scalars) from one integer tensor x and read only by elementwise ops -> x (the chain's
+  // root). The Compiler lowers the chain's ends as tables of x's codes, computing the inner
+  // values in float as fake quantization does. It still keeps on the CPU what its Target
+  // says (Target::cpu_ops), and lowers the inner values as nodes of their own when a reader
+  // cannot be a table after all; both only where the records allow a chain.
+  std::map<std::string, std::string> chains;
+};
+
+// The decisions that follow from `params` on `graph`: fusions for every fusable value left
+// without parameters, chains for every elementwise value left without parameters whose
+// operands come from one integer tensor (through other chain values). The Quantizer records
+// them after assigning parameters (QuantizedGraph::decisions).
+LQ_EXPORT QuantDecisions derive_decisions(const Graph& graph,
+                                          const std::map<std::string, QuantParams>& params);
+
 struct LQ_EXPORT QuantizedGraph {
   Graph graph;                                // the float graph being quantized
   std::map<std::string, QuantParams> params;  // by value name: data, weights and biases
   std::vector<std::string> log;               // decisions a user should hear about
+  // Set by the Quantizer. Code that adds or removes parameters afterwards sets it again
+  // (derive_decisions); changing scales or widths leaves it valid. A QuantizedGraph built by
+  // hand may leave it empty: the Compiler then derives the decisions from `params` itself,
+  // on the shape-specialized graph it compiles (what it always did before they were recorded).
+  std::optional<QuantDecisions> decisions;
 
   const QuantParams* find(const std::string& value_name) const;
   // ONNX with QuantizeLinear/DequantizeLinear pairs (com.microsoft domain, which ONNX Runtime

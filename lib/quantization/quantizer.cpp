@@ -780,6 +780,7 @@ QuantizedGraph Quantizer::quantize(const Graph& graph, const CalibrationTable& t
       mix_precision(out, config, scoring);
     }
   }
+  out.decisions = derive_decisions(out.graph, out.params);
   return out;
 }
 
