@@ -1,6 +1,7 @@
 // Quantizer: turns calibration statistics and a layered QuantConfig into quantization
 // parameters for every tensor of a float graph (a QuantizedGraph), which the float
-// Simulator runs with fake quantization and which exports to ONNX QDQ.
+// Simulator runs with fake quantization (libquant/analysis.hpp), which exports to ONNX QDQ
+// and which the Compiler lowers by the decisions it records.
 #pragma once
 
 #include <cstdint>
@@ -152,30 +153,50 @@ struct LQ_EXPORT QuantizedGraph {
   std::string params_json() const;
 };
 
-// A float Simulator that quantizes and dequantizes every value of `qgraph` that has
-// parameters, as the QDQ export does. `qgraph` must outlive it.
-LQ_EXPORT Simulator fake_quant_simulator(const QuantizedGraph& qgraph, SimulatorOptions options = {});
+// ---- What the searches above the Quantizer (lib/analysis) use -----------------------------
 
-// SNR (dB) of each float32 output of `measured` against `reference` (one TensorMap per
-// sample, same names), signal and noise power accumulated over all samples.
-LQ_EXPORT std::map<std::string, double> snr_db(const std::vector<TensorMap>& reference,
-                                               const std::vector<TensorMap>& measured);
+// RangeMethod::kAuto: the methods whose ranges are a tensor's candidates, in this order.
+LQ_EXPORT const std::vector<RangeMethod>& auto_candidate_methods();
 
-// SNR (dB) of each float output of the fake-quantized model against the float model
-// (qgraph.graph), accumulated over `samples`.
-LQ_EXPORT std::map<std::string, double> output_snr_db(const QuantizedGraph& qgraph,
-                                                      const std::vector<TensorMap>& samples,
-                                                      int threads = 1);
+// Chooses the range of each kAuto tensor among its candidates. lq::quantize_model
+// (libquant/analysis.hpp) gives the Quantizer one that scores them by the error at the
+// tensor's consumers.
+class LQ_EXPORT AutoRangeChooser {
+ public:
+  virtual ~AutoRangeChooser() = default;
+  // An index into `candidates` (one per auto_candidate_methods(), each named by its method).
+  // `partial`: the parameters assigned so far (every weight, the activations before `value`).
+  virtual size_t choose(const Value& value, const std::vector<QuantParams>& candidates,
+                        const QuantizedGraph& partial) = 0;
+};
+
+// The same range on the int16 grid (int16 requests, mixed precision).
+LQ_EXPORT QuantParams as_int16(const QuantParams& params);
+
+// The int32 bias of a Conv/ConvTranspose/Gemm at its input's scale x its weight's, from
+// their parameters in `q`; nullopt without a constant bias or those parameters, for int16
+// products (the bias stays exact) and per-channel scales the bias cannot share.
+LQ_EXPORT std::optional<QuantParams> bias_for(const Node& node, const QuantizedGraph& q);
+
+// `v` and the values whose parameters follow it through data movement ("same as input"):
+// what changes together when `v`'s parameters do.
+LQ_EXPORT std::vector<const Value*> parameter_group(const Value& v, const QuantizedGraph& q);
 
 class LQ_EXPORT Quantizer {
  public:
   // On a target without int16 (Target::named("int8")), every int16 the config asks for
   // falls back to int8, with a line in QuantizedGraph::log for each.
   explicit Quantizer(QuantConfig config, Target target = {});
-  // `samples` are used by RangeMethod::kAuto to score candidate methods (may be empty
-  // otherwise). Throws naming the tensor when calibration statistics are missing.
+  // Parameters from the config's decisions alone. A config that asks for a search
+  // (RangeMethod::kAuto, QuantConfig::int16_budget) is quantized by lq::quantize_model
+  // (libquant/analysis.hpp); here kAuto needs `auto_ranges` and int16_budget is an error
+  // naming quantize_model. Throws naming the tensor when calibration statistics are missing.
   QuantizedGraph quantize(const Graph& graph, const CalibrationTable& table,
-                          const std::vector<TensorMap>& samples = {}) const;
+                          AutoRangeChooser* auto_ranges = nullptr) const;
+  // Every activation's range by `method` instead of the config's (kAuto's candidates when
+  // the choices are refined on the whole model).
+  QuantizedGraph quantize_with_method(const Graph& graph, const CalibrationTable& table,
+                                      RangeMethod method) const;
   const QuantConfig& config() const { return config_; }
   const Target& target() const { return target_; }
 

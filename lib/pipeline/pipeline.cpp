@@ -1,5 +1,6 @@
 // Pipeline: the stages in order, timed, with the artifacts and a JSON report.
 #include "libquant/pipeline.hpp"
+#include "libquant/analysis.hpp"
 
 #include <fmt/format.h>
 
@@ -114,8 +115,8 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
   result.calibration_samples = calibrator.table().samples;
 
   stage.run("quantize", [&] {
-    result.quantized =
-        Quantizer(o.quantization, o.target).quantize(graph, calibrator.table(), calibrator.kept_samples());
+    result.quantized = quantize_model(Quantizer(o.quantization, o.target), graph, calibrator.table(),
+                                      calibrator.kept_samples());
   });
   stage.run("compile", [&] {
     CompileOptions compile;

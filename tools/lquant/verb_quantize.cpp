@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cli.hpp"
+#include "libquant/analysis.hpp"
 #include "libquant/calibrator.hpp"
 #include "libquant/compiler.hpp"
 #include "libquant/graph.hpp"
@@ -313,7 +314,7 @@ int quantize_verb(const std::vector<std::string>& args) {
   fmt::print("calibrated on {} samples\n", calibrator.table().samples);
 
   const Quantizer quantizer(config, Target::named(q.target));
-  const QuantizedGraph qgraph = quantizer.quantize(graph, calibrator.table(), calibrator.kept_samples());
+  const QuantizedGraph qgraph = quantize_model(quantizer, graph, calibrator.table(), calibrator.kept_samples());
   fs::create_directories(q.out_dir);
   const fs::path out(q.out_dir);
   save_onnx(qgraph.to_qdq(), (out / "model.qdq.onnx").string());
