@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "libquant/analysis.hpp"
 #include "libquant/calibrator.hpp"
 #include "libquant/compiler.hpp"
 #include "libquant/graph.hpp"

@@ -153,7 +153,7 @@ lq_status* lq_quantizer_quantize(const lq_quantizer* quantizer, const lq_graph* 
     const lq::Quantizer engine(q.config, q.target);
     auto result = std::make_unique<lq_quantized_graph>();
     result->qgraph = std::make_shared<const lq::QuantizedGraph>(
-        engine.quantize(*g.graph, c.calibrator.table(), c.calibrator.kept_samples()));
+        lq::quantize_model(engine, *g.graph, c.calibrator.table(), c.calibrator.kept_samples()));
     send_log(q.log, q.log_user_data, result->qgraph->log);
     *out = result.release();
   });

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "eval_data.hpp"
+#include "libquant/analysis.hpp"
 #include "libquant/calibrator.hpp"
 #include "libquant/compiler.hpp"
 #include "libquant/graph.hpp"
@@ -453,7 +454,7 @@ class ModelBench {
   Row evaluate(const Candidate& candidate) {
     const auto start = std::chrono::steady_clock::now();
     qgraphs_.push_back(
-        lq::Quantizer(candidate.config).quantize(model_.graph, table_, auto_samples_));
+        lq::quantize_model(lq::Quantizer(candidate.config), model_.graph, table_, auto_samples_));
     Row row;
     if (const Row* same = row_with_params(qgraphs_.back())) {
       row = *same;  // kAuto chose one method for the whole model: the same outputs

@@ -1,6 +1,7 @@
 // libquant's whole C++ API.
 #pragma once
 
+#include "libquant/analysis.hpp"
 #include "libquant/calibrator.hpp"
 #include "libquant/compiler.hpp"
 #include "libquant/graph.hpp"

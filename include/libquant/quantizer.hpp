@@ -1,6 +1,7 @@
 // Quantizer: turns calibration statistics and a layered QuantConfig into quantization
 // parameters for every tensor of a float graph (a QuantizedGraph), which the float
-// Simulator runs with fake quantization and which exports to ONNX QDQ.
+// Simulator runs with fake quantization (libquant/analysis.hpp), which exports to ONNX QDQ
+// and which the Compiler lowers by the decisions it records.
 #pragma once
 
 #include <cstdint>
@@ -109,10 +110,39 @@ struct LQ_EXPORT QuantConfig {
   ResolvedSpec resolve_model() const;  // the model level alone (graph inputs)
 };
 
+// Where the Quantizer put fewer quantization points than values: the records the Compiler
+// lowers by (it derives none of them itself). Values by name.
+struct QuantDecisions {
+  // Fusion: the output of a Conv, ConvTranspose, Gemm, MatMul, Add, Sub or Mul that has no
+  // parameters, read only by a Relu or Clip (roles::fused_activation) -> that activation's
+  // output. The pair has one quantization point, after the activation: the Compiler writes
+  // the op's result clamped to the activation's bounds into the activation's output.
+  std::map<std::string, std::string> fusions;
+  // Elementwise chain: an unquantized value computed by elementwise ops (constant operands
+  // scalars) from one integer tensor x and read only by elementwise ops -> x (the chain's
+  // root). The Compiler lowers the chain's ends as tables of x's codes, computing the inner
+  // values in float as fake quantization does. It still keeps on the CPU what its Target
+  // says (Target::cpu_ops), and lowers the inner values as nodes of their own when a reader
+  // cannot be a table after all; both only where the records allow a chain.
+  std::map<std::string, std::string> chains;
+};
+
+// The decisions that follow from `params` on `graph`: fusions for every fusable value left
+// without parameters, chains for every elementwise value left without parameters whose
+// operands come from one integer tensor (through other chain values). The Quantizer records
+// them after assigning parameters (QuantizedGraph::decisions).
+LQ_EXPORT QuantDecisions derive_decisions(const Graph& graph,
+                                          const std::map<std::string, QuantParams>& params);
+
 struct LQ_EXPORT QuantizedGraph {
   Graph graph;                                // the float graph being quantized
   std::map<std::string, QuantParams> params;  // by value name: data, weights and biases
   std::vector<std::string> log;               // decisions a user should hear about
+  // Set by the Quantizer. Code that adds or removes parameters afterwards sets it again
+  // (derive_decisions); changing scales or widths leaves it valid. A QuantizedGraph built by
+  // hand may leave it empty: the Compiler then derives the decisions from `params` itself,
+  // on the shape-specialized graph it compiles (what it always did before they were recorded).
+  std::optional<QuantDecisions> decisions;
 
   const QuantParams* find(const std::string& value_name) const;
   // ONNX with QuantizeLinear/DequantizeLinear pairs (com.microsoft domain, which ONNX Runtime
@@ -123,30 +153,47 @@ struct LQ_EXPORT QuantizedGraph {
   std::string params_json() const;
 };
 
-// A float Simulator that quantizes and dequantizes every value of `qgraph` that has
-// parameters, as the QDQ export does. `qgraph` must outlive it.
-LQ_EXPORT Simulator fake_quant_simulator(const QuantizedGraph& qgraph, SimulatorOptions options = {});
+// ---- What the searches above the Quantizer (lib/analysis) use -----------------------------
 
-// SNR (dB) of each float32 output of `measured` against `reference` (one TensorMap per
-// sample, same names), signal and noise power accumulated over all samples.
-LQ_EXPORT std::map<std::string, double> snr_db(const std::vector<TensorMap>& reference,
-                                               const std::vector<TensorMap>& measured);
+// Chooses the range of each kAuto tensor among its candidates. lq::quantize_model
+// (libquant/analysis.hpp) gives the Quantizer one that scores them by the error at the
+// tensor's consumers.
+class LQ_EXPORT AutoRangeChooser {
+ public:
+  virtual ~AutoRangeChooser() = default;
+  // An index into `candidates` (one per auto_range_candidates(), each named by its method).
+  // `partial`: the parameters assigned so far (every weight, the activations before `value`).
+  virtual size_t choose(const Value& value, const std::vector<QuantParams>& candidates,
+                        const QuantizedGraph& partial) = 0;
+};
 
-// SNR (dB) of each float output of the fake-quantized model against the float model
-// (qgraph.graph), accumulated over `samples`.
-LQ_EXPORT std::map<std::string, double> output_snr_db(const QuantizedGraph& qgraph,
-                                                      const std::vector<TensorMap>& samples,
-                                                      int threads = 1);
+// The same range on the int16 grid (int16 requests, mixed precision).
+LQ_EXPORT QuantParams as_int16(const QuantParams& params);
+
+// The int32 bias of a Conv/ConvTranspose/Gemm at its input's scale x its weight's, from
+// their parameters in `q`; nullopt without a constant bias or those parameters, for int16
+// products (the bias stays exact) and per-channel scales the bias cannot share.
+LQ_EXPORT std::optional<QuantParams> bias_for(const Node& node, const QuantizedGraph& q);
+
+// `v` and the values whose parameters follow it through data movement ("same as input"):
+// what changes together when `v`'s parameters do.
+LQ_EXPORT std::vector<const Value*> parameter_group(const Value& v, const QuantizedGraph& q);
 
 class LQ_EXPORT Quantizer {
  public:
   // On a target without int16 (Target::named("int8")), every int16 the config asks for
   // falls back to int8, with a line in QuantizedGraph::log for each.
   explicit Quantizer(QuantConfig config, Target target = {});
-  // `samples` are used by RangeMethod::kAuto to score candidate methods (may be empty
-  // otherwise). Throws naming the tensor when calibration statistics are missing.
+  // Parameters from the config's decisions alone. A config that asks for a search
+  // (RangeMethod::kAuto, QuantConfig::int16_budget) is quantized by lq::quantize_model
+  // (libquant/analysis.hpp); here kAuto needs `auto_ranges` and int16_budget is an error
+  // naming quantize_model. Throws naming the tensor when calibration statistics are missing.
   QuantizedGraph quantize(const Graph& graph, const CalibrationTable& table,
-                          const std::vector<TensorMap>& samples = {}) const;
+                          AutoRangeChooser* auto_ranges = nullptr) const;
+  // Every activation's range by `method` instead of the config's (kAuto's candidates when
+  // the choices are refined on the whole model).
+  QuantizedGraph quantize_with_method(const Graph& graph, const CalibrationTable& table,
+                                      RangeMethod method) const;
   const QuantConfig& config() const { return config_; }
   const Target& target() const { return target_; }
 

@@ -19,8 +19,9 @@ bool is_quantized_dtype(DType d) { return d == DType::kInt8 || d == DType::kUInt
 
 }  // namespace
 
-Lowering::Lowering(const QuantizedGraph& qgraph, const Graph& graph, const Target& target)
-    : qgraph_(qgraph), graph_(graph), target_(target) {
+Lowering::Lowering(const QuantizedGraph& qgraph, const QuantDecisions& decisions, const Graph& graph,
+                   const Target& target)
+    : qgraph_(qgraph), decisions_(decisions), graph_(graph), target_(target) {
   kernels::register_reference_kernels(registry_);
   data_.name = graph.name();
   data_.target = target.name();
@@ -231,32 +232,29 @@ const Value* Lowering::deferred_root(const Value* v) const {
   return it == deferred_.end() ? nullptr : it->second;
 }
 
-// An inner node of an elementwise chain (the Quantizer left its output unquantized, every
-// reader is elementwise, and its operands come from one integer tensor): the table of the
-// chain's end covers it. A reader that cannot be a table lowers it after all (lower_now).
+const Node* Lowering::fused_activation(const Value* v) const {
+  auto it = decisions_.fusions.find(v->name());
+  const Value* out = it == decisions_.fusions.end() ? nullptr : graph_.find_value(it->second);
+  return out ? out->producer() : nullptr;
+}
+
+// An inner node of an elementwise chain (QuantDecisions::chains): the table of the chain's
+// end covers it, unless the target keeps it or a reader on the CPU, the root is not an
+// integer tensor on this target, or an operand was lowered after all (lower_now: a reader
+// that cannot be a table).
 bool Lowering::defer(const Node& node) {
-  if (!roles::is_elementwise(node) || node.outputs().size() != 1 || !target_.cpu_reason(node).empty()) {
-    return false;
-  }
+  if (node.outputs().size() != 1 || !target_.cpu_reason(node).empty()) return false;
   const Value* out = node.output(0);
-  if (params(out) || out->type().dtype != DType::kFloat32 || out->is_graph_output() || out->uses().empty()) {
-    return false;
-  }
+  auto chain = decisions_.chains.find(out->name());
+  if (chain == decisions_.chains.end()) return false;
   for (const Use& use : out->uses()) {
-    if (!roles::is_elementwise(*use.node) || !target_.cpu_reason(*use.node).empty()) return false;
+    if (!target_.cpu_reason(*use.node).empty()) return false;
   }
-  const Value* root = nullptr;
+  const Value* root = graph_.find_value(chain->second);
+  if (!root || !is_integer(root)) return false;
   for (const Value* in : node.inputs()) {
-    if (!in) continue;
-    if (in->is_constant()) {
-      if (in->initializer()->numel() != 1) return false;
-      continue;
-    }
-    const Value* r = deferred_root(in) ? deferred_root(in) : (is_integer(in) ? in : nullptr);
-    if (!r || (root && root != r)) return false;
-    root = r;
+    if (in && !in->is_constant() && in != root && deferred_root(in) != root) return false;
   }
-  if (!root) return false;
   deferred_[out] = root;
   return true;
 }
@@ -350,7 +348,9 @@ Compiler::Compiler(CompileOptions options) : options_(std::move(options)) {}
 
 Program Compiler::compile(const QuantizedGraph& qgraph) const {
   const Graph graph = compiler::specialize(qgraph.graph, options_.input_shapes);
-  compiler::Lowering lowering(qgraph, graph, options_.target);
+  // A QuantizedGraph built by hand has no decisions: the Quantizer's rules give them.
+  const QuantDecisions decisions = qgraph.decisions ? *qgraph.decisions : derive_decisions(graph, qgraph.params);
+  compiler::Lowering lowering(qgraph, decisions, graph, options_.target);
   for (const Node* node : graph.nodes()) lowering.lower(*node);
   return Program(std::make_shared<compiler::ProgramData>(lowering.finish()));
 }

@@ -50,7 +50,7 @@ const QuantParams& quant_of(Lowering& l, const Value* v) { return *l.params(v); 
 bool clip_bounds(Lowering& l, const Node& node, float& lo, float& hi, std::string& why);
 
 // Where a computing op writes: its own output, or the output of the Relu / Clip fused with
-// it (roles::fused_activation: the Quantizer left the op's output unquantized), clamped to
+// it (QuantDecisions::fusions: the Quantizer left the op's output unquantized), clamped to
 // that activation's bounds.
 struct Destination {
   const Value* value = nullptr;
@@ -61,7 +61,7 @@ struct Destination {
 
 std::optional<Destination> destination(Lowering& l, const Node& node, std::string& why) {
   Destination d{node.output(0)};
-  const Node* activation = l.params(d.value) ? nullptr : roles::fused_activation(*d.value);
+  const Node* activation = l.fused_activation(d.value);
   if (activation) {
     if (!clip_bounds(l, *activation, d.lo, d.hi, why)) return std::nullopt;
     d.value = activation->output(0);

@@ -4,9 +4,9 @@
 // quantized like QuantizeLinear: a table op equals fake quantization exactly, for every op
 // below, with one definition of each function.
 //
-// An elementwise chain (roles::elementwise_chain_inner: x * HardSigmoid(x), x * Sigmoid(x),
-// ...) is one table too: its inner nodes are deferred (Lowering::defer) and its end runs the
-// whole chain in float on x's codes, as fake quantization computes it.
+// An elementwise chain (QuantDecisions::chains: x * HardSigmoid(x), x * Sigmoid(x), ...) is
+// one table too: its inner nodes are deferred (Lowering::defer) and its end runs the whole
+// chain in float on x's codes, as fake quantization computes it.
 #include <fmt/format.h>
 
 #include <functional>

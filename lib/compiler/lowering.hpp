@@ -1,7 +1,8 @@
 // Lowering a QuantizedGraph node by node into ProgramData (compiler.cpp drives it; the
 // op-specific rules live in lower_*.cpp). Every lowering keeps the QuantizedGraph's
 // quantization points: each quantized value is materialized with its own parameters, so
-// the Program differs from fake quantization only by requantization rounding.
+// the Program differs from fake quantization only by requantization rounding. Where there
+// are fewer points than values, the QuantDecisions say why (fusions, chains).
 #pragma once
 
 #include <map>
@@ -17,7 +18,8 @@ namespace lq::compiler {
 
 class Lowering {
  public:
-  Lowering(const QuantizedGraph& qgraph, const Graph& graph, const Target& target);
+  Lowering(const QuantizedGraph& qgraph, const QuantDecisions& decisions, const Graph& graph,
+           const Target& target);
 
   // Appends the instructions of `node` (or defers it: an inner node of an elementwise chain,
   // lowered as part of the table of the chain's end).
@@ -56,6 +58,8 @@ class Lowering {
 
   // CPU: dequantize the inputs, run the float op, quantize the outputs.
   void lower_cpu(const Node& node, const std::string& reason);
+  // The Relu / Clip whose output carries the quantization point of `v` (a fusion), or nullptr.
+  const Node* fused_activation(const Value* v) const;
   // `activation` was lowered together with its producer: lower() skips it.
   void fuse(const Node& activation) { fused_.insert(activation.name()); }
   // The integer tensor a deferred value is computed from, or nullptr if `v` is not deferred.
@@ -63,6 +67,7 @@ class Lowering {
 
  private:
   const QuantizedGraph& qgraph_;
+  const QuantDecisions& decisions_;
   const Graph& graph_;
   Target target_;
   kernels::KernelRegistry registry_;

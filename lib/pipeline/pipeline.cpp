@@ -1,5 +1,6 @@
 // Pipeline: the stages in order, timed, with the artifacts and a JSON report.
 #include "libquant/pipeline.hpp"
+#include "libquant/analysis.hpp"
 
 #include <fmt/format.h>
 
@@ -245,8 +246,7 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
   if (o.calibrate_only) return result;
 
   stage.run("quantize", [&] {
-    result.quantized =
-        Quantizer(o.quantization, o.target).quantize(graph, table, kept_samples);
+    result.quantized = quantize_model(Quantizer(o.quantization, o.target), graph, table, kept_samples);
   });
   stage.run("compile", [&] {
     CompileOptions compile;

@@ -44,11 +44,6 @@ QuantParams params_from_range(Range range, DType dtype, bool symmetric, ScaleKin
   return p;
 }
 
-// The same range on the int16 grid (int16 spreading, mixed precision).
-QuantParams as_int16(const QuantParams& p) {
-  return params_from_range(p.range, DType::kInt16, p.zero_point[0] == 0, ScaleKind::kFloat, p.method);
-}
-
 QuantParams weight_params(const Tensor& weight, int axis, const ResolvedSpec& spec) {
   const std::vector<double> values = weight.to_doubles();
   const bool per_channel = spec.per_channel && axis >= 0 && weight.rank() > 1;
@@ -129,51 +124,6 @@ std::optional<Range> saturation_domain(const Value& v) {
   return domain;
 }
 
-// Runs one node on given inputs: how kAuto measures the error a candidate range causes
-// at the outputs of a tensor's consumers.
-class NodeRunner {
- public:
-  explicit NodeRunner(const Node& node, int64_t opset) {
-    graph_.set_opset("", opset);
-    std::vector<Value*> inputs;
-    for (const Value* in : node.inputs()) {
-      if (!in) {
-        inputs.push_back(nullptr);
-        continue;
-      }
-      Value* v = graph_.find_value(in->name());
-      if (!v) {
-        v = graph_.add_value(in->name());
-        graph_.add_input(v);
-      }
-      inputs.push_back(v);
-    }
-    std::vector<Value*> outputs;
-    for (const Value* out : node.outputs()) outputs.push_back(graph_.add_value(out->name()));
-    Node* copy = graph_.add_node(node.op_type(), inputs, outputs, node.name(), node.domain());
-    for (const auto& [name, attr] : node.attributes()) copy->set_attr(name, attr);
-    for (Value* out : outputs) graph_.add_output(out);
-    simulator_ = std::make_unique<Simulator>(graph_);
-  }
-  TensorMap run(const TensorMap& inputs) const { return simulator_->run(inputs); }
-
- private:
-  Graph graph_;
-  std::unique_ptr<Simulator> simulator_;
-};
-
-double relative_error(const Tensor& got, const Tensor& want) {
-  if (got.dtype() != DType::kFloat32 || want.dtype() != DType::kFloat32) return 0.0;
-  const float* g = got.data<float>();
-  const float* w = want.data<float>();
-  double signal = 0.0, noise = 0.0;
-  for (int64_t i = 0; i < want.numel(); ++i) {
-    signal += static_cast<double>(w[i]) * w[i];
-    noise += static_cast<double>(g[i] - w[i]) * (g[i] - w[i]);
-  }
-  return noise / std::max(signal, 1e-30);
-}
-
 // int16 x int16 products accumulate in int64, where the bias at scale input x weight is
 // exact to far below float precision: such a bias stays as it is.
 bool is_wide(const Node& node, const QuantizedGraph& q) {
@@ -182,22 +132,12 @@ bool is_wide(const Node& node, const QuantizedGraph& q) {
   return (wp && wp->dtype == DType::kInt16) || (ip && ip->dtype == DType::kInt16);
 }
 
-// The bias parameters of a Conv/ConvTranspose/Gemm from its input's and weight's.
-std::optional<QuantParams> bias_for(const Node& node, const QuantizedGraph& q) {
-  const Value* bias = roles::bias_input(node);
-  if (!bias || !node.input(0) || !node.input(1) || is_wide(node, q)) return std::nullopt;
-  const QuantParams* wp = q.find(node.input(1)->name());
-  const QuantParams* ip = q.find(node.input(0)->name());
-  if (!wp || !ip) return std::nullopt;
-  return bias_params(*ip, *wp, *bias->initializer());
-}
-
 class Assigner {
  public:
   // `forced` replaces every activation's range method (kAuto's global candidates).
-  Assigner(const QuantConfig& config, const CalibrationTable& table, const std::vector<TensorMap>& samples,
+  Assigner(const QuantConfig& config, const CalibrationTable& table, AutoRangeChooser* chooser,
            QuantizedGraph& out, std::optional<RangeMethod> forced = std::nullopt)
-      : config_(config), table_(table), samples_(samples), out_(out), graph_(out.graph), forced_(forced) {}
+      : config_(config), table_(table), chooser_(chooser), out_(out), graph_(out.graph), forced_(forced) {}
 
   void run() {
     // Weights first: kAuto measures activation ranges with the weights already quantized.
@@ -291,82 +231,28 @@ class Assigner {
       clipped_ += clipped ? 1 : 0;
       return;
     }
-    out_.params[v.name()] = best_candidate(v, options, make);
+    out_.params[v.name()] = auto_range(v, options, make);
     clipped_ += clipped ? 1 : 0;
   }
 
-  // kAuto: each range method's candidate, scored by the error it causes at the outputs of
-  // the tensor's consumers (or in the tensor itself when it is a model output).
+  // kAuto: each range method's candidate, one chosen by the chooser (lq::quantize_model's
+  // scores them by the error at the tensor's consumers).
   template <typename Make>
-  QuantParams best_candidate(const Value& v, RangeOptions options, const Make& make) {
-    if (samples_.empty()) {
+  QuantParams auto_range(const Value& v, RangeOptions options, const Make& make) {
+    if (!chooser_) {
       throw Error(StatusCode::kFailedPrecondition,
-                  fmt::format("range method auto for \"{}\" scores candidates on calibration "
-                              "samples; keep some (CalibrationOptions::keep_samples)", v.name()));
+                  fmt::format("range method auto for \"{}\" is a search among candidate ranges: "
+                              "quantize with lq::quantize_model (libquant/analysis.hpp), which "
+                              "scores them on calibration samples", v.name()));
     }
-    record_float_values();
-    QuantParams best;
-    double best_error = INFINITY;
-    std::string scores;
+    std::vector<QuantParams> candidates;
     for (const RangeMethod& m : auto_range_candidates()) {
       options.method = m;
-      QuantParams candidate = make(choose_range(table_.at(v.name()), options), range_method_name(m));
-      double error = 0.0;
-      for (size_t s = 0; s < float_values_.size(); ++s) error += consumer_error(v, candidate, s);
-      scores += fmt::format(" {}={:.3g}", range_method_name(m), error);
-      if (error < best_error) {
-        best_error = error;
-        best = candidate;
-      }
+      candidates.push_back(make(choose_range(table_.at(v.name()), options), range_method_name(m)));
     }
+    QuantParams best = candidates.at(chooser_->choose(v, candidates, out_));
     best.method = "auto:" + best.method;
-    auto_scores_.push_back(fmt::format("\"{}\":{}", v.name(), scores));
     return best;
-  }
-
-  double consumer_error(const Value& v, const QuantParams& candidate, size_t sample) {
-    const std::map<std::string, Tensor>& values = float_values_[sample];
-    auto it = values.find(v.name());
-    if (it == values.end()) return 0.0;  // never computed (e.g. a dead branch)
-    const Tensor quantized = fake_quantize(it->second, candidate);
-    double error = v.is_graph_output() ? relative_error(quantized, it->second) : 0.0;
-    for (const Use& use : v.uses()) {
-      if (roles::input_role(*use.node, use.input_index) != roles::InputRole::kData) continue;
-      TensorMap feeds;
-      for (const Value* in : use.node->inputs()) {
-        if (!in || feeds.count(in->name())) continue;
-        if (in == &v) {
-          feeds[in->name()] = quantized;
-          continue;
-        }
-        const Tensor& data = in->is_constant() ? *in->initializer() : values.at(in->name());
-        const QuantParams* p = out_.find(in->name());
-        feeds[in->name()] = p && data.dtype() == DType::kFloat32 ? fake_quantize(data, *p) : data;
-      }
-      const TensorMap got = runner_for(*use.node).run(feeds);
-      for (const Value* out : use.node->outputs()) {
-        auto want = values.find(out->name());
-        if (want != values.end()) error += relative_error(got.at(out->name()), want->second);
-      }
-    }
-    return error;
-  }
-
-  const NodeRunner& runner_for(const Node& node) {
-    auto it = runners_.find(&node);
-    if (it == runners_.end()) it = runners_.emplace(&node, std::make_unique<NodeRunner>(node, graph_.opset(""))).first;
-    return *it->second;
-  }
-
-  void record_float_values() {
-    if (!float_values_.empty()) return;
-    const Simulator simulator(graph_);
-    const size_t count = std::min(samples_.size(), static_cast<size_t>(std::max(config_.auto_samples, 1)));
-    for (size_t s = 0; s < count; ++s) {
-      std::map<std::string, Tensor> values(samples_[s].begin(), samples_[s].end());
-      simulator.run(samples_[s], [&](const Value& value, const Tensor& data) { values[value.name()] = data; });
-      float_values_.push_back(std::move(values));
-    }
   }
 
   void assign_node_outputs(const Node& node) {
@@ -454,115 +340,35 @@ class Assigner {
     p.method = "override";
   }
 
- public:
-  // kAuto's per-tensor scores ("name": method=error ...), one line per tensor.
-  const std::vector<std::string>& auto_scores() const { return auto_scores_; }
-
- private:
-  std::vector<std::string> auto_scores_;
   const QuantConfig& config_;
   const CalibrationTable& table_;
-  const std::vector<TensorMap>& samples_;
+  AutoRangeChooser* chooser_;
   QuantizedGraph& out_;
   Graph& graph_;
   std::optional<RangeMethod> forced_;
   int fused_ = 0;
   int clipped_ = 0;
   std::set<const Value*> chain_inner_;
-  std::vector<std::map<std::string, Tensor>> float_values_;
-  std::map<const Node*, std::unique_ptr<NodeRunner>> runners_;
 };
 
 }  // namespace
 
-// ---- QuantizedGraph ---------------------------------------------------------------------
+// ---- Helpers of the searches (lib/analysis) ----------------------------------------------
 
-const QuantParams* QuantizedGraph::find(const std::string& value_name) const {
-  auto it = params.find(value_name);
-  return it == params.end() ? nullptr : &it->second;
+QuantParams as_int16(const QuantParams& p) {
+  return params_from_range(p.range, DType::kInt16, p.zero_point[0] == 0, ScaleKind::kFloat, p.method);
 }
 
-Simulator fake_quant_simulator(const QuantizedGraph& qgraph, SimulatorOptions options) {
-  options.transform = [&qgraph](const Value& value, const Tensor& data) {
-    const QuantParams* p = qgraph.find(value.name());
-    if (!p || data.dtype() != DType::kFloat32) return data;
-    return fake_quantize(data, *p);
-  };
-  return Simulator(qgraph.graph, options);
+std::optional<QuantParams> bias_for(const Node& node, const QuantizedGraph& q) {
+  const Value* bias = roles::bias_input(node);
+  if (!bias || !node.input(0) || !node.input(1) || is_wide(node, q)) return std::nullopt;
+  const QuantParams* wp = q.find(node.input(1)->name());
+  const QuantParams* ip = q.find(node.input(0)->name());
+  if (!wp || !ip) return std::nullopt;
+  return bias_params(*ip, *wp, *bias->initializer());
 }
 
-
-std::map<std::string, double> snr_db(const std::vector<TensorMap>& reference,
-                                     const std::vector<TensorMap>& measured) {
-  std::map<std::string, std::pair<double, double>> power;  // output -> (signal, noise)
-  for (size_t s = 0; s < reference.size() && s < measured.size(); ++s) {
-    for (const auto& [name, w] : reference[s]) {
-      if (w.dtype() != DType::kFloat32) continue;
-      const float* a = w.data<float>();
-      const float* b = measured[s].at(name).data<float>();
-      for (int64_t i = 0; i < w.numel(); ++i) {
-        power[name].first += static_cast<double>(a[i]) * a[i];
-        power[name].second += static_cast<double>(a[i] - b[i]) * (a[i] - b[i]);
-      }
-    }
-  }
-  std::map<std::string, double> snr;
-  for (const auto& [name, p] : power) {
-    snr[name] = 10.0 * std::log10(std::max(p.first, 1e-30) / std::max(p.second, 1e-30));
-  }
-  return snr;
-}
-
-std::map<std::string, double> output_snr_db(const QuantizedGraph& qgraph,
-                                            const std::vector<TensorMap>& samples, int threads) {
-  SimulatorOptions options;
-  options.threads = threads;
-  const Simulator reference(qgraph.graph, options);
-  const Simulator fake = fake_quant_simulator(qgraph, options);
-  std::vector<TensorMap> want, got;
-  for (const TensorMap& sample : samples) {
-    want.push_back(reference.run(sample));
-    got.push_back(fake.run(sample));
-  }
-  return snr_db(want, got);
-}
-
-// ---- Quantizer ----------------------------------------------------------------------------
-
-Quantizer::Quantizer(QuantConfig config, Target target)
-    : config_(std::move(config)), target_(std::move(target)) {}
-
-namespace {
-
-// Output error of the fake-quantized model against float: sum over outputs and samples
-// of noise power / signal power.
-class GlobalScore {
- public:
-  GlobalScore(const QuantizedGraph& q, const std::vector<TensorMap>& samples)
-      : samples_(samples), simulator_(fake_quant_simulator(q)) {
-    const Simulator reference(q.graph);
-    for (const TensorMap& s : samples_) expected_.push_back(reference.run(s));
-  }
-  // Reads the QuantizedGraph's current activation parameters (looked up at every run).
-  // Constants were fake-quantized when the Simulator was built, so a bias keeps its first
-  // scale here; at int32 the difference is far below what ranks candidates.
-  double error() const {
-    double total = 0.0;
-    for (size_t i = 0; i < samples_.size(); ++i) {
-      const TensorMap got = simulator_.run(samples_[i]);
-      for (const auto& [name, want] : expected_[i]) total += relative_error(got.at(name), want);
-    }
-    return total;
-  }
-
- private:
-  const std::vector<TensorMap>& samples_;
-  Simulator simulator_;
-  std::vector<TensorMap> expected_;
-};
-
-// Values whose parameters follow `v`'s ("same as input" through data movement), and v.
-std::vector<const Value*> followers(const Value& v, const QuantizedGraph& q) {
+std::vector<const Value*> parameter_group(const Value& v, const QuantizedGraph& q) {
   std::vector<const Value*> out = {&v};
   for (size_t i = 0; i < out.size(); ++i) {
     for (const Use& use : out[i]->uses()) {
@@ -576,145 +382,17 @@ std::vector<const Value*> followers(const Value& v, const QuantizedGraph& q) {
   return out;
 }
 
-bool tunable(const QuantParams& p) {
-  return p.method.rfind("auto:", 0) == 0;
+// ---- QuantizedGraph ---------------------------------------------------------------------
+
+const QuantParams* QuantizedGraph::find(const std::string& value_name) const {
+  auto it = params.find(value_name);
+  return it == params.end() ? nullptr : &it->second;
 }
 
-// kAuto, second step: coordinate descent on the model's output error. Each tensor in turn
-// tries every method's range (the candidate graphs), keeping a change only if the outputs
-// get closer to float. Deterministic; bounded by config.auto_evaluations runs.
-void refine_globally(QuantizedGraph& out, const std::vector<QuantizedGraph>& candidates,
-                     const std::vector<TensorMap>& samples, int max_evaluations) {
-  const GlobalScore score(out, samples);
-  double best = score.error();
-  const double start = best;
-  int evaluations = 1;
-  for (const Node* node : out.graph.nodes()) {
-    for (const Value* v : node->outputs()) {
-      auto it = out.params.find(v->name());
-      if (it == out.params.end() || !tunable(it->second)) continue;
-      const std::vector<const Value*> group = followers(*v, out);
-      for (const QuantizedGraph& candidate : candidates) {
-        if (evaluations >= max_evaluations) break;
-        const QuantParams* proposal = candidate.find(v->name());
-        if (!proposal || proposal->scale == out.params.at(v->name()).scale) continue;
-        // Apply to the tensor, its followers and the biases of everything reading them.
-        std::map<std::string, QuantParams> saved;
-        auto set = [&](const std::string& name, const QuantParams& p) {
-          if (!saved.count(name)) saved[name] = out.params.at(name);
-          out.params[name] = p;
-        };
-        QuantParams p = *proposal;
-        p.method = "auto:" + proposal->method;
-        for (const Value* member : group) {
-          QuantParams copy = p;
-          if (member != v) copy.method = "same as input";
-          set(member->name(), copy);
-          for (const Use& use : member->uses()) {
-            const Value* bias = roles::bias_input(*use.node);
-            if (!bias || !out.params.count(bias->name())) continue;
-            if (auto b = bias_for(*use.node, out)) set(bias->name(), *b);
-          }
-        }
-        const double error = score.error();
-        ++evaluations;
-        if (error < best) {
-          best = error;
-        } else {
-          for (const auto& [name, old] : saved) out.params[name] = old;
-        }
-      }
-    }
-  }
-  out.log.push_back(fmt::format("auto: output error {:.4g} -> {:.4g} after {} evaluations of the "
-                                "whole model", start, best, evaluations));
-}
+// ---- Quantizer ----------------------------------------------------------------------------
 
-}  // namespace
-
-// Mixed precision: each 8-bit activation (with the values that share its parameters) is
-// measured alone, by the error it adds to the model outputs; the most harmful per element
-// become int16 until int16_budget of all activation elements is spent. Model
-// inputs and outputs keep the widths the config gives them.
-void mix_precision(QuantizedGraph& out, const QuantConfig& config, const std::vector<TensorMap>& scoring) {
-  std::map<std::string, int64_t> numel;
-  Simulator(out.graph).run(scoring[0], [&](const Value& v, const Tensor& t) { numel[v.name()] = t.numel(); });
-  struct Candidate {
-    std::vector<const Value*> group;
-    int64_t elements = 0;
-    double gain = 0.0;
-  };
-  std::vector<Candidate> candidates;
-  int64_t total = 0;
-  for (const Node* node : out.graph.nodes()) {
-    for (const Value* v : node->outputs()) {
-      const QuantParams* p = out.find(v->name());
-      if (!p || p->dtype == DType::kInt16 || p->dtype == DType::kInt32 || !numel.count(v->name())) continue;
-      total += numel.at(v->name());
-      if (p->method == "same as input" || v->is_graph_output() || !config.resolve(*node).quantize) continue;
-      Candidate c;
-      c.group = followers(*v, out);
-      bool output = false;
-      for (const Value* member : c.group) {
-        c.elements += numel.count(member->name()) ? numel.at(member->name()) : 0;
-        output = output || member->is_graph_output();
-      }
-      if (!output) candidates.push_back(std::move(c));
-    }
-  }
-  // Each activation's harm alone: the model with only the weights (as quantized) and that
-  // activation quantized, against the weights alone. Measured with every other activation
-  // in float, one tensor's error is not masked by the others' (as it is when all are int8
-  // but one), and the harms of several tensors roughly add up.
-  QuantizedGraph probe;
-  probe.graph = out.graph.clone();
-  for (const auto& [name, p] : out.params) {
-    const Value* v = out.graph.find_value(name);
-    if (v && v->is_constant()) probe.params[name] = p;
-  }
-  const GlobalScore harm(probe, scoring);  // reads probe.params at every run
-  const double weights_only = harm.error();
-  for (Candidate& c : candidates) {
-    for (const Value* member : c.group) probe.params[member->name()] = out.params.at(member->name());
-    c.gain = harm.error() - weights_only;
-    for (const Value* member : c.group) probe.params.erase(member->name());
-  }
-  const GlobalScore score(out, scoring);
-  const double start = score.error();
-  auto promote = [&](const Candidate& c) {
-    for (const Value* member : c.group) out.params[member->name()] = as_int16(out.params.at(member->name()));
-  };
-  std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
-    return a.gain / static_cast<double>(std::max<int64_t>(a.elements, 1)) >
-           b.gain / static_cast<double>(std::max<int64_t>(b.elements, 1));
-  });
-  const double budget = config.int16_budget * static_cast<double>(total);
-  int64_t spent = 0;
-  int chosen = 0;
-  for (const Candidate& c : candidates) {
-    if (c.gain <= 0.0) break;
-    if (static_cast<double>(spent + c.elements) > budget) continue;
-    promote(c);
-    spent += c.elements;
-    ++chosen;
-    out.log.push_back(fmt::format("mixed precision: \"{}\" becomes int16 (output error +{:.3g} when it "
-                                  "alone is int8, {} elements)", c.group.front()->name(), c.gain, c.elements));
-  }
-  // Biases follow their inputs' new scales (int16 inputs keep them exact, in int64).
-  for (const Node* node : out.graph.nodes()) {
-    const Value* bias = roles::bias_input(*node);
-    if (!bias || !out.params.count(bias->name())) continue;
-    if (auto b = bias_for(*node, out)) {
-      out.params[bias->name()] = *b;
-    } else {
-      out.params.erase(bias->name());
-    }
-  }
-  out.log.push_back(fmt::format("mixed precision: {} tensors int16, {:.1f} % of {} activation elements "
-                                "(budget {:.1f} %): output error {:.4g} -> {:.4g} ({} candidates measured)",
-                                chosen, 100.0 * static_cast<double>(spent) / static_cast<double>(std::max<int64_t>(total, 1)),
-                                total, 100.0 * config.int16_budget, start, score.error(), candidates.size()));
-}
+Quantizer::Quantizer(QuantConfig config, Target target)
+    : config_(std::move(config)), target_(std::move(target)) {}
 
 namespace {
 
@@ -740,44 +418,35 @@ QuantConfig for_target(const QuantConfig& config, const Target& target, std::vec
   return out;
 }
 
+void reject_budget(const QuantConfig& config) {
+  if (config.int16_budget > 0.0) {
+    throw Error(StatusCode::kFailedPrecondition,
+                fmt::format("int16_budget {} is a search over the model outputs' error: quantize "
+                            "with lq::quantize_model (libquant/analysis.hpp)", config.int16_budget));
+  }
+}
+
 }  // namespace
 
 QuantizedGraph Quantizer::quantize(const Graph& graph, const CalibrationTable& table,
-                                   const std::vector<TensorMap>& samples) const {
+                                   AutoRangeChooser* auto_ranges) const {
+  reject_budget(config_);
   QuantizedGraph out;
   out.graph = graph.clone();
   const QuantConfig config = for_target(config_, target_, out.log);
-  Assigner assigner(config, table, samples, out);
-  assigner.run();
-  const size_t count = std::min(samples.size(), static_cast<size_t>(std::max(config.auto_samples, 1)));
-  const std::vector<TensorMap> scoring(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(count));
-  if (!assigner.auto_scores().empty()) {
-    out.log.push_back(fmt::format("auto chose the range of {} tensors by the relative error at "
-                                  "their consumers' outputs (quant_params.json: method auto:<chosen>)",
-                                  assigner.auto_scores().size()));
-    if (config.auto_evaluations > 0) {
-      std::vector<QuantizedGraph> candidates;
-      for (const RangeMethod& m : auto_range_candidates()) {
-        QuantizedGraph c;
-        c.graph = graph.clone();
-        Assigner(config, table, samples, c, m).run();
-        candidates.push_back(std::move(c));
-      }
-      refine_globally(out, candidates, scoring, config.auto_evaluations);
-    }
-  }
-  if (config.int16_budget > 0.0) {
-    if (!target_.int16()) {
-      out.log.push_back(fmt::format("target \"{}\" has no int16: int16_budget {} is ignored",
-                                    target_.name(), config.int16_budget));
-    } else if (scoring.empty()) {
-      throw Error(StatusCode::kFailedPrecondition,
-                  "int16_budget measures each tensor's effect on the model outputs on calibration "
-                  "samples; keep some (CalibrationOptions::keep_samples)");
-    } else {
-      mix_precision(out, config, scoring);
-    }
-  }
+  Assigner(config, table, auto_ranges, out).run();
+  out.decisions = derive_decisions(out.graph, out.params);
+  return out;
+}
+
+QuantizedGraph Quantizer::quantize_with_method(const Graph& graph, const CalibrationTable& table,
+                                               RangeMethod method) const {
+  reject_budget(config_);
+  QuantizedGraph out;
+  out.graph = graph.clone();
+  const QuantConfig config = for_target(config_, target_, out.log);
+  Assigner(config, table, nullptr, out, method).run();
+  out.decisions = derive_decisions(out.graph, out.params);
   return out;
 }
 

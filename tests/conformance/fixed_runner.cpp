@@ -48,6 +48,7 @@
 #include <set>
 
 #include "compiler/program.hpp"
+#include "libquant/analysis.hpp"
 #include "libquant/calibrator.hpp"
 #include "libquant/compiler.hpp"
 #include "libquant/graph.hpp"

@@ -26,6 +26,7 @@
 #include <iostream>
 #include <string>
 
+#include "libquant/analysis.hpp"
 #include "libquant/compiler.hpp"
 #include "libquant/runtime.hpp"
 #include "libquant/graph.hpp"

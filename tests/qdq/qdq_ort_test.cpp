@@ -21,6 +21,7 @@
 #include <iostream>
 #include <string>
 
+#include "libquant/analysis.hpp"
 #include "libquant/graph.hpp"
 #include "libquant/quantizer.hpp"
 #include "model_inputs.hpp"

@@ -13,6 +13,7 @@
 
 #include "compiler/program.hpp"
 #include "kernel_test_util.hpp"
+#include "libquant/analysis.hpp"
 #include "libquant/calibrator.hpp"
 #include "libquant/compiler.hpp"
 #include "libquant/quantizer.hpp"
@@ -469,6 +470,33 @@ TEST_CASE("A chain whose end cannot be a table lowers its inner nodes after all"
     REQUIRE(kernels_by_node(c.program).at("y") == Kernels{"CPU"});
     REQUIRE(max_code_difference(c) <= 1);
   }
+}
+
+TEST_CASE("The Compiler lowers by the Quantizer's decisions, and derives them only when absent", "[compiler]") {
+  const Compiled chains = compile(chains_graph());
+  REQUIRE(chains.q.decisions.has_value());
+  REQUIRE(chains.q.decisions->chains ==
+          std::map<std::string, std::string>{{"gate", "c"}, {"hswish", "c"}, {"scaled", "c"}, {"sig", "c"}});
+  const Compiled conv = compile(conv_graph());
+  REQUIRE(conv.q.decisions->fusions == std::map<std::string, std::string>{{"c", "y"}});
+  // Built by hand (no decisions): the Compiler derives the same ones, the same program.
+  for (const Compiled* c : {&chains, &conv}) {
+    QuantizedGraph by_hand;
+    by_hand.graph = c->q.graph.clone();
+    by_hand.params = c->q.params;
+    REQUIRE(Compiler().compile(by_hand).serialize() == c->program.serialize());
+  }
+  // Without the records, no table covers the chain and no Conv writes the Relu's output.
+  QuantizedGraph unchained;
+  unchained.graph = chains.q.graph.clone();
+  unchained.params = chains.q.params;
+  unchained.decisions = QuantDecisions{};
+  REQUIRE(kernels_by_node(Compiler().compile(unchained)).at("gate") == Kernels{"CPU"});
+  QuantizedGraph unfused;
+  unfused.graph = conv.q.graph.clone();
+  unfused.params = conv.q.params;
+  unfused.decisions = QuantDecisions{};
+  REQUIRE(kernels_by_node(Compiler().compile(unfused)).at("c") == Kernels{"CPU"});
 }
 
 TEST_CASE("ReduceMean over any axes: a gather to [1, kept, reduced], then an average", "[compiler]") {

@@ -4,9 +4,8 @@
 #include <random>
 
 #include "kernel_test_util.hpp"
+#include "libquant/analysis.hpp"
 #include "libquant/calibrator.hpp"
-#include "libquant/compiler.hpp"
-#include "libquant/runtime.hpp"
 #include "libquant/quantizer.hpp"
 
 using namespace lq;
@@ -254,54 +253,6 @@ TEST_CASE("QDQ export keeps names and matches fake quantization in our Simulator
   REQUIRE(back.num_nodes() == qdq.num_nodes());
 }
 
-TEST_CASE("auto picks, per tensor, the range with the least error at its consumers", "[quantization][auto]") {
-  // x (Laplace-like with outliers) -> Relu -> y: x's consumer is the Relu, so negative
-  // values do not matter and the best range differs from the tensor's own MSE optimum.
-  Graph g;
-  g.set_opset("", 13);
-  Value* x = g.add_value("x");
-  x->type() = TensorType{DType::kFloat32, true, {{1, {}}, {4096, {}}}};
-  g.add_input(x);
-  Value* y = g.add_value("y");
-  g.add_node("Relu", {x}, {y}, "relu");
-  g.add_output(y);
-  std::mt19937 rng(5);
-  std::exponential_distribution<float> expo(1.0f);
-  Tensor data(DType::kFloat32, {1, 4096});
-  for (int64_t i = 0; i < data.numel(); ++i) data.data<float>()[i] = (i % 2 ? 1.0f : -3.0f) * expo(rng);
-  data.data<float>()[7] = 40.0f;  // an outlier
-  CalibrationOptions options;
-  options.keep_samples = 1;
-  Calibrator calibrator(g, options);
-  calibrator.add_sample({{"x", data}});
-
-  auto relu_error = [&](const QuantParams& p) {
-    const Tensor q = fake_quantize(data, p);
-    double noise = 0, signal = 0;
-    for (int64_t i = 0; i < data.numel(); ++i) {
-      const double want = std::max(0.0f, data.data<float>()[i]);
-      const double got = std::max(0.0f, q.data<float>()[i]);
-      noise += (want - got) * (want - got);
-      signal += want * want;
-    }
-    return noise / signal;
-  };
-  double best = INFINITY;
-  for (const char* method : {"max", "percentile", "kl", "mse", "mmse"}) {
-    QuantConfig fixed;
-    fixed.model.method = parse_range_method(method);
-    const QuantizedGraph q = Quantizer(fixed).quantize(g, calibrator.table());
-    best = std::min(best, relu_error(q.params.at("x")));
-  }
-  QuantConfig automatic;
-  automatic.model.method = RangeMethod::kAuto;
-  const QuantizedGraph q = Quantizer(automatic).quantize(g, calibrator.table(), calibrator.kept_samples());
-  REQUIRE(q.params.at("x").method.rfind("auto:", 0) == 0);
-  REQUIRE(relu_error(q.params.at("x")) == Approx(best).epsilon(1e-9));
-  REQUIRE_THROWS_WITH(Quantizer(automatic).quantize(g, calibrator.table()),
-                      Catch::Contains("keep some"));
-}
-
 TEST_CASE("fake_quantize equals quantize then dequantize, element by element", "[quantization]") {
   std::mt19937 rng(9);
   std::normal_distribution<float> dist(0.0f, 3.0f);
@@ -390,92 +341,4 @@ TEST_CASE("a range is clipped to where its readers do not saturate, and nowhere 
     }
     REQUIRE(clipped_error < 0.5 * unclipped_error);
   }
-}
-
-namespace {
-
-// x[1,2,4,4] -> Conv -> c1 (channel 0 a hundred times wider than 1 and 2) -> Conv, which
-// amplifies channels 1 and 2 -> c2; x -> Conv -> t; y = c2 + t. c1's int8 step, set by
-// channel 0, erases channels 1 and 2: it is by far the most sensitive tensor.
-Graph sensitive_graph() {
-  Graph g;
-  g.set_opset("", 13);
-  Value* x = g.add_value("x");
-  x->type() = TensorType{DType::kFloat32, true, {{1, {}}, {2, {}}, {4, {}}, {4, {}}}};
-  g.add_input(x);
-  auto constant = [&](const std::string& name, const Shape& shape, const std::vector<float>& data) {
-    Value* v = g.add_value(name);
-    g.set_initializer(v, Tensor::from_vector<float>(shape, data));
-    return v;
-  };
-  auto node = [&](const std::string& op, const std::vector<Value*>& inputs, const std::string& name) {
-    Value* out = g.add_value(name);
-    g.add_node(op, inputs, {out}, name);
-    return out;
-  };
-  Value* c1 = node("Conv", {x, constant("w1", {3, 2, 1, 1}, {100, -80, 0.7f, 0.4f, -0.5f, 0.9f})}, "c1");
-  Value* c2 = node("Conv", {c1, constant("w2", {2, 3, 1, 1}, {0.001f, 30, -25, -0.002f, 20, 35})}, "c2");
-  Value* t = node("Conv", {x, constant("w3", {2, 2, 1, 1}, {0.5f, 0.25f, -0.25f, 0.5f})}, "t");
-  g.add_output(node("Add", {c2, t}, "y"));
-  return g;
-}
-
-}  // namespace
-
-TEST_CASE("mixed precision: the most sensitive activations per element become int16, within the budget",
-          "[quantization][mixed]") {
-  const Graph g = sensitive_graph();
-  CalibrationOptions options;
-  options.keep_samples = 2;
-  Calibrator calibrator(g, options);
-  for (uint32_t s = 0; s < 4; ++s) calibrator.add_sample(random_input(s));
-  QuantConfig config;
-  config.model.method = RangeMethod::kMax;
-  const QuantizedGraph int8 = Quantizer(config).quantize(g, calibrator.table(), calibrator.kept_samples());
-  for (const char* v : {"c1", "c2", "t", "y"}) REQUIRE(int8.find(v)->dtype == DType::kInt8);
-
-  // Budget 0.34 of the 144 activation elements (c1 48, c2, t and y 32 each): c1 alone.
-  config.int16_budget = 0.34;
-  const QuantizedGraph mixed = Quantizer(config).quantize(g, calibrator.table(), calibrator.kept_samples());
-  REQUIRE(mixed.find("c1")->dtype == DType::kInt16);
-  REQUIRE(mixed.find("c1")->range.max == Approx(int8.find("c1")->range.max));  // same range, finer grid
-  for (const char* v : {"c2", "t", "y"}) REQUIRE(mixed.find(v)->dtype == DType::kInt8);
-  REQUIRE(mixed.find("x")->dtype == DType::kInt8);  // model inputs and outputs keep their widths
-  // The compiled program mixes int16 and int8 tensors and agrees with fake quantization.
-  const Program program = Compiler().compile(mixed);
-  REQUIRE(program.cpu_instruction_count() == 0);
-  for (uint32_t seed = 30; seed < 33; ++seed) {
-    const TensorMap feeds = random_input(seed);
-    const auto got = FixedSimulator(program).run(feeds).at("y").to_int64s();
-    const auto want = quantize_tensor(fake_quant_simulator(mixed).run(feeds).at("y"), *mixed.find("y")).to_int64s();
-    for (size_t i = 0; i < got.size(); ++i) REQUIRE(std::abs(got[i] - want[i]) <= 1);
-  }
-  const std::string log = [&] {
-    std::string all;
-    for (const std::string& line : mixed.log) all += line + "\n";
-    return all;
-  }();
-  REQUIRE_THAT(log, Catch::Contains("mixed precision: \"c1\" becomes int16"));
-  REQUIRE_THAT(log, Catch::Contains("mixed precision: 1 tensors int16, 33.3 % of 144 activation elements"));
-
-  // The output error drops well below int8's on data the search did not see.
-  const std::vector<TensorMap> held_out = {random_input(20), random_input(21)};
-  const double snr8 = output_snr_db(int8, held_out).at("y");
-  const double snr_mixed = output_snr_db(mixed, held_out).at("y");
-  REQUIRE(snr_mixed > snr8 + 10.0);
-
-  // The whole budget: every candidate that helps; none: the int8 result.
-  config.int16_budget = 1.0;
-  const QuantizedGraph all = Quantizer(config).quantize(g, calibrator.table(), calibrator.kept_samples());
-  REQUIRE(all.find("c1")->dtype == DType::kInt16);
-  REQUIRE(all.find("y")->dtype == DType::kInt8);
-  REQUIRE(output_snr_db(all, held_out).at("y") >= snr_mixed - 0.5);
-
-  // A target without int16 ignores the budget, saying so; without kept samples it is an error.
-  config.int16_budget = 0.34;
-  const QuantizedGraph on_int8 =
-      Quantizer(config, Target::named("int8")).quantize(g, calibrator.table(), calibrator.kept_samples());
-  REQUIRE(on_int8.find("c1")->dtype == DType::kInt8);
-  REQUIRE_THAT(on_int8.log.back(), Catch::Contains("has no int16: int16_budget 0.34 is ignored"));
-  REQUIRE_THROWS_WITH(Quantizer(config).quantize(g, calibrator.table()), Catch::Contains("keep_samples"));
 }

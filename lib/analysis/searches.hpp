@@ -1,0 +1,66 @@
+// The searches of lib/analysis, composed by quantize_model (quantize_model.cpp).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "libquant/analysis.hpp"
+
+namespace lq::analysis {
+
+// Output error of the fake-quantized model against float: sum over outputs and samples
+// of noise power / signal power.
+class GlobalScore {
+ public:
+  GlobalScore(const QuantizedGraph& q, const std::vector<TensorMap>& samples);
+  // Reads the QuantizedGraph's current activation parameters (looked up at every run).
+  // Constants were fake-quantized when the Simulator was built, so a bias keeps its first
+  // scale here; at int32 the difference is far below what ranks candidates.
+  double error() const;
+
+ private:
+  const std::vector<TensorMap>& samples_;
+  Simulator simulator_;
+  std::vector<TensorMap> expected_;
+};
+
+class NodeRunner;
+
+// kAuto, first step: each candidate range of a tensor scored by the relative error it
+// causes at the outputs of the tensor's consumers (each run alone, its other inputs as
+// quantized so far), or in the tensor itself when it is a model output. One instance serves
+// one Quantizer::quantize call (it caches the float values of that call's graph).
+class ConsumerErrorChooser final : public AutoRangeChooser {
+ public:
+  // Scores on the first `auto_samples` (at least one) of `samples`.
+  ConsumerErrorChooser(const std::vector<TensorMap>& samples, int auto_samples);
+  ~ConsumerErrorChooser() override;
+  size_t choose(const Value& value, const std::vector<QuantParams>& candidates,
+                const QuantizedGraph& partial) override;
+  // One line per tensor chosen: "name": method=error ...
+  const std::vector<std::string>& scores() const { return scores_; }
+
+ private:
+  double consumer_error(const Value& v, const QuantParams& candidate, const QuantizedGraph& partial,
+                        size_t sample);
+  const NodeRunner& runner_for(const Node& node, const Graph& graph);
+  void record_float_values(const Graph& graph);
+
+  const std::vector<TensorMap>& samples_;
+  int auto_samples_;
+  std::vector<std::string> scores_;
+  std::vector<std::map<std::string, Tensor>> float_values_;
+  std::map<const Node*, std::unique_ptr<NodeRunner>> runners_;
+};
+
+// kAuto, second step: coordinate descent on the model outputs' error over the candidates
+// (one QuantizedGraph per auto_range_candidates()), at most `max_evaluations` model runs.
+void refine_globally(QuantizedGraph& out, const std::vector<QuantizedGraph>& candidates,
+                     const std::vector<TensorMap>& samples, int max_evaluations);
+
+// Mixed precision within config.int16_budget, scored on `scoring` (not empty).
+void mix_precision(QuantizedGraph& out, const QuantConfig& config, const std::vector<TensorMap>& scoring);
+
+}  // namespace lq::analysis
