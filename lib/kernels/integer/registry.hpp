@@ -2,7 +2,7 @@
 // are stored, checked and run. The compiler emits instructions naming a descriptor, the
 // .lqm reader and writer (compiler/program_io.cpp) go through its fields, the fixed-point
 // Simulator calls its run. Adding an integer op is its kernel with a descriptor
-// (make_kernel), one line in the registry's list (registry.cpp), its lowering rule and its
+// (make_kernel), one line in the registry's list (kernels.def), its lowering rule and its
 // tests: see docs/adding-an-integer-op.md.
 //
 // Parameters are plain structs that list their fields once, by their .lqm names:
@@ -258,21 +258,17 @@ class KernelRegistry {
 // The built-in kernels (registry.cpp).
 const KernelRegistry& kernel_registry();
 
-// The built-in descriptors, for the compiler's lowering and for tests.
-const IntegerKernel& conv_kernel();
-const IntegerKernel& gemm_kernel();
-const IntegerKernel& mat_mul_kernel();
-const IntegerKernel& add_kernel();  // also Sub (AddParams::subtract)
-const IntegerKernel& mul_kernel();
-const IntegerKernel& concat_kernel();
-const IntegerKernel& rescale_kernel();
-const IntegerKernel& max_pool_kernel();
-const IntegerKernel& average_pool_kernel();
-const IntegerKernel& global_average_pool_kernel();
-const IntegerKernel& gather_kernel();
-const IntegerKernel& lookup_kernel();
-const IntegerKernel& softmax_kernel();
-const IntegerKernel& conv_transpose_kernel();
-const IntegerKernel& div_kernel();
+// The built-in descriptors (conv_kernel(), ...), for the compiler's lowering and tests.
+#define LQ_INTEGER_KERNEL(descriptor) const IntegerKernel& descriptor();
+#include "kernels/integer/kernels.def"
+#undef LQ_INTEGER_KERNEL
+
+// ---- Helpers for descriptors.
+
+// A kernel's one output as run's result.
+std::vector<Tensor> single(Tensor output);
+// A table indexed by the codes of `input` (int8, uint8: 256 entries; int16: 65536): the
+// problem with it, or "".
+std::string check_table(DType input, size_t entries, const char* what);
 
 }  // namespace lq::integer
