@@ -483,7 +483,6 @@ pb::Program encode(const ProgramData& data) {
 // ---- protobuf -> ProgramData. Decoding rejects what the C++ types cannot hold (unknown
 // enum codes, data of the wrong size, an unparsable graph); validate() does the rest.
 
-
 QuantParams decode(const pb::QuantParams& q, const std::string& where) {
   QuantParams out;
   out.dtype = decode_dtype(q.dtype(), where, "quantization");
