@@ -36,7 +36,7 @@ struct CpuOp {
   std::string reason;
 };
 
-constexpr int kCpuKernelCode = 14;  // program.proto's KERNEL_CPU
+using integer::kCpuKernelCode;  // program.proto's KERNEL_CPU
 constexpr const char* kCpuKernelName = "CPU";
 
 struct Instruction {

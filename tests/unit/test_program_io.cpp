@@ -790,4 +790,7 @@ TEST_CASE("the kernel registry: one descriptor per .lqm kernel code, found by na
   CHECK(registry.find_by_field("average_pool")->name() == "AveragePool");
   CHECK(registry.find(kCpuKernelCode) == nullptr);
   CHECK(registry.find("CPU") == nullptr);
+  // A code or name used twice would make files ambiguous.
+  CHECK_THROWS_WITH(integer::KernelRegistry({&integer::conv_kernel(), &integer::conv_kernel()}),
+                    Catch::Contains("integer kernel Conv (code 1): its name or code is taken or reserved"));
 }

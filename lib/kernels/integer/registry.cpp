@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 
 namespace lq::integer {
 
@@ -36,7 +38,20 @@ void GenericChecker::check(const OutputSpec& spec) {
 
 bool is_activation_dtype(DType d) { return d == DType::kInt8 || d == DType::kUInt8 || d == DType::kInt16; }
 
-KernelRegistry::KernelRegistry(std::vector<const IntegerKernel*> kernels) : kernels_(std::move(kernels)) {}
+// Names and codes identify kernels in programs and files: a second use is a mistake.
+KernelRegistry::KernelRegistry(std::vector<const IntegerKernel*> kernels) : kernels_(std::move(kernels)) {
+  for (auto it = kernels_.begin(); it != kernels_.end(); ++it) {
+    const IntegerKernel& k = **it;
+    const bool taken = std::any_of(kernels_.begin(), it, [&k](const IntegerKernel* earlier) {
+      return earlier->code() == k.code() || earlier->name() == k.name();
+    });
+    if (taken || k.code() <= 0 || k.code() == kCpuKernelCode) {
+      throw Error(StatusCode::kInternal,
+                  fmt::format("integer kernel {} (code {}): its name or code is taken or reserved", k.name(),
+                              k.code()));
+    }
+  }
+}
 
 const IntegerKernel* KernelRegistry::find(std::string_view name) const {
   for (const IntegerKernel* k : kernels_) {

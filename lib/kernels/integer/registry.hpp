@@ -162,14 +162,23 @@ struct KernelArgs {
 // The typed definition make_kernel turns into a descriptor.
 template <class P>
 struct KernelDefinition {
+  using Run = std::function<std::vector<Tensor>(const KernelArgs&, const P&)>;
+  using Check = std::function<std::string(const P&)>;
+  using TableBytes = std::function<int64_t(const P&)>;
+
+  KernelDefinition(std::string name, int code, std::string proto_field, Run run, Check check = nullptr,
+                   TableBytes table_bytes = nullptr)
+      : name(std::move(name)), code(code), proto_field(std::move(proto_field)), run(std::move(run)),
+        check(std::move(check)), table_bytes(std::move(table_bytes)) {}
+
   std::string name;         // Program::layers() kernel name, e.g. "Conv"
-  int code = 0;             // .lqm kernel code (program.proto's enum Kernel), never reused
+  int code;                 // .lqm kernel code (program.proto's enum Kernel), never reused
   std::string proto_field;  // its message in Instruction.params; "" stores a generic Record
-  std::function<std::vector<Tensor>(const KernelArgs&, const P&)> run;
+  Run run;
   // Kernel-specific checks of parameters read from a file: the problem, or "".
-  std::function<std::string(const P&)> check;
+  Check check;
   // Bytes of tables the parameters hold (counted with the weights).
-  std::function<int64_t(const P&)> table_bytes;
+  TableBytes table_bytes;
 };
 
 // A type-erased kernel descriptor. Instructions hold its address; its parameters are
@@ -237,6 +246,9 @@ IntegerKernel make_kernel(KernelDefinition<P> d) {
   };
   return k;
 }
+
+// The .lqm code of the CPU instruction (compiler/program.hpp), which no kernel may take.
+constexpr int kCpuKernelCode = 14;
 
 // An immutable list of descriptors, looked up by name, code, .lqm field or params type.
 class KernelRegistry {
