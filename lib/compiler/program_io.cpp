@@ -15,6 +15,10 @@
 // Reading trusts nothing: after the header checks and the protobuf parse, every enum,
 // tensor index, data size and multiplier is checked before a Program exists, so the
 // fixed Simulator never indexes outside a tensor because of a file.
+//
+// Nothing here is specific to a kernel: an instruction's parameters go through its
+// descriptor (kernels/integer/registry.hpp), field by field, into the kernel's message
+// (by protobuf reflection) or into a generic Record; the descriptor checks them.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
