@@ -131,10 +131,14 @@ int Lowering::temporary(const std::string& name, const Shape& shape, const Quant
   return static_cast<int>(data_.tensors.size()) - 1;
 }
 
-void Lowering::emit(Kernel kernel, const Node& node, std::vector<int> inputs,
-                    std::vector<int> outputs, KernelParams params, int64_t macs) {
+void Lowering::emit(const integer::IntegerKernel& kernel, const Node& node, std::vector<int> inputs,
+                    std::vector<int> outputs, std::any params, int64_t macs) {
+  if (!kernel.holds_params(params)) {
+    throw Error(StatusCode::kInternal,
+                fmt::format("{}: the {} kernel was given parameters of another type", node.describe(), kernel.name()));
+  }
   Instruction ins;
-  ins.kernel = kernel;
+  ins.kernel = &kernel;
   ins.node = node.name();
   ins.op_type = node.op_type();
   ins.inputs = std::move(inputs);
@@ -179,10 +183,10 @@ bool Lowering::same_params(int a, int b) const {
 }
 
 void Lowering::emit_rescale(const Node& node, int from, int to, const integer::OutputSpec& output) {
-  RescaleOp op;
+  integer::RescaleOp op;
   op.rescale = make_rescale(tensor_at(from).info.quant, tensor_at(to).info.quant);
   op.output = output;
-  emit(Kernel::kRescale, node, {from}, {to}, op);
+  emit(integer::rescale_kernel(), node, {from}, {to}, op);
 }
 
 void Lowering::lower_cpu(const Node& node, const std::string& reason) {
@@ -224,7 +228,13 @@ void Lowering::lower_cpu(const Node& node, const std::string& reason) {
   }
   Node* copy = graph->add_node(node.op_type(), inputs, outputs, node.name(), node.domain());
   for (const auto& [name, attr] : node.attributes()) copy->set_attr(name, attr);
-  emit(Kernel::kCpu, node, ids, out_ids, CpuOp{graph, reason});
+  Instruction ins;
+  ins.node = node.name();
+  ins.op_type = node.op_type();
+  ins.inputs = std::move(ids);
+  ins.outputs = std::move(out_ids);
+  ins.params = CpuOp{graph, reason};
+  data_.instructions.push_back(std::move(ins));
 }
 
 const Value* Lowering::deferred_root(const Value* v) const {

@@ -216,7 +216,7 @@ bool lower_conv(Lowering& l, const Node& node, std::string& why) {
   params.quant = make_linear_quant(*o->xq, *o->wq, quant_of(l, o->out.value), o->out.lo, o->out.hi);
   const int y = write_to(l, o->out);
   const int64_t macs = shape_numel(l.tensor_at(y).info.shape) * shape_numel(Shape(ws.begin() + 1, ws.end()));
-  l.emit(Kernel::kConv, node, {l.tensor(o->x), l.tensor(o->w), o->bias}, {y}, params, macs);
+  l.emit(integer::conv_kernel(), node, {l.tensor(o->x), l.tensor(o->w), o->bias}, {y}, params, macs);
   return true;
 }
 
@@ -238,7 +238,7 @@ bool lower_conv_transpose(Lowering& l, const Node& node, std::string& why) {
   const int y = write_to(l, o->out);
   const Shape ws = l.shape(o->w);
   const int64_t macs = shape_numel(l.shape(o->x)) * shape_numel(Shape(ws.begin() + 1, ws.end()));
-  l.emit(Kernel::kConvTranspose, node, {l.tensor(o->x), l.tensor(o->w), o->bias}, {y}, params, macs);
+  l.emit(integer::conv_transpose_kernel(), node, {l.tensor(o->x), l.tensor(o->w), o->bias}, {y}, params, macs);
   return true;
 }
 
@@ -279,7 +279,7 @@ bool lower_gemm(Lowering& l, const Node& node, std::string& why) {
   const Shape as = l.shape(node.input(0));
   const int64_t depth = params.trans_a ? as[0] : as[1];
   const int64_t macs = shape_numel(l.tensor_at(y).info.shape) * depth;
-  l.emit(Kernel::kGemm, node, {l.tensor(node.input(0)), l.tensor(b), bias}, {y}, params, macs);
+  l.emit(integer::gemm_kernel(), node, {l.tensor(node.input(0)), l.tensor(b), bias}, {y}, params, macs);
   return true;
 }
 
@@ -295,7 +295,7 @@ bool lower_mat_mul(Lowering& l, const Node& node, std::string& why) {
   const int y = write_to(l, *out);
   const Shape as = l.shape(node.input(0));
   const int64_t macs = shape_numel(l.tensor_at(y).info.shape) * as.back();
-  l.emit(Kernel::kMatMul, node, {l.tensor(node.input(0)), l.tensor(b), -1}, {y}, quant, macs);
+  l.emit(integer::mat_mul_kernel(), node, {l.tensor(node.input(0)), l.tensor(b), -1}, {y}, quant, macs);
   return true;
 }
 
@@ -309,16 +309,16 @@ bool lower_binary(Lowering& l, const Node& node, std::string& why) {
   const std::vector<int> ins = {l.tensor(node.input(0)), l.tensor(node.input(1))};
   const std::vector<int> outs = {write_to(l, *out)};
   if (node.op_type() == "Mul") {
-    l.emit(Kernel::kMul, node, ins, outs, make_mul_params(a, b, y, out->lo, out->hi));
+    l.emit(integer::mul_kernel(), node, ins, outs, make_mul_params(a, b, y, out->lo, out->hi));
     return true;
   }
   if (node.op_type() == "Div") {
-    l.emit(Kernel::kDiv, node, ins, outs, make_div_params(a, b, y, out->lo, out->hi));
+    l.emit(integer::div_kernel(), node, ins, outs, make_div_params(a, b, y, out->lo, out->hi));
     return true;
   }
   integer::AddParams params = make_add_params(a, b, y, out->lo, out->hi);
   params.subtract = node.op_type() == "Sub";
-  l.emit(Kernel::kAdd, node, ins, outs, params);
+  l.emit(integer::add_kernel(), node, ins, outs, params);
   return true;
 }
 
@@ -337,7 +337,7 @@ bool lower_concat(Lowering& l, const Node& node, std::string& why) {
     ins.push_back(l.tensor(v));
   }
   params.output = make_output_spec(y);
-  l.emit(Kernel::kConcat, node, ins, {l.tensor(node.output(0))}, params);
+  l.emit(integer::concat_kernel(), node, ins, {l.tensor(node.output(0))}, params);
   return true;
 }
 
@@ -371,12 +371,12 @@ bool lower_max_pool(Lowering& l, const Node& node, std::string& why) {
   const int y = l.tensor(node.output(0));
   const integer::PoolWindow window = pool_window(l, node, l.shape(node.input(0)), true, true);
   if (l.same_params(x, y)) {
-    l.emit(Kernel::kMaxPool, node, {x}, {y}, window);
+    l.emit(integer::max_pool_kernel(), node, {x}, {y}, window);
     return true;
   }
   const int pooled = l.temporary(node.output(0)->name() + ":pooled", l.tensor_at(y).info.shape,
                                  l.tensor_at(x).info.quant);
-  l.emit(Kernel::kMaxPool, node, {x}, {pooled}, window);
+  l.emit(integer::max_pool_kernel(), node, {x}, {pooled}, window);
   l.emit_rescale(node, pooled, y, make_output_spec(l.tensor_at(y).info.quant));
   return true;
 }
@@ -391,7 +391,7 @@ bool lower_average_pool(Lowering& l, const Node& node, std::string& why) {
     params.window = pool_window(l, node, l.shape(node.input(0)), true, opset >= 19);
     params.count_include_pad = node.attr_int("count_include_pad", 0) != 0;
   }
-  l.emit(global ? Kernel::kGlobalAveragePool : Kernel::kAveragePool, node,
+  l.emit(global ? integer::global_average_pool_kernel() : integer::average_pool_kernel(), node,
          {l.tensor(node.input(0))}, {l.tensor(node.output(0))}, params);
   return true;
 }
@@ -435,8 +435,8 @@ bool lower_reduce_mean(Lowering& l, const Node& node, std::string& why) {
                                    {1, static_cast<int64_t>(offsets[1].size()),
                                     static_cast<int64_t>(offsets[2].size())},
                                    xq);
-  l.emit(Kernel::kGather, node, {l.tensor(x)}, {laid_out}, GatherOp{offsets, xq.zero_point[0]});
-  l.emit(Kernel::kGlobalAveragePool, node, {laid_out}, {l.tensor(node.output(0))},
+  l.emit(integer::gather_kernel(), node, {l.tensor(x)}, {laid_out}, integer::GatherOp{offsets, xq.zero_point[0]});
+  l.emit(integer::global_average_pool_kernel(), node, {laid_out}, {l.tensor(node.output(0))},
          make_average_pool_params(xq, quant_of(l, node.output(0))));
   return true;
 }
@@ -448,7 +448,7 @@ bool lower_softmax(Lowering& l, const Node& node, std::string& why) {
   const auto rank = static_cast<int64_t>(l.shape(node.input(0)).size());
   int64_t axis = node.attr_int("axis", opset >= 13 ? -1 : 1);
   if (axis < 0) axis += rank;
-  l.emit(Kernel::kSoftmax, node, {l.tensor(node.input(0))}, {l.tensor(node.output(0))},
+  l.emit(integer::softmax_kernel(), node, {l.tensor(node.input(0))}, {l.tensor(node.output(0))},
          make_softmax_params(x, quant_of(l, node.output(0)), axis, opset < 13));
   return true;
 }

@@ -144,14 +144,14 @@ bool lower_gather(Lowering& l, const Node& node, std::string& why) {
     const QuantParams out_params = l.tensor_at(out).info.quant;
     const int32_t fill = op == "Pad" ? pad_fill(l, node, out_params) : out_params.zero_point[0];
     if (l.same_params(in, out)) {
-      l.emit(Kernel::kGather, node, {in}, {out}, GatherOp{all[k], fill});
+      l.emit(integer::gather_kernel(), node, {in}, {out}, integer::GatherOp{all[k], fill});
       continue;
     }
     // Rescaled before it moves, so that Pad's fill is quantized with the output's parameters
     // as fake quantization quantizes it (the value may lie outside the input's range).
     const int rescaled = l.temporary(node.output(k)->name() + ":rescaled", l.shape(x), out_params);
     l.emit_rescale(node, in, rescaled, make_output_spec(out_params));
-    l.emit(Kernel::kGather, node, {rescaled}, {out}, GatherOp{all[k], fill});
+    l.emit(integer::gather_kernel(), node, {rescaled}, {out}, integer::GatherOp{all[k], fill});
   }
   return true;
 }

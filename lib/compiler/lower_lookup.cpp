@@ -106,7 +106,7 @@ bool lower_lookup(Lowering& l, const Node& node, std::string& why) {
     table.values.push_back(quantize_value(result.data<float>()[i], out.scale[0], out.zero_point[0],
                                           out.qmin(), out.qmax()));
   }
-  l.emit(Kernel::kLookup, node, {l.tensor(x)}, {l.tensor(y)}, table);
+  l.emit(integer::lookup_kernel(), node, {l.tensor(x)}, {l.tensor(y)}, table);
   return true;
 }
 

@@ -44,8 +44,9 @@ class Lowering {
   const ProgramTensor& tensor_at(int id) const { return data_.tensors[static_cast<size_t>(id)]; }
   Shape shape(const Value* v) const;
   // Adds an instruction.
-  void emit(Kernel kernel, const Node& node, std::vector<int> inputs, std::vector<int> outputs,
-            KernelParams params, int64_t macs = 0);
+  // An instruction of `kernel` (kernels/integer/registry.hpp) with its params struct.
+  void emit(const integer::IntegerKernel& kernel, const Node& node, std::vector<int> inputs,
+            std::vector<int> outputs, std::any params, int64_t macs = 0);
   // Runs `node`'s float reference kernel on `inputs` (compile-time evaluation).
   std::vector<Tensor> evaluate(const Node& node, const std::vector<const Tensor*>& inputs) const;
   // The constant input i, fake-quantized when it has parameters (as fake quantization

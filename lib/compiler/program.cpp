@@ -7,32 +7,6 @@
 
 namespace lq {
 
-namespace compiler {
-
-const char* kernel_name(Kernel kernel) {
-  switch (kernel) {
-    case Kernel::kConv: return "Conv";
-    case Kernel::kGemm: return "Gemm";
-    case Kernel::kMatMul: return "MatMul";
-    case Kernel::kAdd: return "Add";
-    case Kernel::kMul: return "Mul";
-    case Kernel::kConcat: return "Concat";
-    case Kernel::kRescale: return "Rescale";
-    case Kernel::kMaxPool: return "MaxPool";
-    case Kernel::kAveragePool: return "AveragePool";
-    case Kernel::kGlobalAveragePool: return "GlobalAveragePool";
-    case Kernel::kGather: return "Gather";
-    case Kernel::kLookup: return "Lookup";
-    case Kernel::kSoftmax: return "Softmax";
-    case Kernel::kCpu: return "CPU";
-    case Kernel::kConvTranspose: return "ConvTranspose";
-    case Kernel::kDiv: return "Div";
-  }
-  return "?";
-}
-
-}  // namespace compiler
-
 namespace {
 
 std::vector<ProgramTensorInfo> infos(const compiler::ProgramData& d, const std::vector<int>& ids) {
@@ -82,8 +56,8 @@ std::vector<LayerInfo> Program::layers() const {
     LayerInfo layer;
     layer.node = ins.node;
     layer.op_type = ins.op_type;
-    layer.kernel = compiler::kernel_name(ins.kernel);
-    if (const auto* cpu = std::get_if<compiler::CpuOp>(&ins.params)) layer.cpu_reason = cpu->reason;
+    layer.kernel = ins.kernel_name();
+    if (ins.is_cpu()) layer.cpu_reason = ins.params_as<compiler::CpuOp>().reason;
     layer.inputs = names(*data_, ins.inputs);
     layer.outputs = names(*data_, ins.outputs);
     layer.macs = ins.macs;
@@ -98,7 +72,7 @@ int64_t Program::instruction_count() const {
 
 int64_t Program::cpu_instruction_count() const {
   return std::count_if(data_->instructions.begin(), data_->instructions.end(),
-                       [](const compiler::Instruction& ins) { return ins.kernel == compiler::Kernel::kCpu; });
+                       [](const compiler::Instruction& ins) { return ins.is_cpu(); });
 }
 
 int64_t Program::peak_activation_bytes() const { return data_->arena_bytes; }
@@ -109,11 +83,7 @@ int64_t Program::weight_bytes() const {
     if (t.constant) total += static_cast<int64_t>(t.data.nbytes());
   }
   for (const compiler::Instruction& ins : data_->instructions) {
-    if (const auto* g = std::get_if<compiler::GatherOp>(&ins.params)) {
-      for (const auto& axis : g->offsets) total += static_cast<int64_t>(axis.size() * sizeof(int64_t));
-    } else if (const auto* t = std::get_if<integer::LookupTable>(&ins.params)) {
-      total += static_cast<int64_t>(t->values.size() * dtype_size(t->output_dtype));
-    }
+    if (!ins.is_cpu()) total += ins.kernel->table_bytes(ins.params);
   }
   return total;
 }

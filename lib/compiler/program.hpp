@@ -1,14 +1,14 @@
-// The inside of a Program: tensors with their arena offsets, and instructions whose
-// parameters are the integer kernels' own structs (kernels/integer/integer_kernels.hpp).
+// The inside of a Program: tensors with their arena offsets, and instructions naming
+// an integer kernel's descriptor (kernels/integer/registry.hpp) with its parameters, or a CPU op.
 // The compiler builds it, program_io.cpp reads and writes it, the fixed Simulator runs it.
 #pragma once
 
+#include <any>
 #include <memory>
 #include <string>
-#include <variant>
 #include <vector>
 
-#include "kernels/integer/integer_kernels.hpp"
+#include "kernels/integer/registry.hpp"
 #include "libquant/compiler.hpp"
 #include "libquant/graph.hpp"
 
@@ -27,60 +27,35 @@ struct ProgramTensor {
   int64_t bytes() const { return shape_numel(info.shape) * static_cast<int64_t>(dtype_size(info.dtype)); }
 };
 
-enum class Kernel : uint8_t {
-  kConv,
-  kGemm,
-  kMatMul,
-  kAdd,  // also Sub (AddParams::subtract)
-  kMul,
-  kConcat,
-  kRescale,  // requantization with clamps: Relu / Clip on int16, Identity to new parameters
-  kMaxPool,
-  kAveragePool,
-  kGlobalAveragePool,
-  kGather,  // separable data movement: Reshape, Transpose, Slice, Pad, Resize (nearest), ...
-  kLookup,  // unary functions of an 8-bit input
-  kSoftmax,
-  kCpu,     // dequantize, float op, quantize
-  kConvTranspose,
-  kDiv,  // two integer operands
-};
-
-const char* kernel_name(Kernel kernel);
-
-struct RescaleOp {
-  integer::Rescale rescale;
-  integer::OutputSpec output;
-};
-
-// out[j0, ..., jr] = in.flat[offsets[0][j0] + ... + offsets[r][jr]], or the fill code
-// where an offset is integer::detail::kFill (Pad's constant).
-struct GatherOp {
-  std::vector<std::vector<int64_t>> offsets;
-  int32_t fill = 0;
-};
-
 // A one-node float graph: inputs are the instruction's inputs (by name), constants are
-// its initializers (fake-quantized where the QuantizedGraph quantizes them).
+// its initializers (fake-quantized where the QuantizedGraph quantizes them). Not an integer
+// kernel: the fixed Simulator runs it with the float Simulator (dequantize, float op,
+// quantize); its .lqm kernel code is kCpuKernelCode.
 struct CpuOp {
   std::shared_ptr<const Graph> graph;
   std::string reason;
 };
 
-using KernelParams =
-    std::variant<integer::ConvParams, integer::GemmParams, integer::LinearQuant, integer::AddParams,
-                 integer::MulParams, integer::ConcatParams, RescaleOp, integer::PoolWindow,
-                 integer::AveragePoolParams, GatherOp, integer::LookupTable,
-                 integer::SoftmaxParams, CpuOp, integer::ConvTransposeParams>;
+using integer::kCpuKernelCode;  // program.proto's KERNEL_CPU
+constexpr const char* kCpuKernelName = "CPU";
 
 struct Instruction {
-  Kernel kernel = Kernel::kCpu;
+  // The integer kernel, or null for a CPU instruction.
+  const integer::IntegerKernel* kernel = nullptr;
   std::string node;     // source node name
   std::string op_type;  // source op type
   std::vector<int> inputs;   // tensor indices; -1 for an absent optional input
   std::vector<int> outputs;  // tensor indices
-  KernelParams params;
+  std::any params;           // the kernel's params struct, or a CpuOp
   int64_t macs = 0;
+
+  bool is_cpu() const { return kernel == nullptr; }
+  const char* kernel_name() const { return kernel ? kernel->name().c_str() : kCpuKernelName; }
+  // The parameters as P; throws std::bad_any_cast when they are not.
+  template <class P>
+  const P& params_as() const { return std::any_cast<const P&>(params); }
+  template <class P>
+  P& params_as() { return std::any_cast<P&>(params); }
 };
 
 struct ProgramData {
@@ -92,6 +67,10 @@ struct ProgramData {
   std::vector<int> outputs;  // model outputs
   int64_t arena_bytes = 0;
 };
+
+// Program::parse with the kernels of `registry` (tests add kernels of their own).
+Program parse_program(const void* data, size_t size, const std::string& context,
+                      const integer::KernelRegistry& registry);
 
 // Assigns every non-constant tensor an arena offset (lifetime reuse, greedy by size) and
 // sets data.arena_bytes. Inputs live from the start, outputs to the end.

@@ -15,6 +15,10 @@
 // Reading trusts nothing: after the header checks and the protobuf parse, every enum,
 // tensor index, data size and multiplier is checked before a Program exists, so the
 // fixed Simulator never indexes outside a tensor because of a file.
+//
+// Nothing here is specific to a kernel: an instruction's parameters go through its
+// descriptor (kernels/integer/registry.hpp), field by field, into the kernel's message
+// (by protobuf reflection) or into a generic Record; the descriptor checks them.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -27,6 +31,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <sstream>
 #include <string_view>
 
@@ -41,14 +46,13 @@ namespace lq {
 namespace {
 
 namespace pb = lqm;
+namespace gp = google::protobuf;
 using compiler::CpuOp;
-using compiler::GatherOp;
 using compiler::Instruction;
-using compiler::Kernel;
-using compiler::KernelParams;
 using compiler::ProgramData;
 using compiler::ProgramTensor;
-using compiler::RescaleOp;
+using integer::IntegerKernel;
+using integer::KernelRegistry;
 
 constexpr char kMagic[8] = {'\x89', 'L', 'Q', 'M', '\r', '\n', '\x1a', '\n'};
 constexpr uint32_t kFormatVersion = 1;
@@ -100,39 +104,12 @@ constexpr std::pair<DType, pb::DType> kDTypes[] = {
     {DType::kUInt64, pb::DTYPE_UINT64},       {DType::kBool, pb::DTYPE_BOOL},
 };
 
-constexpr std::pair<Kernel, pb::Kernel> kKernels[] = {
-    {Kernel::kConv, pb::KERNEL_CONV},
-    {Kernel::kGemm, pb::KERNEL_GEMM},
-    {Kernel::kMatMul, pb::KERNEL_MAT_MUL},
-    {Kernel::kAdd, pb::KERNEL_ADD},
-    {Kernel::kMul, pb::KERNEL_MUL},
-    {Kernel::kConcat, pb::KERNEL_CONCAT},
-    {Kernel::kRescale, pb::KERNEL_RESCALE},
-    {Kernel::kMaxPool, pb::KERNEL_MAX_POOL},
-    {Kernel::kAveragePool, pb::KERNEL_AVERAGE_POOL},
-    {Kernel::kGlobalAveragePool, pb::KERNEL_GLOBAL_AVERAGE_POOL},
-    {Kernel::kGather, pb::KERNEL_GATHER},
-    {Kernel::kLookup, pb::KERNEL_LOOKUP},
-    {Kernel::kSoftmax, pb::KERNEL_SOFTMAX},
-    {Kernel::kCpu, pb::KERNEL_CPU},
-    {Kernel::kConvTranspose, pb::KERNEL_CONV_TRANSPOSE},
-    {Kernel::kDiv, pb::KERNEL_DIV},
-};
-
 pb::DType encode(DType dtype) {
   for (const auto& [ours, theirs] : kDTypes) {
     if (ours == dtype) return theirs;
   }
   throw Error(StatusCode::kInternal,
               fmt::format("dtype {} has no .lqm code (add it to program.proto)", dtype_name(dtype)));
-}
-
-pb::Kernel encode(Kernel kernel) {
-  for (const auto& [ours, theirs] : kKernels) {
-    if (ours == kernel) return theirs;
-  }
-  throw Error(StatusCode::kInternal, fmt::format("kernel {} has no .lqm code (add it to program.proto)",
-                                                 compiler::kernel_name(kernel)));
 }
 
 DType decode_dtype(int code, const std::string& where, const char* field) {
@@ -142,13 +119,6 @@ DType decode_dtype(int code, const std::string& where, const char* field) {
   invalid(where, fmt::format("{} dtype code {} is unknown", field, code));
 }
 
-Kernel decode_kernel(int code, const std::string& where) {
-  for (const auto& [ours, theirs] : kKernels) {
-    if (theirs == code) return ours;
-  }
-  invalid(where, fmt::format("unknown kernel code {}", code));
-}
-
 // ---- ProgramData -> protobuf.
 
 template <typename Values, typename Repeated>
@@ -156,16 +126,9 @@ void copy_to(const Values& values, Repeated* out) {
   out->Add(values.begin(), values.end());
 }
 
-void encode(const Multiplier& m, pb::Multiplier* out) {
-  out->set_mantissa(m.mantissa);
-  out->set_shift(m.shift);
-}
-
-void encode(const integer::OutputSpec& spec, pb::OutputSpec* out) {
-  out->set_dtype(encode(spec.dtype));
-  out->set_zero_point(spec.zero_point);
-  out->set_min(spec.min);
-  out->set_max(spec.max);
+template <typename T, typename Repeated>
+std::vector<T> to_vector(const Repeated& values) {
+  return std::vector<T>(values.begin(), values.end());
 }
 
 void encode(const QuantParams& q, pb::QuantParams* out) {
@@ -178,126 +141,294 @@ void encode(const QuantParams& q, pb::QuantParams* out) {
   out->set_method(q.method);
 }
 
-void encode(const integer::LinearQuant& q, pb::LinearQuant* out) {
-  out->set_input_zero_point(q.input_zero_point);
-  copy_to(q.weight_zero_points, out->mutable_weight_zero_points());
-  for (const Multiplier& m : q.multipliers) encode(m, out->add_multipliers());
-  encode(q.output, out->mutable_output());
+// ---- Kernel parameters <-> protobuf, generically: a params struct's fields() (see
+// kernels/integer/registry.hpp) walked against its kernel's message by reflection, or
+// against a self-describing Record for kernels without a message. The field names are
+// the message's, so a kernel writes exactly the bytes its message's generated code would.
+
+[[noreturn]] void no_proto_field(const gp::Message& m, const char* name) {
+  throw Error(StatusCode::kInternal,
+              fmt::format("params field \"{}\" has no counterpart in .lqm message {} (program.proto)", name,
+                          m.GetDescriptor()->full_name()));
 }
 
-void encode(const integer::Rescale& r, pb::Rescale* out) {
-  out->set_zero_point(r.zero_point);
-  encode(r.multiplier, out->mutable_multiplier());
+const gp::FieldDescriptor* proto_field(const gp::Message& m, const char* name, gp::FieldDescriptor::CppType type,
+                                       bool repeated) {
+  const gp::FieldDescriptor* f = m.GetDescriptor()->FindFieldByName(name);
+  if (!f || f->cpp_type() != type || f->is_repeated() != repeated) no_proto_field(m, name);
+  return f;
 }
 
-void encode(const integer::PoolWindow& w, pb::PoolWindow* out) {
-  copy_to(w.kernel, out->mutable_kernel());
-  copy_to(w.strides, out->mutable_strides());
-  copy_to(w.dilations, out->mutable_dilations());
-  copy_to(w.pads, out->mutable_pads());
-  out->set_ceil_mode(w.ceil_mode);
+using Cpp = gp::FieldDescriptor;
+
+class ProtoWriter final : public integer::FieldVisitor {
+ public:
+  explicit ProtoWriter(gp::Message* root) : messages_{root} {}
+
+  void field(const char* name, int32_t& v) override { set(name, Cpp::CPPTYPE_INT32, [&](auto* r, auto* m, auto* f) { r->SetInt32(m, f, v); }); }
+  void field(const char* name, int64_t& v) override { set(name, Cpp::CPPTYPE_INT64, [&](auto* r, auto* m, auto* f) { r->SetInt64(m, f, v); }); }
+  void field(const char* name, bool& v) override { set(name, Cpp::CPPTYPE_BOOL, [&](auto* r, auto* m, auto* f) { r->SetBool(m, f, v); }); }
+  void field(const char* name, DType& v) override {
+    set(name, Cpp::CPPTYPE_ENUM, [&](auto* r, auto* m, auto* f) { r->SetEnumValue(m, f, encode(v)); });
+  }
+  void field(const char* name, std::vector<int32_t>& values) override {
+    gp::Message* m = messages_.back();
+    const gp::FieldDescriptor* f = proto_field(*m, name, Cpp::CPPTYPE_INT32, true);
+    for (int32_t v : values) m->GetReflection()->AddInt32(m, f, v);
+  }
+  void field(const char* name, std::vector<int64_t>& values) override {
+    gp::Message* m = messages_.back();
+    add_int64s(m, proto_field(*m, name, Cpp::CPPTYPE_INT64, true), values);
+  }
+  void field(const char* name, const char* inner, std::vector<std::vector<int64_t>>& lists) override {
+    gp::Message* m = messages_.back();
+    const gp::FieldDescriptor* f = proto_field(*m, name, Cpp::CPPTYPE_MESSAGE, true);
+    for (const auto& list : lists) {
+      gp::Message* e = m->GetReflection()->AddMessage(m, f);
+      add_int64s(e, proto_field(*e, inner, Cpp::CPPTYPE_INT64, true), list);
+    }
+  }
+  size_t begin_structs(const char* name, size_t count, bool repeated) override {
+    lists_.push_back(proto_field(*messages_.back(), name, Cpp::CPPTYPE_MESSAGE, repeated));
+    return count;
+  }
+  void begin_struct(size_t) override {
+    gp::Message* m = messages_.back();
+    const gp::FieldDescriptor* f = lists_.back();
+    // Mutable even when empty: the generated code's mutable_*() writes an empty message too.
+    messages_.push_back(f->is_repeated() ? m->GetReflection()->AddMessage(m, f)
+                                         : m->GetReflection()->MutableMessage(m, f));
+  }
+  void end_struct() override { messages_.pop_back(); }
+  void end_structs() override { lists_.pop_back(); }
+
+ private:
+  template <typename Set>
+  void set(const char* name, Cpp::CppType type, const Set& assign) {
+    gp::Message* m = messages_.back();
+    assign(m->GetReflection(), m, proto_field(*m, name, type, false));
+  }
+  static void add_int64s(gp::Message* m, const gp::FieldDescriptor* f, const std::vector<int64_t>& values) {
+    for (int64_t v : values) m->GetReflection()->AddInt64(m, f, v);
+  }
+
+  std::vector<gp::Message*> messages_;
+  std::vector<const gp::FieldDescriptor*> lists_;
+};
+
+// The label decode_dtype names a dtype field by, as the hand-written decoders did:
+// "input_dtype" -> "input", an OutputSpec's "dtype" -> the field holding it ("output").
+std::string dtype_label(const char* name, const std::vector<std::string>& enclosing) {
+  std::string_view n(name);
+  if (n == "dtype") return enclosing.empty() ? std::string(n) : enclosing.back();
+  constexpr std::string_view suffix = "_dtype";
+  if (n.size() > suffix.size() && n.substr(n.size() - suffix.size()) == suffix) n.remove_suffix(suffix.size());
+  return std::string(n);
 }
 
-// One overload per KernelParams alternative, each filling its member of the oneof.
-void encode_params(const integer::ConvParams& p, pb::Instruction* ins) {
-  pb::ConvParams* out = ins->mutable_conv();
-  copy_to(p.strides, out->mutable_strides());
-  copy_to(p.dilations, out->mutable_dilations());
-  copy_to(p.pads, out->mutable_pads());
-  out->set_group(p.group);
-  encode(p.quant, out->mutable_quant());
+class ProtoReader final : public integer::FieldVisitor {
+ public:
+  ProtoReader(const gp::Message& root, const std::string& where) : messages_{&root}, where_(where) {}
+
+  void field(const char* name, int32_t& v) override { v = refl().GetInt32(top(), find(name, Cpp::CPPTYPE_INT32, false)); }
+  void field(const char* name, int64_t& v) override { v = refl().GetInt64(top(), find(name, Cpp::CPPTYPE_INT64, false)); }
+  void field(const char* name, bool& v) override { v = refl().GetBool(top(), find(name, Cpp::CPPTYPE_BOOL, false)); }
+  void field(const char* name, DType& v) override {
+    const int code = refl().GetEnumValue(top(), find(name, Cpp::CPPTYPE_ENUM, false));
+    v = decode_dtype(code, where_, dtype_label(name, names_).c_str());
+  }
+  void field(const char* name, std::vector<int32_t>& values) override {
+    const gp::FieldDescriptor* f = find(name, Cpp::CPPTYPE_INT32, true);
+    values.resize(static_cast<size_t>(refl().FieldSize(top(), f)));
+    for (size_t i = 0; i < values.size(); ++i) values[i] = refl().GetRepeatedInt32(top(), f, static_cast<int>(i));
+  }
+  void field(const char* name, std::vector<int64_t>& values) override {
+    read_int64s(top(), find(name, Cpp::CPPTYPE_INT64, true), values);
+  }
+  void field(const char* name, const char* inner, std::vector<std::vector<int64_t>>& lists) override {
+    const gp::FieldDescriptor* f = find(name, Cpp::CPPTYPE_MESSAGE, true);
+    lists.resize(static_cast<size_t>(refl().FieldSize(top(), f)));
+    for (size_t i = 0; i < lists.size(); ++i) {
+      const gp::Message& e = refl().GetRepeatedMessage(top(), f, static_cast<int>(i));
+      read_int64s(e, proto_field(e, inner, Cpp::CPPTYPE_INT64, true), lists[i]);
+    }
+  }
+  size_t begin_structs(const char* name, size_t, bool repeated) override {
+    const gp::FieldDescriptor* f = find(name, Cpp::CPPTYPE_MESSAGE, repeated);
+    lists_.push_back(f);
+    names_.emplace_back(name);
+    return repeated ? static_cast<size_t>(refl().FieldSize(top(), f)) : 1;
+  }
+  void begin_struct(size_t index) override {
+    const gp::FieldDescriptor* f = lists_.back();
+    messages_.push_back(f->is_repeated() ? &refl().GetRepeatedMessage(top(), f, static_cast<int>(index))
+                                         : &refl().GetMessage(top(), f));
+  }
+  void end_struct() override { messages_.pop_back(); }
+  void end_structs() override {
+    lists_.pop_back();
+    names_.pop_back();
+  }
+
+ private:
+  const gp::Message& top() const { return *messages_.back(); }
+  const gp::Reflection& refl() const { return *top().GetReflection(); }
+  const gp::FieldDescriptor* find(const char* name, Cpp::CppType type, bool repeated) const {
+    return proto_field(top(), name, type, repeated);
+  }
+  static void read_int64s(const gp::Message& m, const gp::FieldDescriptor* f, std::vector<int64_t>& values) {
+    const gp::Reflection& r = *m.GetReflection();
+    values.resize(static_cast<size_t>(r.FieldSize(m, f)));
+    for (size_t i = 0; i < values.size(); ++i) values[i] = r.GetRepeatedInt64(m, f, static_cast<int>(i));
+  }
+
+  std::vector<const gp::Message*> messages_;
+  std::vector<const gp::FieldDescriptor*> lists_;
+  std::vector<std::string> names_;  // of the enclosing struct fields
+  const std::string& where_;
+};
+
+// Records: every field is written, by name; a reader takes what it finds by name.
+class RecordWriter final : public integer::FieldVisitor {
+ public:
+  explicit RecordWriter(pb::Record* root) : records_{root} {}
+
+  void field(const char* name, int32_t& v) override { add(name)->add_ints(v); }
+  void field(const char* name, int64_t& v) override { add(name)->add_ints(v); }
+  void field(const char* name, bool& v) override { add(name)->add_ints(v ? 1 : 0); }
+  void field(const char* name, DType& v) override { add(name)->add_ints(encode(v)); }
+  void field(const char* name, std::vector<int32_t>& values) override { copy_to(values, add(name)->mutable_ints()); }
+  void field(const char* name, std::vector<int64_t>& values) override { copy_to(values, add(name)->mutable_ints()); }
+  void field(const char* name, const char* inner, std::vector<std::vector<int64_t>>& lists) override {
+    pb::Record::Field* f = add(name);
+    for (const auto& list : lists) {
+      pb::Record::Field* e = f->add_records()->add_fields();
+      e->set_name(inner);
+      copy_to(list, e->mutable_ints());
+    }
+  }
+  size_t begin_structs(const char* name, size_t count, bool) override {
+    lists_.push_back(add(name));
+    return count;
+  }
+  void begin_struct(size_t) override { records_.push_back(lists_.back()->add_records()); }
+  void end_struct() override { records_.pop_back(); }
+  void end_structs() override { lists_.pop_back(); }
+
+ private:
+  pb::Record::Field* add(const char* name) {
+    pb::Record::Field* f = records_.back()->add_fields();
+    f->set_name(name);
+    return f;
+  }
+
+  std::vector<pb::Record*> records_;
+  std::vector<pb::Record::Field*> lists_;
+};
+
+const pb::Record::Field* record_field(const pb::Record& record, const char* name) {
+  for (const pb::Record::Field& f : record.fields()) {
+    if (f.name() == name) return &f;
+  }
+  return nullptr;
 }
 
-void encode_params(const integer::ConvTransposeParams& p, pb::Instruction* ins) {
-  pb::ConvTransposeParams* out = ins->mutable_conv_transpose();
-  copy_to(p.strides, out->mutable_strides());
-  copy_to(p.dilations, out->mutable_dilations());
-  copy_to(p.pads, out->mutable_pads());
-  copy_to(p.output, out->mutable_output());
-  out->set_group(p.group);
-  encode(p.quant, out->mutable_quant());
+class RecordReader final : public integer::FieldVisitor {
+ public:
+  RecordReader(const pb::Record& root, const std::string& where) : records_{&root}, where_(where) {}
+
+  void field(const char* name, int32_t& v) override {
+    if (const int64_t* x = scalar(name)) v = narrow<int32_t>(*x, name);
+  }
+  void field(const char* name, int64_t& v) override {
+    if (const int64_t* x = scalar(name)) v = *x;
+  }
+  void field(const char* name, bool& v) override {
+    if (const int64_t* x = scalar(name)) v = *x != 0;
+  }
+  void field(const char* name, DType& v) override {
+    if (const int64_t* x = scalar(name)) v = decode_dtype(narrow<int32_t>(*x, name), where_, dtype_label(name, names_).c_str());
+  }
+  void field(const char* name, std::vector<int32_t>& values) override {
+    if (const pb::Record::Field* f = record_field(*records_.back(), name)) {
+      values.clear();
+      for (int64_t x : f->ints()) values.push_back(narrow<int32_t>(x, name));
+    }
+  }
+  void field(const char* name, std::vector<int64_t>& values) override {
+    if (const pb::Record::Field* f = record_field(*records_.back(), name)) values = to_vector<int64_t>(f->ints());
+  }
+  void field(const char* name, const char* inner, std::vector<std::vector<int64_t>>& lists) override {
+    const pb::Record::Field* f = record_field(*records_.back(), name);
+    if (!f) return;
+    lists.clear();
+    for (const pb::Record& r : f->records()) {
+      const pb::Record::Field* e = record_field(r, inner);
+      lists.push_back(e ? to_vector<int64_t>(e->ints()) : std::vector<int64_t>{});
+    }
+  }
+  size_t begin_structs(const char* name, size_t, bool repeated) override {
+    const pb::Record::Field* f = record_field(*records_.back(), name);
+    lists_.push_back(f);
+    names_.emplace_back(name);
+    if (!repeated) return 1;  // visited against an empty record when absent: defaults stay
+    return f ? static_cast<size_t>(f->records_size()) : 0;
+  }
+  void begin_struct(size_t index) override {
+    const pb::Record::Field* f = lists_.back();
+    const bool present = f && static_cast<int>(index) < f->records_size();
+    records_.push_back(present ? &f->records(static_cast<int>(index)) : &pb::Record::default_instance());
+  }
+  void end_struct() override { records_.pop_back(); }
+  void end_structs() override {
+    lists_.pop_back();
+    names_.pop_back();
+  }
+
+ private:
+  const int64_t* scalar(const char* name) const {
+    const pb::Record::Field* f = record_field(*records_.back(), name);
+    return f && f->ints_size() > 0 ? &*f->ints().begin() : nullptr;
+  }
+  template <typename T>
+  T narrow(int64_t x, const char* name) const {
+    if (x < std::numeric_limits<T>::min() || x > std::numeric_limits<T>::max()) {
+      invalid(where_, fmt::format("record field {} value {} does not fit its type", name, x));
+    }
+    return static_cast<T>(x);
+  }
+
+  std::vector<const pb::Record*> records_;
+  std::vector<const pb::Record::Field*> lists_;
+  std::vector<std::string> names_;
+  const std::string& where_;
+};
+
+// The kernel's parameters into its member of the oneof. In memory a kernel may carry
+// another kernel's parameters (tests build such programs): they are written as what they
+// are, under the instruction's kernel code, and reading the file rejects the pair.
+void encode_params(const Instruction& ins, pb::Instruction* out) {
+  const IntegerKernel* writer = ins.kernel->holds_params(ins.params)
+                                    ? ins.kernel
+                                    : integer::kernel_registry().find_by_params(ins.params.type());
+  if (!writer) {
+    throw Error(StatusCode::kInternal, fmt::format("{} node \"{}\": the {} kernel's parameters are of no known kernel",
+                                                   ins.op_type, ins.node, ins.kernel->name()));
+  }
+  if (writer->proto_field().empty()) {
+    RecordWriter w(out->mutable_record());
+    writer->write_fields(ins.params, w);
+    return;
+  }
+  const gp::FieldDescriptor* f = out->GetDescriptor()->FindFieldByName(writer->proto_field());
+  if (!f || f->cpp_type() != Cpp::CPPTYPE_MESSAGE || !f->containing_oneof()) {
+    no_proto_field(*out, writer->proto_field().c_str());
+  }
+  ProtoWriter w(out->GetReflection()->MutableMessage(out, f));
+  writer->write_fields(ins.params, w);
 }
 
-void encode_params(const integer::GemmParams& p, pb::Instruction* ins) {
-  pb::GemmParams* out = ins->mutable_gemm();
-  out->set_trans_a(p.trans_a);
-  out->set_trans_b(p.trans_b);
-  encode(p.quant, out->mutable_quant());
-}
-
-void encode_params(const integer::LinearQuant& p, pb::Instruction* ins) {
-  encode(p, ins->mutable_mat_mul());
-}
-
-void encode_params(const integer::AddParams& p, pb::Instruction* ins) {
-  pb::AddParams* out = ins->mutable_add();
-  out->set_a_zero_point(p.a_zero_point);
-  out->set_b_zero_point(p.b_zero_point);
-  out->set_left_shift(p.left_shift);
-  encode(p.a_multiplier, out->mutable_a_multiplier());
-  encode(p.b_multiplier, out->mutable_b_multiplier());
-  encode(p.output_multiplier, out->mutable_output_multiplier());
-  encode(p.output, out->mutable_output());
-  out->set_subtract(p.subtract);
-}
-
-void encode_params(const integer::MulParams& p, pb::Instruction* ins) {
-  pb::MulParams* out = ins->mutable_mul();
-  out->set_a_zero_point(p.a_zero_point);
-  out->set_b_zero_point(p.b_zero_point);
-  encode(p.multiplier, out->mutable_multiplier());
-  encode(p.output, out->mutable_output());
-}
-
-void encode_params(const integer::ConcatParams& p, pb::Instruction* ins) {
-  pb::ConcatParams* out = ins->mutable_concat();
-  out->set_axis(p.axis);
-  for (const integer::Rescale& r : p.inputs) encode(r, out->add_inputs());
-  encode(p.output, out->mutable_output());
-}
-
-void encode_params(const RescaleOp& p, pb::Instruction* ins) {
-  encode(p.rescale, ins->mutable_rescale()->mutable_rescale());
-  encode(p.output, ins->mutable_rescale()->mutable_output());
-}
-
-void encode_params(const integer::PoolWindow& p, pb::Instruction* ins) {
-  encode(p, ins->mutable_max_pool());
-}
-
-void encode_params(const integer::AveragePoolParams& p, pb::Instruction* ins) {
-  pb::AveragePoolParams* out = ins->mutable_average_pool();
-  encode(p.window, out->mutable_window());
-  out->set_count_include_pad(p.count_include_pad);
-  out->set_input_zero_point(p.input_zero_point);
-  encode(p.multiplier, out->mutable_multiplier());
-  encode(p.output, out->mutable_output());
-}
-
-void encode_params(const GatherOp& p, pb::Instruction* ins) {
-  pb::GatherOp* out = ins->mutable_gather();
-  for (const auto& axis : p.offsets) copy_to(axis, out->add_axes()->mutable_offsets());
-  out->set_fill(p.fill);
-}
-
-void encode_params(const integer::LookupTable& p, pb::Instruction* ins) {
-  pb::LookupTable* out = ins->mutable_lookup();
-  out->set_input_dtype(encode(p.input_dtype));
-  out->set_output_dtype(encode(p.output_dtype));
-  copy_to(p.values, out->mutable_values());
-}
-
-void encode_params(const integer::SoftmaxParams& p, pb::Instruction* ins) {
-  pb::SoftmaxParams* out = ins->mutable_softmax();
-  out->set_axis(p.axis);
-  out->set_coerce_2d(p.coerce_2d);
-  out->set_input_dtype(encode(p.input_dtype));
-  copy_to(p.exp_table, out->mutable_exp_table());
-  encode(p.multiplier, out->mutable_multiplier());
-  encode(p.output, out->mutable_output());
-}
-
-void encode_params(const CpuOp& p, pb::Instruction* ins) {
+void encode_cpu(const CpuOp& p, pb::Instruction* ins) {
   if (!p.graph) {
     throw Error(StatusCode::kInternal,
                 fmt::format("{} node \"{}\": its CPU instruction has no graph", ins->op_type(), ins->node()));
@@ -335,13 +466,17 @@ pb::Program encode(const ProgramData& data) {
   for (const ProgramTensor& t : data.tensors) encode(t, out.add_tensors());
   for (const Instruction& ins : data.instructions) {
     pb::Instruction* p = out.add_instructions();
-    p->set_kernel(encode(ins.kernel));
+    p->set_kernel(static_cast<pb::Kernel>(ins.is_cpu() ? compiler::kCpuKernelCode : ins.kernel->code()));
     p->set_node(ins.node);
     p->set_op_type(ins.op_type);
     copy_to(ins.inputs, p->mutable_inputs());
     copy_to(ins.outputs, p->mutable_outputs());
     p->set_macs(ins.macs);
-    std::visit([p](const auto& params) { encode_params(params, p); }, ins.params);
+    if (ins.is_cpu()) {
+      encode_cpu(ins.params_as<CpuOp>(), p);
+    } else {
+      encode_params(ins, p);
+    }
   }
   copy_to(data.inputs, out.mutable_inputs());
   copy_to(data.outputs, out.mutable_outputs());
@@ -352,18 +487,6 @@ pb::Program encode(const ProgramData& data) {
 // ---- protobuf -> ProgramData. Decoding rejects what the C++ types cannot hold (unknown
 // enum codes, data of the wrong size, an unparsable graph); validate() does the rest.
 
-template <typename T, typename Repeated>
-std::vector<T> to_vector(const Repeated& values) {
-  return std::vector<T>(values.begin(), values.end());
-}
-
-Multiplier decode(const pb::Multiplier& m) { return Multiplier{m.mantissa(), m.shift()}; }
-
-integer::OutputSpec decode(const pb::OutputSpec& spec, const std::string& where) {
-  return integer::OutputSpec{decode_dtype(spec.dtype(), where, "output"), spec.zero_point(),
-                             spec.min(), spec.max()};
-}
-
 QuantParams decode(const pb::QuantParams& q, const std::string& where) {
   QuantParams out;
   out.dtype = decode_dtype(q.dtype(), where, "quantization");
@@ -372,97 +495,6 @@ QuantParams decode(const pb::QuantParams& q, const std::string& where) {
   out.axis = q.axis();
   out.range = Range{q.range_min(), q.range_max()};
   out.method = q.method();
-  return out;
-}
-
-integer::LinearQuant decode(const pb::LinearQuant& q, const std::string& where) {
-  integer::LinearQuant out;
-  out.input_zero_point = q.input_zero_point();
-  out.weight_zero_points = to_vector<int32_t>(q.weight_zero_points());
-  for (const pb::Multiplier& m : q.multipliers()) out.multipliers.push_back(decode(m));
-  out.output = decode(q.output(), where);
-  return out;
-}
-
-integer::Rescale decode(const pb::Rescale& r) { return integer::Rescale{r.zero_point(), decode(r.multiplier())}; }
-
-integer::PoolWindow decode(const pb::PoolWindow& w) {
-  return integer::PoolWindow{to_vector<int64_t>(w.kernel()), to_vector<int64_t>(w.strides()),
-                             to_vector<int64_t>(w.dilations()), to_vector<int64_t>(w.pads()),
-                             w.ceil_mode()};
-}
-
-integer::ConvParams decode(const pb::ConvParams& p, const std::string& where) {
-  return integer::ConvParams{to_vector<int64_t>(p.strides()), to_vector<int64_t>(p.dilations()),
-                             to_vector<int64_t>(p.pads()), p.group(), decode(p.quant(), where)};
-}
-
-integer::ConvTransposeParams decode(const pb::ConvTransposeParams& p, const std::string& where) {
-  return integer::ConvTransposeParams{to_vector<int64_t>(p.strides()), to_vector<int64_t>(p.dilations()),
-                                      to_vector<int64_t>(p.pads()), to_vector<int64_t>(p.output()),
-                                      p.group(), decode(p.quant(), where)};
-}
-
-integer::GemmParams decode(const pb::GemmParams& p, const std::string& where) {
-  return integer::GemmParams{p.trans_a(), p.trans_b(), decode(p.quant(), where)};
-}
-
-integer::AddParams decode(const pb::AddParams& p, const std::string& where) {
-  integer::AddParams out;
-  out.a_zero_point = p.a_zero_point();
-  out.b_zero_point = p.b_zero_point();
-  out.left_shift = p.left_shift();
-  out.a_multiplier = decode(p.a_multiplier());
-  out.b_multiplier = decode(p.b_multiplier());
-  out.output_multiplier = decode(p.output_multiplier());
-  out.output = decode(p.output(), where);
-  out.subtract = p.subtract();
-  return out;
-}
-
-integer::MulParams decode(const pb::MulParams& p, const std::string& where) {
-  return integer::MulParams{p.a_zero_point(), p.b_zero_point(), decode(p.multiplier()),
-                            decode(p.output(), where)};
-}
-
-integer::ConcatParams decode(const pb::ConcatParams& p, const std::string& where) {
-  integer::ConcatParams out;
-  out.axis = p.axis();
-  for (const pb::Rescale& r : p.inputs()) out.inputs.push_back(decode(r));
-  out.output = decode(p.output(), where);
-  return out;
-}
-
-RescaleOp decode(const pb::RescaleOp& p, const std::string& where) {
-  return RescaleOp{decode(p.rescale()), decode(p.output(), where)};
-}
-
-integer::AveragePoolParams decode(const pb::AveragePoolParams& p, const std::string& where) {
-  return integer::AveragePoolParams{decode(p.window()), p.count_include_pad(), p.input_zero_point(),
-                                    decode(p.multiplier()), decode(p.output(), where)};
-}
-
-GatherOp decode(const pb::GatherOp& p) {
-  GatherOp out;
-  for (const auto& axis : p.axes()) out.offsets.push_back(to_vector<int64_t>(axis.offsets()));
-  out.fill = p.fill();
-  return out;
-}
-
-integer::LookupTable decode(const pb::LookupTable& p, const std::string& where) {
-  return integer::LookupTable{decode_dtype(p.input_dtype(), where, "input"),
-                              decode_dtype(p.output_dtype(), where, "output"),
-                              to_vector<int32_t>(p.values())};
-}
-
-integer::SoftmaxParams decode(const pb::SoftmaxParams& p, const std::string& where) {
-  integer::SoftmaxParams out;
-  out.axis = p.axis();
-  out.coerce_2d = p.coerce_2d();
-  out.input_dtype = decode_dtype(p.input_dtype(), where, "input");
-  out.exp_table = to_vector<int32_t>(p.exp_table());
-  out.multiplier = decode(p.multiplier());
-  out.output = decode(p.output(), where);
   return out;
 }
 
@@ -477,25 +509,32 @@ CpuOp decode(const pb::CpuOp& p, const std::string& where) {
   }
 }
 
-KernelParams decode_params(const pb::Instruction& ins, const std::string& where) {
-  switch (ins.params_case()) {
-    case pb::Instruction::kConv: return decode(ins.conv(), where);
-    case pb::Instruction::kGemm: return decode(ins.gemm(), where);
-    case pb::Instruction::kMatMul: return decode(ins.mat_mul(), where);
-    case pb::Instruction::kAdd: return decode(ins.add(), where);
-    case pb::Instruction::kMul: return decode(ins.mul(), where);
-    case pb::Instruction::kConcat: return decode(ins.concat(), where);
-    case pb::Instruction::kRescale: return decode(ins.rescale(), where);
-    case pb::Instruction::kMaxPool: return decode(ins.max_pool());
-    case pb::Instruction::kAveragePool: return decode(ins.average_pool(), where);
-    case pb::Instruction::kGather: return decode(ins.gather());
-    case pb::Instruction::kLookup: return decode(ins.lookup(), where);
-    case pb::Instruction::kSoftmax: return decode(ins.softmax(), where);
-    case pb::Instruction::kCpu: return decode(ins.cpu(), where);
-    case pb::Instruction::kConvTranspose: return decode(ins.conv_transpose(), where);
-    case pb::Instruction::PARAMS_NOT_SET: break;
+// What names the parameters a oneof member holds in errors: the first kernel storing them there.
+std::string params_name(const gp::FieldDescriptor& member, const KernelRegistry& registry) {
+  if (member.number() == pb::Instruction::kCpu) return compiler::kCpuKernelName;
+  if (member.number() == pb::Instruction::kRecord) return "record";
+  const IntegerKernel* k = registry.find_by_field(member.name());
+  return k ? k->name() : member.name();
+}
+
+// The instruction's parameters: a CPU op, or `kernel`'s params struct from its message.
+std::any decode_params(const pb::Instruction& ins, const IntegerKernel* kernel, const KernelRegistry& registry,
+                       const std::string& where) {
+  if (ins.params_case() == pb::Instruction::PARAMS_NOT_SET) invalid(where, "has no kernel parameters");
+  const gp::FieldDescriptor* member =
+      ins.GetReflection()->GetOneofFieldDescriptor(ins, pb::Instruction::descriptor()->FindOneofByName("params"));
+  const std::string expected = !kernel ? "cpu" : kernel->proto_field().empty() ? "record" : kernel->proto_field();
+  if (member->name() != expected) {
+    invalid(where, fmt::format("kernel {} carries {} parameters", kernel ? kernel->name() : compiler::kCpuKernelName,
+                               params_name(*member, registry)));
   }
-  invalid(where, "has no kernel parameters");
+  if (!kernel) return decode(ins.cpu(), where);
+  if (kernel->proto_field().empty()) {
+    RecordReader reader(ins.record(), where);
+    return kernel->read_fields(reader);
+  }
+  ProtoReader reader(ins.GetReflection()->GetMessage(ins, member), where);
+  return kernel->read_fields(reader);
 }
 
 std::string instruction_where(const std::string& context, size_t index, const std::string& op_type,
@@ -503,14 +542,17 @@ std::string instruction_where(const std::string& context, size_t index, const st
   return fmt::format("{}: instruction {} ({} node \"{}\")", context, index, op_type, node);
 }
 
-Instruction decode(const pb::Instruction& ins, const std::string& where) {
+Instruction decode(const pb::Instruction& ins, const KernelRegistry& registry, const std::string& where) {
   Instruction out;
-  out.kernel = decode_kernel(ins.kernel(), where);
+  if (ins.kernel() != compiler::kCpuKernelCode) {
+    out.kernel = registry.find(ins.kernel());
+    if (!out.kernel) invalid(where, fmt::format("unknown kernel code {}", ins.kernel()));
+  }
   out.node = ins.node();
   out.op_type = ins.op_type();
   out.inputs = to_vector<int>(ins.inputs());
   out.outputs = to_vector<int>(ins.outputs());
-  out.params = decode_params(ins, where);
+  out.params = decode_params(ins, out.kernel, registry, where);
   out.macs = ins.macs();
   return out;
 }
@@ -563,7 +605,7 @@ ProgramTensor decode(const pb::Tensor& proto, const std::string& where) {
   return t;
 }
 
-ProgramData decode(const pb::Program& proto, const std::string& context) {
+ProgramData decode(const pb::Program& proto, const KernelRegistry& registry, const std::string& context) {
   ProgramData data;
   data.name = proto.name();
   data.target = proto.target();
@@ -574,7 +616,7 @@ ProgramData decode(const pb::Program& proto, const std::string& context) {
   for (int i = 0; i < proto.instructions_size(); ++i) {
     const pb::Instruction& ins = proto.instructions(i);
     const auto index = static_cast<size_t>(i);
-    data.instructions.push_back(decode(ins, instruction_where(context, index, ins.op_type(), ins.node())));
+    data.instructions.push_back(decode(ins, registry, instruction_where(context, index, ins.op_type(), ins.node())));
   }
   data.inputs = to_vector<int>(proto.inputs());
   data.outputs = to_vector<int>(proto.outputs());
@@ -583,125 +625,6 @@ ProgramData decode(const pb::Program& proto, const std::string& context) {
 }
 
 // ---- Semantic checks on the decoded program.
-
-bool params_fit(Kernel kernel, const KernelParams& p) {
-  switch (kernel) {
-    case Kernel::kConv: return std::holds_alternative<integer::ConvParams>(p);
-    case Kernel::kGemm: return std::holds_alternative<integer::GemmParams>(p);
-    case Kernel::kMatMul: return std::holds_alternative<integer::LinearQuant>(p);
-    case Kernel::kAdd: return std::holds_alternative<integer::AddParams>(p);
-    case Kernel::kMul:
-    case Kernel::kDiv: return std::holds_alternative<integer::MulParams>(p);
-    case Kernel::kConcat: return std::holds_alternative<integer::ConcatParams>(p);
-    case Kernel::kRescale: return std::holds_alternative<RescaleOp>(p);
-    case Kernel::kMaxPool: return std::holds_alternative<integer::PoolWindow>(p);
-    case Kernel::kAveragePool:
-    case Kernel::kGlobalAveragePool: return std::holds_alternative<integer::AveragePoolParams>(p);
-    case Kernel::kGather: return std::holds_alternative<GatherOp>(p);
-    case Kernel::kLookup: return std::holds_alternative<integer::LookupTable>(p);
-    case Kernel::kSoftmax: return std::holds_alternative<integer::SoftmaxParams>(p);
-    case Kernel::kCpu: return std::holds_alternative<CpuOp>(p);
-    case Kernel::kConvTranspose: return std::holds_alternative<integer::ConvTransposeParams>(p);
-  }
-  return false;
-}
-
-// The KernelParams alternatives' names, in the variant's order.
-constexpr const char* kParamsNames[] = {"Conv",    "Gemm",        "MatMul", "Add",    "Mul",
-                                        "Concat",  "Rescale",     "MaxPool", "AveragePool",
-                                        "Gather",  "Lookup",      "Softmax", "CPU",
-                                        "ConvTranspose"};
-static_assert(std::size(kParamsNames) == std::variant_size_v<KernelParams>);
-
-bool is_activation_dtype(DType d) { return d == DType::kInt8 || d == DType::kUInt8 || d == DType::kInt16; }
-bool is_8bit(DType d) { return d == DType::kInt8 || d == DType::kUInt8; }
-
-// The checks of one instruction's parameters, one overload per alternative: what the
-// integer kernels rely on without checking (multiplier ranges, shift widths, table sizes).
-class ParamsChecker {
- public:
-  explicit ParamsChecker(const std::string& where) : where_(where) {}
-
-  void operator()(const integer::ConvParams& p) const { check(p.quant); }
-  void operator()(const integer::ConvTransposeParams& p) const { check(p.quant); }
-  void operator()(const integer::GemmParams& p) const { check(p.quant); }
-  void operator()(const integer::LinearQuant& p) const { check(p); }
-  void operator()(const integer::AddParams& p) const {
-    if (p.left_shift < 0 || p.left_shift > 30) {
-      invalid(where_, fmt::format("left_shift {} is outside [0, 30]", p.left_shift));
-    }
-    check(p.a_multiplier, "a_multiplier");
-    check(p.b_multiplier, "b_multiplier");
-    check(p.output_multiplier, "output_multiplier");
-    check(p.output);
-  }
-  void operator()(const integer::MulParams& p) const {
-    check(p.multiplier, "multiplier");
-    check(p.output);
-  }
-  void operator()(const integer::ConcatParams& p) const {
-    for (size_t i = 0; i < p.inputs.size(); ++i) check(p.inputs[i].multiplier, fmt::format("input {} multiplier", i));
-    check(p.output);
-  }
-  void operator()(const RescaleOp& p) const {
-    check(p.rescale.multiplier, "multiplier");
-    check(p.output);
-  }
-  void operator()(const integer::PoolWindow&) const {}
-  void operator()(const integer::AveragePoolParams& p) const {
-    check(p.multiplier, "multiplier");
-    check(p.output);
-  }
-  void operator()(const GatherOp&) const {}
-  void operator()(const integer::LookupTable& p) const {
-    check_table(p.input_dtype, p.values.size(), "lookup table");
-    if (!is_activation_dtype(p.output_dtype)) {
-      invalid(where_, fmt::format("lookup table output dtype {} is not int8, uint8 or int16",
-                                  dtype_name(p.output_dtype)));
-    }
-  }
-  void operator()(const integer::SoftmaxParams& p) const {
-    check_table(p.input_dtype, p.exp_table.size(), "softmax exp table");
-    check(p.multiplier, "multiplier");
-    check(p.output);
-  }
-  void operator()(const CpuOp& p) const {
-    if (p.graph->num_nodes() != 1) {
-      invalid(where_, fmt::format("its CPU graph has {} nodes, expected 1", p.graph->num_nodes()));
-    }
-  }
-
- private:
-  void check(const integer::LinearQuant& q) const {
-    for (size_t c = 0; c < q.multipliers.size(); ++c) check(q.multipliers[c], fmt::format("channel {} multiplier", c));
-    check(q.output);
-  }
-  void check(const Multiplier& m, const std::string& field) const {
-    const bool mantissa_ok = m.mantissa == 0 || m.mantissa >= (int32_t{1} << 30);
-    if (!mantissa_ok || m.shift < kMultiplierMinShift || m.shift > kMultiplierMaxShift) {
-      invalid(where_, fmt::format("{} (mantissa {}, shift {}) is outside mantissa [2^30, 2^31) or 0, "
-                                  "shift [{}, {}]",
-                                  field, m.mantissa, m.shift, kMultiplierMinShift, kMultiplierMaxShift));
-    }
-  }
-  void check(const integer::OutputSpec& spec) const {
-    if (!is_activation_dtype(spec.dtype)) {
-      invalid(where_, fmt::format("output dtype {} is not int8, uint8 or int16", dtype_name(spec.dtype)));
-    }
-  }
-  // Tables are indexed by an input code: one entry per code of the input dtype.
-  void check_table(DType input, size_t entries, const char* what) const {
-    if (!is_8bit(input) && input != DType::kInt16) {
-      invalid(where_, fmt::format("{} input dtype {} is not int8, uint8 or int16", what, dtype_name(input)));
-    }
-    const size_t expected = input == DType::kInt16 ? 65536 : 256;
-    if (entries != expected) {
-      invalid(where_, fmt::format("{} has {} entries, expected {}", what, entries, expected));
-    }
-  }
-
-  const std::string& where_;
-};
 
 void check_indices(const std::vector<int>& ids, size_t tensors, bool optional, const std::string& where,
                    const char* what) {
@@ -713,13 +636,19 @@ void check_indices(const std::vector<int>& ids, size_t tensors, bool optional, c
 }
 
 void validate(const Instruction& ins, size_t tensors, const std::string& where) {
-  if (!params_fit(ins.kernel, ins.params)) {
-    invalid(where, fmt::format("kernel {} carries {} parameters", compiler::kernel_name(ins.kernel),
-                               kParamsNames[ins.params.index()]));
-  }
   check_indices(ins.inputs, tensors, true, where, "input");
   check_indices(ins.outputs, tensors, false, where, "output");
-  std::visit(ParamsChecker(where), ins.params);
+  if (ins.is_cpu()) {
+    const CpuOp& op = ins.params_as<CpuOp>();
+    if (op.graph->num_nodes() != 1) {
+      invalid(where, fmt::format("its CPU graph has {} nodes, expected 1", op.graph->num_nodes()));
+    }
+    return;
+  }
+  // What the integer kernels rely on without checking (multiplier ranges, shift widths,
+  // table sizes): the descriptor's generic and own checks.
+  const std::string problem = ins.kernel->check(ins.params);
+  if (!problem.empty()) invalid(where, problem);
 }
 
 // Activations must lie inside the arena the Simulator allocates.
@@ -850,7 +779,8 @@ void Program::save(const std::string& path) const {
   sync_directory(path);
 }
 
-Program Program::parse(const void* data, size_t size, const std::string& context) {
+Program compiler::parse_program(const void* data, size_t size, const std::string& context,
+                                const integer::KernelRegistry& registry) {
   const std::string_view payload = checked_payload(data, size, context);
   if (payload.size() > static_cast<size_t>(INT_MAX)) {
     invalid(context, fmt::format("the {}-byte payload exceeds protobuf's 2 GiB limit", payload.size()));
@@ -859,9 +789,13 @@ Program Program::parse(const void* data, size_t size, const std::string& context
   if (!proto.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
     invalid(context, "corrupt: the payload is not a valid lq.lqm.Program protobuf message");
   }
-  ProgramData program = decode(proto, context);
+  ProgramData program = decode(proto, registry, context);
   validate(program, context);
   return Program(std::make_shared<const ProgramData>(std::move(program)));
+}
+
+Program Program::parse(const void* data, size_t size, const std::string& context) {
+  return compiler::parse_program(data, size, context, integer::kernel_registry());
 }
 
 Program Program::load(const std::string& path) {

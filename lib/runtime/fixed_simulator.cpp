@@ -8,7 +8,6 @@
 #include <cstring>
 #include <mutex>
 
-#include "kernels/integer/common.hpp"
 #include "compiler/program.hpp"
 #include "libquant/runtime.hpp"
 #include "libquant/simulator.hpp"
@@ -18,7 +17,6 @@ namespace lq {
 namespace {
 
 using compiler::Instruction;
-using compiler::Kernel;
 using compiler::ProgramTensor;
 
 // One run's arena; tensors are views into it.
@@ -63,8 +61,13 @@ struct FixedSimulator::Impl {
 
   Impl(Program p, int threads) : program(std::move(p)), data(&program.data()), pool(threads) {
     for (const Instruction& ins : data->instructions) {
-      const auto* op = std::get_if<compiler::CpuOp>(&ins.params);
-      cpu.push_back(op ? std::make_unique<Simulator>(*op->graph) : nullptr);
+      // Checked once here, so that a step's any_cast cannot fail.
+      if (!ins.is_cpu() && !ins.kernel->holds_params(ins.params)) {
+        throw Error(StatusCode::kInvalidArgument,
+                    fmt::format("{} node \"{}\": the {} kernel carries parameters of another kernel", ins.op_type,
+                                ins.node, ins.kernel->name()));
+      }
+      cpu.push_back(ins.is_cpu() ? std::make_unique<Simulator>(*ins.params_as<compiler::CpuOp>().graph) : nullptr);
     }
   }
 
@@ -72,52 +75,8 @@ struct FixedSimulator::Impl {
     const Instruction& ins = data->instructions[step];
     std::vector<Tensor> in;
     for (int id : ins.inputs) in.push_back(id < 0 ? Tensor() : arena.view(id));
-    const Tensor* third = in.size() > 2 && !in[2].empty() ? &in[2] : nullptr;
-    kernels::ThreadPool* p = &pool;
-    switch (ins.kernel) {
-      case Kernel::kConv:
-        return {integer::conv(in[0], in[1], third, std::get<integer::ConvParams>(ins.params), p)};
-      case Kernel::kGemm:
-        return {integer::gemm(in[0], in[1], third, std::get<integer::GemmParams>(ins.params), p)};
-      case Kernel::kMatMul:
-        return {integer::mat_mul(in[0], in[1], third, std::get<integer::LinearQuant>(ins.params), p)};
-      case Kernel::kAdd:
-        return {integer::add(in[0], in[1], std::get<integer::AddParams>(ins.params))};
-      case Kernel::kMul:
-        return {integer::mul(in[0], in[1], std::get<integer::MulParams>(ins.params))};
-      case Kernel::kDiv:
-        return {integer::div(in[0], in[1], std::get<integer::MulParams>(ins.params))};
-      case Kernel::kConcat: {
-        std::vector<const Tensor*> parts;
-        for (const Tensor& t : in) parts.push_back(&t);
-        return {integer::concat(parts, std::get<integer::ConcatParams>(ins.params))};
-      }
-      case Kernel::kRescale: {
-        const auto& op = std::get<compiler::RescaleOp>(ins.params);
-        return {integer::rescale(in[0], op.rescale, op.output)};
-      }
-      case Kernel::kMaxPool:
-        return {integer::max_pool(in[0], std::get<integer::PoolWindow>(ins.params))};
-      case Kernel::kAveragePool:
-        return {integer::average_pool(in[0], std::get<integer::AveragePoolParams>(ins.params))};
-      case Kernel::kGlobalAveragePool:
-        return {integer::global_average_pool(in[0],
-                                             std::get<integer::AveragePoolParams>(ins.params))};
-      case Kernel::kGather: {
-        const auto& op = std::get<compiler::GatherOp>(ins.params);
-        return {integer::detail::gather_axes(in[0], op.offsets, op.fill)};
-      }
-      case Kernel::kLookup:
-        return {integer::lookup(in[0], std::get<integer::LookupTable>(ins.params))};
-      case Kernel::kSoftmax:
-        return {integer::softmax(in[0], std::get<integer::SoftmaxParams>(ins.params))};
-      case Kernel::kCpu:
-        return run_cpu(step, in);
-      case Kernel::kConvTranspose:
-        return {integer::conv_transpose(in[0], in[1], third,
-                                        std::get<integer::ConvTransposeParams>(ins.params), p)};
-    }
-    throw Error(StatusCode::kInternal, "unknown kernel");
+    if (ins.is_cpu()) return run_cpu(step, in);
+    return ins.kernel->run(integer::KernelArgs{in, &pool}, ins.params);
   }
 
   // Dequantize, run the float op, quantize again.
@@ -195,7 +154,7 @@ TensorMap FixedSimulator::run(const TensorMap& inputs, const ProgramObserver& ob
     // Formatted only for an error: this loop is the program's hot path.
     const auto context = [&ins] {
       return fmt::format("{} node \"{}\" ({} kernel)", ins.op_type, ins.node,
-                         compiler::kernel_name(ins.kernel));
+                         ins.kernel_name());
     };
     std::vector<Tensor> results;
     try {

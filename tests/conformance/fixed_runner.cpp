@@ -217,9 +217,8 @@ Difference compare(const lq::ProgramTensorInfo& info, const lq::Tensor& got, con
 
 bool exact_kernels(const lq::compiler::ProgramData& data, const NodeSpan& span) {
   for (size_t i = span.begin; i < span.end; ++i) {
-    const lq::compiler::Kernel k = data.instructions[i].kernel;
-    if (k != lq::compiler::Kernel::kLookup && k != lq::compiler::Kernel::kGather &&
-        k != lq::compiler::Kernel::kCpu) {
+    const lq::integer::IntegerKernel* k = data.instructions[i].kernel;
+    if (k != &lq::integer::lookup_kernel() && k != &lq::integer::gather_kernel() && k != nullptr) {
       return false;
     }
   }
@@ -239,7 +238,7 @@ int64_t add_slack(const lq::compiler::ProgramData& data, const NodeSpan& span) {
   int64_t slack = 0;
   for (size_t i = span.begin; i < span.end; ++i) {
     const lq::compiler::Instruction& ins = data.instructions[i];
-    if (ins.kernel != lq::compiler::Kernel::kAdd) continue;
+    if (ins.kernel != &lq::integer::add_kernel()) continue;
     const auto info = [&](int id) -> const lq::ProgramTensorInfo& {
       return data.tensors[static_cast<size_t>(id)].info;
     };
@@ -319,7 +318,7 @@ Outcome run_pass(const Case& c, lq::DType dtype, const std::string& target) {
       if (!d.mismatch.empty() && outcome.failure.empty()) {
         std::vector<std::string> kernels;
         for (size_t i = span.begin; i < span.end; ++i) {
-          kernels.push_back(lq::compiler::kernel_name(data.instructions[i].kernel));
+          kernels.push_back(data.instructions[i].kernel_name());
         }
         outcome.failure =
             fmt::format("{} node \"{}\" ({}; bound {} LSB): {} (max difference {})", first.op_type,

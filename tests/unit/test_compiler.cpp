@@ -194,7 +194,7 @@ TEST_CASE("Conv + bias + Relu: per-channel weights, int32 bias, the Relu fused a
       c.program.data().tensors[static_cast<size_t>(conv.inputs[2])];
   REQUIRE(bias.constant);
   REQUIRE(bias.data.dtype() == DType::kInt32);
-  const integer::ConvParams& params = std::get<integer::ConvParams>(conv.params);
+  const integer::ConvParams& params = conv.params_as<integer::ConvParams>();
   REQUIRE(params.quant.multipliers.size() == 4);
   const ProgramTensorInfo& yi = tensor_info(c.program, "y");
   REQUIRE(params.quant.output.min == yi.quant.zero_point[0]);  // the Relu: codes of 0 and up
@@ -263,7 +263,7 @@ TEST_CASE("Add, Sub and Mul with a broadcast constant", "[compiler]") {
       const std::string kernel = std::string(op) == "Mul" ? "Mul" : "Add";
       REQUIRE(kernels_by_node(c.program) == std::map<std::string, Kernels>{{"y", {kernel}}});
       if (std::string(op) == "Sub") {
-        REQUIRE(std::get<integer::AddParams>(instruction_of(c.program, "y").params).subtract);
+        REQUIRE(instruction_of(c.program, "y").params_as<integer::AddParams>().subtract);
       }
       REQUIRE(max_code_difference(c) <= 1);
     }
@@ -281,7 +281,7 @@ TEST_CASE("Concat rescales inputs of different scales to the output's", "[compil
   const ProgramTensorInfo& y = tensor_info(c.program, "y");
   REQUIRE(l.quant.scale[0] > 5 * s.quant.scale[0]);
   REQUIRE(kernels_by_node(c.program).at("y") == Kernels{"Concat"});
-  const auto& params = std::get<integer::ConcatParams>(instruction_of(c.program, "y").params);
+  const auto& params = instruction_of(c.program, "y").params_as<integer::ConcatParams>();
   REQUIRE(params.axis == 1);
   REQUIRE(params.inputs.size() == 2);
   REQUIRE(params.inputs[0].multiplier != params.inputs[1].multiplier);
@@ -376,7 +376,7 @@ TEST_CASE("Pad whose constant lies outside the input's range: Rescale, then Gath
     REQUIRE(rescaled.shape == x.shape);
     REQUIRE(rescaled.quant.scale == y.quant.scale);
     REQUIRE(rescaled.quant.zero_point == y.quant.zero_point);
-    REQUIRE(std::get<compiler::GatherOp>(gather.params).fill ==
+    REQUIRE(gather.params_as<integer::GatherOp>().fill ==
             quantize_value(5.0f, y.quant.scale[0], y.quant.zero_point[0], y.quant.qmin(),
                            y.quant.qmax()));
     REQUIRE(max_code_difference(c) <= 1);
@@ -391,7 +391,7 @@ TEST_CASE("Sigmoid and HardSwish are exact tables, int8 and int16", "[compiler]"
       INFO(op << " " << dtype_name(dtype));
       const Compiled c = compile(unary(op, {}, {1, 2, 6, 6}, 14), with_dtype(dtype));
       REQUIRE(kernels_by_node(c.program) == std::map<std::string, Kernels>{{"y", {"Lookup"}}});
-      const auto& table = std::get<integer::LookupTable>(instruction_of(c.program, "y").params);
+      const auto& table = instruction_of(c.program, "y").params_as<integer::LookupTable>();
       REQUIRE(table.values.size() == (dtype == DType::kInt16 ? 65536u : 256u));
       REQUIRE(max_code_difference(c) == 0);
     }
@@ -425,7 +425,7 @@ TEST_CASE("An elementwise chain of one tensor is one exact table", "[compiler]")
     REQUIRE(kernels.at("z") == Kernels{"Lookup"});
     for (const char* inner : {"gate", "hswish", "scaled", "sig"}) REQUIRE(kernels.count(inner) == 0);
     REQUIRE(kernels.at("u") == Kernels{"Add"});
-    const auto& table = std::get<integer::LookupTable>(instruction_of(c.program, "y").params);
+    const auto& table = instruction_of(c.program, "y").params_as<integer::LookupTable>();
     REQUIRE(table.values.size() == (dtype == DType::kInt16 ? 65536u : 256u));
     REQUIRE(instruction_of(c.program, "y").inputs.size() == 1);
     REQUIRE(c.program.data().tensors[static_cast<size_t>(instruction_of(c.program, "y").inputs[0])].info.name == "c");
@@ -438,7 +438,7 @@ TEST_CASE("An elementwise chain of one tensor is one exact table", "[compiler]")
     const ProgramTensorInfo& ci = tensor_info(c.program, "c");
     const auto codes = quantize_tensor(fake_values.at("c"), ci.quant).to_int64s();
     for (const char* end : {"y", "z"}) {
-      const auto& t = std::get<integer::LookupTable>(instruction_of(c.program, end).params);
+      const auto& t = instruction_of(c.program, end).params_as<integer::LookupTable>();
       const auto want = quantize_tensor(fake_values.at(end), tensor_info(c.program, end).quant).to_int64s();
       for (size_t i = 0; i < want.size(); ++i) {
         REQUIRE(t.values[static_cast<size_t>(codes[i] - ci.quant.qmin())] == want[i]);
@@ -631,7 +631,7 @@ TEST_CASE("power-of-two scales make every requantization a shift", "[compiler]")
       REQUIRE(std::exp2(std::round(std::log2(s))) == s);
     }
   }
-  const auto& conv = std::get<integer::ConvParams>(instruction_of(c.program, "c").params);
+  const auto& conv = instruction_of(c.program, "c").params_as<integer::ConvParams>();
   for (const Multiplier& m : conv.quant.multipliers) REQUIRE(m.is_power_of_two());
   REQUIRE(max_code_difference(c) <= 1);
 }

@@ -32,6 +32,14 @@ struct OutputSpec {
   int32_t zero_point = 0;
   int32_t min = -128;
   int32_t max = 127;
+
+  template <class V>
+  void fields(V& v) {
+    v("dtype", dtype);
+    v("zero_point", zero_point);
+    v("min", min);
+    v("max", max);
+  }
 };
 
 constexpr float kNoClip = std::numeric_limits<float>::infinity();
@@ -49,6 +57,14 @@ struct LinearQuant {
   std::vector<int32_t> weight_zero_points{0};
   std::vector<Multiplier> multipliers;  // s_x × s_w[c] / s_y
   OutputSpec output;
+
+  template <class V>
+  void fields(V& v) {
+    v("input_zero_point", input_zero_point);
+    v("weight_zero_points", weight_zero_points);
+    v("multipliers", multipliers);
+    v("output", output);
+  }
 };
 
 // ONNX Conv with auto_pad already resolved into pads (the compiler knows the shapes).
@@ -58,6 +74,15 @@ struct ConvParams {
   std::vector<int64_t> pads;       // begins then ends; empty: all 0
   int64_t group = 1;
   LinearQuant quant;
+
+  template <class V>
+  void fields(V& v) {
+    v("strides", strides);
+    v("dilations", dilations);
+    v("pads", pads);
+    v("group", group);
+    v("quant", quant);
+  }
 };
 
 // x [N, C, D1...] (int8/uint8/int16), w [M, C/group, K1...], optional bias [M] int32 or int64.
@@ -77,6 +102,13 @@ struct GemmParams {
   bool trans_a = false;
   bool trans_b = false;
   LinearQuant quant;
+
+  template <class V>
+  void fields(V& v) {
+    v("trans_a", trans_a);
+    v("trans_b", trans_b);
+    v("quant", quant);
+  }
 };
 Tensor gemm(const Tensor& a, const Tensor& b, const Tensor* c, const GemmParams& params,
             kernels::ThreadPool* pool = nullptr);
@@ -104,6 +136,16 @@ struct ConvTransposeParams {
   std::vector<int64_t> output;     // spatial output sizes
   int64_t group = 1;
   LinearQuant quant;
+
+  template <class V>
+  void fields(V& v) {
+    v("strides", strides);
+    v("dilations", dilations);
+    v("pads", pads);
+    v("output", output);
+    v("group", group);
+    v("quant", quant);
+  }
 };
 Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor* bias,
                       const ConvTransposeParams& params, kernels::ThreadPool* pool = nullptr);
@@ -117,10 +159,28 @@ Tensor conv_transpose_reference(const Tensor& x, const Tensor& w, const Tensor* 
 struct Rescale {
   int32_t zero_point = 0;  // of the input
   Multiplier multiplier;   // s_in / s_out
+
+  template <class V>
+  void fields(V& v) {
+    v("zero_point", zero_point);
+    v("multiplier", multiplier);
+  }
 };
 Tensor rescale(const Tensor& x, const Rescale& rescale, const OutputSpec& output);
 // The plain loop rescale is tested against (rescale runs byte tables for 8-bit codes).
 Tensor rescale_reference(const Tensor& x, const Rescale& rescale, const OutputSpec& output);
+// The parameters of the Rescale kernel: requantization with clamps (Relu / Clip on int16,
+// Identity to new parameters).
+struct RescaleOp {
+  Rescale rescale;
+  OutputSpec output;
+
+  template <class V>
+  void fields(V& v) {
+    v("rescale", rescale);
+    v("output", output);
+  }
+};
 
 // TFLite's Add: each input's (x − z) << left_shift is scaled to twice the larger input
 // scale, the two are summed exactly and the sum is requantized to the output.
@@ -133,6 +193,18 @@ struct AddParams {
   Multiplier output_multiplier;  // 2 max(s_a, s_b) / (2^left_shift s_out)
   OutputSpec output;
   bool subtract = false;  // Sub: a − b
+
+  template <class V>
+  void fields(V& v) {
+    v("a_zero_point", a_zero_point);
+    v("b_zero_point", b_zero_point);
+    v("left_shift", left_shift);
+    v("a_multiplier", a_multiplier);
+    v("b_multiplier", b_multiplier);
+    v("output_multiplier", output_multiplier);
+    v("output", output);
+    v("subtract", subtract);
+  }
 };
 // ONNX multidirectional broadcasting; a − b when params.subtract.
 Tensor add(const Tensor& a, const Tensor& b, const AddParams& params);
@@ -143,6 +215,14 @@ struct MulParams {
   int32_t b_zero_point = 0;
   Multiplier multiplier;
   OutputSpec output;
+
+  template <class V>
+  void fields(V& v) {
+    v("a_zero_point", a_zero_point);
+    v("b_zero_point", b_zero_point);
+    v("multiplier", multiplier);
+    v("output", output);
+  }
 };
 Tensor mul(const Tensor& a, const Tensor& b, const MulParams& params);
 
@@ -162,6 +242,13 @@ struct ConcatParams {
   int64_t axis = 0;
   std::vector<Rescale> inputs;  // one per input
   OutputSpec output;
+
+  template <class V>
+  void fields(V& v) {
+    v("axis", axis);
+    v("inputs", inputs);
+    v("output", output);
+  }
 };
 Tensor concat(const std::vector<const Tensor*>& inputs, const ConcatParams& params);
 // The plain loop concat is tested against (concat copies or table-rescales blocks).
@@ -174,6 +261,15 @@ struct PoolWindow {
   std::vector<int64_t> dilations;  // empty: all 1
   std::vector<int64_t> pads;       // begins then ends; empty: all 0
   bool ceil_mode = false;
+
+  template <class V>
+  void fields(V& v) {
+    v("kernel", kernel);
+    v("strides", strides);
+    v("dilations", dilations);
+    v("pads", pads);
+    v("ceil_mode", ceil_mode);
+  }
 };
 
 // Integer max over each window; output has the input's dtype and parameters.
@@ -187,6 +283,15 @@ struct AveragePoolParams {
   int32_t input_zero_point = 0;
   Multiplier multiplier;  // s_in / s_out
   OutputSpec output;
+
+  template <class V>
+  void fields(V& v) {
+    v("window", window);
+    v("count_include_pad", count_include_pad);
+    v("input_zero_point", input_zero_point);
+    v("multiplier", multiplier);
+    v("output", output);
+  }
 };
 Tensor average_pool(const Tensor& x, const AveragePoolParams& params);
 Tensor global_average_pool(const Tensor& x, const AveragePoolParams& params);
@@ -221,6 +326,21 @@ Tensor pad(const Tensor& x, const PadParams& params);
 // compiler computes `source` (one index list per axis) from the ONNX coordinate transform.
 Tensor resize_nearest(const Tensor& x, const std::vector<std::vector<int64_t>>& source);
 
+// The parameters of the Gather kernel, the separable data movement the compiler lowers
+// Reshape, Transpose, Slice, Pad, Resize (nearest), ... to:
+// out[j0, ..., jr] = in.flat[offsets[0][j0] + ... + offsets[r][jr]], or the fill code
+// where an offset is detail::kFill (Pad's constant); run by detail::gather_axes.
+struct GatherOp {
+  std::vector<std::vector<int64_t>> offsets;
+  int32_t fill = 0;
+
+  template <class V>
+  void fields(V& v) {
+    v("axes", "offsets", offsets);  // one offset list per output axis
+    v("fill", fill);
+  }
+};
+
 // ---- Lookup tables.
 
 // out = values[x − qmin(input_dtype)]: one entry per input code (256, or 65536 for int16).
@@ -228,6 +348,13 @@ struct LookupTable {
   DType input_dtype = DType::kInt8;   // kInt8, kUInt8, kInt16
   DType output_dtype = DType::kInt8;  // kInt8, kUInt8, kInt16
   std::vector<int32_t> values;
+
+  template <class V>
+  void fields(V& v) {
+    v("input_dtype", input_dtype);
+    v("output_dtype", output_dtype);
+    v("values", values);
+  }
 };
 Tensor lookup(const Tensor& x, const LookupTable& table);
 // The plain loop (widen to table indices, index, narrow) lookup is tested against.
@@ -247,6 +374,16 @@ struct SoftmaxParams {
   std::vector<int32_t> exp_table;    // 256 entries (65536 for int16), index max − x
   Multiplier multiplier;             // 1 / s_out
   OutputSpec output;
+
+  template <class V>
+  void fields(V& v) {
+    v("axis", axis);
+    v("coerce_2d", coerce_2d);
+    v("input_dtype", input_dtype);
+    v("exp_table", exp_table);
+    v("multiplier", multiplier);
+    v("output", output);
+  }
 };
 Tensor softmax(const Tensor& x, const SoftmaxParams& params);
 

@@ -31,6 +31,13 @@ struct Multiplier {
   // M̂ is exactly 2^(shift − 1): requantize_power_of_two gives the same results faster.
   bool is_power_of_two() const { return mantissa == (int32_t{1} << 30); }
   double real() const;  // M̂ as a double (exact)
+
+  // The fields, by their .lqm names (kernels/integer/registry.hpp).
+  template <class V>
+  void fields(V& v) {
+    v("mantissa", mantissa);
+    v("shift", shift);
+  }
 };
 
 inline bool operator==(const Multiplier& a, const Multiplier& b) {

@@ -9,6 +9,8 @@
 #include "kernels/integer/common.hpp"
 #include "kernels/integer/optimized/elementwise.hpp"
 #include "kernels/float/reference/broadcast.hpp"
+#include <fmt/format.h>
+#include "kernels/integer/registry.hpp"
 
 namespace lq::integer {
 
@@ -70,6 +72,18 @@ Tensor add(const Tensor& a, const Tensor& b, const AddParams& params) {
 
 Tensor add_reference(const Tensor& a, const Tensor& b, const AddParams& params) {
   return reference_add(a, b, params, detail::check_add(a, b, params));
+}
+
+const IntegerKernel& add_kernel() {
+  static const IntegerKernel k = make_kernel<AddParams>(
+      {"Add", 4, "add", [](const KernelArgs& a, const AddParams& p) { return single(add(a.in(0), a.in(1), p)); },
+       [](const AddParams& p) -> std::string {
+         if (p.left_shift < 0 || p.left_shift > 30) {
+           return fmt::format("left_shift {} is outside [0, 30]", p.left_shift);
+         }
+         return {};
+       }});
+  return k;
 }
 
 }  // namespace lq::integer

@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "kernels/integer/common.hpp"
+#include "kernels/integer/registry.hpp"
 
 namespace lq::integer {
 
@@ -144,6 +145,23 @@ Tensor global_average_pool_reference(const Tensor& x, const AveragePoolParams& p
         requantize64(sum, g.multiplier, out.zero_point, out.min, out.max);
   }
   return detail::narrow(out, g.out_shape, y);
+}
+
+const IntegerKernel& average_pool_kernel() {
+  static const IntegerKernel k = make_kernel<AveragePoolParams>(
+      {"AveragePool", 9, "average_pool", [](const KernelArgs& a, const AveragePoolParams& p) {
+         return single(average_pool(a.in(0), p));
+       }});
+  return k;
+}
+
+// Shares AveragePool's message; the window is unused.
+const IntegerKernel& global_average_pool_kernel() {
+  static const IntegerKernel k = make_kernel<AveragePoolParams>(
+      {"GlobalAveragePool", 10, "average_pool", [](const KernelArgs& a, const AveragePoolParams& p) {
+         return single(global_average_pool(a.in(0), p));
+       }});
+  return k;
 }
 
 }  // namespace lq::integer

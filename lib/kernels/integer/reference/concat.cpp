@@ -5,6 +5,7 @@
 
 #include "kernels/integer/common.hpp"
 #include "kernels/integer/optimized/elementwise.hpp"
+#include "kernels/integer/registry.hpp"
 
 namespace lq::integer {
 
@@ -99,6 +100,16 @@ Tensor concat_reference(const std::vector<const Tensor*>& inputs, const ConcatPa
     }
   }
   return detail::narrow(out, out_shape, y);
+}
+
+const IntegerKernel& concat_kernel() {
+  static const IntegerKernel k = make_kernel<ConcatParams>(
+      {"Concat", 6, "concat", [](const KernelArgs& a, const ConcatParams& p) {
+         std::vector<const Tensor*> parts;
+         for (const Tensor& t : a.inputs) parts.push_back(&t);
+         return single(concat(parts, p));
+       }});
+  return k;
 }
 
 }  // namespace lq::integer

@@ -3,6 +3,7 @@
 // kernels (optimized/conv.cpp) where they apply; conv_reference is the loop below.
 #include "kernels/integer/common.hpp"
 #include "kernels/integer/optimized/linear.hpp"
+#include "kernels/integer/registry.hpp"
 
 namespace lq::integer {
 
@@ -116,6 +117,14 @@ Tensor conv(const Tensor& x, const Tensor& w, const Tensor* bias, const ConvPara
 Tensor conv_reference(const Tensor& x, const Tensor& w, const Tensor* bias,
                       const ConvParams& params, kernels::ThreadPool* pool) {
   return reference_conv(detail::conv_problem(x, w, bias, params), x, w, params.quant, pool);
+}
+
+const IntegerKernel& conv_kernel() {
+  static const IntegerKernel k = make_kernel<ConvParams>(
+      {"Conv", 1, "conv", [](const KernelArgs& a, const ConvParams& p) {
+         return single(conv(a.in(0), a.in(1), a.optional(2), p, a.pool));
+       }});
+  return k;
 }
 
 }  // namespace lq::integer

@@ -9,6 +9,7 @@
 
 #include "kernels/integer/common.hpp"
 #include "kernels/integer/optimized/linear.hpp"
+#include "kernels/integer/registry.hpp"
 
 namespace lq::integer {
 
@@ -205,6 +206,14 @@ Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor* bias,
   const Problem g = detail::conv_transpose_problem(x, w, bias, params);
   if (std::optional<Tensor> y = optimized::conv_transpose(g, x, w, params.quant, pool)) return *y;
   return scatter_conv_transpose(g, x, w, params.quant, pool);
+}
+
+const IntegerKernel& conv_transpose_kernel() {
+  static const IntegerKernel k = make_kernel<ConvTransposeParams>(
+      {"ConvTranspose", 15, "conv_transpose", [](const KernelArgs& a, const ConvTransposeParams& p) {
+         return single(conv_transpose(a.in(0), a.in(1), a.optional(2), p, a.pool));
+       }});
+  return k;
 }
 
 }  // namespace lq::integer

@@ -7,6 +7,7 @@
 
 #include "kernels/integer/common.hpp"
 #include "kernels/float/reference/broadcast.hpp"
+#include "kernels/integer/registry.hpp"
 
 namespace lq::integer {
 
@@ -55,6 +56,13 @@ Tensor div(const Tensor& a, const Tensor& b, const MulParams& params) {
         y[static_cast<size_t>(i)] = code;
       });
   return detail::narrow(out, out_shape, y);
+}
+
+// Shares Mul's message: zero points, s_a / (s_b s_out), output.
+const IntegerKernel& div_kernel() {
+  static const IntegerKernel k = make_kernel<MulParams>(
+      {"Div", 16, "mul", [](const KernelArgs& a, const MulParams& p) { return single(div(a.in(0), a.in(1), p)); }});
+  return k;
 }
 
 }  // namespace lq::integer

@@ -4,6 +4,7 @@
 #include "kernels/integer/common.hpp"
 #include "kernels/integer/optimized/linear.hpp"
 #include "kernels/float/reference/broadcast.hpp"
+#include "kernels/integer/registry.hpp"
 
 namespace lq::integer {
 
@@ -80,6 +81,14 @@ Tensor gemm(const Tensor& a, const Tensor& b, const Tensor* c, const GemmParams&
 Tensor gemm_reference(const Tensor& a, const Tensor& b, const Tensor* c, const GemmParams& params,
                       kernels::ThreadPool* pool) {
   return detail::reference_linear(detail::gemm_problem(a, b, c, params), a, b, params.quant, pool);
+}
+
+const IntegerKernel& gemm_kernel() {
+  static const IntegerKernel k = make_kernel<GemmParams>(
+      {"Gemm", 2, "gemm", [](const KernelArgs& a, const GemmParams& p) {
+         return single(gemm(a.in(0), a.in(1), a.optional(2), p, a.pool));
+       }});
+  return k;
 }
 
 }  // namespace lq::integer

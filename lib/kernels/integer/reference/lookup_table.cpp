@@ -11,6 +11,8 @@
 
 #include "kernels/integer/common.hpp"
 #include "kernels/integer/optimized/elementwise.hpp"
+#include <fmt/format.h>
+#include "kernels/integer/registry.hpp"
 
 namespace lq::integer {
 
@@ -67,6 +69,23 @@ Tensor lookup_reference(const Tensor& x, const LookupTable& table) {
   std::vector<int32_t> y = detail::widen(x, qmin);  // the table index of each element
   for (int32_t& v : y) v = table.values[static_cast<size_t>(v)];
   return detail::narrow(table_output(table), x.shape(), y);
+}
+
+const IntegerKernel& lookup_kernel() {
+  static const IntegerKernel k = make_kernel<LookupTable>(
+      {"Lookup", 12, "lookup", [](const KernelArgs& a, const LookupTable& p) { return single(lookup(a.in(0), p)); },
+       [](const LookupTable& p) -> std::string {
+         std::string problem = check_table(p.input_dtype, p.values.size(), "lookup table");
+         if (problem.empty() && !is_activation_dtype(p.output_dtype)) {
+           problem = fmt::format("lookup table output dtype {} is not int8, uint8 or int16",
+                                 dtype_name(p.output_dtype));
+         }
+         return problem;
+       },
+       [](const LookupTable& p) {
+         return static_cast<int64_t>(p.values.size() * dtype_size(p.output_dtype));
+       }});
+  return k;
 }
 
 }  // namespace lq::integer

@@ -4,6 +4,7 @@
 #include "kernels/integer/common.hpp"
 #include "kernels/integer/optimized/linear.hpp"
 #include "kernels/float/reference/broadcast.hpp"
+#include "kernels/integer/registry.hpp"
 
 namespace lq::integer {
 
@@ -86,6 +87,15 @@ Tensor mat_mul(const Tensor& a, const Tensor& b, const Tensor* bias, const Linea
 Tensor mat_mul_reference(const Tensor& a, const Tensor& b, const Tensor* bias,
                          const LinearQuant& quant, kernels::ThreadPool* pool) {
   return detail::reference_linear(detail::mat_mul_problem(a, b, bias, quant), a, b, quant, pool);
+}
+
+// Its parameters are a bare LinearQuant.
+const IntegerKernel& mat_mul_kernel() {
+  static const IntegerKernel k = make_kernel<LinearQuant>(
+      {"MatMul", 3, "mat_mul", [](const KernelArgs& a, const LinearQuant& p) {
+         return single(mat_mul(a.in(0), a.in(1), a.optional(2), p, a.pool));
+       }});
+  return k;
 }
 
 }  // namespace lq::integer

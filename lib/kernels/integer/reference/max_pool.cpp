@@ -1,6 +1,7 @@
 // Integer MaxPool: the largest code of each window (padding ignored). Quantization is
 // monotonic, so with the input's parameters on the output this equals fake quantization.
 #include "kernels/integer/common.hpp"
+#include "kernels/integer/registry.hpp"
 
 namespace lq::integer {
 
@@ -29,6 +30,13 @@ Tensor max_pool(const Tensor& x, const PoolWindow& window) {
   }
   const OutputSpec same{x.dtype(), 0, dtype_qmin(x.dtype()), dtype_qmax(x.dtype())};
   return detail::narrow(same, out_shape, y);
+}
+
+// Its parameters are a bare PoolWindow.
+const IntegerKernel& max_pool_kernel() {
+  static const IntegerKernel k = make_kernel<PoolWindow>(
+      {"MaxPool", 8, "max_pool", [](const KernelArgs& a, const PoolWindow& p) { return single(max_pool(a.in(0), p)); }});
+  return k;
 }
 
 }  // namespace lq::integer

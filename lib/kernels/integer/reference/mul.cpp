@@ -6,6 +6,7 @@
 #include "kernels/integer/common.hpp"
 #include "kernels/integer/optimized/elementwise.hpp"
 #include "kernels/float/reference/broadcast.hpp"
+#include "kernels/integer/registry.hpp"
 
 namespace lq::integer {
 
@@ -64,6 +65,12 @@ Tensor mul(const Tensor& a, const Tensor& b, const MulParams& params) {
 
 Tensor mul_reference(const Tensor& a, const Tensor& b, const MulParams& params) {
   return reference_mul(a, b, params, detail::check_mul(a, b, params));
+}
+
+const IntegerKernel& mul_kernel() {
+  static const IntegerKernel k = make_kernel<MulParams>(
+      {"Mul", 5, "mul", [](const KernelArgs& a, const MulParams& p) { return single(mul(a.in(0), a.in(1), p)); }});
+  return k;
 }
 
 }  // namespace lq::integer

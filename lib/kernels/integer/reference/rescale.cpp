@@ -3,6 +3,7 @@
 // and narrows through an int32 vector.
 #include "kernels/integer/common.hpp"
 #include "kernels/integer/optimized/elementwise.hpp"
+#include "kernels/integer/registry.hpp"
 
 namespace lq::integer {
 
@@ -32,6 +33,14 @@ Tensor rescale_reference(const Tensor& x, const Rescale& rescale, const OutputSp
   for (int32_t& v : y)
     v = requantize(v, rescale.multiplier, output.zero_point, output.min, output.max);
   return detail::narrow(output, x.shape(), y);
+}
+
+const IntegerKernel& rescale_kernel() {
+  static const IntegerKernel k = make_kernel<RescaleOp>(
+      {"Rescale", 7, "rescale", [](const KernelArgs& a, const RescaleOp& p) {
+         return single(rescale(a.in(0), p.rescale, p.output));
+       }});
+  return k;
 }
 
 }  // namespace lq::integer

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "kernels/integer/common.hpp"
+#include "kernels/integer/registry.hpp"
 
 namespace lq::integer {
 
@@ -77,6 +78,13 @@ Tensor softmax(const Tensor& x, const SoftmaxParams& params) {
     }
   }
   return detail::narrow(out, x.shape(), y);
+}
+
+const IntegerKernel& softmax_kernel() {
+  static const IntegerKernel k = make_kernel<SoftmaxParams>(
+      {"Softmax", 13, "softmax", [](const KernelArgs& a, const SoftmaxParams& p) { return single(softmax(a.in(0), p)); },
+       [](const SoftmaxParams& p) { return check_table(p.input_dtype, p.exp_table.size(), "softmax exp table"); }});
+  return k;
 }
 
 }  // namespace lq::integer
