@@ -57,7 +57,13 @@ async function vadStates(ort, session, splitDir, audio) {
     const at = new Map(list);
     for (let c = 0; c <= last; ++c) {
       if (at.has(c)) writeNpy(path.join(out, name(at.get(c))), 'float32', [2, 1, 128], state.data);
-      const input = new ort.Tensor('float32', samples.slice(c * 512, (c + 1) * 512), [1, 512]);
+      // 64 samples of context before the 512 new ones, as Silero VAD's own wrapper feeds it.
+      const x = new Float32Array(576);
+      for (let i = 0; i < 576; ++i) {
+        const at = c * 512 - 64 + i;
+        x[i] = at >= 0 ? samples[at] : 0;
+      }
+      const input = new ort.Tensor('float32', x, [1, 576]);
       const result = await session.run({ input, state, sr });
       state = result.stateN;
     }

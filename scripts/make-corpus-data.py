@@ -7,9 +7,11 @@ For each split (calib, eval), sentences spoken by espeak-ng (several voices, spe
 pitches; the wake phrases of the openWakeWord models among them), each with silence,
 background noise and a random level around it, at 16 kHz:
   OUT_DIR/SPLIT/audio/NNNN.npy      float32 [n] in [-1, 1]: one utterance
-  OUT_DIR/SPLIT/vad/input/NNNN.npy  float32 [1,512]: the 32 ms chunks Silero VAD reads,
-                                    every third chunk of every utterance (in order), and
-                                    vad/chunks.json: [{"utterance", "chunk"}] for each
+  OUT_DIR/SPLIT/vad/input/NNNN.npy  float32 [1,576]: what Silero VAD (v5 on) reads per
+                                    32 ms step: 512 new samples after the last 64 of the
+                                    step before (zeros before the start), every third step
+                                    of every utterance, and vad/chunks.json:
+                                    [{"utterance", "chunk"}] for each
   OUT_DIR/SPLIT/mel/input/NNNN.npy  float32 [1,1760] on the int16 scale: the 110 ms window
                                     openWakeWord's melspectrogram model reads per 80 ms step
 scripts/corpus-features.js then runs the openWakeWord front end and Silero VAD in ONNX
@@ -32,6 +34,7 @@ import numpy as np
 
 RATE = 16000
 VAD_CHUNK = 512
+VAD_CONTEXT = 64
 VAD_EVERY = 3
 MEL_WINDOW = 1760  # openWakeWord: 1280 new samples and 3 hops of 160 before them
 MEL_STEP = 1280
@@ -70,6 +73,10 @@ SENTENCES = {
         "Thirty two students passed the final examination this year.",
     ],
 }
+# The wake phrases once more, alone, in two more voices each: espeak-ng's voices are far from
+# the synthetic voices the openWakeWord heads were trained on, and most phrases do not fire.
+WAKE_PHRASES = ["Alexa.", "Hey Jarvis.", "Hey Mycroft.", "Hey Rhasspy.", "Set a one minute timer.",
+                "What's the weather?", "Hello Deepa.", "Namaste Deepa."]
 VOICES = ["en", "en-us", "en-gb-scotland", "en+f3", "en-us+m3", "en+f5", "en-gb-x-rp", "en+m7"]
 SEEDS = {"calib": 1234, "eval": 98765}
 
@@ -90,7 +97,8 @@ def speak(text, voice, speed, pitch):
 def utterances(split, rng):
     """One utterance per sentence: silence and noise, speech at a random level, a tail."""
     out = []
-    for i, text in enumerate(SENTENCES[split]):
+    texts = SENTENCES[split] + [p for p in WAKE_PHRASES for _ in range(2)]
+    for i, text in enumerate(texts):
         voice = VOICES[(i + (4 if split == "eval" else 0)) % len(VOICES)]
         speech = speak(text, voice, int(rng.integers(130, 190)), int(rng.integers(30, 70)))
         speech *= 10 ** (rng.uniform(-18, -3) / 20) / max(np.abs(speech).max(), 1e-6)
@@ -112,7 +120,8 @@ def write_split(root, split):
     for u, audio in enumerate(utterances(split, rng)):
         np.save(os.path.join(dirs["audio"], f"{u:04d}.npy"), audio)
         for c in range(0, len(audio) // VAD_CHUNK, VAD_EVERY):
-            chunk = audio[c * VAD_CHUNK:(c + 1) * VAD_CHUNK]
+            start = c * VAD_CHUNK - VAD_CONTEXT
+            chunk = np.concatenate([np.zeros(max(0, -start), np.float32), audio[max(0, start):(c + 1) * VAD_CHUNK]])
             np.save(os.path.join(dirs["vad/input"], f"{vad_index:04d}.npy"), chunk[None])
             chunks.append({"utterance": u, "chunk": c})
             vad_index += 1

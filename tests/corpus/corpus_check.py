@@ -10,7 +10,8 @@ passes through: the npm registry is unreachable). For each model:
   float    the float Simulator against ONNX Runtime on 8 evaluation samples: max abs diff
   int8     `lquant quantize` with no flags on (at most 256 of) the calibration samples: its
            output SNR fake-quant and fixed-point (measured by lquant on calibration samples),
-           then on 16 evaluation samples: fake-quant (ONNX Runtime running model.qdq.onnx
+           then on 32 evaluation samples (for a one-probability output, 8 of them the
+           highest-scoring in float): fake-quant (ONNX Runtime running model.qdq.onnx
            unoptimized, as the QDQ tests do) and the program (`lquant run model.lqm`)
            against the float Simulator
 With --float-only (the ctest), only import and float, and the exit status is 1 when a model
@@ -60,7 +61,7 @@ CONSTANTS = {
     "c": np.zeros((2, 1, 64), np.float32),
 }
 FLOAT_SAMPLES = 8
-EVAL_SAMPLES = 16
+EVAL_SAMPLES = 32
 MAX_CALIB = 256
 
 
@@ -128,8 +129,9 @@ class Model:
         proc = run(cmd)
         if proc.returncode != 0:
             raise RuntimeError(first_error(proc.stdout))
-        outs = re.findall(r"^(\S+) \S+ \[[^\]]*\] -> (\S+)$", proc.stdout, re.M)
-        return [np.load(f).astype(np.float64) for _, f in outs]
+        # "NAME float32 [1,7] -> FILE" per output (a name may hold spaces: take the end).
+        outs = re.findall(r" \[[0-9,]*\] -> (\S+\.npy)$", proc.stdout, re.M)
+        return [np.load(f).astype(np.float64) for f in outs]
 
     def ort_run(self, model, sample, out_dir, env=None):
         cmd = ["node", ORT_RUN, "--ort", self.ort, "--model", model, "--output-dir", out_dir]
@@ -181,10 +183,24 @@ class Model:
         return {"calib_snr_fake": [float(x) for x in fake], "calib_snr_program": [float(x) for x in fixed],
                 "instructions": cpu.group(0) if cpu else None}
 
+    def eval_samples(self):
+        """EVAL_SAMPLES evaluation samples, evenly spaced; for a model whose first output is
+        one probability (wake word heads, VAD), a quarter of them are the samples float
+        scores highest, so that the few where a wake word fires are among them."""
+        spaced = self.samples("eval", 10 ** 9)
+        first = self.lquant_run(self.path, spaced[0], os.path.join(self.work, "probe"))
+        if first[0].size != 1:
+            return self.samples("eval", EVAL_SAMPLES)
+        scores = [self.lquant_run(self.path, s, os.path.join(self.work, "probe"))[0].item() for s in spaced]
+        top = sorted(np.argsort(scores)[::-1][: EVAL_SAMPLES // 4])
+        rest = [i for i in np.linspace(0, len(spaced) - 1, EVAL_SAMPLES).round().astype(int) if i not in top]
+        picks = sorted(set(top) | set(rest[: EVAL_SAMPLES - len(top)]))
+        return [spaced[i] for i in picks]
+
     def eval_int8(self):
         q = os.path.join(self.work, "int8")
         ref, fake, prog = [], [], []
-        for i, sample in enumerate(self.samples("eval", EVAL_SAMPLES)):
+        for i, sample in enumerate(self.eval_samples()):
             ref.append(self.lquant_run(self.path, sample, os.path.join(self.work, f"ef{i}")))
             fake.append(self.ort_run(os.path.join(q, "model.qdq.onnx"), sample, os.path.join(self.work, f"eq{i}"),
                                      env={"LQ_ORT_OPT_LEVEL": "disabled"}))
@@ -198,7 +214,18 @@ class Model:
                 noise = float(np.sum((x - y) ** 2))
                 out.append(float("inf") if noise == 0 else 10 * np.log10(float(np.sum(x ** 2)) / noise))
             return out
-        return {"eval_snr_fake": snr(ref, fake), "eval_snr_program": snr(ref, prog)}
+        def agree(a, b):
+            return [float(np.mean([(x[k].ravel()[0] > 0.5) == (y[k].ravel()[0] > 0.5) for x, y in zip(a, b)]))
+                    if a[0][k].size == 1 else None for k in range(len(a[0]))]
+
+        def max_diff(a, b):
+            return [max(float(np.abs(x[k] - y[k]).max()) for x, y in zip(a, b)) for k in range(len(a[0]))]
+        return {"eval_snr_fake": snr(ref, fake), "eval_snr_program": snr(ref, prog),
+                "eval_max_abs_diff_fake": max_diff(ref, fake), "eval_max_abs_diff_program": max_diff(ref, prog),
+                # Outputs of one probability (wake word heads, VAD): how often int8 takes
+                # the same decision as float at 0.5.
+                "eval_agree_fake": agree(ref, fake), "eval_agree_program": agree(ref, prog),
+                "eval_max_abs_float": [max(float(np.abs(x[k]).max()) for x in ref) for k in range(len(ref[0]))]}
 
 
 def main():
