@@ -63,7 +63,7 @@ fetch_package() {
   command -v npm >/dev/null || die "npm is not installed (Node.js 20 or newer with npm is needed)"
   tmp=$(mktemp -d "$corpus/.pack.XXXXXX")
   log=$tmp/npm.log
-  if ! (cd "$tmp" && npm pack --silent --fetch-retries=1 --fetch-retry-mintimeout=2000 \
+  if ! (cd "$tmp" && npm pack --loglevel=error --fetch-retries=1 --fetch-retry-mintimeout=2000 \
     --fetch-retry-maxtimeout=10000 "$spec") >"$log" 2>&1; then
     if grep -Eq "$NETWORK_ERRORS" "$log"; then
       echo "npm registry unreachable: $({ grep -E 'request to .* failed' "$log" || grep -E "$NETWORK_ERRORS" "$log"; } | head -n 1 | sed 's/^npm \(ERR!\|error\) *//')" >&2
