@@ -81,7 +81,7 @@ std::vector<int32_t> test_accumulators() {
 
 }  // namespace
 
-TEST_CASE("make_multiplier: mantissa in [2^30, 2^31), TFLite's shift convention", "[requantize]") {
+TEST_CASE("make_multiplier: mantissa from 2^30 up to 2^31, TFLite's shift convention", "[requantize]") {
   REQUIRE(make_multiplier(0.0) == Multiplier{0, 0});
   REQUIRE(make_multiplier(1.0) == Multiplier{1 << 30, 1});
   REQUIRE(make_multiplier(0.5) == Multiplier{1 << 30, 0});

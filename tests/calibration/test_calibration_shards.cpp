@@ -35,8 +35,9 @@ std::string fmt_index(int s) { return "sample_" + std::to_string(100 + s) + ".np
 
 // Ten samples of growing magnitude (so histograms grow at different points in each shard),
 // written as .npy files in a fresh folder.
-fs::path sample_folder() {
-  const fs::path dir = fs::temp_directory_path() / "lq_calibration_shards";
+// `test` names the folder: ctest runs the cases in parallel.
+fs::path sample_folder(const std::string& test) {
+  const fs::path dir = fs::temp_directory_path() / ("lq_calibration_shards_" + test);
   fs::remove_all(dir);
   fs::create_directories(dir);
   std::mt19937 rng(11);
@@ -70,7 +71,7 @@ CalibrationTable calibrate(const Graph& g, const fs::path& dir, int shard, int s
 TEST_CASE("shards of a calibration set merged equal one calibration over all of it, bit for bit",
           "[calibration][shards]") {
   const Graph g = conv_graph();
-  const fs::path dir = sample_folder();
+  const fs::path dir = sample_folder("merge");
   const CalibrationTable whole = calibrate(g, dir, 0, 1);
   REQUIRE(whole.samples == 10);
   REQUIRE(whole.kept.size() == 3);
@@ -97,7 +98,7 @@ TEST_CASE("shards of a calibration set merged equal one calibration over all of 
 }
 
 TEST_CASE("a statistics file round-trips every field", "[calibration][shards]") {
-  const CalibrationTable table = calibrate(conv_graph(), sample_folder(), 0, 1);
+  const CalibrationTable table = calibrate(conv_graph(), sample_folder("file"), 0, 1);
   const CalibrationTable back = CalibrationTable::parse(table.serialize());
   REQUIRE(back.serialize() == table.serialize());
   REQUIRE(back.model_fingerprint == table.model_fingerprint);
@@ -113,7 +114,7 @@ TEST_CASE("a statistics file round-trips every field", "[calibration][shards]") 
 
 TEST_CASE("merging statistics of another model, bin count or format version is a clear error",
           "[calibration][shards][errors]") {
-  const fs::path dir = sample_folder();
+  const fs::path dir = sample_folder("errors");
   CalibrationTable table = calibrate(conv_graph(), dir, 0, 2);
   REQUIRE_THROWS_WITH(table.merge(calibrate(conv_graph(2.0f), dir, 1, 2)),
                       Catch::Contains("different values in the two tables"));

@@ -499,7 +499,7 @@ TEST_CASE("The Compiler lowers by the Quantizer's decisions, and derives them on
   REQUIRE(kernels_by_node(Compiler().compile(unfused)).at("c") == Kernels{"CPU"});
 }
 
-TEST_CASE("ReduceMean over any axes: a gather to [1, kept, reduced], then an average", "[compiler]") {
+TEST_CASE("ReduceMean over any axes: a gather to (1, kept, reduced), then an average", "[compiler]") {
   for (const std::vector<int64_t>& axes : {std::vector<int64_t>{1}, {0, 2}, {-1}}) {
     Builder b;
     Value* x = b.input("x", {2, 3, 5});
@@ -598,7 +598,7 @@ TEST_CASE("ConvTranspose with weights computed at run time stays on the CPU, exa
 
 // ---- Weight and scale variants ------------------------------------------------------------
 
-TEST_CASE("int4 weights: codes in [-8, 7], the integer Conv within 1 LSB", "[compiler]") {
+TEST_CASE("int4 weights: codes from -8 to 7, the integer Conv within 1 LSB", "[compiler]") {
   QuantConfig config;
   config.model.weight_dtype = DType::kInt4;
   Builder b;
@@ -638,7 +638,7 @@ TEST_CASE("power-of-two scales make every requantization a shift", "[compiler]")
 
 // ---- Errors -------------------------------------------------------------------------------
 
-TEST_CASE("dynamic inputs need CompileOptions::input_shapes; misnamed ones get a suggestion",
+TEST_CASE("dynamic inputs need CompileOptions::input_shapes, misnamed ones get a suggestion",
           "[compiler][errors]") {
   Builder b;
   Value* x = b.g.add_value("image");
@@ -713,7 +713,7 @@ TEST_CASE("Target: the built-in profiles' capabilities, and the default is gener
   REQUIRE_FALSE(int8.allows_weight_bits(16));
 }
 
-TEST_CASE("Target: cpu_reason and keep_on_cpu; a copy keeps its own CPU ops", "[compiler]") {
+TEST_CASE("Target: cpu_reason and keep_on_cpu, a copy keeps its own CPU ops", "[compiler]") {
   Builder b;
   Value* x = b.input("x", {1, 4});
   b.output(b.node("Sigmoid", {x}, "y"));

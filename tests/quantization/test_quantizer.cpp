@@ -90,7 +90,7 @@ TEST_CASE("int4 and int16 limits and fake quantization edges", "[quantization]")
   REQUIRE(quantize_tensor(big, p).to_int64s() == std::vector<int64_t>{32767, -32768, 0});
 }
 
-TEST_CASE("per-channel weights get one scale per output channel; a zero channel stays zero", "[quantization]") {
+TEST_CASE("per-channel weights get one scale per output channel, a zero channel stays zero", "[quantization]") {
   // Channel 1 is all zeros.
   const Graph g = conv_relu_graph({1.0f, -0.5f, 0.0f, 0.0f, 0.25f, 0.125f});
   const QuantizedGraph q = Quantizer(QuantConfig{}).quantize(g, calibrate(g));

@@ -766,7 +766,7 @@ TEST_CASE("Resize with sizes, tf_crop_and_resize, axes and aspect-ratio policies
       Contains("is not one of"));
 }
 
-TEST_CASE("Resize on any axes, dtypes and thread counts; Resize 10 and Upsample",
+TEST_CASE("Resize on any axes, dtypes and thread counts, Resize 10 and Upsample",
           "[kernels][tensor][resize]") {
   const Tensor no_roi;
   // Resizing H and W of NHWC (the general path) equals resizing NCHW (the plane path).
