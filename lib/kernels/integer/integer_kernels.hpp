@@ -387,4 +387,26 @@ struct SoftmaxParams {
 };
 Tensor softmax(const Tensor& x, const SoftmaxParams& params);
 
+// ---- The built-in kernels, in registry order: X(descriptor) each, `const IntegerKernel&
+// descriptor()` (kernels/integer/registry.hpp) being defined beside its kernel, e.g. in
+// reference/conv.cpp. A new op adds its params struct above and its line here. Order matters
+// only where kernels share a .lqm message or a params type: the first one names it in errors
+// (Mul before Div, AveragePool before GlobalAveragePool).
+#define LQ_INTEGER_KERNELS(X) \
+  X(conv_kernel) \
+  X(gemm_kernel) \
+  X(mat_mul_kernel) \
+  X(add_kernel) \
+  X(mul_kernel) \
+  X(concat_kernel) \
+  X(rescale_kernel) \
+  X(max_pool_kernel) \
+  X(average_pool_kernel) \
+  X(global_average_pool_kernel) \
+  X(gather_kernel) \
+  X(lookup_kernel) \
+  X(softmax_kernel) \
+  X(conv_transpose_kernel) \
+  X(div_kernel)
+
 }  // namespace lq::integer

@@ -1,4 +1,4 @@
-// The kernel registry: the list in kernels.def, each descriptor defined beside its kernel
+// The kernel registry: the list LQ_INTEGER_KERNELS (integer_kernels.hpp), each descriptor defined beside its kernel
 // (reference/<op>.cpp). Codes and .lqm fields are program.proto's (KERNEL_* and
 // Instruction.params): frozen.
 #include "kernels/integer/registry.hpp"
@@ -114,11 +114,9 @@ std::string check_table(DType input, size_t entries, const char* what) {
 const KernelRegistry& kernel_registry() {
   // Order matters only where kernels share a message or params type: the first one names
   // it in errors (Mul before Div, AveragePool before GlobalAveragePool).
-  static const KernelRegistry registry({
-#define LQ_INTEGER_KERNEL(descriptor) &descriptor(),
-#include "kernels/integer/kernels.def"
-#undef LQ_INTEGER_KERNEL
-  });
+#define LQ_LIST_INTEGER_KERNEL(descriptor) &descriptor(),
+  static const KernelRegistry registry({LQ_INTEGER_KERNELS(LQ_LIST_INTEGER_KERNEL)});
+#undef LQ_LIST_INTEGER_KERNEL
   return registry;
 }
 

@@ -2,8 +2,8 @@
 // are stored, checked and run. The compiler emits instructions naming a descriptor, the
 // .lqm reader and writer (compiler/program_io.cpp) go through its fields, the fixed-point
 // Simulator calls its run. Adding an integer op is its kernel with a descriptor
-// (make_kernel), one line in the registry's list (kernels.def), its lowering rule and its
-// tests: see docs/adding-an-integer-op.md.
+// (make_kernel), its params struct and one line in the list LQ_INTEGER_KERNELS
+// (integer_kernels.hpp), its lowering rule and its tests: see docs/adding-an-integer-op.md.
 //
 // Parameters are plain structs that list their fields once, by their .lqm names:
 //
@@ -271,9 +271,9 @@ class KernelRegistry {
 const KernelRegistry& kernel_registry();
 
 // The built-in descriptors (conv_kernel(), ...), for the compiler's lowering and tests.
-#define LQ_INTEGER_KERNEL(descriptor) const IntegerKernel& descriptor();
-#include "kernels/integer/kernels.def"
-#undef LQ_INTEGER_KERNEL
+#define LQ_DECLARE_INTEGER_KERNEL(descriptor) const IntegerKernel& descriptor();
+LQ_INTEGER_KERNELS(LQ_DECLARE_INTEGER_KERNEL)
+#undef LQ_DECLARE_INTEGER_KERNEL
 
 // ---- Helpers for descriptors.
 
