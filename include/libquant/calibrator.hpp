@@ -117,6 +117,9 @@ struct LQ_EXPORT CalibrationTable {
   static CalibrationTable parse(const std::string& text, const std::string& context = "statistics");
   void save(const std::string& path) const;  // a temporary file renamed over `path`
   static CalibrationTable load(const std::string& path);
+  // The files of a sharded calibration loaded and merged (in any order); errors name the
+  // file that does not fit and the first one.
+  static CalibrationTable merge_files(const std::vector<std::string>& paths);
 };
 
 // Adds `data` to `stats` (min/max/count/histogram, and per-channel min/max when

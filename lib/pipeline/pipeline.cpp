@@ -144,14 +144,7 @@ void calibrate_on_random_inputs(const Graph& graph, Calibrator& calibrator) {
 // The statistics files of a sharded calibration, merged, checked against the graph they are
 // for (the same model, optimized and shaped as here).
 CalibrationTable merged_statistics(const std::vector<std::string>& paths, const Graph& graph) {
-  CalibrationTable table = CalibrationTable::load(paths.front());
-  for (size_t i = 1; i < paths.size(); ++i) {
-    try {
-      table.merge(CalibrationTable::load(paths[i]));
-    } catch (const Error& e) {
-      throw Error(e.code(), fmt::format("merging '{}' into '{}': {}", paths[i], paths.front(), e.what()));
-    }
-  }
+  CalibrationTable table = CalibrationTable::merge_files(paths);
   const std::string expected = calibration_fingerprint(graph);
   if (table.model_fingerprint != expected) {
     throw Error(StatusCode::kInvalidArgument,

@@ -44,5 +44,7 @@ class Progress {
 int run_verb(const std::vector<std::string>& args);
 int quantize_verb(const std::vector<std::string>& args);
 int build_verb(const std::vector<std::string>& args);
+int calibrate_verb(const std::vector<std::string>& args);
+int merge_stats_verb(const std::vector<std::string>& args);
 
 }  // namespace lq::cli

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Calibration beyond one process: the PP-OCR direction classifier calibrated in 3 shards
+# (lquant calibrate --shard I/3), merged (lquant merge-stats) and quantized from the merged
+# statistics (lquant quantize --stats) gives the same quant_params.json and model.lqm bytes
+# as one `lquant quantize` over all the pictures; the same with the shards' files passed to
+# quantize directly. Then every misuse: a clear message and the documented exit code.
+#
+#   test_lquant_shards.sh LQUANT SOURCE_DIR     (exits 77, ctest's skip, without the models)
+set -uo pipefail
+lquant=$1
+source_dir=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+check() {  # check NAME EXPECTED_EXIT EXPECTED_TEXT -- COMMAND...
+  local name=$1 want_exit=$2 want_text=$3
+  shift 4
+  local out
+  out=$("$@" 2>&1)
+  local got=$?
+  if [ "$got" -ne "$want_exit" ] || ! grep -qF -- "$want_text" <<<"$out"; then
+    echo "FAIL $name: exit $got (want $want_exit, text '$want_text'), output:"; echo "$out" | sed 's/^/    /'
+    failures=$((failures + 1))
+  else
+    echo "ok   $name"
+  fi
+}
+same() {  # same NAME DIR_A DIR_B: quant_params.json and model.lqm byte for byte
+  if cmp "$2/quant_params.json" "$3/quant_params.json" && cmp "$2/model.lqm" "$3/model.lqm"; then
+    echo "ok   $1"
+  else
+    echo "FAIL $1: $2 and $3 differ"; failures=$((failures + 1))
+  fi
+}
+
+status=0
+models=$(bash "$source_dir/scripts/fetch-models.sh" --key-value) || status=$?
+[ "$status" -eq 0 ] || exit "$status"
+cls=$(sed -n 's/^cls=//p' <<<"$models")
+calib=$source_dir/examples/data/calib/cls
+pictures=(--images --image-size 48x192 --resize fit-height-pad --color bgr --mean 127.5 --scale 0.0078431)
+
+check "one process" 0 "calibrated on 16 samples" -- "$lquant" quantize "$cls" --calib x="$calib" "${pictures[@]}" --out "$work/one"
+for i in 0 1 2; do
+  check "calibrate shard $i/3" 0 "wrote $work/s$i.json" -- \
+    "$lquant" calibrate "$cls" --calib x="$calib" "${pictures[@]}" --shard "$i/3" --stats-out "$work/s$i.json"
+done
+check "merge-stats, any order" 0 "merged 3 files (16 samples)" -- "$lquant" merge-stats "$work/s2.json" "$work/s0.json" "$work/s1.json" --out "$work/all.json"
+check "quantize --stats merged" 0 "calibrated on 16 samples" -- "$lquant" quantize "$cls" --stats "$work/all.json" --out "$work/merged"
+same "merged statistics give the one-process model" "$work/one" "$work/merged"
+check "quantize --stats per shard" 0 "calibrated on 16 samples" -- \
+  "$lquant" quantize "$cls" --stats "$work/s1.json" --stats "$work/s0.json" --stats "$work/s2.json" --out "$work/shards"
+same "shard files give the one-process model" "$work/one" "$work/shards"
+
+# A pipe gets plain progress lines, never a carriage return.
+"$lquant" calibrate "$cls" --calib x="$calib" "${pictures[@]}" --stats-out "$work/piped.json" 2>"$work/progress.txt" >/dev/null
+if grep -q $'\r' "$work/progress.txt" || ! grep -qE '^calibrating: 16/16' "$work/progress.txt"; then
+  echo "FAIL progress in a pipe:"; cat -A "$work/progress.txt" | sed 's/^/    /'; failures=$((failures + 1))
+else
+  echo "ok   progress in a pipe is plain lines"
+fi
+
+# Statistics of another model: a one-node model written here.
+/usr/bin/python3 - "$work" <<'PY'
+import sys, os, numpy as np, onnx
+from onnx import helper, TensorProto
+d = sys.argv[1]
+x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3])
+y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])
+graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="act")], "g", [x], [y])
+onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), f"{d}/other.onnx")
+os.makedirs(f"{d}/other_calib")
+for i in range(2):
+    np.save(f"{d}/other_calib/{i}.npy", np.full((1, 3), i, dtype=np.float32))
+PY
+"$lquant" calibrate "$work/other.onnx" --calib x="$work/other_calib" --stats-out "$work/other.json" >/dev/null 2>&1
+printf '{"format": "libquant-calibration-statistics", "version": 99}' >"$work/future.json"
+head -c 200 "$work/s0.json" >"$work/truncated.json"
+
+check "merge-stats: another model" 1 "merging '$work/other.json' into '$work/s0.json'" -- \
+  "$lquant" merge-stats "$work/s0.json" "$work/other.json" --out "$work/x.json"
+check "merge-stats: another version" 1 "$work/future.json" -- "$lquant" merge-stats "$work/s0.json" "$work/future.json" --out "$work/x.json"
+check "merge-stats: damaged file" 1 "$work/truncated.json" -- "$lquant" merge-stats "$work/truncated.json" "$work/s0.json" --out "$work/x.json"
+check "merge-stats: missing file" 1 "$work/nope.json" -- "$lquant" merge-stats "$work/nope.json" --out "$work/x.json"
+check "merge-stats: no --out" 2 "merge-stats needs --out FILE" -- "$lquant" merge-stats "$work/s0.json"
+check "merge-stats: no files" 2 "needs the statistics FILEs" -- "$lquant" merge-stats --out "$work/x.json"
+check "quantize --stats of another model" 1 "were gathered on another model" -- "$lquant" quantize "$cls" --stats "$work/other.json" --out "$work/bad"
+check "quantize --stats and --calib" 2 "--stats replaces --calib" -- "$lquant" quantize "$cls" --stats "$work/all.json" --calib x="$calib" --out "$work/bad"
+check "calibrate: no --stats-out" 2 "calibrate needs --stats-out FILE" -- "$lquant" calibrate "$cls" --calib x="$calib"
+check "calibrate: no --calib" 2 "calibrate needs --calib" -- "$lquant" calibrate "$cls" --stats-out "$work/x.json"
+check "calibrate: shard out of range" 2 "--shard" -- "$lquant" calibrate "$cls" --calib x="$calib" --shard 3/3 --stats-out "$work/x.json"
+check "calibrate: shard not I/N" 2 "--shard" -- "$lquant" calibrate "$cls" --calib x="$calib" --shard two --stats-out "$work/x.json"
+check "calibrate: --out" 2 "not --out" -- "$lquant" calibrate "$cls" --calib x="$calib" --out "$work/o" --stats-out "$work/x.json"
+check "quantize: --shard" 2 "unknown option '--shard' for quantize" -- "$lquant" quantize "$cls" --calib x="$calib" --shard 0/2 --out "$work/o"
+check "calibrate --help" 0 "--shard I/N" -- "$lquant" calibrate --help
+check "merge-stats --help" 0 "usage: lquant merge-stats" -- "$lquant" merge-stats --help
+
+[ "$failures" -eq 0 ] || { echo "$failures checks failed"; exit 1; }
