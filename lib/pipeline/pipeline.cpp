@@ -239,11 +239,12 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
   if (o.calibrate_only) return result;
 
   stage.run("quantize", [&] {
-    result.quantized = quantize_model(Quantizer(o.quantization, o.target), graph, table, kept_samples);
+    result.quantized = quantize_model(Quantizer(o.quantization, o.target), graph, table, kept_samples, o.progress);
   });
   stage.run("compile", [&] {
     CompileOptions compile;
     compile.target = o.target;
+    if (o.progress) compile.progress = [&](int64_t done, int64_t total) { o.progress("compile", done, total); };
     for (const Value* in : graph.inputs()) {
       if (!in->type().is_static() && !kept_samples.empty() && kept_samples.front().count(in->name())) {
         compile.input_shapes[in->name()] = kept_samples.front().at(in->name()).shape();

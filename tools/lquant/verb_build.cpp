@@ -103,10 +103,14 @@ int build_verb(const std::vector<std::string>& args) {
   Log log(fs::path(options.output_dir) / "build.log");
   Progress progress("calibrating");
   options.calibration.progress = [&](int64_t done, int64_t total) { progress.update(done, total); };
+  StepProgressDisplay steps;
+  options.progress = [&](const std::string& step, int64_t done, int64_t total) { steps.update(step, done, total); };
   const PipelineResult result = Pipeline(options).run([&](const std::string& stage) {
     if (stage == "quantize") progress.finish();
+    if (stage == "evaluate") steps.finish();
     log.line("stage: " + stage);
   });
+  steps.finish();
   log.line(fmt::format("calibrated on {} samples; {} tensors quantized", result.calibration_samples,
                        result.quantized.params.size()));
   for (const std::string& note : result.quantized.log) log.line("note: " + note);

@@ -290,9 +290,13 @@ int quantize_verb(const std::vector<std::string>& args) {
   PipelineOptions options = pipeline_options(parse_quantize(args, QuantizeVerb::kQuantize));
   Progress progress("calibrating");
   options.calibration.progress = [&](int64_t done, int64_t total) { progress.update(done, total); };
+  StepProgressDisplay steps;
+  options.progress = [&](const std::string& step, int64_t done, int64_t total) { steps.update(step, done, total); };
   const PipelineResult result = Pipeline(options).run([&](const std::string& stage) {
     if (stage == "quantize") progress.finish();
+    if (stage == "evaluate") steps.finish();
   });
+  steps.finish();
   print_summary(result);
   return kExitOk;
 }
