@@ -377,7 +377,9 @@ LQ_C_API void lq_calibrator_release(lq_calibrator* calibrator);
 
 /* Files for each model input: .npy files or pictures (PNG, JPEG, BMP), each path a file or a
  * folder (its matching files, sorted by name). One input's paths are all .npy or all
- * pictures with one preprocessing. */
+ * pictures with one preprocessing. lq_calibration_sources_add_npy also takes an LMDB
+ * calibration set: a path ending in .lmdb (file or directory) or a directory holding
+ * data.mdb, each record the bytes of an .npy file, taken in key order, read one at a time. */
 LQ_C_API lq_status* lq_calibration_sources_create(lq_calibration_sources** out);
 LQ_C_API lq_status* lq_calibration_sources_add_npy(lq_calibration_sources* sources,
                                                    const char* input_name, const char* path);

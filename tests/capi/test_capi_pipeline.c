@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <lmdb.h>
+
 #include "test_capi.h"
 
 /* Stage names heard by a callback, each followed by a comma. */
@@ -497,6 +499,33 @@ static int same_bytes(const char* a, const char* b) {
   return same;
 }
 
+/* An LMDB calibration set at `db_path` (one file) holding the `count` files NN.npy of `folder`
+ * under the work directory, keyed by file name. */
+static int write_lmdb_copy(const char* folder, int count, const char* db_path) {
+  MDB_env* env = NULL;
+  MDB_txn* txn = NULL;
+  MDB_dbi dbi;
+  char name[64], path[1024], bytes[4096];
+  int i, ok = mdb_env_create(&env) == 0 && mdb_env_open(env, db_path, MDB_NOSUBDIR, 0644) == 0 &&
+              mdb_txn_begin(env, NULL, 0, &txn) == 0 && mdb_dbi_open(txn, NULL, 0, &dbi) == 0;
+  for (i = count - 1; ok && i >= 0; --i) { /* in reverse: the reader follows the key order */
+    FILE* file;
+    MDB_val key, value;
+    snprintf(name, sizeof name, "%02d.npy", i);
+    snprintf(path, sizeof path, "%s/%s/%s", g_work_dir, folder, name);
+    file = fopen(path, "rb");
+    value.mv_size = file ? fread(bytes, 1, sizeof bytes, file) : 0;
+    if (file) fclose(file);
+    value.mv_data = bytes;
+    key.mv_size = strlen(name);
+    key.mv_data = name;
+    ok = value.mv_size > 0 && mdb_put(txn, dbi, &key, &value, 0) == 0;
+  }
+  ok = txn && (ok ? mdb_txn_commit(txn) == 0 : (mdb_txn_abort(txn), 0)) && ok;
+  if (env) mdb_env_close(env);
+  return ok;
+}
+
 static lq_pipeline* shard_pipeline(const char* output_dir) {
   char model[1024], out[1024];
   lq_pipeline* pipeline = NULL;
@@ -570,6 +599,24 @@ static void test_pipeline_shards(void) {
   CHECK_OK(lq_pipeline_set_stats_inputs(pipeline, NULL, 0));
   CHECK_OK(lq_pipeline_set_stats_output(pipeline, NULL));
   CHECK_OK(lq_pipeline_set_calibrate_only(pipeline, 0));
+  lq_pipeline_release(pipeline);
+
+  /* x's samples from an LMDB set instead of the folder: the same program. */
+  path_in(a, sizeof a, "x_samples.lmdb");
+  remove(a);
+  CHECK(write_lmdb_copy("x_npy", 4, a));
+  pipeline = shard_pipeline("out_lmdb");
+  {
+    lq_calibration_sources* sources = NULL;
+    CHECK_OK(lq_calibration_sources_create(&sources));
+    CHECK_OK(lq_calibration_sources_add_npy(sources, "x", a));
+    CHECK_OK(lq_pipeline_set_calibration_sources(pipeline, sources));
+    lq_calibration_sources_release(sources);
+  }
+  CHECK_OK(lq_pipeline_run(pipeline, NULL, &result));
+  lq_pipeline_result_release(result);
+  CHECK(same_bytes(path_in(a, sizeof a, "out_one_process/model.lqm"),
+                   path_in(b, sizeof b, "out_lmdb/model.lqm")));
 
   CHECK_ERROR(lq_pipeline_set_calibration_shard(pipeline, 2, 2), LQ_INVALID_ARGUMENT,
               "shard 2 of 2: use 0 <= index < count");

@@ -82,13 +82,28 @@ y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])
 graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="act")], "g", [x], [y])
 onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), f"{d}/other.onnx")
 os.makedirs(f"{d}/other_calib")
-for i in range(2):
-    np.save(f"{d}/other_calib/{i}.npy", np.full((1, 3), i, dtype=np.float32))
+rng = np.random.default_rng(3)
+for i in range(6):
+    np.save(f"{d}/other_calib/{i}.npy", rng.normal(0, i + 1, (1, 3)).astype(np.float32))
+# The same samples as an LMDB calibration set: key = file name, value = the .npy bytes.
+import lmdb
+for name, damaged in (("other.lmdb", None), ("damaged.lmdb", "3.npy")):
+    env = lmdb.open(f"{d}/{name}", subdir=False, map_size=1 << 24)
+    with env.begin(write=True) as txn:
+        for i in range(6):
+            with open(f"{d}/other_calib/{i}.npy", "rb") as f:
+                txn.put(f"{i}.npy".encode(), b"junk" if damaged == f"{i}.npy" else f.read())
+    env.close()
 PY
 "$lquant" calibrate "$work/other.onnx" --calib x="$work/other_calib" --stats-out "$work/other.json" >/dev/null 2>&1
 printf '{"format": "libquant-calibration-statistics", "version": 99}' >"$work/future.json"
 head -c 200 "$work/s0.json" >"$work/truncated.json"
 
+check "quantize --calib npy folder" 0 "calibrated on 6 samples" -- "$lquant" quantize "$work/other.onnx" --calib x="$work/other_calib" --out "$work/other_npy"
+check "quantize --calib LMDB" 0 "calibrated on 6 samples" -- "$lquant" quantize "$work/other.onnx" --calib x="$work/other.lmdb" --out "$work/other_lmdb"
+same "LMDB set gives the npy folder's model" "$work/other_npy" "$work/other_lmdb"
+check "calibrate --shard on LMDB" 0 "calibrated on 3 samples" -- "$lquant" calibrate "$work/other.onnx" --calib x="$work/other.lmdb" --shard 1/2 --stats-out "$work/lmdb1.json"
+check "damaged LMDB record names its key" 1 "damaged.lmdb' key '3.npy'" -- "$lquant" quantize "$work/other.onnx" --calib x="$work/damaged.lmdb" --out "$work/bad"
 check "merge-stats: another model" 1 "merging '$work/other.json' into '$work/s0.json'" -- \
   "$lquant" merge-stats "$work/s0.json" "$work/other.json" --out "$work/x.json"
 check "merge-stats: another version" 1 "$work/future.json" -- "$lquant" merge-stats "$work/s0.json" "$work/future.json" --out "$work/x.json"

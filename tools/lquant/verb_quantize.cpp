@@ -32,8 +32,10 @@ the fixed-point Simulator's outputs.
 
 calibration data:
   --calib NAME=DIR       samples for model input NAME: a folder of .npy files (sorted by name),
-                         or of pictures with --images. NAME= may be left out for a one-input
-                         model. Every model input needs one.
+                         or of pictures with --images, or an LMDB set (a path ending in .lmdb,
+                         or a directory holding data.mdb: each record an .npy file's bytes,
+                         taken in key order, read one at a time). NAME= may be left out for a
+                         one-input model. Every model input needs one.
   --images               the folders hold pictures (.png .jpg .jpeg .bmp), read with:
     --image-size HxW     target size, e.g. 48x192
     --resize MODE        stretch (default) | fit-height-pad (height fixed, width by aspect,
