@@ -60,6 +60,17 @@ else
   echo "ok   progress in a pipe is plain lines"
 fi
 
+# On a terminal (script(1) gives it one): a bar redrawn in place, ending with the count and "done".
+if command -v script >/dev/null 2>&1; then
+  script -qec "\"$lquant\" calibrate \"$cls\" --calib x=\"$calib\" ${pictures[*]} --stats-out \"$work/tty.json\"" \
+    "$work/tty.txt" >/dev/null 2>&1
+  if grep -q $'\rcalibrating \\[#*' "$work/tty.txt" && grep -qE 'calibrating \[#{30}\] 16/16  [0-9.]+ s, done' "$work/tty.txt"; then
+    echo "ok   progress on a terminal is a bar"
+  else
+    echo "FAIL progress on a terminal:"; cat -A "$work/tty.txt" | sed 's/^/    /'; failures=$((failures + 1))
+  fi
+fi
+
 # The searches and the compile report progress too: plain lines with counts and times.
 "$lquant" quantize "$cls" --calib x="$calib" "${pictures[@]}" --method auto --int16-budget 0.1 \
   --out "$work/auto" 2>"$work/steps.txt" >/dev/null
