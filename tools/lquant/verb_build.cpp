@@ -26,11 +26,13 @@ the output directory, with a log of the run (build.log).
 
 config groups (paths are relative to the config file):
   model:         path (required), outputs [cut at these values], remove_output_nodes [...]
-  input:         NAME: shape [..], calibration (folder/file or list), images (true|false),
+  input:         NAME: shape [..], calibration (folder/file/LMDB set or list), images (true|false),
                  size [h, w], resize (stretch|fit-height-pad|none), color (rgb|bgr|gray),
                  layout (nchw|nhwc), mean (n or [n,n,n]), scale (n or [n,n,n]), pad_value
   calibration:   method (max|percentile|kl|mse|mmse|auto|skip), percentile, search_range,
-                 outlier_factor, threads, histogram_bins, keep_samples
+                 outlier_factor, threads, histogram_bins, keep_samples, shard ("I/N": this
+                 process's block of the samples), stats_out (write the statistics there),
+                 stats [files from shards, used instead of calibrating] (lquant calibrate --help)
   quantization:  activation (int8|uint8|int16), weight (int4|int8|int16),
                  symmetric_activations, symmetric_weights, per_channel, scale
                  (float|power_of_two), input, output, post_sigmoid, int16_budget (share of
