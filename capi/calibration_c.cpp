@@ -163,6 +163,29 @@ lq_status* lq_calibrator_table_json(const lq_calibrator* calibrator, lq_buffer**
   });
 }
 
+lq_status* lq_calibrator_save_stats(const lq_calibrator* calibrator, const char* path) {
+  return guard(__func__, [&] {
+    const lq_calibrator& c = live(calibrator, "calibrator");
+    require(path, "path");
+    if (!*path) invalid_argument("path is empty; name the statistics file to write");
+    c.calibrator.table().save(path);
+  });
+}
+
+lq_status* lq_calibration_stats_merge(const char* const* paths, size_t count, const char* out_path) {
+  return guard(__func__, [&] {
+    require(paths, "paths");
+    require(out_path, "out_path");
+    if (count == 0) invalid_argument("count is 0; give the statistics files to merge");
+    std::vector<std::string> files;
+    for (size_t i = 0; i < count; ++i) {
+      if (!paths[i] || !*paths[i]) invalid_argument(fmt::format("paths[{}] is NULL or empty", i));
+      files.emplace_back(paths[i]);
+    }
+    lq::CalibrationTable::merge_files(files).save(out_path);
+  });
+}
+
 void lq_calibrator_release(lq_calibrator* calibrator) { release(calibrator); }
 
 lq_status* lq_calibration_sources_create(lq_calibration_sources** out) {

@@ -220,6 +220,41 @@ lq_status* lq_pipeline_set_output_dir(lq_pipeline* pipeline, const char* output_
   });
 }
 
+lq_status* lq_pipeline_set_calibration_shard(lq_pipeline* pipeline, int index, int count) {
+  return guard(__func__, [&] {
+    lq_pipeline& p = live(pipeline, "pipeline");
+    if (count < 1 || index < 0 || index >= count) {
+      invalid_argument(fmt::format("shard {} of {}: use 0 <= index < count", index, count));
+    }
+    p.options.calibration.shard_index = index;
+    p.options.calibration.shard_count = count;
+  });
+}
+
+lq_status* lq_pipeline_set_stats_output(lq_pipeline* pipeline, const char* path) {
+  return guard(__func__, [&] {
+    lq_pipeline& p = live(pipeline, "pipeline");
+    p.options.stats_out = path ? path : "";
+  });
+}
+
+lq_status* lq_pipeline_set_calibrate_only(lq_pipeline* pipeline, int calibrate_only) {
+  return guard(__func__, [&] { live(pipeline, "pipeline").options.calibrate_only = calibrate_only != 0; });
+}
+
+lq_status* lq_pipeline_set_stats_inputs(lq_pipeline* pipeline, const char* const* paths, size_t count) {
+  return guard(__func__, [&] {
+    lq_pipeline& p = live(pipeline, "pipeline");
+    if (count > 0) require(paths, "paths");
+    std::vector<std::string> stats;
+    for (size_t i = 0; i < count; ++i) {
+      if (!paths[i] || !*paths[i]) invalid_argument(fmt::format("paths[{}] is NULL or empty", i));
+      stats.emplace_back(paths[i]);
+    }
+    p.options.stats = std::move(stats);
+  });
+}
+
 lq_status* lq_pipeline_run(const lq_pipeline* pipeline, const lq_pipeline_run_options* options,
                            lq_pipeline_result** out) {
   clear(out);

@@ -6,4 +6,5 @@ find_package(fmt REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(stb REQUIRED IMPORTED_TARGET stb)  # stb_image for calibration pictures
+pkg_check_modules(lmdb REQUIRED IMPORTED_TARGET lmdb)  # LMDB calibration sets
 find_package(yaml-cpp REQUIRED)  # pipeline configs in YAML

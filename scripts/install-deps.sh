@@ -9,6 +9,8 @@ packages=(
   python3-onnx python3-numpy python3-pil fonts-dejavu-core
   espeak-ng  # speech for the model corpus (scripts/make-corpus-data.py)
   rustc cargo golang-go  # the Rust and Go examples (tests/examples)
+  liblmdb-dev python3-lmdb  # LMDB calibration sets (python3-lmdb writes the tests' sets)
+  python3-distributed  # examples/python/dask_calibrate.py (sharded calibration on a dask cluster)
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)

@@ -60,8 +60,11 @@ extern "C" {
  *      (lq_quantizer_set_log_callback, lq_compile_options.log), lq_image_load,
  *      lq_quantizer_default_config_json
  *   3  the pipeline (lq_pipeline, lq_pipeline_result), lq_quantizer_set_target,
- *      lq_npy_load, lq_npy_save, lq_fixed_simulator_run_observed */
-#define LQ_API_VERSION 3
+ *      lq_npy_load, lq_npy_save, lq_fixed_simulator_run_observed
+ *   4  calibration beyond one process: lq_pipeline_set_calibration_shard,
+ *      lq_pipeline_set_stats_output, lq_pipeline_set_calibrate_only,
+ *      lq_pipeline_set_stats_inputs, lq_calibration_stats_merge, lq_calibrator_save_stats */
+#define LQ_API_VERSION 4
 
 LQ_C_API const char* lq_version(void); /* the library's release, e.g. "0.1.0" */
 LQ_C_API int lq_api_version(void);
@@ -362,11 +365,21 @@ LQ_C_API lq_status* lq_calibrator_add_sources(lq_calibrator* calibrator,
 LQ_C_API lq_status* lq_calibrator_sample_count(const lq_calibrator* calibrator, uint64_t* count);
 /* Every tensor's min, max, count and histogram, as JSON. */
 LQ_C_API lq_status* lq_calibrator_table_json(const lq_calibrator* calibrator, lq_buffer** out);
+/* Writes the calibrator's statistics (a versioned file, kept samples included) to `path`,
+ * for lq_calibration_stats_merge and lq_pipeline_set_stats_inputs. */
+LQ_C_API lq_status* lq_calibrator_save_stats(const lq_calibrator* calibrator, const char* path);
+/* Merges the statistics files of the shards of one calibration (any order) into `out_path`,
+ * exactly: the result equals one calibration over all their samples. Files of different
+ * models or input shapes, bin counts or versions are refused, naming the file. */
+LQ_C_API lq_status* lq_calibration_stats_merge(const char* const* paths, size_t count,
+                                               const char* out_path);
 LQ_C_API void lq_calibrator_release(lq_calibrator* calibrator);
 
 /* Files for each model input: .npy files or pictures (PNG, JPEG, BMP), each path a file or a
  * folder (its matching files, sorted by name). One input's paths are all .npy or all
- * pictures with one preprocessing. */
+ * pictures with one preprocessing. lq_calibration_sources_add_npy also takes an LMDB
+ * calibration set: a path ending in .lmdb (file or directory) or a directory holding
+ * data.mdb, each record the bytes of an .npy file, taken in key order, read one at a time. */
 LQ_C_API lq_status* lq_calibration_sources_create(lq_calibration_sources** out);
 LQ_C_API lq_status* lq_calibration_sources_add_npy(lq_calibration_sources* sources,
                                                    const char* input_name, const char* path);
@@ -636,6 +649,17 @@ LQ_C_API lq_status* lq_pipeline_set_threads(lq_pipeline* pipeline, int calibrati
 LQ_C_API lq_status* lq_pipeline_set_artifacts(lq_pipeline* pipeline, const char* const* artifacts,
                                               size_t count);
 LQ_C_API lq_status* lq_pipeline_set_output_dir(lq_pipeline* pipeline, const char* output_dir);
+/* Sharded calibration: calibrate only the index-th of `count` contiguous blocks of the
+ * samples (0 <= index < count; 0 of 1, the default, is all of them). */
+LQ_C_API lq_status* lq_pipeline_set_calibration_shard(lq_pipeline* pipeline, int index, int count);
+/* Also write the calibration statistics to `path` (NULL or "" writes none). */
+LQ_C_API lq_status* lq_pipeline_set_stats_output(lq_pipeline* pipeline, const char* path);
+/* Non-zero: stop after the calibrate stage (with a stats output, the job of one shard). */
+LQ_C_API lq_status* lq_pipeline_set_calibrate_only(lq_pipeline* pipeline, int calibrate_only);
+/* Use these statistics files (merged exactly, in any order) instead of calibrating; they
+ * must be of this model with these input shapes. `count` 0 calibrates again. */
+LQ_C_API lq_status* lq_pipeline_set_stats_inputs(lq_pipeline* pipeline, const char* const* paths,
+                                                 size_t count);
 
 /* Hears each stage's name as it starts: "load", "optimize", "calibrate", "quantize",
  * "compile", "evaluate", "write". */

@@ -17,7 +17,7 @@ import numpy as np
 _lib = ctypes.CDLL(os.environ.get("LIBQUANT_LIBRARY") or ctypes.util.find_library("quant")
                    or "libquant.so.0")
 
-API_VERSION = 3  # the C header's LQ_API_VERSION this wrapper was written for
+API_VERSION = 4  # the C header's LQ_API_VERSION this wrapper was written for
 
 # lq_code
 INVALID_ARGUMENT, NOT_FOUND, UNSUPPORTED, INVALID_MODEL = 1, 2, 3, 4
@@ -214,6 +214,12 @@ for _name, _restype, _argtypes in [
     ("lq_pipeline_set_threads", _status, (_handle, ctypes.c_int, ctypes.c_int)),
     ("lq_pipeline_set_artifacts", _status, (_handle, ctypes.POINTER(_char_p), _size_t)),
     ("lq_pipeline_set_output_dir", _status, (_handle, _char_p)),
+    ("lq_pipeline_set_calibration_shard", _status, (_handle, ctypes.c_int, ctypes.c_int)),
+    ("lq_pipeline_set_stats_output", _status, (_handle, _char_p)),
+    ("lq_pipeline_set_calibrate_only", _status, (_handle, ctypes.c_int)),
+    ("lq_pipeline_set_stats_inputs", _status, (_handle, ctypes.POINTER(_char_p), _size_t)),
+    ("lq_calibrator_save_stats", _status, (_handle, _char_p)),
+    ("lq_calibration_stats_merge", _status, (ctypes.POINTER(_char_p), _size_t, _char_p)),
     ("lq_pipeline_run", _status, (_handle, ctypes.POINTER(_PipelineRunOptions), _out)),
     ("lq_pipeline_release", None, (_handle,)),
     ("lq_pipeline_result_calibration_samples", _status, (_handle, ctypes.POINTER(ctypes.c_uint64),
@@ -555,6 +561,21 @@ class Calibrator(_Handle):
         """Every tensor's min, max, count and histogram."""
         return _take_text(_create(_lib.lq_calibrator_table_json, self.handle))
 
+    def save_stats(self, path):
+        """Writes the statistics file that merge_stats and Pipeline.set_stats_inputs read."""
+        _check(_lib.lq_calibrator_save_stats(self.handle, _encode(path)))
+
+
+def _paths(paths):
+    encoded = [_encode(os.fspath(p)) for p in paths]
+    return (_char_p * max(len(encoded), 1))(*encoded), len(encoded)
+
+
+def merge_stats(paths, out_path):
+    """Merges the statistics files of a sharded calibration (any order) into out_path, exactly."""
+    array, count = _paths(paths)
+    _check(_lib.lq_calibration_stats_merge(array, count, _encode(os.fspath(out_path))))
+
 
 class Quantizer(_Handle):
     """A quant config (the default one, or from JSON) and the quantization it drives."""
@@ -759,6 +780,23 @@ class Pipeline(_Handle):
 
     def set_output_dir(self, output_dir):
         _check(_lib.lq_pipeline_set_output_dir(self.handle, _encode(output_dir)))
+
+    def set_calibration_shard(self, index, count):
+        """Calibrate only the index-th of count contiguous blocks of the samples."""
+        _check(_lib.lq_pipeline_set_calibration_shard(self.handle, index, count))
+
+    def set_stats_output(self, path):
+        """Also write the calibration statistics to path (None: none)."""
+        _check(_lib.lq_pipeline_set_stats_output(
+            self.handle, _encode(os.fspath(path)) if path is not None else None))
+
+    def set_calibrate_only(self, calibrate_only=True):
+        _check(_lib.lq_pipeline_set_calibrate_only(self.handle, 1 if calibrate_only else 0))
+
+    def set_stats_inputs(self, paths):
+        """Statistics files (merged exactly) to use instead of calibrating; [] calibrates."""
+        array, count = _paths(paths)
+        _check(_lib.lq_pipeline_set_stats_inputs(self.handle, array, count))
 
     def run(self, stage=None, progress=None, log=None):
         """Runs every stage; stage(name), progress(done, total) and log(line) are optional."""

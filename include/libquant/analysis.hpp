@@ -5,6 +5,7 @@
 // QuantConfig::auto_evaluations) and mixed precision (QuantConfig::int16_budget).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -36,13 +37,19 @@ LQ_EXPORT std::map<std::string, double> output_snr_db(const QuantizedGraph& qgra
 // Noise power over signal power of `got` against `want` (0 unless both are float32).
 LQ_EXPORT double relative_error(const Tensor& got, const Tensor& want);
 
+// Progress of a long step: its name ("auto search", "mixed precision", "compile"), done of
+// total units (model evaluations, tensors, nodes); the last call of a step has done == total.
+using StepProgress = std::function<void(const std::string& step, int64_t done, int64_t total)>;
+
 // `quantizer`'s QuantizedGraph of `graph`, with the searches of its config. `samples` (the
 // calibration samples kept, CalibrationOptions::keep_samples) are what kAuto and
 // int16_budget score on; the first QuantConfig::auto_samples of them are used. Without
 // kAuto or int16_budget this equals quantizer.quantize(graph, table). Throws as the
-// Quantizer does, and kFailedPrecondition when a search has no samples.
+// Quantizer does, and kFailedPrecondition when a search has no samples. `progress`
+// (optional) hears the searches' steps.
 LQ_EXPORT QuantizedGraph quantize_model(const Quantizer& quantizer, const Graph& graph,
                                         const CalibrationTable& table,
-                                        const std::vector<TensorMap>& samples = {});
+                                        const std::vector<TensorMap>& samples = {},
+                                        const StepProgress& progress = nullptr);
 
 }  // namespace lq

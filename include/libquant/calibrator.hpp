@@ -117,6 +117,9 @@ struct LQ_EXPORT CalibrationTable {
   static CalibrationTable parse(const std::string& text, const std::string& context = "statistics");
   void save(const std::string& path) const;  // a temporary file renamed over `path`
   static CalibrationTable load(const std::string& path);
+  // The files of a sharded calibration loaded and merged (in any order); errors name the
+  // file that does not fit and the first one.
+  static CalibrationTable merge_files(const std::vector<std::string>& paths);
 };
 
 // Adds `data` to `stats` (min/max/count/histogram, and per-channel min/max when
@@ -246,7 +249,16 @@ struct CalibrationOptions {
 LQ_EXPORT void parse_shard(const std::string& text, CalibrationOptions& options, const std::string& what);
 
 // Input name -> the sample files for it: .npy files (or folders of them, sorted by name),
-// or pictures read with `preprocess`.
+// or pictures read with `preprocess`, or LMDB databases (for sets too large for folders).
+//
+// An LMDB calibration set is a path ending in .lmdb (an LMDB file, or a directory) or a
+// directory holding data.mdb. Each record is one sample of the input: the key is any byte
+// string (samples are taken in LMDB's key order, bytewise; zero-padded numbers such as
+// "00000042" keep numeric order), the value the bytes of an .npy file (format 1-3, little
+// endian, C order; as numpy.save writes). A multi-input model takes one database per input,
+// paired record by record in key order. The database is opened read-only without a lock
+// file and read one record at a time, never whole; a record that is not an .npy blob is an
+// error naming the database and its key.
 struct CalibrationSource {
   std::vector<std::string> paths;
   bool images = false;

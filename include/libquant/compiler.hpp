@@ -25,6 +25,7 @@ struct CompileOptions {
   Target target;
   // Sizes for model inputs with dynamic dimensions: a Program has static shapes.
   std::map<std::string, Shape> input_shapes;
+  ProgressCallback progress;  // optional: nodes lowered, of all nodes
 };
 
 // A tensor of the Program as seen from outside: name (the float graph's value), storage

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "libquant/analysis.hpp"
 #include "libquant/calibrator.hpp"
 #include "libquant/compiler.hpp"
 #include "libquant/export.hpp"
@@ -43,6 +44,7 @@ struct LQ_EXPORT PipelineOptions {
   std::string stats_out;           // write the calibration statistics here
   bool calibrate_only = false;     // stop after the calibrate stage
   QuantConfig quantization;
+  StepProgress progress;  // optional: the quantize searches' and the compile's progress
   // compiler (input shapes come from the inputs' shapes or the calibration samples)
   Target target;
   int threads = 1;  // fixed-point Simulator threads in the evaluate stage

@@ -130,7 +130,8 @@ bool tunable(const QuantParams& p) {
 }  // namespace
 
 void refine_globally(QuantizedGraph& out, const std::vector<QuantizedGraph>& candidates,
-                     const std::vector<TensorMap>& samples, int max_evaluations) {
+                     const std::vector<TensorMap>& samples, int max_evaluations,
+                     const StepProgress& progress) {
   const GlobalScore score(out, samples);
   double best = score.error();
   const double start = best;
@@ -164,6 +165,7 @@ void refine_globally(QuantizedGraph& out, const std::vector<QuantizedGraph>& can
         }
         const double error = score.error();
         ++evaluations;
+        if (progress) progress("auto search", evaluations, max_evaluations);
         if (error < best) {
           best = error;
         } else {
@@ -172,6 +174,7 @@ void refine_globally(QuantizedGraph& out, const std::vector<QuantizedGraph>& can
       }
     }
   }
+  if (progress) progress("auto search", max_evaluations, max_evaluations);
   out.log.push_back(fmt::format("auto: output error {:.4g} -> {:.4g} after {} evaluations of the "
                                 "whole model", start, best, evaluations));
 }

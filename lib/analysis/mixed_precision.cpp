@@ -13,7 +13,8 @@ namespace lq::analysis {
 // measured alone, by the error it adds to the model outputs; the most harmful per element
 // become int16 until int16_budget of all activation elements is spent. Model
 // inputs and outputs keep the widths the config gives them.
-void mix_precision(QuantizedGraph& out, const QuantConfig& config, const std::vector<TensorMap>& scoring) {
+void mix_precision(QuantizedGraph& out, const QuantConfig& config, const std::vector<TensorMap>& scoring,
+                   const StepProgress& progress) {
   std::map<std::string, int64_t> numel;
   Simulator(out.graph).run(scoring[0], [&](const Value& v, const Tensor& t) { numel[v.name()] = t.numel(); });
   struct Candidate {
@@ -51,10 +52,12 @@ void mix_precision(QuantizedGraph& out, const QuantConfig& config, const std::ve
   }
   const GlobalScore harm(probe, scoring);  // reads probe.params at every run
   const double weights_only = harm.error();
+  int64_t measured = 0;
   for (Candidate& c : candidates) {
     for (const Value* member : c.group) probe.params[member->name()] = out.params.at(member->name());
     c.gain = harm.error() - weights_only;
     for (const Value* member : c.group) probe.params.erase(member->name());
+    if (progress) progress("mixed precision", ++measured, static_cast<int64_t>(candidates.size()));
   }
   const GlobalScore score(out, scoring);
   const double start = score.error();

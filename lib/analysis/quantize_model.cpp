@@ -8,7 +8,7 @@
 namespace lq {
 
 QuantizedGraph quantize_model(const Quantizer& quantizer, const Graph& graph, const CalibrationTable& table,
-                              const std::vector<TensorMap>& samples) {
+                              const std::vector<TensorMap>& samples, const StepProgress& progress) {
   const QuantConfig& config = quantizer.config();
   const Target& target = quantizer.target();
   QuantConfig without_budget = config;
@@ -25,7 +25,7 @@ QuantizedGraph quantize_model(const Quantizer& quantizer, const Graph& graph, co
     if (config.auto_evaluations > 0) {
       std::vector<QuantizedGraph> candidates;
       for (const RangeMethod& m : auto_range_candidates()) candidates.push_back(assigner.quantize_with_method(graph, table, m));
-      analysis::refine_globally(out, candidates, scoring, config.auto_evaluations);
+      analysis::refine_globally(out, candidates, scoring, config.auto_evaluations, progress);
     }
   }
   if (config.int16_budget > 0.0) {
@@ -37,7 +37,7 @@ QuantizedGraph quantize_model(const Quantizer& quantizer, const Graph& graph, co
                   "int16_budget measures each tensor's effect on the model outputs on calibration "
                   "samples; keep some (CalibrationOptions::keep_samples)");
     } else {
-      analysis::mix_precision(out, config, scoring);
+      analysis::mix_precision(out, config, scoring, progress);
       out.decisions = derive_decisions(out.graph, out.params);  // biases may have lost theirs
     }
   }

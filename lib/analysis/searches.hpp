@@ -58,9 +58,11 @@ class ConsumerErrorChooser final : public AutoRangeChooser {
 // kAuto, second step: coordinate descent on the model outputs' error over the candidates
 // (one QuantizedGraph per auto_range_candidates()), at most `max_evaluations` model runs.
 void refine_globally(QuantizedGraph& out, const std::vector<QuantizedGraph>& candidates,
-                     const std::vector<TensorMap>& samples, int max_evaluations);
+                     const std::vector<TensorMap>& samples, int max_evaluations,
+                     const StepProgress& progress);
 
 // Mixed precision within config.int16_budget, scored on `scoring` (not empty).
-void mix_precision(QuantizedGraph& out, const QuantConfig& config, const std::vector<TensorMap>& scoring);
+void mix_precision(QuantizedGraph& out, const QuantConfig& config, const std::vector<TensorMap>& scoring,
+                   const StepProgress& progress);
 
 }  // namespace lq::analysis

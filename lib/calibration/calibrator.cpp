@@ -1,5 +1,6 @@
 // Calibrator: weight statistics once, activation statistics from one float run per sample.
 #include "libquant/calibrator.hpp"
+#include "calibration/lmdb_samples.hpp"
 #include "graph/roles.hpp"
 
 #include <fmt/format.h>
@@ -7,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <memory>
 
 namespace lq {
 
@@ -48,9 +50,17 @@ bool is_sample_file(const fs::path& path, bool images) {
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
 }
 
-// The source's files in order: listed files as given, folders' sample files sorted by name.
-std::vector<std::string> sample_files(const std::string& input, const CalibrationSource& source) {
-  std::vector<std::string> files;
+// One sample of one input: a file, or a record of an LMDB database.
+struct SampleFile {
+  std::string path;                                   // empty for a record
+  std::shared_ptr<const calibration::LmdbSamples> db;  // the record's database
+  size_t record = 0;
+};
+
+// The source's files in order: listed files as given, folders' sample files sorted by name,
+// LMDB databases' records in key order.
+std::vector<SampleFile> sample_files(const std::string& input, const CalibrationSource& source) {
+  std::vector<SampleFile> files;
   for (const std::string& path : source.paths) {
     std::error_code ec;
     if (!fs::exists(path, ec)) {
@@ -58,8 +68,18 @@ std::vector<std::string> sample_files(const std::string& input, const Calibratio
           StatusCode::kNotFound,
           fmt::format("calibration source for input \"{}\": \"{}\" does not exist", input, path));
     }
+    if (calibration::is_lmdb(path)) {
+      if (source.images) {
+        throw Error(StatusCode::kInvalidArgument,
+                    fmt::format("calibration source for input \"{}\": LMDB \"{}\" holds .npy records, "
+                                "not pictures; give it without the picture option (--images)", input, path));
+      }
+      auto db = std::make_shared<const calibration::LmdbSamples>(path);
+      for (size_t r = 0; r < db->size(); ++r) files.push_back(SampleFile{"", db, r});
+      continue;
+    }
     if (!fs::is_directory(path, ec)) {
-      files.push_back(path);
+      files.push_back(SampleFile{path, nullptr, 0});
       continue;
     }
     std::vector<std::string> listed;
@@ -75,7 +95,7 @@ std::vector<std::string> sample_files(const std::string& input, const Calibratio
                       source.images ? "pictures (.png, .jpg, .jpeg, .bmp)" : ".npy files"));
     }
     std::sort(listed.begin(), listed.end());
-    files.insert(files.end(), listed.begin(), listed.end());
+    for (std::string& file : listed) files.push_back(SampleFile{std::move(file), nullptr, 0});
   }
   if (files.empty()) {
     throw Error(StatusCode::kInvalidArgument,
@@ -190,16 +210,18 @@ struct Calibrator::Impl {
 
   // Sample `index` of every input's files, run as batch-1 pieces if the model needs them.
   void run_files(const std::vector<const Value*>& inputs,
-                 const std::vector<std::vector<std::string>>& files,
+                 const std::vector<std::vector<SampleFile>>& files,
                  const std::map<std::string, CalibrationSource>& sources, size_t index) {
     TensorMap sample;
     std::string paths;
     for (size_t k = 0; k < inputs.size(); ++k) {
-      const std::string& path = files[k][index];
+      const SampleFile& file = files[k][index];
       const CalibrationSource& source = sources.at(inputs[k]->name());
-      Tensor data = source.images ? load_image(path, source.preprocess) : load_npy(path);
+      Tensor data = file.db            ? file.db->read(file.record)
+                    : source.images    ? load_image(file.path, source.preprocess)
+                                       : load_npy(file.path);
       sample[inputs[k]->name()] = fit_to_input(*inputs[k], std::move(data));
-      paths += (paths.empty() ? "" : ", ") + path;
+      paths += (paths.empty() ? "" : ", ") + (file.db ? "LMDB " + file.db->describe(file.record) : file.path);
     }
     try {
       const int64_t pieces = split_count(graph, sample);
@@ -250,7 +272,7 @@ void Calibrator::add_sources(const std::map<std::string, CalibrationSource>& sou
                               name, quoted_names(inputs)));
     }
   }
-  std::vector<std::vector<std::string>> files;
+  std::vector<std::vector<SampleFile>> files;
   for (const Value* input : inputs) {
     auto it = sources.find(input->name());
     if (it == sources.end()) {

@@ -276,6 +276,19 @@ CalibrationTable CalibrationTable::load(const std::string& path) {
   return parse(buffer.str(), path);
 }
 
+CalibrationTable CalibrationTable::merge_files(const std::vector<std::string>& paths) {
+  if (paths.empty()) throw Error(StatusCode::kInvalidArgument, "no calibration statistics files to merge");
+  CalibrationTable table = load(paths.front());
+  for (size_t i = 1; i < paths.size(); ++i) {
+    try {
+      table.merge(load(paths[i]));
+    } catch (const Error& e) {
+      throw Error(e.code(), fmt::format("merging '{}' into '{}': {}", paths[i], paths.front(), e.what()));
+    }
+  }
+  return table;
+}
+
 std::string calibration_fingerprint(const Graph& graph) {
   Fingerprint f;
   f.add(graph.name());

@@ -361,7 +361,12 @@ Program Compiler::compile(const QuantizedGraph& qgraph) const {
   // A QuantizedGraph built by hand has no decisions: the Quantizer's rules give them.
   const QuantDecisions decisions = qgraph.decisions ? *qgraph.decisions : derive_decisions(graph, qgraph.params);
   compiler::Lowering lowering(qgraph, decisions, graph, options_.target);
-  for (const Node* node : graph.nodes()) lowering.lower(*node);
+  const int64_t node_count = static_cast<int64_t>(graph.num_nodes());
+  int64_t lowered = 0;
+  for (const Node* node : graph.nodes()) {
+    lowering.lower(*node);
+    if (options_.progress) options_.progress(++lowered, node_count);
+  }
   return Program(std::make_shared<compiler::ProgramData>(lowering.finish()));
 }
 

@@ -144,14 +144,7 @@ void calibrate_on_random_inputs(const Graph& graph, Calibrator& calibrator) {
 // The statistics files of a sharded calibration, merged, checked against the graph they are
 // for (the same model, optimized and shaped as here).
 CalibrationTable merged_statistics(const std::vector<std::string>& paths, const Graph& graph) {
-  CalibrationTable table = CalibrationTable::load(paths.front());
-  for (size_t i = 1; i < paths.size(); ++i) {
-    try {
-      table.merge(CalibrationTable::load(paths[i]));
-    } catch (const Error& e) {
-      throw Error(e.code(), fmt::format("merging '{}' into '{}': {}", paths[i], paths.front(), e.what()));
-    }
-  }
+  CalibrationTable table = CalibrationTable::merge_files(paths);
   const std::string expected = calibration_fingerprint(graph);
   if (table.model_fingerprint != expected) {
     throw Error(StatusCode::kInvalidArgument,
@@ -246,11 +239,12 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
   if (o.calibrate_only) return result;
 
   stage.run("quantize", [&] {
-    result.quantized = quantize_model(Quantizer(o.quantization, o.target), graph, table, kept_samples);
+    result.quantized = quantize_model(Quantizer(o.quantization, o.target), graph, table, kept_samples, o.progress);
   });
   stage.run("compile", [&] {
     CompileOptions compile;
     compile.target = o.target;
+    if (o.progress) compile.progress = [&](int64_t done, int64_t total) { o.progress("compile", done, total); };
     for (const Value* in : graph.inputs()) {
       if (!in->type().is_static() && !kept_samples.empty() && kept_samples.front().count(in->name())) {
         compile.input_shapes[in->name()] = kept_samples.front().at(in->name()).shape();

@@ -275,7 +275,65 @@ static void test_image_load(void) {
   lq_graph_release(graph);
 }
 
+/* The whole text of a file (NUL-terminated, freed by the caller), or NULL. */
+static char* read_text_file(const char* path) {
+  FILE* file = fopen(path, "rb");
+  char* text = NULL;
+  long size;
+  if (!file) return NULL;
+  if (fseek(file, 0, SEEK_END) == 0 && (size = ftell(file)) >= 0 && fseek(file, 0, SEEK_SET) == 0) {
+    text = (char*)calloc((size_t)size + 1, 1);
+    if (text && fread(text, 1, (size_t)size, file) != (size_t)size) {
+      free(text);
+      text = NULL;
+    }
+  }
+  fclose(file);
+  return text;
+}
+
+/* A calibrator's statistics saved, merged with themselves (the samples add up), and every
+ * misuse of both calls. */
+static void test_calibration_stats_files(void) {
+  lq_graph* graph = load_test_graph();
+  lq_calibrator* calibrator = calibrated(graph, 3);
+  char first[1024], missing[1024];
+  const char* paths[2];
+  char* text;
+
+  snprintf(first, sizeof first, "%s", work_path("stats_a.json"));
+  snprintf(missing, sizeof missing, "%s", work_path("no_such_stats.json"));
+  CHECK_OK(lq_calibrator_save_stats(calibrator, first));
+  text = read_text_file(first);
+  CHECK(text && strstr(text, "\"format\":\"libquant-calibration-statistics\"") && strstr(text, "\"samples\":3"));
+  free(text);
+  paths[0] = first;
+  paths[1] = first;
+  CHECK_OK(lq_calibration_stats_merge(paths, 2, work_path("stats_merged.json")));
+  text = read_text_file(work_path("stats_merged.json"));
+  CHECK(text && strstr(text, "\"samples\":6"));
+  free(text);
+
+  paths[1] = missing;
+  CHECK_ERROR(lq_calibration_stats_merge(paths, 2, work_path("stats_merged.json")), LQ_NOT_FOUND,
+              "no_such_stats.json");
+  CHECK_ERROR(lq_calibration_stats_merge(paths, 0, work_path("x.json")), LQ_INVALID_ARGUMENT, "count is 0");
+  CHECK_ERROR(lq_calibration_stats_merge(NULL, 1, work_path("x.json")), LQ_INVALID_ARGUMENT, "paths is NULL");
+  CHECK_ERROR(lq_calibration_stats_merge(paths, 1, NULL), LQ_INVALID_ARGUMENT, "out_path is NULL");
+  paths[1] = NULL;
+  CHECK_ERROR(lq_calibration_stats_merge(paths, 2, work_path("x.json")), LQ_INVALID_ARGUMENT,
+              "paths[1] is NULL or empty");
+  CHECK_ERROR(lq_calibrator_save_stats(calibrator, NULL), LQ_INVALID_ARGUMENT, "path is NULL");
+  CHECK_ERROR(lq_calibrator_save_stats(calibrator, ""), LQ_INVALID_ARGUMENT, "path is empty");
+  CHECK_ERROR(lq_calibrator_save_stats(NULL, first), LQ_INVALID_ARGUMENT, "calibrator is NULL");
+  CHECK_ERROR(lq_calibrator_save_stats(calibrator, work_path("no_such_dir/s.json")), LQ_IO_ERROR,
+              "no_such_dir/s.json");
+  lq_calibrator_release(calibrator);
+  lq_graph_release(graph);
+}
+
 void test_calibration(void) {
+  test_calibration_stats_files();
   test_calibrator_samples();
   test_calibrator_sources();
   test_image_load();

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <lmdb.h>
+
 #include "test_capi.h"
 
 /* Stage names heard by a callback, each followed by a comma. */
@@ -481,7 +483,156 @@ static void test_pipeline_misuse(void) {
   }
 }
 
+/* Whether two files hold the same bytes (and exist). */
+static int same_bytes(const char* a, const char* b) {
+  FILE* fa = fopen(a, "rb");
+  FILE* fb = fopen(b, "rb");
+  int same = fa && fb, ca, cb;
+  while (same) {
+    ca = fgetc(fa);
+    cb = fgetc(fb);
+    same = ca == cb;
+    if (ca == EOF || cb == EOF) break;
+  }
+  if (fa) fclose(fa);
+  if (fb) fclose(fb);
+  return same;
+}
+
+/* An LMDB calibration set at `db_path` (one file) holding the `count` files NN.npy of `folder`
+ * under the work directory, keyed by file name. */
+static int write_lmdb_copy(const char* folder, int count, const char* db_path) {
+  MDB_env* env = NULL;
+  MDB_txn* txn = NULL;
+  MDB_dbi dbi;
+  char name[64], path[1024], bytes[4096];
+  int i, ok = mdb_env_create(&env) == 0 && mdb_env_open(env, db_path, MDB_NOSUBDIR, 0644) == 0 &&
+              mdb_txn_begin(env, NULL, 0, &txn) == 0 && mdb_dbi_open(txn, NULL, 0, &dbi) == 0;
+  for (i = count - 1; ok && i >= 0; --i) { /* in reverse: the reader follows the key order */
+    FILE* file;
+    MDB_val key, value;
+    snprintf(name, sizeof name, "%02d.npy", i);
+    snprintf(path, sizeof path, "%s/%s/%s", g_work_dir, folder, name);
+    file = fopen(path, "rb");
+    value.mv_size = file ? fread(bytes, 1, sizeof bytes, file) : 0;
+    if (file) fclose(file);
+    value.mv_data = bytes;
+    key.mv_size = strlen(name);
+    key.mv_data = name;
+    ok = value.mv_size > 0 && mdb_put(txn, dbi, &key, &value, 0) == 0;
+  }
+  ok = txn && (ok ? mdb_txn_commit(txn) == 0 : (mdb_txn_abort(txn), 0)) && ok;
+  if (env) mdb_env_close(env);
+  return ok;
+}
+
+static lq_pipeline* shard_pipeline(const char* output_dir) {
+  char model[1024], out[1024];
+  lq_pipeline* pipeline = NULL;
+  lq_calibration_sources* sources = NULL;
+  static const char* const kArtifacts[] = {"params", "program"};
+  CHECK_OK(lq_pipeline_create(path_in(model, sizeof model, "model.onnx"),
+                              path_in(out, sizeof out, output_dir), &pipeline));
+  CHECK_OK(lq_calibration_sources_create(&sources));
+  CHECK_OK(lq_calibration_sources_add_npy(sources, "x", work_path("x_npy")));
+  CHECK_OK(lq_calibration_sources_add_npy(sources, "s", work_path("s_npy")));
+  CHECK_OK(lq_pipeline_set_calibration_sources(pipeline, sources));
+  CHECK_OK(lq_pipeline_set_artifacts(pipeline, kArtifacts, 2));
+  lq_calibration_sources_release(sources);
+  return pipeline;
+}
+
+/* Two shards calibrated apart, merged, quantized from the merged statistics: the parameters
+ * and the program equal one pipeline's over all samples, byte for byte; so do the shards'
+ * files given directly. */
+static void test_pipeline_shards(void) {
+  char stats[2][1024], merged[1024], a[1024], b[1024];
+  const char* paths[2];
+  lq_pipeline* pipeline = NULL;
+  lq_pipeline_result* result = NULL;
+  uint64_t calibration_samples = 0, evaluation_samples = 0;
+  int shard;
+
+  CHECK(write_pipeline_files());
+  pipeline = shard_pipeline("out_one_process");
+  CHECK_OK(lq_pipeline_run(pipeline, NULL, &result));
+  lq_pipeline_result_release(result);
+  lq_pipeline_release(pipeline);
+
+  for (shard = 0; shard < 2; ++shard) {
+    snprintf(stats[shard], sizeof stats[shard], "%s/shard%d.json", g_work_dir, shard);
+    pipeline = shard_pipeline("out_shard_unused");
+    CHECK_OK(lq_pipeline_set_calibration_shard(pipeline, shard, 2));
+    CHECK_OK(lq_pipeline_set_stats_output(pipeline, stats[shard]));
+    CHECK_OK(lq_pipeline_set_calibrate_only(pipeline, 1));
+    CHECK_OK(lq_pipeline_run(pipeline, NULL, &result));
+    CHECK_OK(lq_pipeline_result_calibration_samples(result, &calibration_samples, &evaluation_samples));
+    CHECK(calibration_samples == 2);
+    lq_pipeline_result_release(result);
+    lq_pipeline_release(pipeline);
+  }
+  paths[0] = stats[1];
+  paths[1] = stats[0];
+  path_in(merged, sizeof merged, "shards_merged.json");
+  CHECK_OK(lq_calibration_stats_merge(paths, 2, merged));
+
+  pipeline = shard_pipeline("out_merged");
+  paths[0] = merged;
+  CHECK_OK(lq_pipeline_set_stats_inputs(pipeline, paths, 1));
+  CHECK_OK(lq_pipeline_run(pipeline, NULL, &result));
+  CHECK_OK(lq_pipeline_result_calibration_samples(result, &calibration_samples, &evaluation_samples));
+  CHECK(calibration_samples == 4);
+  lq_pipeline_result_release(result);
+  CHECK(same_bytes(path_in(a, sizeof a, "out_one_process/quant_params.json"),
+                   path_in(b, sizeof b, "out_merged/quant_params.json")));
+  CHECK(same_bytes(path_in(a, sizeof a, "out_one_process/model.lqm"),
+                   path_in(b, sizeof b, "out_merged/model.lqm")));
+  /* The shards' files directly, and no files: calibrate again. */
+  paths[0] = stats[0];
+  paths[1] = stats[1];
+  CHECK_OK(lq_pipeline_set_stats_inputs(pipeline, paths, 2));
+  CHECK_OK(lq_pipeline_set_output_dir(pipeline, path_in(a, sizeof a, "out_shard_files")));
+  CHECK_OK(lq_pipeline_run(pipeline, NULL, &result));
+  lq_pipeline_result_release(result);
+  CHECK(same_bytes(path_in(a, sizeof a, "out_one_process/model.lqm"),
+                   path_in(b, sizeof b, "out_shard_files/model.lqm")));
+  CHECK_OK(lq_pipeline_set_stats_inputs(pipeline, NULL, 0));
+  CHECK_OK(lq_pipeline_set_stats_output(pipeline, NULL));
+  CHECK_OK(lq_pipeline_set_calibrate_only(pipeline, 0));
+  lq_pipeline_release(pipeline);
+
+  /* x's samples from an LMDB set instead of the folder: the same program. */
+  path_in(a, sizeof a, "x_samples.lmdb");
+  remove(a);
+  CHECK(write_lmdb_copy("x_npy", 4, a));
+  pipeline = shard_pipeline("out_lmdb");
+  {
+    lq_calibration_sources* sources = NULL;
+    CHECK_OK(lq_calibration_sources_create(&sources));
+    CHECK_OK(lq_calibration_sources_add_npy(sources, "x", a));
+    CHECK_OK(lq_pipeline_set_calibration_sources(pipeline, sources));
+    lq_calibration_sources_release(sources);
+  }
+  CHECK_OK(lq_pipeline_run(pipeline, NULL, &result));
+  lq_pipeline_result_release(result);
+  CHECK(same_bytes(path_in(a, sizeof a, "out_one_process/model.lqm"),
+                   path_in(b, sizeof b, "out_lmdb/model.lqm")));
+
+  CHECK_ERROR(lq_pipeline_set_calibration_shard(pipeline, 2, 2), LQ_INVALID_ARGUMENT,
+              "shard 2 of 2: use 0 <= index < count");
+  CHECK_ERROR(lq_pipeline_set_calibration_shard(pipeline, 0, 0), LQ_INVALID_ARGUMENT, "shard 0 of 0");
+  CHECK_ERROR(lq_pipeline_set_calibration_shard(NULL, 0, 1), LQ_INVALID_ARGUMENT, "pipeline is NULL");
+  CHECK_ERROR(lq_pipeline_set_stats_output(NULL, merged), LQ_INVALID_ARGUMENT, "pipeline is NULL");
+  CHECK_ERROR(lq_pipeline_set_calibrate_only(NULL, 1), LQ_INVALID_ARGUMENT, "pipeline is NULL");
+  CHECK_ERROR(lq_pipeline_set_stats_inputs(pipeline, NULL, 1), LQ_INVALID_ARGUMENT, "paths is NULL");
+  paths[1] = "";
+  CHECK_ERROR(lq_pipeline_set_stats_inputs(pipeline, paths, 2), LQ_INVALID_ARGUMENT,
+              "paths[1] is NULL or empty");
+  lq_pipeline_release(pipeline);
+}
+
 void test_pipeline(void) {
+  test_pipeline_shards();
   test_pipeline_from_yaml();
   test_pipeline_from_json();
   test_pipeline_setters();

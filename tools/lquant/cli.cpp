@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <fstream>
@@ -63,27 +64,63 @@ std::string file_name_for(const std::string& tensor_name) {
   return name;
 }
 
-Progress::Progress(std::string label) : label_(std::move(label)), terminal_(isatty(STDERR_FILENO) != 0) {}
+Progress::Progress(std::string label)
+    : label_(std::move(label)), terminal_(isatty(STDERR_FILENO) != 0), start_(std::chrono::steady_clock::now()) {}
+
+namespace {
+
+std::string duration_text(double seconds) {
+  if (seconds < 60.0) return fmt::format("{:.1f} s", seconds);
+  const auto whole = static_cast<int64_t>(seconds + 0.5);
+  if (whole < 3600) return fmt::format("{}m{:02d}s", whole / 60, static_cast<int>(whole % 60));
+  return fmt::format("{}h{:02d}m", whole / 3600, static_cast<int>(whole / 60 % 60));
+}
+
+}  // namespace
 
 void Progress::update(int64_t done, int64_t total) {
   if (total <= 0) return;
+  done = std::clamp<int64_t>(done, 0, total);
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  // The rate so far; nothing to say about the time left before the first unit is done.
+  const std::string left = done == total ? "done"
+                           : done > 0    ? "about " + duration_text(elapsed * static_cast<double>(total - done) /
+                                                                 static_cast<double>(done)) + " left"
+                                         : "";
+  const std::string times = duration_text(elapsed) + (left.empty() ? "" : ", " + left);
   if (terminal_) {
     constexpr int kWidth = 30;
     const int filled = static_cast<int>(kWidth * done / total);
-    fmt::print(stderr, "\r{} [{}{}] {}/{}", label_, std::string(static_cast<size_t>(filled), '#'),
-               std::string(static_cast<size_t>(kWidth - filled), ' '), done, total);
+    fmt::print(stderr, "\r{} [{}{}] {}/{}  {}\x1b[K", label_, std::string(static_cast<size_t>(filled), '#'),
+               std::string(static_cast<size_t>(kWidth - filled), ' '), done, total, times);
     std::fflush(stderr);
+    drawn_ = true;
     return;
   }
   const int decile = static_cast<int>(10 * done / total);
   if (decile != last_decile_) {
     last_decile_ = decile;
-    fmt::print(stderr, "{}: {}/{}\n", label_, done, total);
+    fmt::print(stderr, "{}: {}/{}, {}\n", label_, done, total, times);
   }
 }
 
 void Progress::finish() {
-  if (terminal_) fmt::print(stderr, "\n");
+  if (terminal_ && drawn_) fmt::print(stderr, "\n");
+  drawn_ = false;
+}
+
+void StepProgressDisplay::update(const std::string& step, int64_t done, int64_t total) {
+  if (!progress_ || step != step_) {
+    finish();
+    step_ = step;
+    progress_ = std::make_unique<Progress>(step);
+  }
+  progress_->update(done, total);
+}
+
+void StepProgressDisplay::finish() {
+  if (progress_) progress_->finish();
+  progress_.reset();
 }
 
 }  // namespace lq::cli

@@ -17,6 +17,9 @@ verbs:
              Simulator) on .npy inputs and write its outputs
   quantize   calibrate a model on sample data, quantize and compile it; write QDQ ONNX,
              parameters and the integer program (.lqm)
+  calibrate  gather calibration statistics (one shard of the samples with --shard I/N) into
+             a file, for `quantize --stats`
+  merge-stats  merge the statistics files of the shards of one calibration, exactly
   build      the whole job from one YAML/JSON config (see `lquant build --help`)
 
 `lquant <verb> --help` describes a verb.
@@ -42,6 +45,8 @@ int main(int argc, char** argv) {
     if (verb == "run") return run_verb(args);
     if (verb == "quantize") return quantize_verb(args);
     if (verb == "build") return build_verb(args);
+    if (verb == "calibrate") return calibrate_verb(args);
+    if (verb == "merge-stats") return merge_stats_verb(args);
     throw UsageError("unknown verb '" + verb + "' (see lquant --help)");
   } catch (const UsageError& e) {
     std::cerr << "lquant: " << e.what() << "\n";

@@ -26,11 +26,13 @@ the output directory, with a log of the run (build.log).
 
 config groups (paths are relative to the config file):
   model:         path (required), outputs [cut at these values], remove_output_nodes [...]
-  input:         NAME: shape [..], calibration (folder/file or list), images (true|false),
+  input:         NAME: shape [..], calibration (folder/file/LMDB set or list), images (true|false),
                  size [h, w], resize (stretch|fit-height-pad|none), color (rgb|bgr|gray),
                  layout (nchw|nhwc), mean (n or [n,n,n]), scale (n or [n,n,n]), pad_value
   calibration:   method (max|percentile|kl|mse|mmse|auto|skip), percentile, search_range,
-                 outlier_factor, threads, histogram_bins, keep_samples
+                 outlier_factor, threads, histogram_bins, keep_samples, shard ("I/N": this
+                 process's block of the samples), stats_out (write the statistics there),
+                 stats [files from shards, used instead of calibrating] (lquant calibrate --help)
   quantization:  activation (int8|uint8|int16), weight (int4|int8|int16),
                  symmetric_activations, symmetric_weights, per_channel, scale
                  (float|power_of_two), input, output, post_sigmoid, int16_budget (share of
@@ -103,10 +105,14 @@ int build_verb(const std::vector<std::string>& args) {
   Log log(fs::path(options.output_dir) / "build.log");
   Progress progress("calibrating");
   options.calibration.progress = [&](int64_t done, int64_t total) { progress.update(done, total); };
+  StepProgressDisplay steps;
+  options.progress = [&](const std::string& step, int64_t done, int64_t total) { steps.update(step, done, total); };
   const PipelineResult result = Pipeline(options).run([&](const std::string& stage) {
     if (stage == "quantize") progress.finish();
+    if (stage == "evaluate") steps.finish();
     log.line("stage: " + stage);
   });
+  steps.finish();
   log.line(fmt::format("calibrated on {} samples; {} tensors quantized", result.calibration_samples,
                        result.quantized.params.size()));
   for (const std::string& note : result.quantized.log) log.line("note: " + note);

@@ -9,6 +9,7 @@
 
 #include "cli.hpp"
 #include "libquant/pipeline.hpp"
+#include "quantize_args.hpp"
 
 namespace lq::cli {
 
@@ -31,8 +32,10 @@ the fixed-point Simulator's outputs.
 
 calibration data:
   --calib NAME=DIR       samples for model input NAME: a folder of .npy files (sorted by name),
-                         or of pictures with --images. NAME= may be left out for a one-input
-                         model. Every model input needs one.
+                         or of pictures with --images, or an LMDB set (a path ending in .lmdb,
+                         or a directory holding data.mdb: each record an .npy file's bytes,
+                         taken in key order, read one at a time). NAME= may be left out for a
+                         one-input model. Every model input needs one.
   --images               the folders hold pictures (.png .jpg .jpeg .bmp), read with:
     --image-size HxW     target size, e.g. 48x192
     --resize MODE        stretch (default) | fit-height-pad (height fixed, width by aspect,
@@ -56,29 +59,16 @@ quantization:
                          become int16, those that lower the output error most per element
                          (each measured alone on calibration samples)
   --threads N            calibration threads (default 1)
+  --stats FILE           calibration statistics (lquant calibrate, lquant merge-stats) to use
+                         instead of --calib; repeat it for the files of several shards, which
+                         are merged exactly: the result equals calibrating on all their samples
+  --stats-out FILE       also write the calibration statistics to FILE
 
 compilation:
   --target NAME          generic (default: int8 and int16 integer ops) | int8 (no int16: what
                          the config asks in int16 falls back to int8, with a note)
   The program has the shapes of the calibration samples (or --input-shape).
 )";
-
-struct QuantizeArgs {
-  std::string model;
-  std::vector<std::pair<std::string, std::string>> calib;
-  std::map<std::string, Shape> input_shapes;
-  std::string out_dir;
-  std::string config_file;
-  std::optional<std::string> method;
-  std::optional<double> percentile;
-  std::optional<int> bits;
-  std::optional<bool> per_channel;
-  std::optional<double> int16_budget;
-  int threads = 1;
-  std::string target = "generic";
-  bool images = false;
-  ImagePreprocess preprocess;
-};
 
 Shape parse_shape(const std::string& flag, const std::string& text) {
   Shape shape;
@@ -96,7 +86,10 @@ std::array<float, 3> three_values(const std::string& flag, const std::string& te
   return out;
 }
 
-QuantizeArgs parse_quantize(const std::vector<std::string>& args) {
+}  // namespace
+
+QuantizeArgs parse_quantize(const std::vector<std::string>& args, QuantizeVerb verb) {
+  const char* verb_name = verb == QuantizeVerb::kCalibrate ? "calibrate" : "quantize";
   QuantizeArgs q;
   q.preprocess.resize = ResizeMode::kStretch;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -108,6 +101,7 @@ QuantizeArgs parse_quantize(const std::vector<std::string>& args) {
     if (arg == "--calib") {
       q.calib.push_back(split_assignment(value()));
     } else if (arg == "--out") {
+      if (verb == QuantizeVerb::kCalibrate) throw UsageError("calibrate writes no model: it takes --stats-out FILE, not --out");
       q.out_dir = value();
     } else if (arg == "--config") {
       q.config_file = value();
@@ -152,26 +146,51 @@ QuantizeArgs parse_quantize(const std::vector<std::string>& args) {
       q.preprocess.mean = three_values(arg, value());
     } else if (arg == "--scale") {
       q.preprocess.scale = three_values(arg, value());
+    } else if (arg == "--shard" && verb == QuantizeVerb::kCalibrate) {
+      q.shard = value();
+      CalibrationOptions checked;
+      try {
+        parse_shard(q.shard, checked, "--shard");
+      } catch (const Error& e) {
+        throw UsageError(e.what());
+      }
+    } else if (arg == "--stats-out") {
+      q.stats_out = value();
+    } else if (arg == "--stats" && verb == QuantizeVerb::kQuantize) {
+      q.stats.push_back(value());
     } else if (arg == "--input-shape") {
       const auto [name, shape] = split_assignment(value());
       q.input_shapes[name] = parse_shape(arg, shape);
     } else if (!arg.empty() && arg[0] == '-') {
-      throw UsageError(fmt::format("unknown option '{}' for quantize", arg));
+      throw UsageError(fmt::format("unknown option '{}' for {}", arg, verb_name));
     } else if (q.model.empty()) {
       q.model = arg;
     } else {
       throw UsageError(fmt::format("unexpected argument '{}' (the model is '{}')", arg, q.model));
     }
   }
-  if (q.model.empty()) throw UsageError("quantize needs a MODEL.onnx");
-  if (q.out_dir.empty()) throw UsageError("quantize needs --out DIR");
+  if (q.model.empty()) throw UsageError(fmt::format("{} needs a MODEL.onnx", verb_name));
   const bool skip = q.method && *q.method == "skip";
-  if (q.calib.empty() && !skip) throw UsageError("quantize needs --calib NAME=DIR (or --method skip)");
+  if (verb == QuantizeVerb::kCalibrate) {
+    if (q.stats_out.empty()) throw UsageError("calibrate needs --stats-out FILE");
+    if (q.calib.empty()) throw UsageError("calibrate needs --calib NAME=DIR");
+    if (skip) throw UsageError("calibrate has nothing to gather with --method skip");
+  } else {
+    if (q.out_dir.empty()) throw UsageError("quantize needs --out DIR");
+    if (!q.stats.empty() && !q.calib.empty()) {
+      throw UsageError("--stats replaces --calib: give the statistics files or the data, not both");
+    }
+    if (q.calib.empty() && q.stats.empty() && !skip) {
+      throw UsageError("quantize needs --calib NAME=DIR (or --stats FILE, or --method skip)");
+    }
+  }
   if (q.images && q.preprocess.resize != ResizeMode::kNone && q.preprocess.height == 0) {
     throw UsageError("--images needs --image-size HxW (or --resize none)");
   }
   return q;
 }
+
+namespace {
 
 QuantConfig build_config(const QuantizeArgs& q) {
   QuantConfig config = q.config_file.empty() ? QuantConfig{} : QuantConfig::from_json(read_text(q.config_file));
@@ -185,6 +204,8 @@ QuantConfig build_config(const QuantizeArgs& q) {
   if (q.int16_budget) config.int16_budget = *q.int16_budget;
   return config;
 }
+
+}  // namespace
 
 // The quantize job as Pipeline options: the model as loaded and optimized (no cut), the
 // artifacts quantize has always written, in the order it names them.
@@ -206,10 +227,17 @@ PipelineOptions pipeline_options(const QuantizeArgs& q) {
     }
   }
   for (const auto& [name, shape] : q.input_shapes) o.inputs[name].shape = shape;
+  if (!q.shard.empty()) parse_shard(q.shard, o.calibration, "--shard");
+  o.stats = q.stats;
+  o.stats_out = q.stats_out;
+  o.calibrate_only = q.out_dir.empty();
   o.output_dir = q.out_dir;
   o.artifacts = {"qdq", "float", "params", "quant_config", "program", "program_summary"};
+  if (o.calibrate_only) o.artifacts.clear();
   return o;
 }
+
+namespace {
 
 void print_tensor_kinds(const QuantizedGraph& qgraph) {
   std::map<std::string, int> by_kind;
@@ -261,12 +289,16 @@ int quantize_verb(const std::vector<std::string>& args) {
     std::cout << kQuantizeHelp;
     return kExitOk;
   }
-  PipelineOptions options = pipeline_options(parse_quantize(args));
+  PipelineOptions options = pipeline_options(parse_quantize(args, QuantizeVerb::kQuantize));
   Progress progress("calibrating");
   options.calibration.progress = [&](int64_t done, int64_t total) { progress.update(done, total); };
+  StepProgressDisplay steps;
+  options.progress = [&](const std::string& step, int64_t done, int64_t total) { steps.update(step, done, total); };
   const PipelineResult result = Pipeline(options).run([&](const std::string& stage) {
     if (stage == "quantize") progress.finish();
+    if (stage == "evaluate") steps.finish();
   });
+  steps.finish();
   print_summary(result);
   return kExitOk;
 }
