@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "libquant/analysis.hpp"
 #include "libquant/calibrator.hpp"
 #include "libquant/compiler.hpp"
 #include "libquant/export.hpp"
@@ -54,6 +55,11 @@ struct LQ_EXPORT PipelineOptions {
   std::vector<std::string> artifacts = {"float", "qdq", "params", "config", "program",
                                         "program_summary", "report"};
   static const std::vector<std::string>& artifact_names();  // every artifact there is
+  // The analyze stage (after evaluate): the precision report of the program on the kept
+  // calibration samples, written into `analysis_dir` (default: output_dir/analysis).
+  bool analyze = false;
+  AnalysisOptions analysis;
+  std::string analysis_dir;
 
   // One schema for JSON and YAML; errors name the key's path, the allowed values and the
   // nearest valid key. Relative paths are taken relative to `base_dir`.
@@ -79,6 +85,8 @@ struct PipelineResult {
   std::vector<StageTime> times;
   std::vector<std::string> artifacts;     // files written
   std::string report_json;                // everything above, as JSON
+  std::optional<PrecisionReport> analysis;  // with PipelineOptions::analyze
+  std::string analysis_dir;                 // where it was written
 };
 
 using StageCallback = std::function<void(const std::string& stage)>;

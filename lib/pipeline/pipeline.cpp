@@ -293,6 +293,16 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
       result.artifacts.push_back(path);
     }
   });
+  if (o.analyze) {
+    stage.run("analyze", [&] {
+      result.analysis_dir = !o.analysis_dir.empty() ? o.analysis_dir : (fs::path(o.output_dir) / "analysis").string();
+      AnalysisOptions options = o.analysis;
+      options.threads = std::max(options.threads, o.threads);
+      result.analysis = analyze_precision(result.quantized, result.program, kept_samples, options);
+      result.analysis->write(result.analysis_dir);
+      result.artifacts.push_back((fs::path(result.analysis_dir) / "report.html").string());
+    });
+  }
   result.report_json = report(o, result);
   if (wants(o, "report")) {
     const fs::path path = fs::path(o.output_dir) / "report.json";

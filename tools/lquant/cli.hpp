@@ -6,6 +6,10 @@
 #include <utility>
 #include <vector>
 
+namespace lq {
+struct PrecisionReport;
+}
+
 namespace lq::cli {
 
 // Exit codes, documented in `lquant --help`.
@@ -44,5 +48,8 @@ class Progress {
 int run_verb(const std::vector<std::string>& args);
 int quantize_verb(const std::vector<std::string>& args);
 int build_verb(const std::vector<std::string>& args);
+int analyze_verb(const std::vector<std::string>& args);
+// The precision report's outputs and first suggestions, and where it was written.
+void print_report_summary(const PrecisionReport& report, const std::string& out_dir);
 
 }  // namespace lq::cli

@@ -17,6 +17,8 @@ verbs:
              Simulator) on .npy inputs and write its outputs
   quantize   calibrate a model on sample data, quantize and compile it; write QDQ ONNX,
              parameters and the integer program (.lqm)
+  analyze    where a quantized model lost accuracy, layer by layer: report.json and
+             report.html from what quantize wrote (see `lquant analyze --help`)
   build      the whole job from one YAML/JSON config (see `lquant build --help`)
 
 `lquant <verb> --help` describes a verb.
@@ -42,6 +44,7 @@ int main(int argc, char** argv) {
     if (verb == "run") return run_verb(args);
     if (verb == "quantize") return quantize_verb(args);
     if (verb == "build") return build_verb(args);
+    if (verb == "analyze") return analyze_verb(args);
     throw UsageError("unknown verb '" + verb + "' (see lquant --help)");
   } catch (const UsageError& e) {
     std::cerr << "lquant: " << e.what() << "\n";

@@ -57,6 +57,11 @@ quantization:
                          (each measured alone on calibration samples)
   --threads N            calibration threads (default 1)
 
+analysis:
+  --analyze              also write the precision report (lquant analyze) on the kept
+                         calibration samples into DIR/analysis/
+  --sensitivity          with --analyze: each tensor's effect on the outputs (slower)
+
 compilation:
   --target NAME          generic (default: int8 and int16 integer ops) | int8 (no int16: what
                          the config asks in int16 falls back to int8, with a note)
@@ -78,6 +83,8 @@ struct QuantizeArgs {
   std::string target = "generic";
   bool images = false;
   ImagePreprocess preprocess;
+  bool analyze = false;
+  bool sensitivity = false;
 };
 
 Shape parse_shape(const std::string& flag, const std::string& text) {
@@ -129,6 +136,10 @@ QuantizeArgs parse_quantize(const std::vector<std::string>& args) {
       q.threads = parse_positive(arg, value());
     } else if (arg == "--target") {
       q.target = value();
+    } else if (arg == "--analyze") {
+      q.analyze = true;
+    } else if (arg == "--sensitivity") {
+      q.sensitivity = true;
     } else if (arg == "--images") {
       q.images = true;
     } else if (arg == "--image-size") {
@@ -164,6 +175,7 @@ QuantizeArgs parse_quantize(const std::vector<std::string>& args) {
     }
   }
   if (q.model.empty()) throw UsageError("quantize needs a MODEL.onnx");
+  if (q.sensitivity && !q.analyze) throw UsageError("--sensitivity needs --analyze");
   if (q.out_dir.empty()) throw UsageError("quantize needs --out DIR");
   const bool skip = q.method && *q.method == "skip";
   if (q.calib.empty() && !skip) throw UsageError("quantize needs --calib NAME=DIR (or --method skip)");
@@ -208,6 +220,8 @@ PipelineOptions pipeline_options(const QuantizeArgs& q) {
   for (const auto& [name, shape] : q.input_shapes) o.inputs[name].shape = shape;
   o.output_dir = q.out_dir;
   o.artifacts = {"qdq", "float", "params", "quant_config", "program", "program_summary"};
+  o.analyze = q.analyze;
+  o.analysis.sensitivity = q.sensitivity;
   return o;
 }
 
@@ -268,6 +282,7 @@ int quantize_verb(const std::vector<std::string>& args) {
     if (stage == "quantize") progress.finish();
   });
   print_summary(result);
+  if (result.analysis) print_report_summary(*result.analysis, result.analysis_dir);
   return kExitOk;
 }
 
