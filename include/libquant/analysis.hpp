@@ -54,7 +54,7 @@ struct AnalysisOptions {
   // Per activation: the model outputs' SNR with only it fake-quantized, and the gain when
   // only it goes int16 (two fake-quantized runs per tensor on `sensitivity_samples`).
   bool sensitivity = false;
-  size_t sensitivity_samples = 2;
+  size_t sensitivity_samples = 8;
   std::optional<size_t> dump_sample;  // keep every tensor of this sample, float and fixed
   int histogram_bins = 64;
   int threads = 1;
@@ -83,6 +83,9 @@ struct TensorAnalysis {
   // quantization of the float tensor alone).
   ErrorFigures isolated;
   double clipped_share = 0.0;  // values outside params.range
+  // Every reader saturates (HardSigmoid, Clip, Relu, HardSwish): the Quantizer may clip the
+  // range where they do, so clipped values there cost nothing downstream.
+  bool readers_saturate = false;
   double histogram_min = 0.0, histogram_max = 0.0;  // bins span this (clip range included)
   std::vector<int64_t> histogram;
   double channel_spread = 0.0;  // weights: max / min of the output channels' max |w|

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -24,14 +25,45 @@ namespace fs = std::filesystem;
 struct ErrorSums {
   double signal = 0.0, noise = 0.0, dot = 0.0, measured = 0.0, max_abs = 0.0;
 
+  // Eight float lanes per block of 1024 values (a loop the compiler vectorizes), summed
+  // into doubles after each block.
   void add(const float* want, const float* got, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) {
-      const double w = want[i], g = got[i], d = g - w;
-      signal += w * w;
-      noise += d * d;
-      dot += w * g;
-      measured += g * g;
-      max_abs = std::max(max_abs, std::abs(d));
+    add_with(want, n, [got](int64_t i) { return got[i]; });
+  }
+  // `got(i)` computes the measured value of element i (fused into the same loop).
+  template <typename Got>
+  void add_with(const float* want, int64_t n, Got got) {
+    constexpr int kLanes = 8;
+    constexpr int64_t kBlock = 1024;
+    for (int64_t start = 0; start < n; start += kBlock) {
+      const int64_t end = std::min(n, start + kBlock);
+      float s[kLanes] = {}, e[kLanes] = {}, d[kLanes] = {}, m[kLanes] = {}, mx[kLanes] = {};
+      int64_t i = start;
+      for (; i + kLanes <= end; i += kLanes) {
+        for (int l = 0; l < kLanes; ++l) {
+          const float w = want[i + l], g = got(i + l), diff = g - w;
+          s[l] += w * w;
+          e[l] += diff * diff;
+          d[l] += w * g;
+          m[l] += g * g;
+          mx[l] = std::max(mx[l], std::abs(diff));
+        }
+      }
+      for (; i < end; ++i) {
+        const float w = want[i], g = got(i), diff = g - w;
+        s[0] += w * w;
+        e[0] += diff * diff;
+        d[0] += w * g;
+        m[0] += g * g;
+        mx[0] = std::max(mx[0], std::abs(diff));
+      }
+      for (int l = 0; l < kLanes; ++l) {
+        signal += s[l];
+        noise += e[l];
+        dot += d[l];
+        measured += m[l];
+        max_abs = std::max(max_abs, static_cast<double>(mx[l]));
+      }
     }
   }
   ErrorFigures figures() const {
@@ -62,28 +94,112 @@ const Node* owner(const Value& v) {
   return v.uses().empty() ? nullptr : v.uses().front().node;
 }
 
+std::vector<float>& scratch() {
+  thread_local std::vector<float> buffer;
+  return buffer;
+}
+
+// A float32 copy without zero-filling it first.
+Tensor copy_float(const Tensor& data) {
+  std::shared_ptr<float[]> storage(new float[static_cast<size_t>(std::max<int64_t>(data.numel(), 1))]);
+  std::copy(data.data<float>(), data.data<float>() + data.numel(), storage.get());
+  return Tensor::from_storage(DType::kFloat32, data.shape(), std::shared_ptr<void>(storage, storage.get()));
+}
+
+// The real values of a program tensor into `out`: codes dequantized, float32 copied.
+template <typename T>
+void dequantize_into(const T* codes, int64_t n, const QuantParams& p, float* out) {
+  const float scale = p.scale.at(0);
+  const auto zero_point = static_cast<float>(p.zero_point.at(0));
+  for (int64_t i = 0; i < n; ++i) out[i] = (static_cast<float>(codes[i]) - zero_point) * scale;
+}
+
+// false when the tensor is neither float32 nor per-tensor int8 / uint8 / int16 codes.
+bool real_values(const ProgramTensorInfo& info, const Tensor& data, std::vector<float>& out) {
+  const int64_t n = data.numel();
+  out.resize(static_cast<size_t>(n));
+  if (!info.quantized) {
+    if (data.dtype() != DType::kFloat32) return false;
+    std::copy(data.data<float>(), data.data<float>() + n, out.data());
+    return true;
+  }
+  if (info.quant.per_channel()) {
+    const Tensor real = dequantize_tensor(data, info.quant);
+    std::copy(real.data<float>(), real.data<float>() + n, out.data());
+    return true;
+  }
+  switch (data.dtype()) {
+    case DType::kInt8: dequantize_into(data.data<int8_t>(), n, info.quant, out.data()); return true;
+    case DType::kUInt8: dequantize_into(data.data<uint8_t>(), n, info.quant, out.data()); return true;
+    case DType::kInt16: dequantize_into(data.data<int16_t>(), n, info.quant, out.data()); return true;
+    default: {
+      const Tensor real = dequantize_tensor(data, info.quant);
+      if (real.dtype() != DType::kFloat32) return false;
+      std::copy(real.data<float>(), real.data<float>() + n, out.data());
+      return true;
+    }
+  }
+}
+
 void add_values(TensorAnalysis& t, Accumulator& acc, const Tensor& data, int bins) {
   const float* x = data.data<float>();
   const int64_t n = data.numel();
-  const Tensor fake = fake_quantize(data, t.params);
-  acc.isolated.add(x, fake.data<float>(), n);
+  if (t.params.per_channel() || t.params.dtype == DType::kInt32) {
+    const Tensor fake = fake_quantize(data, t.params);
+    acc.isolated.add(x, fake.data<float>(), n);
+  } else {
+    // fake_quantize's arithmetic (clamped quotient, round half to even by the 1.5 * 2^23
+    // trick) into a reused buffer: no allocation per tensor and sample.
+    constexpr float kRound = 12582912.0f;
+    const float scale = t.params.scale.at(0);
+    const auto zero_point = static_cast<float>(t.params.zero_point.at(0));
+    const float qlo = static_cast<float>(t.params.qmin()) - zero_point;
+    const float qhi = static_cast<float>(t.params.qmax()) - zero_point;
+    acc.isolated.add_with(x, n, [=](int64_t i) {
+      float v = x[i] / scale;
+      v = v < qlo ? qlo : (v > qhi ? qhi : v);
+      const float q = (v + kRound) - kRound;
+      return (q == q ? q : 0.0f) * scale;
+    });
+  }
   if (t.histogram.empty()) {
-    double lo = t.params.range.min, hi = t.params.range.max;
+    auto lo = static_cast<float>(t.params.range.min), hi = static_cast<float>(t.params.range.max);
     for (int64_t i = 0; i < n; ++i) {
-      lo = std::min(lo, static_cast<double>(x[i]));
-      hi = std::max(hi, static_cast<double>(x[i]));
+      lo = std::min(lo, x[i]);
+      hi = std::max(hi, x[i]);
     }
     if (hi <= lo) hi = lo + 1e-6;
     t.histogram_min = lo;
     t.histogram_max = hi;
     t.histogram.assign(static_cast<size_t>(bins), 0);
   }
-  const double width = (t.histogram_max - t.histogram_min) / bins;
+  const auto lo = static_cast<float>(t.histogram_min);
+  const auto per_bin = static_cast<float>(bins / (t.histogram_max - t.histogram_min));
+  const auto last = static_cast<float>(bins - 1);
+  const auto clip_lo = static_cast<float>(t.params.range.min), clip_hi = static_cast<float>(t.params.range.max);
+  // Bins and clipping in a loop the compiler vectorizes, then the counts.
+  thread_local std::vector<int32_t> bin_of;
+  bin_of.resize(static_cast<size_t>(n));
+  int32_t* b = bin_of.data();
+  int64_t clipped = 0;
   for (int64_t i = 0; i < n; ++i) {
-    const long bin = std::lround(std::floor((x[i] - t.histogram_min) / width));
-    ++t.histogram[static_cast<size_t>(std::clamp<long>(bin, 0, bins - 1))];
-    acc.clipped += x[i] < t.params.range.min || x[i] > t.params.range.max;
+    b[i] = static_cast<int32_t>(std::min(std::max((x[i] - lo) * per_bin, 0.0f), last));
+    clipped += (x[i] < clip_lo) | (x[i] > clip_hi);
   }
+  // Four interleaved count arrays: runs of values in one bin do not wait on each other.
+  std::vector<int32_t> counts(4 * static_cast<size_t>(bins), 0);
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    ++counts[static_cast<size_t>(b[i])];
+    ++counts[static_cast<size_t>(bins + b[i + 1])];
+    ++counts[static_cast<size_t>(2 * bins + b[i + 2])];
+    ++counts[static_cast<size_t>(3 * bins + b[i + 3])];
+  }
+  for (; i < n; ++i) ++counts[static_cast<size_t>(b[i])];
+  for (size_t k = 0; k < t.histogram.size(); ++k) {
+    t.histogram[k] += static_cast<int64_t>(counts[k]) + counts[bins + k] + counts[2 * bins + k] + counts[3 * bins + k];
+  }
+  acc.clipped += clipped;
   acc.count += n;
 }
 
@@ -107,7 +223,7 @@ double channel_spread(const Tensor& w, const QuantParams& p) {
   return lo > 0 ? hi / lo : 1.0;
 }
 
-std::string pct(double share) { return fmt::format("{:.2g} %", 100.0 * share); }
+std::string pct(double share) { return fmt::format("{:.3g} %", 100.0 * share); }
 
 void suggest(PrecisionReport& r) {
   std::vector<const TensorAnalysis*> acts;
@@ -129,7 +245,12 @@ void suggest(PrecisionReport& r) {
           pct(r.total_macs ? static_cast<double>(t.macs) / r.total_macs : 0.0), t.node));
     }
   }
-  std::vector<const TensorAnalysis*> by_isolated = acts;
+  // Values clipped where their readers saturate look bad against their unclipped float
+  // values and cost nothing downstream: their readers' figures tell.
+  std::vector<const TensorAnalysis*> by_isolated;
+  for (const TensorAnalysis* t : acts) {
+    if (!(t->readers_saturate && t->clipped_share > 0.005)) by_isolated.push_back(t);
+  }
   std::sort(by_isolated.begin(), by_isolated.end(),
             [](auto* a, auto* b) { return a->isolated.snr_db < b->isolated.snr_db; });
   for (size_t i = 0; i < by_isolated.size() && i < 5; ++i) {
@@ -143,9 +264,10 @@ void suggest(PrecisionReport& r) {
           "{}; its {} range [{:.3g}, {:.3g}] clips {} of the values: try a wider range (\"method\": \"mse\" or "
           "\"max\" for this node)", where, t.params.method, t.params.range.min, t.params.range.max, pct(t.clipped_share)));
     } else if (t.params.dtype != DType::kInt16 && !measured) {
-      r.suggestions.push_back(fmt::format("{}; rounding dominates: int16 for this node costs {} of MACs "
+      r.suggestions.push_back(fmt::format("{}; rounding dominates: int16 for this node ({} of MACs{}) "
                                           "(run with --sensitivity to measure the gain)",
-                                          where, pct(r.total_macs ? static_cast<double>(t.macs) / r.total_macs : 0.0)));
+                                          where, pct(r.total_macs ? static_cast<double>(t.macs) / r.total_macs : 0.0),
+                                          t.macs ? "" : ", an elementwise op"));
     }
   }
   for (const TensorAnalysis& t : r.tensors) {
@@ -248,6 +370,11 @@ PrecisionReport analyze_precision(const QuantizedGraph& q, const Program& progra
         t.macs = macs.at(in->producer()->name());
       }
     }
+    t.readers_saturate = !t.weight && !v->uses().empty() &&
+                         std::all_of(v->uses().begin(), v->uses().end(), [](const Use& u) {
+                           const std::string& op = u.node->op_type();
+                           return op == "HardSigmoid" || op == "Clip" || op == "Relu" || op == "HardSwish";
+                         });
     index[t.tensor] = r.tensors.size();
     r.tensors.push_back(std::move(t));
   };
@@ -278,7 +405,7 @@ PrecisionReport analyze_precision(const QuantizedGraph& q, const Program& progra
     TensorMap floats;
     auto keep = [&](const Value& value, const Tensor& data) {
       const bool wanted = index.count(value.name()) || value.is_graph_output() || dump;
-      if (wanted && data.dtype() == DType::kFloat32) floats[value.name()] = data.clone();
+      if (wanted && data.dtype() == DType::kFloat32) floats[value.name()] = copy_float(data);
     };
     for (const auto& [name, data] : samples[s]) {
       if (const Value* v = q.graph.find_value(name)) keep(*v, data);
@@ -295,12 +422,37 @@ PrecisionReport analyze_precision(const QuantizedGraph& q, const Program& progra
       const auto f = floats.find(info.name);
       const bool wanted = index.count(info.name) || dump;
       if (f == floats.end() || !wanted) return;
-      const Tensor real = info.quantized ? dequantize_tensor(data, info.quant) : data.clone();
-      if (real.dtype() != DType::kFloat32 || real.numel() != f->second.numel()) return;
-      if (dump) r.dump_fixed[info.name] = real;
+      if (data.numel() != f->second.numel()) return;
       const auto it = index.find(info.name);
+      if (!dump && it != index.end() && info.quantized && !info.quant.per_channel()) {
+        // The common case fused: codes dequantized inside the error loop.
+        const float scale = info.quant.scale.at(0);
+        const auto zero_point = static_cast<float>(info.quant.zero_point.at(0));
+        ErrorSums& sums = acc[it->second].cumulative;
+        const float* want = f->second.data<float>();
+        bool done = true;
+        if (data.dtype() == DType::kInt8) {
+          const int8_t* c = data.data<int8_t>();
+          sums.add_with(want, data.numel(), [=](int64_t i) { return (static_cast<float>(c[i]) - zero_point) * scale; });
+        } else if (data.dtype() == DType::kUInt8) {
+          const uint8_t* c = data.data<uint8_t>();
+          sums.add_with(want, data.numel(), [=](int64_t i) { return (static_cast<float>(c[i]) - zero_point) * scale; });
+        } else if (data.dtype() == DType::kInt16) {
+          const int16_t* c = data.data<int16_t>();
+          sums.add_with(want, data.numel(), [=](int64_t i) { return (static_cast<float>(c[i]) - zero_point) * scale; });
+        } else {
+          done = false;
+        }
+        if (done) {
+          acc[it->second].seen_fixed = true;
+          return;
+        }
+      }
+      std::vector<float>& real = scratch();
+      if (!real_values(info, data, real)) return;
+      if (dump) r.dump_fixed[info.name] = Tensor::from_vector<float>(data.shape(), real);
       if (it == index.end()) return;
-      acc[it->second].cumulative.add(f->second.data<float>(), real.data<float>(), real.numel());
+      acc[it->second].cumulative.add(f->second.data<float>(), real.data(), data.numel());
       acc[it->second].seen_fixed = true;
     };
     const TensorMap got = fixed.run_float(samples[s], compare);

@@ -41,6 +41,7 @@ nlohmann::json tensor_json(const TensorAnalysis& t) {
       {"isolated", figures_json(t.isolated)},
       {"cumulative", t.cumulative ? figures_json(*t.cumulative) : nlohmann::json()},
       {"clipped_share", t.clipped_share},
+      {"readers_saturate", t.readers_saturate},
       {"histogram", {{"min", t.histogram_min}, {"max", t.histogram_max}, {"counts", t.histogram}}},
   };
   if (t.weight) j["channel_spread"] = finite(t.channel_spread);
@@ -55,7 +56,7 @@ const char* kHtml = R"HTML(<!DOCTYPE html>
 <style>
 body{font-family:system-ui,sans-serif;margin:20px;color:#222;max-width:1240px}
 h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ccc}
-table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;padding:3px 6px;text-align:right}
+#table{overflow-x:auto}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ddd;padding:3px 6px;text-align:right}
 th{background:#f0f0f0;cursor:pointer;user-select:none}td.l,th.l{text-align:left}
 .bad{background:#fdd}.warn{background:#ffe9c0}.hist{display:inline-block;margin:6px;font-size:11px;width:290px;vertical-align:top}
 li{margin:4px 0}code{background:#f4f4f4;padding:0 3px}.legend span{margin-right:16px}

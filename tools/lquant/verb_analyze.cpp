@@ -27,7 +27,7 @@ the channel ranges. Writes:
   --data NAME=DIR    samples for model input NAME: a folder of .npy files (sorted by name);
                      NAME= may be left out for a one-input model
   --sensitivity      also the model outputs' SNR with only each tensor quantized, and the
-                     gain if only it went int16 (two runs per tensor on 2 samples)
+                     gain if only it went int16 (two runs per tensor on up to 8 samples)
   --dump SAMPLE      dump every tensor of sample SAMPLE (0-based)
   --threads N        Simulator threads (default 1)
 )";
