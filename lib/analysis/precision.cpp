@@ -225,6 +225,10 @@ double channel_spread(const Tensor& w, const QuantParams& p) {
 
 std::string pct(double share) { return fmt::format("{:.3g} %", 100.0 * share); }
 
+std::string subject(const TensorAnalysis& t) {
+  return t.node.empty() ? fmt::format("model input `{}`", t.tensor) : fmt::format("`{}` output `{}`", t.node, t.tensor);
+}
+
 void suggest(PrecisionReport& r) {
   std::vector<const TensorAnalysis*> acts;
   for (const TensorAnalysis& t : r.tensors) {
@@ -239,9 +243,9 @@ void suggest(PrecisionReport& r) {
       const TensorAnalysis& t = *by_gain[i];
       if (t.int16_gain_db.value_or(0) < 0.1 || t.params.dtype == DType::kInt16) continue;
       r.suggestions.push_back(fmt::format(
-          "`{}` output `{}`: {:.1f} dB isolated; int16 raises the model output {:+.1f} dB for {} of MACs "
+          "{}: {:.1f} dB isolated; int16 raises the model output {:+.1f} dB for {} of MACs "
           "(config: \"nodes\": {{\"{}\": {{\"activation_dtype\": \"int16\"}}}})",
-          t.node, t.tensor, t.isolated.snr_db, *t.int16_gain_db,
+          subject(t), t.isolated.snr_db, *t.int16_gain_db,
           pct(r.total_macs ? static_cast<double>(t.macs) / r.total_macs : 0.0), t.node));
     }
   }
@@ -256,7 +260,7 @@ void suggest(PrecisionReport& r) {
   for (size_t i = 0; i < by_isolated.size() && i < 5; ++i) {
     const TensorAnalysis& t = *by_isolated[i];
     if (t.isolated.snr_db > 30.0) break;
-    const std::string where = fmt::format("`{}` output `{}`: {:.1f} dB isolated{}", t.node, t.tensor,
+    const std::string where = fmt::format("{}: {:.1f} dB isolated{}", subject(t),
                                           t.isolated.snr_db,
                                           t.cumulative ? fmt::format(", {:.1f} dB cumulative", t.cumulative->snr_db) : "");
     if (t.clipped_share > 0.005) {
@@ -360,7 +364,9 @@ PrecisionReport analyze_precision(const QuantizedGraph& q, const Program& progra
     t.tensor = v->name();
     t.weight = v->is_constant();
     t.params = *p;
-    if (const Node* n = owner(*v)) {
+    if (v->is_graph_input()) {
+      t.op_type = "Input";  // no node: the program quantizes it as it reads it
+    } else if (const Node* n = owner(*v)) {
       t.node = n->name();
       t.op_type = n->op_type();
       t.macs = macs.count(n->name()) ? macs.at(n->name()) : 0;
@@ -468,6 +474,8 @@ PrecisionReport analyze_precision(const QuantizedGraph& q, const Program& progra
     TensorAnalysis& t = r.tensors[i];
     t.isolated = acc[i].isolated.figures();
     if (acc[i].seen_fixed) t.cumulative = acc[i].cumulative.figures();
+    // The program quantizes a float model input with its parameters, as fake quantization does.
+    if (t.op_type == "Input") t.cumulative = t.isolated;
     t.clipped_share = acc[i].count ? static_cast<double>(acc[i].clipped) / acc[i].count : 0.0;
   }
   for (const auto& [name, sums] : outputs) r.outputs[name] = sums.figures();
@@ -561,10 +569,17 @@ PrecisionReport analyze_quant_dir(const std::string& quant_dir, const std::map<s
                               (dir / "model.lqm").string(), in.name));
     }
   }
+  const std::vector<ProgramTensorInfo> inputs = program.inputs();
+  for (const auto& [name, path] : data_dirs) {
+    const bool known = name.empty() ? inputs.size() == 1
+                                    : std::any_of(inputs.begin(), inputs.end(),
+                                                  [&](const ProgramTensorInfo& in) { return in.name == name; });
+    if (!known) throw Error(StatusCode::kInvalidArgument, fmt::format("--data {}={}: the model has no input \"{}\"", name, path, name));
+  }
   std::vector<TensorMap> samples;
-  for (const ProgramTensorInfo& in : program.inputs()) {
+  for (const ProgramTensorInfo& in : inputs) {
     auto d = data_dirs.find(in.name);
-    if (d == data_dirs.end() && program.inputs().size() == 1) d = data_dirs.find("");
+    if (d == data_dirs.end() && inputs.size() == 1) d = data_dirs.find("");
     if (d == data_dirs.end()) {
       throw Error(StatusCode::kInvalidArgument, fmt::format("model input \"{}\" has no --data {}=DIR", in.name, in.name));
     }
@@ -583,12 +598,6 @@ PrecisionReport analyze_quant_dir(const std::string& quant_dir, const std::map<s
       }
       samples[s][in.name] = std::move(t);
     }
-  }
-  for (const auto& [name, path] : data_dirs) {
-    const bool known = name.empty() ? program.inputs().size() == 1
-                                    : std::any_of(program.inputs().begin(), program.inputs().end(),
-                                                  [&](const ProgramTensorInfo& in) { return in.name == name; });
-    if (!known) throw Error(StatusCode::kInvalidArgument, fmt::format("--data {}={}: the model has no input \"{}\"", name, path, name));
   }
   if (options.dump_sample && *options.dump_sample >= samples.size()) {
     throw Error(StatusCode::kInvalidArgument,

@@ -147,7 +147,7 @@ TEST_CASE("precision analysis: isolated error, histogram and clipping of one ten
   REQUIRE(x.histogram_min <= p.range.min);
   REQUIRE(x.histogram_max >= p.range.max);
   const bool named = std::any_of(r.suggestions.begin(), r.suggestions.end(), [](const std::string& s) {
-    return s.find("`x`") != std::string::npos && s.find("clips") != std::string::npos;
+    return s.find("model input `x`") != std::string::npos && s.find("clips") != std::string::npos;
   });
   REQUIRE(named);
 }
