@@ -80,6 +80,7 @@ struct PipelineResult {
   Program program;                        // the compiled integer program
   uint64_t calibration_samples = 0;
   size_t evaluation_samples = 0;          // the kept calibration samples the SNRs are over
+  std::vector<TensorMap> evaluation_inputs;  // those samples (what the analyze stage reads)
   std::map<std::string, double> output_snr_db;  // fake-quantized vs float on kept samples
   std::map<std::string, double> fixed_snr_db;   // fixed-point Simulator vs float, same samples
   std::vector<StageTime> times;

@@ -581,7 +581,7 @@ PrecisionReport analyze_quant_dir(const std::string& quant_dir, const std::map<s
     auto d = data_dirs.find(in.name);
     if (d == data_dirs.end() && inputs.size() == 1) d = data_dirs.find("");
     if (d == data_dirs.end()) {
-      throw Error(StatusCode::kInvalidArgument, fmt::format("model input \"{}\" has no --data {}=DIR", in.name, in.name));
+      throw Error(StatusCode::kInvalidArgument, fmt::format("model input \"{}\" has no data folder (--data {}=DIR)", in.name, in.name));
     }
     const std::vector<fs::path> files = npy_files(in.name, d->second);
     if (!samples.empty() && samples.size() != files.size()) {
@@ -591,6 +591,10 @@ PrecisionReport analyze_quant_dir(const std::string& quant_dir, const std::map<s
     samples.resize(files.size());
     for (size_t s = 0; s < files.size(); ++s) {
       Tensor t = load_npy(files[s].string());
+      // A sample without the batch dimension, as calibration accepts it.
+      if (!in.shape.empty() && in.shape[0] == 1 && Shape(in.shape.begin() + 1, in.shape.end()) == t.shape()) {
+        t = t.reshaped(in.shape);
+      }
       if (t.shape() != in.shape) {
         throw Error(StatusCode::kInvalidArgument,
                     fmt::format("input \"{}\": '{}' has shape {}, model.lqm expects {}", in.name, files[s].string(),

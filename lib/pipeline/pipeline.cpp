@@ -243,6 +243,7 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
   for (const KeptSample& k : table.kept) kept_samples.push_back(k.inputs);
   result.calibration_samples = table.samples;
   result.evaluation_samples = kept_samples.size();
+  result.evaluation_inputs = kept_samples;
   if (o.calibrate_only) return result;
 
   stage.run("quantize", [&] {
