@@ -93,7 +93,7 @@ struct TensorAnalysis {
   std::optional<double> int16_gain_db;       // model outputs' SNR gain, only this one int16
 };
 
-struct PrecisionReport {
+struct LQ_EXPORT PrecisionReport {
   std::string model;
   size_t samples = 0;
   std::vector<TensorAnalysis> tensors;          // in graph order
