@@ -2,7 +2,9 @@
 // against N float Simulator runs plus N fixed-point Simulator runs, measured in the same
 // process on the same samples (pictures with PP-OCR det's preprocessing).
 //
-//   analysis_overhead QUANT_DIR PICTURE_DIR HxW [N=8] [THREADS=1]
+//   analysis_overhead QUANT_DIR PICTURE_DIR HxW [N=8] [THREADS=1] [REPORT_DIR]
+//
+// With REPORT_DIR, the report is written there too (after the timing).
 #include <libquant/libquant.hpp>
 
 #include <algorithm>
@@ -18,7 +20,7 @@ namespace fs = std::filesystem;
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: %s QUANT_DIR PICTURE_DIR HxW [N=8] [THREADS=1]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s QUANT_DIR PICTURE_DIR HxW [N=8] [THREADS=1] [REPORT_DIR]\n", argv[0]);
     return 2;
   }
   const fs::path dir(argv[1]);
@@ -60,5 +62,9 @@ int main(int argc, char** argv) {
   std::printf("%zu samples, %d threads: %zu float + %zu fixed runs %.2f s, analysis %.2f s (%zu tensors): ratio %.2f\n",
               samples.size(), threads, samples.size(), samples.size(), runs, analysis, report.tensors.size(),
               analysis / runs);
+  if (argc > 6) {
+    report.write(argv[6]);
+    std::printf("wrote %s/report.html\n", argv[6]);
+  }
   return 0;
 }

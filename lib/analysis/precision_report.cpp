@@ -58,7 +58,7 @@ body{font-family:system-ui,sans-serif;margin:20px;color:#222;max-width:1240px}
 h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ccc}
 #table{overflow-x:auto}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ddd;padding:3px 6px;text-align:right}
 th{background:#f0f0f0;cursor:pointer;user-select:none}td.l,th.l{text-align:left}
-.bad{background:#fdd}.warn{background:#ffe9c0}.hist{display:inline-block;margin:6px;font-size:11px;width:290px;vertical-align:top}
+.bad{background:#fdd}.sat{color:#888}.warn{background:#ffe9c0}.hist{display:inline-block;margin:6px;font-size:11px;width:290px;vertical-align:top}
 li{margin:4px 0}code{background:#f4f4f4;padding:0 3px}.legend span{margin-right:16px}
 </style></head><body>
 <h1>libquant precision report</h1>
@@ -100,17 +100,18 @@ function line(get,color){var d='';acts.forEach(function(t,i){var v=get(t);if(v==
  acts.forEach(function(t,i){var v=get(t);if(v===null)return;var c=el('circle',{cx:X(i),cy:Y(v),r:2.5,fill:color},svg,1);el('title',{text:t.node+' / '+t.tensor+': '+f(v)+' dB'},c,1);});}
 line(function(t){return t.isolated.snr_db;},'#2e86c1');line(function(t){return t.cumulative?t.cumulative.snr_db:null;},'#c0392b');
 var cols=[['node','l',function(t){return t.node;}],['tensor','l',function(t){return t.tensor;}],['op','l',function(t){return t.op_type;}],
- ['kind','l',function(t){return t.kind;}],['dtype','l',function(t){return t.dtype+(t.per_channel?' /ch':'');}],['method','l',function(t){return t.method;}],
+ ['kind','l',function(t){return t.kind;}],['dtype','l',function(t){return t.dtype+(t.per_channel?' /ch':'');}],['method','l',function(t){return t.method+(sat(t)?' (clip where readers saturate)':'');}],
  ['isolated dB','',function(t){return t.isolated.snr_db;}],['cumulative dB','',function(t){return t.cumulative?t.cumulative.snr_db:null;}],
  ['cosine','',function(t){return t.cumulative?t.cumulative.cosine:null;}],['max abs err','',function(t){return t.cumulative?t.cumulative.max_abs_error:t.isolated.max_abs_error;}],
  ['clipped %','',function(t){return 100*t.clipped_share;}],['ch. spread','',function(t){return t.channel_spread===undefined?null:t.channel_spread;}],
  ['only-this out dB','',function(t){return t.sensitivity?t.sensitivity.output_snr_db_only_this:null;}],['int16 gain dB','',function(t){return t.sensitivity?t.sensitivity.int16_gain_db:null;}],
  ['MACs','',function(t){return t.macs;}]];
+function sat(t){return t.readers_saturate&&t.clipped_share>0.005;}
 var rows=R.tensors.slice(),sortCol=6,asc=true;
 function draw(){var box=document.getElementById('table');box.innerHTML='';var tb=el('table',{id:'offenders'},box),hr=el('tr',{},tb);
  cols.forEach(function(c,i){var th=el('th',{'class':c[1],text:c[0]+(i===sortCol?(asc?' \u25b2':' \u25bc'):'')},hr);th.onclick=function(){if(sortCol===i)asc=!asc;else{sortCol=i;asc=true;}draw();};});
  rows.sort(function(a,b){var x=cols[sortCol][2](a),y=cols[sortCol][2](b);if(x===y)return 0;if(x===null)return 1;if(y===null)return -1;return (x<y?-1:1)*(asc?1:-1);});
- rows.forEach(function(t){var r=el('tr',{},tb),iso=t.isolated.snr_db;if(iso<20)r.className='bad';else if(iso<30||t.clipped_share>0.005)r.className='warn';
+ rows.forEach(function(t){var r=el('tr',{},tb),iso=t.isolated.snr_db;if(sat(t))r.className='sat';else if(iso<20)r.className='bad';else if(iso<30||t.clipped_share>0.005)r.className='warn';
   cols.forEach(function(c){var v=c[2](t);el('td',{'class':c[1],text:typeof v==='number'?(c[0]==='MACs'?v:f(v,c[0]==='cosine'?5:2)):(v===null?'':v)},r);});});}
 draw();
 var hb=document.getElementById('hists');
