@@ -4,7 +4,8 @@
 //
 //   analysis_overhead QUANT_DIR PICTURE_DIR HxW [N=8] [THREADS=1] [REPORT_DIR]
 //
-// With REPORT_DIR, the report is written there too (after the timing).
+// With REPORT_DIR, the report is written there too (after the timing); a seventh argument
+// "sensitivity" adds the sensitivity runs to that report (not timed against the bound).
 #include <libquant/libquant.hpp>
 
 #include <algorithm>
@@ -63,7 +64,14 @@ int main(int argc, char** argv) {
               samples.size(), threads, samples.size(), samples.size(), runs, analysis, report.tensors.size(),
               analysis / runs);
   if (argc > 6) {
-    report.write(argv[6]);
+    lq::PrecisionReport written = report;
+    if (argc > 7 && std::string(argv[7]) == "sensitivity") {
+      options.sensitivity = true;
+      written = lq::analyze_precision(q, program, samples, options);
+      std::printf("with sensitivity: %.2f s\n", written.seconds);
+      for (size_t i = 0; i < written.suggestions.size() && i < 3; ++i) std::printf("  %s\n", written.suggestions[i].c_str());
+    }
+    written.write(argv[6]);
     std::printf("wrote %s/report.html\n", argv[6]);
   }
   return 0;

@@ -244,7 +244,7 @@ void suggest(PrecisionReport& r) {
       if (t.int16_gain_db.value_or(0) < 0.1 || t.params.dtype == DType::kInt16) continue;
       r.suggestions.push_back(fmt::format(
           "{}: {:.1f} dB isolated; int16 raises the model output {:+.1f} dB for {} of MACs "
-          "(config: \"nodes\": {{\"{}\": {{\"activation_dtype\": \"int16\"}}}})",
+          "(config: \"nodes\": {{\"{}\": {{\"activation\": \"int16\"}}}})",
           subject(t), t.isolated.snr_db, *t.int16_gain_db,
           pct(r.total_macs ? static_cast<double>(t.macs) / r.total_macs : 0.0), t.node));
     }

@@ -186,10 +186,15 @@ TEST_CASE("precision analysis: sensitivity measures the outputs with one tensor 
   REQUIRE(*y.sensitivity_snr_db > min_output(r.fake_quant_output_snr_db));
   REQUIRE(entry(r, "x").sensitivity_snr_db.has_value());
   REQUIRE_FALSE(entry(r, "w").sensitivity_snr_db.has_value());
-  const bool int16_line = std::any_of(r.suggestions.begin(), r.suggestions.end(), [](const std::string& s) {
+  const auto int16_line = std::find_if(r.suggestions.begin(), r.suggestions.end(), [](const std::string& s) {
     return s.find("int16 raises the model output") != std::string::npos;
   });
-  REQUIRE(int16_line);
+  REQUIRE(int16_line != r.suggestions.end());
+  // The config it proposes is a valid quant config asking int16 for that node.
+  const size_t from = int16_line->find("(config: ") + 9;
+  const QuantConfig proposed = QuantConfig::from_json("{" + int16_line->substr(from, int16_line->rfind(')') - from) + "}");
+  REQUIRE(proposed.nodes.size() == 1);
+  REQUIRE(proposed.nodes.begin()->second.activation_dtype == DType::kInt16);
 }
 
 TEST_CASE("parse_quant_params reads params_json back onto the float graph", "[analysis][report]") {
