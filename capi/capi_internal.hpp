@@ -154,6 +154,7 @@ struct lq_pipeline_result {
   std::vector<double> fixed_snr_db;       // by output
   std::vector<std::string> artifacts;
   std::string report_json;
+  std::vector<lq::TensorMap> evaluation_inputs;  // what lq_analyze reads without data folders
 };
 
 #undef LQ_CAPI_HANDLE

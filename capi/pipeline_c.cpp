@@ -62,6 +62,7 @@ std::unique_ptr<lq_pipeline_result> result_handle(lq::PipelineResult r) {
   }
   result->artifacts = std::move(r.artifacts);
   result->report_json = std::move(r.report_json);
+  result->evaluation_inputs = std::move(r.evaluation_inputs);
   return result;
 }
 
@@ -375,5 +376,54 @@ lq_status* lq_pipeline_result_program(const lq_pipeline_result* result, lq_progr
 }
 
 void lq_pipeline_result_release(lq_pipeline_result* result) { release(result); }
+
+lq_status* lq_analyze(const lq_pipeline_result* result, const char* quant_dir, const char* const* input_names,
+                      const char* const* data_dirs, size_t data_count, const char* output_dir,
+                      const lq_analyze_options* given, lq_buffer** report_json) {
+  clear(report_json);
+  return guard(__func__, [&] {
+    lq_analyze_options defaults;
+    lq_analyze_options_init(&defaults);
+    const lq_analyze_options* options = given ? given : &defaults;
+    check_options(*options, LQ_FIRST_VERSION_SIZE(lq_analyze_options, threads), "lq_analyze_options",
+                  "options->struct_size");
+    if (options->threads < 1) invalid_argument(fmt::format("options->threads is {}, must be >= 1", options->threads));
+    if (options->dump_sample < -1) invalid_argument(fmt::format("options->dump_sample is {}, use -1 for none", options->dump_sample));
+    require(output_dir, "output_dir");
+    if (!*output_dir) invalid_argument("output_dir is empty");
+    lq::AnalysisOptions analysis;
+    analysis.sensitivity = options->sensitivity != 0;
+    analysis.threads = options->threads;
+    if (options->dump_sample >= 0) analysis.dump_sample = static_cast<size_t>(options->dump_sample);
+    lq::PrecisionReport report;
+    if (result) {
+      const lq_pipeline_result& r = live(result, "result");
+      if (quant_dir || data_count) invalid_argument("give either result or quant_dir with data folders, not both");
+      if (r.evaluation_inputs.empty()) {
+        failed_precondition("result kept no calibration samples to analyze on (calibration keep_samples is 0)");
+      }
+      if (analysis.dump_sample && *analysis.dump_sample >= r.evaluation_inputs.size()) {
+        invalid_argument(fmt::format("options->dump_sample is {}, the result kept {} samples", options->dump_sample,
+                                     r.evaluation_inputs.size()));
+      }
+      report = lq::analyze_precision(*r.quantized, r.program, r.evaluation_inputs, analysis);
+      report.write(output_dir);
+    } else {
+      require(quant_dir, "quant_dir (with result NULL)");
+      if (data_count == 0) invalid_argument("data_count is 0: give a folder of .npy samples per model input");
+      require(data_dirs, "data_dirs");
+      std::map<std::string, std::string> folders;
+      for (size_t i = 0; i < data_count; ++i) {
+        if (!data_dirs[i]) invalid_argument(fmt::format("data_dirs[{}] is NULL", i));
+        const std::string name = input_names && input_names[i] ? input_names[i] : "";
+        if (!folders.emplace(name, data_dirs[i]).second) {
+          invalid_argument(fmt::format("input_names[{}]: input \"{}\" is given twice", i, name));
+        }
+      }
+      report = lq::analyze_quant_dir(quant_dir, folders, output_dir, analysis);
+    }
+    if (report_json) *report_json = new_buffer(report.to_json());
+  });
+}
 
 }  // extern "C"

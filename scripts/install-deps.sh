@@ -7,6 +7,7 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler
   xtensor-dev libxsimd-dev libfmt-dev nlohmann-json3-dev catch2 libstb-dev libyaml-cpp-dev
   python3-onnx python3-numpy python3-pil fonts-dejavu-core
+  chromium  # the HTML precision report, opened headless (tests/analysis, label "report")
   espeak-ng  # speech for the model corpus (scripts/make-corpus-data.py)
   rustc cargo golang-go  # the Rust and Go examples (tests/examples)
   liblmdb-dev python3-lmdb  # LMDB calibration sets (python3-lmdb writes the tests' sets)

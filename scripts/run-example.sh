@@ -4,7 +4,8 @@
 # Pipeline calibrates on the bundled calibration pictures, quantizes to int8, compiles the
 # integer program (build/example/model.lqm) and measures it; the fixed-point Simulator runs
 # that program on the two pictures and on the bundled evaluation pictures, and the
-# accuracy of float and of the int8 program is printed.
+# accuracy of float and of the int8 program is printed; last, the precision report
+# (build/example/analysis/report.html) says where int8 lost accuracy, layer by layer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 models=$(./scripts/fetch-models.sh)

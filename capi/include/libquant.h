@@ -63,7 +63,8 @@ extern "C" {
  *      lq_npy_load, lq_npy_save, lq_fixed_simulator_run_observed
  *   4  calibration beyond one process: lq_pipeline_set_calibration_shard,
  *      lq_pipeline_set_stats_output, lq_pipeline_set_calibrate_only,
- *      lq_pipeline_set_stats_inputs, lq_calibration_stats_merge, lq_calibrator_save_stats */
+ *      lq_pipeline_set_stats_inputs, lq_calibration_stats_merge, lq_calibrator_save_stats;
+ *      the precision report (lq_analyze) */
 #define LQ_API_VERSION 4
 
 LQ_C_API const char* lq_version(void); /* the library's release, e.g. "0.1.0" */
@@ -727,6 +728,38 @@ LQ_C_API lq_status* lq_pipeline_result_quantized_graph(const lq_pipeline_result*
 LQ_C_API lq_status* lq_pipeline_result_program(const lq_pipeline_result* result,
                                                lq_program** out);
 LQ_C_API void lq_pipeline_result_release(lq_pipeline_result* result);
+
+/* ---- Precision analysis ------------------------------------------------------------- */
+
+typedef struct lq_analyze_options {
+  size_t struct_size;
+  /* Non-zero: also each activation's effect on the model outputs (the outputs' SNR with only
+   * it quantized, and the gain if only it went int16): two runs per tensor, slower. */
+  int sensitivity;
+  int64_t dump_sample; /* >= 0: every tensor of that sample into output_dir/dumps/; -1: none */
+  int threads;         /* Simulator threads (>= 1) */
+} lq_analyze_options;
+
+static inline void lq_analyze_options_init(lq_analyze_options* options) {
+  options->struct_size = sizeof(*options);
+  options->sensitivity = 0;
+  options->dump_sample = -1;
+  options->threads = 1;
+}
+
+/* Where the quantized model lost accuracy, layer by layer: writes output_dir/report.json
+ * (schema: docs/report-schema.md), output_dir/report.html (one self-contained page) and, with
+ * a dump sample, output_dir/dumps/ (through a temporary folder: nothing half-written on
+ * failure). Analyzes `result` (a pipeline run) on its kept calibration samples when `result`
+ * is not NULL (then quant_dir and the data folders must be NULL / 0), else `quant_dir` (what
+ * `lquant quantize` or a pipeline wrote: model.float.onnx, quant_params.json, model.lqm) on
+ * folders of .npy files, data_dirs[i] for model input input_names[i] (a NULL or "" name: the
+ * model's only input). `options` may be NULL (the defaults); `report_json` may be NULL, else
+ * it receives report.json's text. */
+LQ_C_API lq_status* lq_analyze(const lq_pipeline_result* result, const char* quant_dir,
+                               const char* const* input_names, const char* const* data_dirs,
+                               size_t data_count, const char* output_dir,
+                               const lq_analyze_options* options, lq_buffer** report_json);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -4,7 +4,8 @@
 // compiles the integer program (OUT/model.lqm) and measures it; the pictures are then
 // classified by the fixed-point Simulator running that program, next to float. With
 // --eval, every picture of that folder named NAME_0.png or NAME_180.png is classified by
-// both, and the accuracy against the name's angle is printed.
+// both, and the accuracy against the name's angle is printed. Last, the precision report
+// (OUT/analysis/report.html) says where int8 lost accuracy, layer by layer.
 //
 //   classify_direction CLS_MODEL.onnx [--calib DIR [--out DIR] [--eval DIR]] PICTURE.png...
 #include <libquant/libquant.hpp>
@@ -163,6 +164,15 @@ int main(int argc, char** argv) {
                   pictures[i].c_str(), kLabels[q.label], q.probability, out_dir.c_str());
     }
     if (!eval_dir.empty()) evaluate(float_run, fixed_run, input, output, eval_dir);
+
+    // Where int8 lost accuracy: every quantized tensor of the program against float, on the
+    // calibration pictures the pipeline kept.
+    const lq::PrecisionReport report =
+        lq::analyze_precision(result.quantized, result.program, result.evaluation_inputs);
+    const std::string report_dir = (fs::path(out_dir) / "analysis").string();
+    report.write(report_dir);
+    if (!report.suggestions.empty()) std::printf("precision: %s\n", report.suggestions.front().c_str());
+    std::printf("precision report: %s/report.html\n", report_dir.c_str());
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "libquant/export.hpp"
 #include "libquant/graph.hpp"
 #include "libquant/quantizer.hpp"
+#include "libquant/runtime.hpp"
 #include "libquant/simulator.hpp"
 #include "libquant/tensor.hpp"
 
@@ -51,5 +53,89 @@ LQ_EXPORT QuantizedGraph quantize_model(const Quantizer& quantizer, const Graph&
                                         const CalibrationTable& table,
                                         const std::vector<TensorMap>& samples = {},
                                         const StepProgress& progress = nullptr);
+
+// ---- Precision analysis: where accuracy was lost, layer by layer ------------------------
+// The report's JSON schema is docs/report-schema.md.
+
+struct AnalysisOptions {
+  // Per activation: the model outputs' SNR with only it fake-quantized, and the gain when
+  // only it goes int16 (two fake-quantized runs per tensor on `sensitivity_samples`).
+  bool sensitivity = false;
+  size_t sensitivity_samples = 8;
+  std::optional<size_t> dump_sample;  // keep every tensor of this sample, float and fixed
+  int histogram_bins = 64;
+  int threads = 1;
+};
+
+// One tensor against its float values; `relative` is noise power over signal power.
+struct ErrorFigures {
+  double snr_db = 0.0;
+  double cosine = 1.0;
+  double max_abs = 0.0;
+  double relative = 0.0;
+};
+
+struct TensorAnalysis {
+  std::string tensor;   // value name
+  std::string node;     // its producer (for weights: the node reading it)
+  std::string op_type;
+  bool weight = false;  // a constant (weights), else an activation
+  QuantParams params;
+  int64_t elements = 0;  // per sample
+  int64_t macs = 0;      // of the producing node (program layers)
+  // The fixed-point program's tensor (dequantized) against float, over all samples;
+  // empty for weights and for values the program does not store.
+  std::optional<ErrorFigures> cumulative;
+  // Only this tensor quantized and dequantized, its float values as input (fake
+  // quantization of the float tensor alone).
+  ErrorFigures isolated;
+  double clipped_share = 0.0;  // values outside params.range
+  // Every reader saturates (HardSigmoid, Clip, Relu, HardSwish): the Quantizer may clip the
+  // range where they do, so clipped values there cost nothing downstream.
+  bool readers_saturate = false;
+  double histogram_min = 0.0, histogram_max = 0.0;  // bins span this (clip range included)
+  std::vector<int64_t> histogram;
+  double channel_spread = 0.0;  // weights: max / min of the output channels' max |w|
+  std::optional<double> sensitivity_snr_db;  // model outputs, only this tensor quantized
+  std::optional<double> int16_gain_db;       // model outputs' SNR gain, only this one int16
+};
+
+struct LQ_EXPORT PrecisionReport {
+  std::string model;
+  size_t samples = 0;
+  std::vector<TensorAnalysis> tensors;          // in graph order
+  std::map<std::string, ErrorFigures> outputs;  // fixed-point program vs float
+  std::map<std::string, double> fake_quant_output_snr_db;  // with sensitivity
+  int64_t total_macs = 0;
+  std::vector<std::string> suggestions;  // worst first
+  TensorMap dump_float, dump_fixed;      // AnalysisOptions::dump_sample
+  double seconds = 0.0;
+
+  std::string to_json() const;  // docs/report-schema.md
+  std::string to_html() const;  // one self-contained page (inline SVG and script)
+  // DIR/report.json, DIR/report.html and DIR/dumps/ (with a dump): written into a
+  // temporary folder, then renamed into place.
+  void write(const std::string& dir) const;
+};
+
+// Runs `samples` through the float graph and the fixed-point `program` and measures every
+// tensor `qgraph` quantized. Throws kInvalidArgument naming the input when a sample does
+// not fit the program's inputs.
+LQ_EXPORT PrecisionReport analyze_precision(const QuantizedGraph& qgraph, const Program& program,
+                                            const std::vector<TensorMap>& samples,
+                                            const AnalysisOptions& options = {});
+
+// quant_params.json (QuantizedGraph::params_json) back onto its float graph; throws
+// kInvalidModel naming `context` and the tensor when a name is not in the graph.
+LQ_EXPORT QuantizedGraph parse_quant_params(Graph graph, const std::string& json,
+                                            const std::string& context = "quant_params.json");
+
+// What `lquant analyze` does: reads QUANT_DIR (model.float.onnx, quant_params.json,
+// model.lqm, as `lquant quantize` writes them), samples from folders of .npy files (input
+// name -> folder; "" for a one-input model) and writes the report into `out_dir`.
+LQ_EXPORT PrecisionReport analyze_quant_dir(const std::string& quant_dir,
+                                            const std::map<std::string, std::string>& data_dirs,
+                                            const std::string& out_dir,
+                                            const AnalysisOptions& options = {});
 
 }  // namespace lq

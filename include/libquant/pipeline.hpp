@@ -56,6 +56,11 @@ struct LQ_EXPORT PipelineOptions {
   std::vector<std::string> artifacts = {"float", "qdq", "params", "config", "program",
                                         "program_summary", "report"};
   static const std::vector<std::string>& artifact_names();  // every artifact there is
+  // The analyze stage (after evaluate): the precision report of the program on the kept
+  // calibration samples, written into `analysis_dir` (default: output_dir/analysis).
+  bool analyze = false;
+  AnalysisOptions analysis;
+  std::string analysis_dir;
 
   // One schema for JSON and YAML; errors name the key's path, the allowed values and the
   // nearest valid key. Relative paths are taken relative to `base_dir`.
@@ -76,11 +81,14 @@ struct PipelineResult {
   Program program;                        // the compiled integer program
   uint64_t calibration_samples = 0;
   size_t evaluation_samples = 0;          // the kept calibration samples the SNRs are over
+  std::vector<TensorMap> evaluation_inputs;  // those samples (what the analyze stage reads)
   std::map<std::string, double> output_snr_db;  // fake-quantized vs float on kept samples
   std::map<std::string, double> fixed_snr_db;   // fixed-point Simulator vs float, same samples
   std::vector<StageTime> times;
   std::vector<std::string> artifacts;     // files written
   std::string report_json;                // everything above, as JSON
+  std::optional<PrecisionReport> analysis;  // with PipelineOptions::analyze
+  std::string analysis_dir;                 // where it was written
 };
 
 using StageCallback = std::function<void(const std::string& stage)>;

@@ -236,6 +236,7 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
   for (const KeptSample& k : table.kept) kept_samples.push_back(k.inputs);
   result.calibration_samples = table.samples;
   result.evaluation_samples = kept_samples.size();
+  result.evaluation_inputs = kept_samples;
   if (o.calibrate_only) return result;
 
   stage.run("quantize", [&] {
@@ -287,6 +288,16 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
       result.artifacts.push_back(path);
     }
   });
+  if (o.analyze) {
+    stage.run("analyze", [&] {
+      result.analysis_dir = !o.analysis_dir.empty() ? o.analysis_dir : (fs::path(o.output_dir) / "analysis").string();
+      AnalysisOptions options = o.analysis;
+      options.threads = std::max(options.threads, o.threads);
+      result.analysis = analyze_precision(result.quantized, result.program, kept_samples, options);
+      result.analysis->write(result.analysis_dir);
+      result.artifacts.push_back((fs::path(result.analysis_dir) / "report.html").string());
+    });
+  }
   result.report_json = report(o, result);
   if (wants(o, "report")) {
     const fs::path path = fs::path(o.output_dir) / "report.json";

@@ -631,8 +631,60 @@ static void test_pipeline_shards(void) {
   lq_pipeline_release(pipeline);
 }
 
+/* The precision report of a pipeline result and of the folder the pipeline wrote. */
+static void test_pipeline_analyze(void) {
+  static const char kConfig[] =
+      "{\"model\": {\"path\": \"model.onnx\"},"
+      " \"input\": {\"x\": {\"calibration\": \"x_npy\"}, \"s\": {\"calibration\": \"s_npy\"}},"
+      " \"output\": {\"dir\": \"out_analyze\", \"artifacts\": [\"float\", \"params\", \"program\"]}}";
+  const char* names[] = {"x", "s"};
+  char x_dir[1024], s_dir[1024], quant_dir[1024], out[1024];
+  const char* dirs[] = {path_in(x_dir, sizeof x_dir, "x_npy"), path_in(s_dir, sizeof s_dir, "s_npy")};
+  lq_pipeline* pipeline = NULL;
+  lq_pipeline_result* result = NULL;
+  lq_buffer* json = NULL;
+  lq_analyze_options options;
+  FILE* html = NULL;
+
+  CHECK(write_pipeline_files());
+  CHECK_OK(lq_pipeline_create_from_json(kConfig, g_work_dir, &pipeline));
+  CHECK_OK(lq_pipeline_run(pipeline, NULL, &result));
+  CHECK_OK(lq_analyze(result, NULL, NULL, NULL, 0, work_path("analysis_result"), NULL, &json));
+  CHECK(buffer_contains(json, "\"schema\": \"libquant.precision_report\""));
+  CHECK(buffer_contains(json, "\"version\": 1"));
+  lq_buffer_release(json);
+  json = NULL;
+
+  lq_analyze_options_init(&options);
+  options.dump_sample = 1;
+  options.threads = 2;
+  path_in(quant_dir, sizeof quant_dir, "out_analyze");
+  CHECK_OK(lq_analyze(NULL, quant_dir, names, dirs, 2, path_in(out, sizeof out, "analysis_dir"), &options, NULL));
+  html = fopen(work_path("analysis_dir/report.html"), "rb");
+  CHECK(html != NULL);
+  if (html) fclose(html);
+
+  CHECK_ERROR(lq_analyze(result, quant_dir, names, dirs, 2, out, NULL, &json), LQ_INVALID_ARGUMENT, "not both");
+  CHECK(json == NULL);
+  CHECK_ERROR(lq_analyze(result, NULL, NULL, NULL, 0, NULL, NULL, NULL), LQ_INVALID_ARGUMENT, "output_dir is NULL");
+  CHECK_ERROR(lq_analyze(NULL, quant_dir, names, dirs, 1, out, NULL, NULL), LQ_INVALID_ARGUMENT,
+              "model input \"s\" has no data folder");
+  CHECK_ERROR(lq_analyze(NULL, work_path("no_such_dir"), names, dirs, 2, out, NULL, NULL), LQ_NOT_FOUND,
+              "model.float.onnx' is missing");
+  options.threads = 0;
+  CHECK_ERROR(lq_analyze(result, NULL, NULL, NULL, 0, out, &options, NULL), LQ_INVALID_ARGUMENT,
+              "options->threads is 0");
+  options.threads = 1;
+  options.dump_sample = 99;
+  CHECK_ERROR(lq_analyze(result, NULL, NULL, NULL, 0, out, &options, NULL), LQ_INVALID_ARGUMENT,
+              "the result kept 4 samples");
+  lq_pipeline_result_release(result);
+  lq_pipeline_release(pipeline);
+}
+
 void test_pipeline(void) {
   test_pipeline_shards();
+  test_pipeline_analyze();
   test_pipeline_from_yaml();
   test_pipeline_from_json();
   test_pipeline_setters();

@@ -3,7 +3,7 @@
 # then calibrate, quantize, compile, and the fixed-point program read back from model.lqm).
 # Checks both pictures' directions from float and from the program, that the program was
 # written, and that its accuracy on the bundled evaluation pictures is within 5 points of
-# float's. Exits 77 (ctest's skip) when the models cannot be fetched.
+# float's, and that it ends by writing the precision report. Exits 77 (ctest's skip) when the models cannot be fetched.
 #
 #   run_cpp_example.sh PROGRAM SOURCE_DIR WORK_DIR
 set -euo pipefail
@@ -27,6 +27,9 @@ expect '^.*/text_line_rotated\.png: 180 degrees \(p=[0-9.]+, float\)$'
 expect '^.*/text_line\.png: 0 degrees \(p=[0-9.]+, int8 fixed-point program'
 expect '^.*/text_line_rotated\.png: 180 degrees \(p=[0-9.]+, int8 fixed-point program'
 [ -s "$work/out/model.lqm" ] || { echo "FAIL: $work/out/model.lqm was not written" >&2; exit 1; }
+expect "^precision report: $work/out/analysis/report\.html\$"
+[ -s "$work/out/analysis/report.html" ] && [ -s "$work/out/analysis/report.json" ] ||
+  { echo "FAIL: the precision report was not written into $work/out/analysis" >&2; exit 1; }
 line=$(grep '^accuracy on ' <<<"$out")
 float=$(sed -E 's/.*float ([0-9.]+) %.*/\1/' <<<"$line")
 fixed=$(sed -E 's/.*program ([0-9.]+) %;.*/\1/' <<<"$line")

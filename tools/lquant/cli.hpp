@@ -9,6 +9,10 @@
 #include <utility>
 #include <vector>
 
+namespace lq {
+struct PrecisionReport;
+}
+
 namespace lq::cli {
 
 // Exit codes, documented in `lquant --help`.
@@ -64,5 +68,8 @@ int quantize_verb(const std::vector<std::string>& args);
 int build_verb(const std::vector<std::string>& args);
 int calibrate_verb(const std::vector<std::string>& args);
 int merge_stats_verb(const std::vector<std::string>& args);
+int analyze_verb(const std::vector<std::string>& args);
+// The precision report's outputs and first suggestions, and where it was written.
+void print_report_summary(const PrecisionReport& report, const std::string& out_dir);
 
 }  // namespace lq::cli

@@ -20,6 +20,8 @@ verbs:
   calibrate  gather calibration statistics (one shard of the samples with --shard I/N) into
              a file, for `quantize --stats`
   merge-stats  merge the statistics files of the shards of one calibration, exactly
+  analyze    where a quantized model lost accuracy, layer by layer: report.json and
+             report.html from what quantize wrote (see `lquant analyze --help`)
   build      the whole job from one YAML/JSON config (see `lquant build --help`)
 
 `lquant <verb> --help` describes a verb.
@@ -47,6 +49,7 @@ int main(int argc, char** argv) {
     if (verb == "build") return build_verb(args);
     if (verb == "calibrate") return calibrate_verb(args);
     if (verb == "merge-stats") return merge_stats_verb(args);
+    if (verb == "analyze") return analyze_verb(args);
     throw UsageError("unknown verb '" + verb + "' (see lquant --help)");
   } catch (const UsageError& e) {
     std::cerr << "lquant: " << e.what() << "\n";

@@ -30,6 +30,8 @@ struct QuantizeArgs {
   std::string shard;                // calibrate: "I/N"
   std::string stats_out;            // calibrate (required), quantize (optional)
   std::vector<std::string> stats;   // quantize: statistics files instead of --calib
+  bool analyze = false;             // quantize: also write the precision report
+  bool sensitivity = false;         // with analyze: each tensor's effect on the outputs
 };
 
 enum class QuantizeVerb { kQuantize, kCalibrate };

@@ -64,6 +64,11 @@ quantization:
                          are merged exactly: the result equals calibrating on all their samples
   --stats-out FILE       also write the calibration statistics to FILE
 
+analysis:
+  --analyze              also write the precision report (lquant analyze) on the kept
+                         calibration samples into DIR/analysis/
+  --sensitivity          with --analyze: each tensor's effect on the outputs (slower)
+
 compilation:
   --target NAME          generic (default: int8 and int16 integer ops) | int8 (no int16: what
                          the config asks in int16 falls back to int8, with a note)
@@ -123,6 +128,10 @@ QuantizeArgs parse_quantize(const std::vector<std::string>& args, QuantizeVerb v
       q.threads = parse_positive(arg, value());
     } else if (arg == "--target") {
       q.target = value();
+    } else if (arg == "--analyze") {
+      q.analyze = true;
+    } else if (arg == "--sensitivity") {
+      q.sensitivity = true;
     } else if (arg == "--images") {
       q.images = true;
     } else if (arg == "--image-size") {
@@ -170,6 +179,7 @@ QuantizeArgs parse_quantize(const std::vector<std::string>& args, QuantizeVerb v
     }
   }
   if (q.model.empty()) throw UsageError(fmt::format("{} needs a MODEL.onnx", verb_name));
+  if (q.sensitivity && !q.analyze) throw UsageError("--sensitivity needs --analyze");
   const bool skip = q.method && *q.method == "skip";
   if (verb == QuantizeVerb::kCalibrate) {
     if (q.stats_out.empty()) throw UsageError("calibrate needs --stats-out FILE");
@@ -234,6 +244,8 @@ PipelineOptions pipeline_options(const QuantizeArgs& q) {
   o.output_dir = q.out_dir;
   o.artifacts = {"qdq", "float", "params", "quant_config", "program", "program_summary"};
   if (o.calibrate_only) o.artifacts.clear();
+  o.analyze = q.analyze;
+  o.analysis.sensitivity = q.sensitivity;
   return o;
 }
 
@@ -300,6 +312,7 @@ int quantize_verb(const std::vector<std::string>& args) {
   });
   steps.finish();
   print_summary(result);
+  if (result.analysis) print_report_summary(*result.analysis, result.analysis_dir);
   return kExitOk;
 }
 

@@ -1,0 +1,257 @@
+// lib/analysis precision report: per-tensor figures against independent computations,
+// quant_params.json read back, suggestions, sensitivity, and the files written.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "kernel_test_util.hpp"
+#include "libquant/analysis.hpp"
+#include "libquant/calibrator.hpp"
+#include "libquant/compiler.hpp"
+#include "libquant/quantizer.hpp"
+#include "libquant/runtime.hpp"
+
+using namespace lq;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// x[1,3,6,6] -> Conv(w[4,3,3,3], b[4], pads 1) -> c -> Relu -> y; the weights' channels
+// differ 8x in magnitude.
+Graph conv_relu() {
+  Graph g;
+  g.set_opset("", 13);
+  Value* x = g.add_value("x");
+  x->type() = TensorType{DType::kFloat32, true, {{1, {}}, {3, {}}, {6, {}}, {6, {}}}};
+  g.add_input(x);
+  std::vector<float> w = test::random_floats(4 * 27, 7, -1.0f, 1.0f);
+  for (size_t i = 0; i < w.size(); ++i) w[i] *= static_cast<float>(1 << (i / 27));
+  Value* wv = g.add_value("w");
+  g.set_initializer(wv, Tensor::from_vector<float>({4, 3, 3, 3}, w));
+  Value* bv = g.add_value("b");
+  g.set_initializer(bv, Tensor::from_vector<float>({4}, {0.5f, -0.25f, 1.0f, 0.0f}));
+  Value* c = g.add_value("c");
+  g.add_node("Conv", {x, wv, bv}, {c}, "conv")->set_attr("pads", test::attr_ints({1, 1, 1, 1}));
+  Value* y = g.add_value("y");
+  g.add_node("Relu", {c}, {y}, "relu");
+  g.add_output(y);
+  return g;
+}
+
+std::vector<TensorMap> samples(size_t n) {
+  std::vector<TensorMap> out;
+  for (size_t s = 0; s < n; ++s) {
+    out.push_back({{"x", Tensor::from_vector<float>({1, 3, 6, 6}, test::random_floats(108, 100 + s, -2.0f, 2.0f))}});
+  }
+  return out;
+}
+
+struct Quantized {
+  QuantizedGraph q;
+  Program program;
+};
+
+Quantized quantize(const Graph& g, QuantConfig config = {}) {
+  Calibrator calibrator(g);
+  for (const TensorMap& s : samples(4)) calibrator.add_sample(s);
+  Quantized out;
+  out.q = Quantizer(config).quantize(g, calibrator.table());
+  out.q.graph = g.clone();
+  out.program = Compiler().compile(out.q);
+  return out;
+}
+
+const TensorAnalysis& entry(const PrecisionReport& r, const std::string& tensor) {
+  for (const TensorAnalysis& t : r.tensors) {
+    if (t.tensor == tensor) return t;
+  }
+  FAIL("no entry for " << tensor);
+  throw;
+}
+
+double snr(const std::vector<float>& want, const std::vector<float>& got) {
+  double s = 0, n = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    s += double(want[i]) * want[i];
+    n += double(got[i] - want[i]) * (got[i] - want[i]);
+  }
+  return 10 * std::log10(s / n);
+}
+
+double min_output(const std::map<std::string, double>& snr) {
+  double worst = 1e9;
+  for (const auto& [name, s] : snr) worst = std::min(worst, s);
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("precision analysis: cumulative error is the fixed program's tensors against float", "[analysis][report]") {
+  const Graph g = conv_relu();
+  const Quantized qz = quantize(g);
+  const std::vector<TensorMap> data = samples(3);
+  const PrecisionReport r = analyze_precision(qz.q, qz.program, data);
+  REQUIRE(r.samples == 3);
+  const TensorAnalysis& y = entry(r, "y");
+  REQUIRE_FALSE(y.weight);
+  REQUIRE(y.node == "relu");
+  REQUIRE(y.macs == 4 * 27 * 36);  // the fused Conv's
+  REQUIRE(y.cumulative.has_value());
+  // Independently: the program's dequantized output against the float Simulator's.
+  const Simulator reference(qz.q.graph);
+  const FixedSimulator fixed(qz.program);
+  std::vector<float> want, got;
+  for (const TensorMap& s : data) {
+    const Tensor w = reference.run(s).at("y"), q = fixed.run_float(s).at("y");
+    want.insert(want.end(), w.data<float>(), w.data<float>() + w.numel());
+    got.insert(got.end(), q.data<float>(), q.data<float>() + q.numel());
+  }
+  REQUIRE(y.cumulative->snr_db == Approx(snr(want, got)).epsilon(1e-4));
+  REQUIRE(r.outputs.at("y").snr_db == Approx(y.cumulative->snr_db).epsilon(1e-6));
+  REQUIRE(y.cumulative->cosine > 0.99);
+  REQUIRE(y.cumulative->cosine <= 1.0 + 1e-9);
+}
+
+TEST_CASE("precision analysis: isolated error, histogram and clipping of one tensor", "[analysis][report]") {
+  const Graph g = conv_relu();
+  QuantConfig config;
+  config.tensors["x"].min = -1.0;  // clips the inputs drawn from [-2, 2]
+  config.tensors["x"].max = 1.0;
+  const Quantized qz = quantize(g, config);
+  const std::vector<TensorMap> data = samples(2);
+  const PrecisionReport r = analyze_precision(qz.q, qz.program, data);
+  const TensorAnalysis& x = entry(r, "x");
+  const QuantParams& p = *qz.q.find("x");
+  std::vector<float> want, got;
+  int64_t outside = 0;
+  for (const TensorMap& s : data) {
+    const Tensor& in = s.at("x");
+    const Tensor fake = fake_quantize(in, p);
+    for (int64_t i = 0; i < in.numel(); ++i) {
+      want.push_back(in.data<float>()[i]);
+      got.push_back(fake.data<float>()[i]);
+      outside += want.back() < p.range.min || want.back() > p.range.max;
+    }
+  }
+  REQUIRE(x.isolated.snr_db == Approx(snr(want, got)).epsilon(1e-4));
+  REQUIRE(x.clipped_share == Approx(double(outside) / want.size()));
+  REQUIRE(x.clipped_share > 0.3);
+  int64_t counted = 0;
+  for (int64_t c : x.histogram) counted += c;
+  REQUIRE(counted == static_cast<int64_t>(want.size()));
+  REQUIRE(x.histogram_min <= p.range.min);
+  REQUIRE(x.histogram_max >= p.range.max);
+  const bool named = std::any_of(r.suggestions.begin(), r.suggestions.end(), [](const std::string& s) {
+    return s.find("model input `x`") != std::string::npos && s.find("clips") != std::string::npos;
+  });
+  REQUIRE(named);
+}
+
+TEST_CASE("precision analysis: weights get isolated error and the channel ranges' spread", "[analysis][report]") {
+  const Graph g = conv_relu();
+  QuantConfig per_tensor;
+  per_tensor.model.per_channel = false;
+  const Quantized qz = quantize(g, per_tensor);
+  const PrecisionReport r = analyze_precision(qz.q, qz.program, samples(1));
+  const TensorAnalysis& w = entry(r, "w");
+  REQUIRE(w.weight);
+  REQUIRE(w.node == "conv");
+  REQUIRE_FALSE(w.cumulative.has_value());
+  const Tensor& data = *g.value("w").initializer();
+  std::vector<double> range(4, 0.0);
+  for (int64_t i = 0; i < data.numel(); ++i) range[i / 27] = std::max(range[i / 27], double(std::abs(data.data<float>()[i])));
+  REQUIRE(w.channel_spread == Approx(*std::max_element(range.begin(), range.end()) /
+                                     *std::min_element(range.begin(), range.end())));
+  REQUIRE(w.channel_spread > 4.0);
+  // No entry for the int32 bias.
+  for (const TensorAnalysis& t : r.tensors) REQUIRE(t.tensor != "b");
+}
+
+TEST_CASE("precision analysis: sensitivity measures the outputs with one tensor quantized or int16", "[analysis][report]") {
+  const Graph g = conv_relu();
+  const Quantized qz = quantize(g);
+  AnalysisOptions options;
+  options.sensitivity = true;
+  const PrecisionReport r = analyze_precision(qz.q, qz.program, samples(2), options);
+  REQUIRE(r.fake_quant_output_snr_db.count("y"));
+  const TensorAnalysis& y = entry(r, "y");
+  REQUIRE(y.sensitivity_snr_db.has_value());
+  // The output's own rounding is part of the model's error: int16 there gains.
+  REQUIRE(*y.int16_gain_db > 1.0);
+  REQUIRE(*y.sensitivity_snr_db > min_output(r.fake_quant_output_snr_db));
+  REQUIRE(entry(r, "x").sensitivity_snr_db.has_value());
+  REQUIRE_FALSE(entry(r, "w").sensitivity_snr_db.has_value());
+  const auto int16_line = std::find_if(r.suggestions.begin(), r.suggestions.end(), [](const std::string& s) {
+    return s.find("int16 raises the model output") != std::string::npos;
+  });
+  REQUIRE(int16_line != r.suggestions.end());
+  // The config it proposes is a valid quant config asking int16 for that node.
+  const size_t from = int16_line->find("(config: ") + 9;
+  const QuantConfig proposed = QuantConfig::from_json("{" + int16_line->substr(from, int16_line->rfind(')') - from) + "}");
+  REQUIRE(proposed.nodes.size() == 1);
+  REQUIRE(proposed.nodes.begin()->second.activation_dtype == DType::kInt16);
+}
+
+TEST_CASE("parse_quant_params reads params_json back onto the float graph", "[analysis][report]") {
+  const Graph g = conv_relu();
+  const Quantized qz = quantize(g);
+  const QuantizedGraph back = parse_quant_params(g.clone(), qz.q.params_json());
+  REQUIRE(back.params.size() == qz.q.params.size());
+  for (const auto& [name, p] : qz.q.params) {
+    const QuantParams& b = back.params.at(name);
+    REQUIRE(b.dtype == p.dtype);
+    REQUIRE(b.scale == p.scale);
+    REQUIRE(b.zero_point == p.zero_point);
+    REQUIRE(b.axis == p.axis);
+    REQUIRE(b.method == p.method);
+  }
+  // The same program compiles from it.
+  REQUIRE(Compiler().compile(back).serialize() == qz.program.serialize());
+  Graph other = conv_relu();
+  other.rename_value(other.find_value("w"), "w2");
+  REQUIRE_THROWS_WITH(parse_quant_params(std::move(other), qz.q.params_json(), "Q/quant_params.json"),
+                      Catch::Contains("Q/quant_params.json") && Catch::Contains("\"w\" is not in the model"));
+}
+
+TEST_CASE("precision report: versioned JSON, self-contained HTML, written through a temporary folder", "[analysis][report]") {
+  const Graph g = conv_relu();
+  const Quantized qz = quantize(g);
+  AnalysisOptions options;
+  options.dump_sample = 1;
+  const PrecisionReport r = analyze_precision(qz.q, qz.program, samples(2), options);
+  const nlohmann::json j = nlohmann::json::parse(r.to_json());
+  REQUIRE(j.at("schema") == "libquant.precision_report");
+  REQUIRE(j.at("version") == 1);
+  REQUIRE(j.at("tensors").size() == r.tensors.size());
+  REQUIRE(j.at("outputs").contains("y"));
+  const std::string html = r.to_html();
+  REQUIRE(html.find("@DATA@") == std::string::npos);
+  REQUIRE(html.find("report-rendered") != std::string::npos);
+  REQUIRE(html.find("http") == html.find("http://www.w3.org/2000/svg"));  // no fetched resource
+  const fs::path dir = fs::temp_directory_path() / ("lq_report_" + std::to_string(std::random_device()()));
+  r.write((dir / "out").string());
+  REQUIRE(fs::file_size(dir / "out" / "report.json") > 100);
+  REQUIRE(fs::file_size(dir / "out" / "report.html") > 1000);
+  REQUIRE(fs::exists(dir / "out" / "dumps" / "float" / "y.npy"));
+  REQUIRE(fs::exists(dir / "out" / "dumps" / "fixed" / "y.npy"));
+  REQUIRE(fs::exists(dir / "out" / "dumps" / "float" / "c.npy"));
+  REQUIRE(load_npy((dir / "out" / "dumps" / "float" / "y.npy").string()).shape() == Shape{1, 4, 6, 6});
+  size_t entries = 0;
+  for (const auto& e : fs::directory_iterator(dir)) entries += e.path().filename() != "out";
+  REQUIRE(entries == 0);  // no staging folder left
+  fs::remove_all(dir);
+}
+
+TEST_CASE("precision analysis rejects samples that do not fit the program", "[analysis][report]") {
+  const Graph g = conv_relu();
+  const Quantized qz = quantize(g);
+  REQUIRE_THROWS_WITH(analyze_precision(qz.q, qz.program, {}), Catch::Contains("no samples"));
+  TensorMap wrong = {{"x", Tensor(DType::kFloat32, {1, 3, 5, 6})}};
+  REQUIRE_THROWS_WITH(analyze_precision(qz.q, qz.program, {wrong}),
+                      Catch::Contains("\"x\"") && Catch::Contains("[1,3,5,6]") && Catch::Contains("[1,3,6,6]"));
+}

@@ -1,0 +1,94 @@
+// lquant analyze: where a quantized model lost its accuracy, layer by layer (the precision
+// report of lib/analysis: report.json, report.html, dumps).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iostream>
+
+#include "cli.hpp"
+#include "libquant/analysis.hpp"
+
+namespace lq::cli {
+
+namespace {
+
+const char* kAnalyzeHelp = R"(usage: lquant analyze QUANT_DIR --data NAME=DIR ... --out DIR [--sensitivity] [--dump SAMPLE]
+
+Reads what `lquant quantize --out QUANT_DIR` wrote (model.float.onnx, quant_params.json,
+model.lqm), runs every sample through the float model and the fixed-point program and
+measures every quantized tensor: its error against float in the program (cumulative) and
+quantized alone (isolated), its histogram and clip range, and for weights the spread of
+the channel ranges. Writes:
+  DIR/report.json    the figures (schema: docs/report-schema.md)
+  DIR/report.html    one self-contained page: SNR along the graph, offenders, histograms,
+                     suggestions
+  DIR/dumps/         with --dump: every tensor of that sample, float/ and fixed/, as .npy
+
+  --data NAME=DIR    samples for model input NAME: a folder of .npy files (sorted by name);
+                     NAME= may be left out for a one-input model
+  --sensitivity      also the model outputs' SNR with only each tensor quantized, and the
+                     gain if only it went int16 (two runs per tensor on up to 8 samples)
+  --dump SAMPLE      dump every tensor of sample SAMPLE (0-based)
+  --threads N        Simulator threads (default 1)
+)";
+
+}  // namespace
+
+int analyze_verb(const std::vector<std::string>& args) {
+  if (std::find(args.begin(), args.end(), "--help") != args.end()) {
+    std::cout << kAnalyzeHelp;
+    return kExitOk;
+  }
+  std::string quant_dir, out_dir;
+  std::map<std::string, std::string> data;
+  AnalysisOptions options;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    auto value = [&]() -> const std::string& {
+      if (i + 1 >= args.size()) throw UsageError(arg + " needs a value");
+      return args[++i];
+    };
+    if (arg == "--data") {
+      const auto [name, dir] = split_assignment(value());
+      if (data.count(name)) throw UsageError(fmt::format("--data {}= is given twice", name));
+      data[name] = dir;
+    } else if (arg == "--out") {
+      out_dir = value();
+    } else if (arg == "--sensitivity") {
+      options.sensitivity = true;
+    } else if (arg == "--dump") {
+      const std::string& text = value();
+      if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) {
+        throw UsageError("--dump takes a sample number (0-based), got '" + text + "'");
+      }
+      options.dump_sample = std::stoul(text);
+    } else if (arg == "--threads") {
+      options.threads = parse_positive(arg, value());
+    } else if (!arg.empty() && arg[0] == '-') {
+      throw UsageError(fmt::format("unknown option '{}' for analyze", arg));
+    } else if (quant_dir.empty()) {
+      quant_dir = arg;
+    } else {
+      throw UsageError(fmt::format("unexpected argument '{}' (QUANT_DIR is '{}')", arg, quant_dir));
+    }
+  }
+  if (quant_dir.empty()) throw UsageError("analyze needs QUANT_DIR (what lquant quantize --out wrote)");
+  if (data.empty()) throw UsageError("analyze needs --data NAME=DIR");
+  if (out_dir.empty()) throw UsageError("analyze needs --out DIR");
+  const PrecisionReport report = analyze_quant_dir(quant_dir, data, out_dir, options);
+  print_report_summary(report, out_dir);
+  return kExitOk;
+}
+
+void print_report_summary(const PrecisionReport& report, const std::string& out_dir) {
+  fmt::print("analyzed {} quantized tensors over {} samples in {:.2f} s\n", report.tensors.size(), report.samples,
+             report.seconds);
+  for (const auto& [name, f] : report.outputs) {
+    fmt::print("output \"{}\": SNR {:.2f} dB, cosine {:.5f} (fixed-point program against float)\n", name, f.snr_db,
+               f.cosine);
+  }
+  for (size_t i = 0; i < report.suggestions.size() && i < 5; ++i) fmt::print("suggestion: {}\n", report.suggestions[i]);
+  fmt::print("wrote {}/report.json, {}/report.html\n", out_dir, out_dir);
+}
+
+}  // namespace lq::cli
