@@ -66,6 +66,7 @@ struct ProgramData {
   std::vector<int> inputs;   // model inputs, in the graph's order
   std::vector<int> outputs;  // model outputs
   int64_t arena_bytes = 0;
+  std::string estimate_json;  // the Compiler's cost plan (estimate_program); not in the .lqm
 };
 
 // Program::parse with the kernels of `registry` (tests add kernels of their own).

@@ -7,6 +7,7 @@
 
 #include "libquant/quantizer.hpp"
 #include "graph/roles.hpp"
+#include "quantization/target_capabilities.hpp"
 
 namespace lq {
 
@@ -396,10 +397,11 @@ Quantizer::Quantizer(QuantConfig config, Target target)
 
 namespace {
 
-// The config with every int16 request replaced by int8 when the target has no int16.
+// The config the target allows (apply_target_capabilities), every int16 request replaced by
+// int8 when the target has no int16.
 QuantConfig for_target(const QuantConfig& config, const Target& target, std::vector<std::string>& log) {
-  if (target.int16()) return config;
-  QuantConfig out = config;
+  QuantConfig out = apply_target_capabilities(config, target, log);
+  if (target.int16()) return out;
   auto narrow = [&](std::optional<DType>& dtype, const std::string& where, const char* what) {
     if (dtype != DType::kInt16) return;
     dtype = DType::kInt8;

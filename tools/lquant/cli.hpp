@@ -44,5 +44,8 @@ class Progress {
 int run_verb(const std::vector<std::string>& args);
 int quantize_verb(const std::vector<std::string>& args);
 int build_verb(const std::vector<std::string>& args);
+int targets_verb(const std::vector<std::string>& args);
+int check_verb(const std::vector<std::string>& args);
+int estimate_verb(const std::vector<std::string>& args);
 
 }  // namespace lq::cli

@@ -18,6 +18,11 @@ verbs:
   quantize   calibrate a model on sample data, quantize and compile it; write QDQ ONNX,
              parameters and the integer program (.lqm)
   build      the whole job from one YAML/JSON config (see `lquant build --help`)
+  targets    list the built-in target profiles
+  check      where every node of a model runs on a target (NPU / CPU / unsupported), before
+             calibration (exit code 3: CPU nodes, 4: unsupported nodes)
+  estimate   per-layer MACs, bytes, SRAM tiling, DDR traffic, cycles, latency and FPS on a
+             target, before calibration
 
 `lquant <verb> --help` describes a verb.
 
@@ -42,6 +47,9 @@ int main(int argc, char** argv) {
     if (verb == "run") return run_verb(args);
     if (verb == "quantize") return quantize_verb(args);
     if (verb == "build") return build_verb(args);
+    if (verb == "targets") return targets_verb(args);
+    if (verb == "check") return check_verb(args);
+    if (verb == "estimate") return estimate_verb(args);
     throw UsageError("unknown verb '" + verb + "' (see lquant --help)");
   } catch (const UsageError& e) {
     std::cerr << "lquant: " << e.what() << "\n";
