@@ -3,7 +3,9 @@
 // they consult) say where each node runs. No rule is repeated here.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "compiler/program.hpp"
 #include "kernels/float/kernel.hpp"
@@ -43,33 +45,70 @@ Program compile_nominal(const Graph& graph, const CompileOptions& options, const
 }
 
 DeploymentCheck check_deployment(const Graph& graph, const CompileOptions& options, const QuantConfig& config) {
-  const Program program = compile_nominal(graph, options, config);
   kernels::KernelRegistry floats;
   kernels::register_reference_kernels(floats);
-  std::map<std::string, const compiler::Instruction*> first;  // node -> its first instruction
-  std::map<std::string, std::string> written_by;              // tensor name -> node
-  for (const compiler::Instruction& ins : program.data().instructions) first.emplace(ins.node, &ins);
+  // Nodes no kernel runs (not even the float Simulator) and the nodes after them: the part
+  // before them is compiled, the nodes after are placed by the target's op rules alone.
+  std::set<const Node*> no_kernel, after;
+  std::set<const Value*> tainted;
+  for (const Node* node : graph.nodes()) {
+    const bool none = !node->domain().empty() || !floats.find(node->op_type());
+    bool reads_tainted = false;
+    for (const Value* in : node->inputs()) reads_tainted = reads_tainted || (in && tainted.count(in));
+    if (none) no_kernel.insert(node);
+    else if (reads_tainted) after.insert(node);
+    if (none || reads_tainted) {
+      for (const Value* out : node->outputs()) tainted.insert(out);
+    }
+  }
+  Graph compiled = graph.clone();
+  if (!tainted.empty()) {
+    std::vector<std::string> outputs;
+    auto keep = [&](const Value* v) {
+      if (v && !v->is_constant() && !tainted.count(v) &&
+          std::find(outputs.begin(), outputs.end(), v->name()) == outputs.end()) {
+        outputs.push_back(v->name());
+      }
+    };
+    for (const Value* out : graph.outputs()) keep(out);
+    for (const Node* node : graph.nodes()) {
+      if (!no_kernel.count(node) && !after.count(node)) continue;
+      for (const Value* in : node->inputs()) keep(in);
+    }
+    cut_outputs(compiled, outputs);
+  }
+  std::map<std::string, std::pair<bool, std::string>> lowered;  // node -> (on CPU, reason)
+  if (!compiled.outputs().empty() && compiled.num_nodes() > 0) {
+    const Program program = compile_nominal(compiled, options, config);
+    for (const compiler::Instruction& ins : program.data().instructions) {
+      if (lowered.count(ins.node)) continue;
+      lowered[ins.node] = ins.is_cpu() ? std::make_pair(true, ins.params_as<compiler::CpuOp>().reason)
+                                       : std::make_pair(false, fmt::format("integer kernel {}", ins.kernel_name()));
+    }
+  }
   DeploymentCheck out;
   out.target = options.target.name();
   for (const Node* node : graph.nodes()) {
     NodePlacement p;
     p.node = node->name();
     p.op_type = node->op_type();
-    auto it = first.find(node->name());
-    if (it == first.end()) {
+    if (no_kernel.count(node)) {
+      const std::string why = options.target.cpu_reason(*node);
+      p.placement = Placement::kUnsupported;
+      p.reason = fmt::format("{}no integer lowering and no float kernel for {}{}", why.empty() ? "" : why + "; ",
+                             node->domain().empty() ? "" : node->domain() + ".", node->op_type());
+    } else if (after.count(node)) {
+      const std::string why = options.target.cpu_reason(*node);
+      p.placement = why.empty() ? Placement::kNpu : Placement::kCpu;
+      p.reason = (why.empty() ? std::string("the target's op rules allow it") : why) +
+                 " (not compiled: it reads the output of an unsupported node)";
+    } else if (auto it = lowered.find(node->name()); it != lowered.end()) {
+      p.placement = it->second.first ? Placement::kCpu : Placement::kNpu;
+      p.reason = it->second.second;
+    } else {
       p.placement = Placement::kNpu;
       p.reason = "no instruction of its own (folded at compile time, fused into its producer, or part of "
                  "a lookup table)";
-    } else if (!it->second->is_cpu()) {
-      p.placement = Placement::kNpu;
-      p.reason = fmt::format("integer kernel {}", it->second->kernel_name());
-    } else {
-      const std::string& why = it->second->params_as<compiler::CpuOp>().reason;
-      const bool runs = node->domain().empty() && floats.find(node->op_type());
-      p.placement = runs ? Placement::kCpu : Placement::kUnsupported;
-      p.reason = runs ? why
-                      : fmt::format("{}; and libquant has no float kernel for {}{} either", why,
-                                    node->domain().empty() ? "" : node->domain() + ".", node->op_type());
     }
     (p.placement == Placement::kNpu ? out.npu : p.placement == Placement::kCpu ? out.cpu : out.unsupported) += 1;
     out.nodes.push_back(std::move(p));
