@@ -385,6 +385,7 @@ Program Compiler::compile(const QuantizedGraph& qgraph) const {
   compiler::Lowering lowering(qgraph, decisions, graph, options_.target);
   for (const Node* node : graph.nodes()) lowering.lower(*node);
   auto data = std::make_shared<compiler::ProgramData>(lowering.finish());
+  if (options_.target.power_of_two_scales()) compiler::require_power_of_two_requantization(*data, options_.target);
   Program program(data);
   data->estimate_json = estimate_program(program, options_.target, options_.mode).to_json();
   return program;

@@ -77,4 +77,8 @@ Program parse_program(const void* data, size_t size, const std::string& context,
 // sets data.arena_bytes. Inputs live from the start, outputs to the end.
 void plan_memory(ProgramData& data);
 
+// Throws kFailedPrecondition naming the first integer instruction whose requantization is
+// not a pure rounding shift (every Multiplier's mantissa 2^30 or 0) on a power-of-two target.
+void require_power_of_two_requantization(const ProgramData& data, const Target& target);
+
 }  // namespace lq::compiler
