@@ -357,7 +357,11 @@ class Assigner {
 // ---- Helpers of the searches (lib/analysis) ----------------------------------------------
 
 QuantParams as_int16(const QuantParams& p) {
-  return params_from_range(p.range, DType::kInt16, p.zero_point[0] == 0, ScaleKind::kFloat, p.method);
+  // A power-of-two scale (a radix target's) stays one on the int16 grid.
+  int exponent = 0;
+  const bool radix = p.zero_point[0] == 0 && std::frexp(p.scale[0], &exponent) == 0.5f;
+  return params_from_range(p.range, DType::kInt16, p.zero_point[0] == 0,
+                           radix ? ScaleKind::kPowerOfTwo : ScaleKind::kFloat, p.method);
 }
 
 std::optional<QuantParams> bias_for(const Node& node, const QuantizedGraph& q) {

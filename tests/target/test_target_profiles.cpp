@@ -255,3 +255,18 @@ TEST_CASE("Estimate: MACs and bytes of a Conv, SRAM tiling, and the compile mode
   // Every compile writes its plan into the summary.
   REQUIRE_THAT(program.summary_json(), Catch::Contains("\"estimate\"") && Catch::Contains("\"ddr_bytes\""));
 }
+
+TEST_CASE("Target profiles: int16 spreading keeps power-of-two scales, and the Compiler refuses others on pow2-npu", "[target]") {
+  const Graph g = conv_graph(4, 6, 3, 1, 1);
+  const Target pow2 = Target::named("pow2-npu");
+  QuantizedGraph q = quantize_on(g, pow2);
+  const QuantParams wide = as_int16(q.params.at("y"));
+  REQUIRE(wide.dtype == DType::kInt16);
+  REQUIRE(power_of_two(wide.scale.at(0)));
+  CompileOptions options;
+  options.target = pow2;
+  REQUIRE_NOTHROW(Compiler(options).compile(q));
+  q.params.at("y").scale.at(0) *= 0.75f;  // a scale the Quantizer would not write on this target
+  REQUIRE_THROWS_WITH(Compiler(options).compile(q), Catch::Contains("Conv node \"conv\"") &&
+                                                       Catch::Contains("not a power of two"));
+}
