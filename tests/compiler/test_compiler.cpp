@@ -702,7 +702,7 @@ TEST_CASE("Target: the built-in profiles' capabilities, and the default is gener
   const Target generic = Target::named("generic");
   REQUIRE(generic.int16_activations());
   REQUIRE(generic.int16_weights());
-  REQUIRE(generic.weight_bits() == std::vector<int>{8, 16});
+  REQUIRE(generic.weight_bits() == std::vector<int>{4, 8, 16});
   REQUIRE(generic.per_channel());
   REQUIRE_FALSE(generic.power_of_two_scales());
   REQUIRE(generic.cpu_ops().empty());
@@ -765,5 +765,5 @@ TEST_CASE("Target registry: a profile added at run time is compiled for by name"
   npu.name = "slow";
   npu.cost.macs_per_cycle = 0.0;
   REQUIRE_THROWS_WITH(registry.add(npu), Catch::Contains("cost.macs_per_cycle is 0"));
-  REQUIRE_THROWS_WITH(registry.named("slow"), Catch::Contains("expected one of generic, int8, test_npu"));
+  REQUIRE_THROWS_WITH(registry.named("slow"), Catch::Contains("expected one of generic, int8, pow2-npu, small-npu, test_npu"));
 }
