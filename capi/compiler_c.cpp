@@ -52,7 +52,7 @@ CompileRequest compile_request(const lq_compile_options* given, const lq::Graph&
   check_options(*options, LQ_FIRST_VERSION_SIZE(lq_compile_options, log_user_data),
                 "lq_compile_options", "options->struct_size");
   CompileRequest request;
-  request.options.target = lq::Target::named(options->target ? options->target : "generic");
+  request.options.target = lq::Target::from_name_or_file(options->target ? options->target : "generic");
   request.options.input_shapes = input_shapes(options->input_shapes, options->input_shape_count);
   // Said here in the C ABI's words; the compiler would name its C++ option.
   for (const lq::Value* input : graph.inputs()) {

@@ -171,7 +171,7 @@ lq_status* lq_pipeline_set_target(lq_pipeline* pipeline, const char* target) {
   return guard(__func__, [&] {
     lq_pipeline& p = live(pipeline, "pipeline");
     require(target, "target");
-    lq::Target named = lq::Target::named(target);
+    lq::Target named = lq::Target::from_name_or_file(target);
     for (const std::string& op : p.options.target.cpu_ops()) named.keep_on_cpu(op);
     p.options.target = std::move(named);
   });

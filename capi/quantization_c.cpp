@@ -137,7 +137,7 @@ lq_status* lq_quantizer_set_target(lq_quantizer* quantizer, const char* target) 
   return guard(__func__, [&] {
     lq_quantizer& q = live(quantizer, "quantizer");
     require(target, "target");
-    q.target = lq::Target::named(target);
+    q.target = lq::Target::from_name_or_file(target);
   });
 }
 

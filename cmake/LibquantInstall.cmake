@@ -23,3 +23,6 @@ install(FILES ${PROJECT_BINARY_DIR}/libquantConfig.cmake
 file(RELATIVE_PATH LQ_PC_RELATIVE_PREFIX "${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig" "${CMAKE_INSTALL_PREFIX}")
 configure_file(cmake/libquant.pc.in ${PROJECT_BINARY_DIR}/libquant.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/libquant.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+# The built-in target profiles (also compiled into the library): examples for profiles of
+# one's own (lquant --target FILE.json).
+install(FILES ${LQ_TARGET_PROFILE_FILES} DESTINATION ${CMAKE_INSTALL_DATADIR}/libquant/targets)

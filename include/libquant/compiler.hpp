@@ -21,8 +21,18 @@ namespace compiler {
 struct ProgramData;  // lib/compiler/program.hpp
 }
 
+// How the Compiler plans each layer on the target's cores (docs/target-profile.md): on one
+// core, split by feature map (every core reads all the weights) or by output channels (every
+// core reads all the input). kLatency takes the plan with the fewest cycles, kBandwidth the
+// least DDR traffic, kBalance the fewest cycles within 25 % of the least traffic.
+enum class CompileMode : uint8_t { kLatency, kBandwidth, kBalance };
+LQ_EXPORT const char* compile_mode_name(CompileMode mode);
+// "latency", "bandwidth" or "balance"; throws kInvalidArgument naming the choices.
+LQ_EXPORT CompileMode parse_compile_mode(const std::string& name);
+
 struct CompileOptions {
   Target target;
+  CompileMode mode = CompileMode::kBalance;  // the cost plan written into the summary
   // Sizes for model inputs with dynamic dimensions: a Program has static shapes.
   std::map<std::string, Shape> input_shapes;
   ProgressCallback progress;  // optional: nodes lowered, of all nodes
@@ -80,6 +90,71 @@ class LQ_EXPORT Program {
  private:
   std::shared_ptr<const compiler::ProgramData> data_;
 };
+
+// ---- Cost estimate (lquant estimate; Program::summary_json's "estimate") ------------------
+
+struct LayerEstimate {
+  std::string node, op_type, kernel;  // kernel "CPU": runs on the host (DDR traffic only)
+  int activation_bits = 8, weight_bits = 0;
+  int64_t macs = 0;
+  int64_t weight_bytes = 0;  // at the weights' bit width
+  int64_t input_bytes = 0;   // activations read
+  int64_t output_bytes = 0;  // activations written
+  int cores = 1;             // cores the layer runs on
+  std::string split;         // "none", "feature_map" or "output_channels"
+  int64_t tiles = 1;         // feature-map cuts per core so that a tile fits in SRAM
+  int64_t ddr_bytes = 0;     // traffic to and from DDR (activations kept on chip excluded)
+  int64_t compute_cycles = 0, memory_cycles = 0, cycles = 0;
+};
+
+struct ProgramEstimate {
+  std::string target;
+  CompileMode mode = CompileMode::kBalance;
+  int cores = 1;
+  int64_t sram_bytes = 0;
+  double clock_hz = 0.0;
+  std::vector<LayerEstimate> layers;
+  int64_t macs = 0, weight_bytes = 0, activation_bytes = 0, ddr_bytes = 0, cycles = 0;
+  double latency_seconds = 0.0;
+  double fps = 0.0;
+  std::string to_json() const;
+};
+
+// The plan and cost of every instruction of `program` on `target` (a roofline per layer on
+// the chosen cores, SRAM tiling, DDR traffic).
+LQ_EXPORT ProgramEstimate estimate_program(const Program& program, const Target& target,
+                                           CompileMode mode = CompileMode::kBalance);
+
+// ---- Deployment check before calibration (lquant check) -------------------------------
+
+enum class Placement : uint8_t { kNpu, kCpu, kUnsupported };
+LQ_EXPORT const char* placement_name(Placement p);  // "NPU", "CPU", "unsupported"
+
+struct NodePlacement {
+  std::string node, op_type;
+  Placement placement = Placement::kNpu;
+  std::string reason;  // the rule or constraint that decided it
+};
+
+struct DeploymentCheck {
+  std::string target;
+  std::vector<NodePlacement> nodes;  // every node of the (optimized) graph, in order
+  int64_t npu = 0, cpu = 0, unsupported = 0;
+  bool deployable() const { return unsupported == 0; }
+  bool all_on_npu() const { return unsupported == 0 && cpu == 0; }
+  std::string to_json() const;
+};
+
+// The graph quantized with nominal parameters (every activation in [-1, 1] at the target's
+// widths; no calibration) and compiled: what check_deployment and estimates without
+// calibration read. Node placement does not depend on the ranges.
+// `config` chooses the widths (default int8; the Quantizer applies the target's limits).
+LQ_EXPORT Program compile_nominal(const Graph& graph, const CompileOptions& options,
+                                  const QuantConfig& config = {});
+// Where every node runs: the Compiler's lowering rules (integer kernel or CPU, and why) on
+// compile_nominal's program; a CPU node whose op has no float kernel is unsupported.
+LQ_EXPORT DeploymentCheck check_deployment(const Graph& graph, const CompileOptions& options,
+                                           const QuantConfig& config = {});
 
 class LQ_EXPORT Compiler {
  public:

@@ -68,7 +68,7 @@ class LQ_EXPORT Value {
   bool is_graph_output_ = false;
 };
 
-enum class AttrType : uint8_t { kFloat, kInt, kString, kTensor, kFloats, kInts, kStrings };
+enum class AttrType : uint8_t { kFloat, kInt, kString, kTensor, kFloats, kInts, kStrings, kGraph };
 
 struct Attribute {
   AttrType type = AttrType::kInt;
@@ -79,6 +79,12 @@ struct Attribute {
   std::vector<float> floats;
   std::vector<int64_t> ints;
   std::vector<std::string> strings;
+  // kGraph: a subgraph (If's branches, Loop's body). Its inputs are the declared ones
+  // followed by the values it reads from the enclosing graph (captures, by their names);
+  // the importer appends the captures to the node's inputs too, so that the enclosing
+  // graph sees them used (the exporter drops them again).
+  std::shared_ptr<const Graph> graph;
+  size_t graph_declared_inputs = 0;
 };
 
 class LQ_EXPORT Node {
@@ -199,6 +205,7 @@ LQ_EXPORT void save_onnx(const Graph& graph, const std::string& path);
 // The rewrites of lib/passes, each returning whether it changed the graph.
 struct OptimizeOptions {
   bool fold_constants = true;
+  bool fold_if = true;  // an If with a constant condition -> the nodes of its branch
   bool fuse_batchnorm = true;
   bool fuse_conv_affine = true;  // Conv -> Mul/Add by per-channel constants -> Conv
   bool fuse_hardswish = true;  // x * Clip(x + 3, 0, 6) / 6 -> x * HardSigmoid(x)

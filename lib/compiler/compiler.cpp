@@ -292,10 +292,32 @@ void Lowering::lower_now(const Node& node) {
     lower_cpu(node, reason);
     return;
   }
+  if (const std::string reason = operand_reason(node); !reason.empty()) {
+    lower_cpu(node, reason);
+    return;
+  }
   for (auto rule : {lower_gather, lower_lookup, lower_arithmetic}) {
     if (rule(*this, node, why)) return;
   }
   lower_cpu(node, why.empty() ? fmt::format("no integer kernel for {}", node.op_type()) : why);
+}
+
+// The profile's per-op operand widths: activations (non-constant inputs and outputs) and
+// weights (constant inputs) at their quantized widths.
+std::string Lowering::operand_reason(const Node& node) const {
+  int activation_bits = 0;
+  int weight_bits = 0;
+  auto bits_of = [&](const Value* v) {
+    const QuantParams* p = params(v);
+    return p ? (p->dtype == DType::kInt16 ? 16 : p->dtype == DType::kInt4 ? 4 : 8) : 0;
+  };
+  for (const Value* in : node.inputs()) {
+    if (!in) continue;
+    int& bits = in->is_constant() ? weight_bits : activation_bits;
+    if (!in->is_constant() || in == node.input(1)) bits = std::max(bits, bits_of(in));
+  }
+  for (const Value* out : node.outputs()) activation_bits = std::max(activation_bits, bits_of(out));
+  return target_.operand_reason(node, activation_bits, weight_bits);
 }
 
 ProgramData Lowering::finish() {
@@ -367,7 +389,11 @@ Program Compiler::compile(const QuantizedGraph& qgraph) const {
     lowering.lower(*node);
     if (options_.progress) options_.progress(++lowered, node_count);
   }
-  return Program(std::make_shared<compiler::ProgramData>(lowering.finish()));
+  auto data = std::make_shared<compiler::ProgramData>(lowering.finish());
+  if (options_.target.power_of_two_scales()) compiler::require_power_of_two_requantization(*data, options_.target);
+  Program program(data);
+  data->estimate_json = estimate_program(program, options_.target, options_.mode).to_json();
+  return program;
 }
 
 }  // namespace lq

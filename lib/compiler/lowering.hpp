@@ -80,6 +80,7 @@ class Lowering {
   std::map<const Value*, const Value*> deferred_;  // inner chain value -> its root
 
   bool defer(const Node& node);
+  std::string operand_reason(const Node& node) const;
   bool allows_int16(const Value* v) const;  // constants are weights, the rest activations
   void lower_now(const Node& node);
 };

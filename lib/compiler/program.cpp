@@ -117,6 +117,7 @@ std::string Program::summary_json() const {
                       {"outputs", names(d, d.outputs)},
                       {"layers", layers},
                       {"tensors", tensors}};
+  if (!d.estimate_json.empty()) j["estimate"] = nlohmann::json::parse(d.estimate_json);
   return j.dump(2);
 }
 

@@ -66,6 +66,7 @@ struct ProgramData {
   std::vector<int> inputs;   // model inputs, in the graph's order
   std::vector<int> outputs;  // model outputs
   int64_t arena_bytes = 0;
+  std::string estimate_json;  // the Compiler's cost plan (estimate_program); not in the .lqm
 };
 
 // Program::parse with the kernels of `registry` (tests add kernels of their own).
@@ -75,5 +76,9 @@ Program parse_program(const void* data, size_t size, const std::string& context,
 // Assigns every non-constant tensor an arena offset (lifetime reuse, greedy by size) and
 // sets data.arena_bytes. Inputs live from the start, outputs to the end.
 void plan_memory(ProgramData& data);
+
+// Throws kFailedPrecondition naming the first integer instruction whose requantization is
+// not a pure rounding shift (every Multiplier's mantissa 2^30 or 0) on a power-of-two target.
+void require_power_of_two_requantization(const ProgramData& data, const Target& target);
 
 }  // namespace lq::compiler

@@ -51,6 +51,10 @@ void attribute_to_proto(const std::string& name, const Attribute& a, onnx::Attri
       p.set_type(onnx::AttributeProto::STRINGS);
       for (const auto& s : a.strings) p.add_strings(s);
       break;
+    case AttrType::kGraph:
+      throw Error(StatusCode::kUnsupported,
+                  fmt::format("attribute '{}' is a subgraph: ONNX export writes graphs without If / "
+                              "Loop (fold an If with a constant condition first: lq::optimize)", name));
   }
 }
 

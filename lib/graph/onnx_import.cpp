@@ -1,4 +1,5 @@
 // ONNX ModelProto -> Graph.
+#include <algorithm>
 #include <fmt/format.h>
 #include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
@@ -76,7 +77,7 @@ Attribute attribute_from_proto(const onnx::AttributeProto& proto, const std::str
       break;
     default:
       throw Error(StatusCode::kUnsupported,
-                  fmt::format("{}: attributes of type {} (subgraphs, sparse tensors, type protos) "
+                  fmt::format("{}: attributes of type {} (sparse tensors, type protos) "
                               "are not supported; cut the graph before this node",
                               context, onnx::AttributeProto_AttributeType_Name(proto.type())));
   }
@@ -91,14 +92,27 @@ class Importer {
   Graph run() {
     read_opsets();
     if (options_.infer_shapes) infer_shapes();
-    const auto& gp = model_.graph();
+    return build(model_.graph());
+  }
+
+  // A subgraph (If's branches, Loop's body) in the opsets of `outer`: the values it reads
+  // from the enclosing scope become inputs after its declared ones (Attribute::graph).
+  static Graph subgraph(onnx::ModelProto& model, const onnx::GraphProto& gp, const Graph& outer,
+                        const OnnxImportOptions& options) {
+    Importer sub(model, options);
+    for (const auto& [domain, version] : outer.opsets()) sub.graph_.set_opset(domain, version);
+    sub.subgraph_ = true;
+    return sub.build(gp);
+  }
+
+  Graph build(const onnx::GraphProto& gp) {
     graph_.set_name(gp.name());
     for (const auto& init : gp.initializer()) add_initializer(init);
     for (const auto& in : gp.input()) {
       if (graph_.find_value(in.name())) continue;  // IR < 4 lists initializers as inputs too
       Value* v = graph_.add_value(in.name());
       v->type() = type_from_proto(in.type());
-      if (v->type().dtype == DType::kUndefined) {
+      if (v->type().dtype == DType::kUndefined && !subgraph_) {
         throw Error(StatusCode::kUnsupported,
                     fmt::format("graph input \"{}\" is not a tensor of a supported element type",
                                 in.name()));
@@ -106,6 +120,10 @@ class Importer {
       graph_.add_input(v);
     }
     for (const auto& node : gp.node()) add_node(node);
+    if (subgraph_) {
+      for (const std::string& name : pending_) graph_.add_input(&graph_.value(name));  // captures
+      pending_.clear();
+    }
     check_all_defined();
     for (const auto& out : gp.output()) {
       Value* v = graph_.find_value(out.name());
@@ -219,14 +237,33 @@ class Importer {
     Node* node = graph_.add_node(np.op_type(), inputs, outputs, name,
                                  np.domain() == "ai.onnx" ? std::string() : np.domain());
     for (const auto& attr : np.attribute()) {
+      if (attr.type() == onnx::AttributeProto::GRAPH) {
+        node->set_attr(attr.name(), subgraph_attribute(*node, attr));
+        continue;
+      }
       node->set_attr(attr.name(), attribute_from_proto(attr, desc, options_.base_dir));
     }
+  }
+
+  Attribute subgraph_attribute(Node& node, const onnx::AttributeProto& attr) {
+    Attribute a;
+    a.type = AttrType::kGraph;
+    a.graph_declared_inputs = static_cast<size_t>(attr.g().input_size());
+    auto sub = std::make_shared<Graph>(subgraph(model_, attr.g(), graph_, options_));
+    for (size_t i = a.graph_declared_inputs; i < sub->inputs().size(); ++i) {
+      Value* captured = value_for_input(sub->inputs()[i]->name());
+      const auto& in = node.inputs();
+      if (std::find(in.begin(), in.end(), captured) == in.end()) graph_.set_input(&node, in.size(), captured);
+    }
+    a.graph = std::move(sub);
+    return a;
   }
 
   onnx::ModelProto& model_;
   const OnnxImportOptions& options_;
   Graph graph_;
   std::unordered_set<std::string> pending_;
+  bool subgraph_ = false;
 };
 
 std::string directory_of(const std::string& path) {

@@ -13,6 +13,7 @@ std::vector<std::string> optimize(Graph& graph, const OptimizeOptions& options) 
   const Pass passes[] = {
       {"eliminate_identity", options.eliminate_identity, passes::eliminate_identity},
       {"fold_constants", options.fold_constants, passes::fold_constants},
+      {"fold_if", options.fold_if, passes::fold_if},
       {"fuse_batchnorm", options.fuse_batchnorm, passes::fuse_batchnorm},
       {"fuse_conv_affine", options.fuse_conv_affine, passes::fuse_conv_affine},
       {"fuse_hardswish", options.fuse_hardswish, passes::fuse_hardswish},

@@ -216,7 +216,12 @@ PipelineOptions parse(const json& root, const std::string& base_dir) {
   const json& compiler = root.contains("compiler") ? root["compiler"] : empty;
   json_check::keys(compiler, kWhat, "/compiler", kCompilerKeys);
   if (compiler.contains("target")) {
-    o.target = Target::named(choice_at(compiler["target"], "/compiler/target", Target::names()));
+    // A built-in name, or a profile file (relative to the config) ending in .json.
+    const json& t = compiler["target"];
+    const bool file = t.is_string() && t.get<std::string>().size() > 5 &&
+                      t.get<std::string>().rfind(".json") == t.get<std::string>().size() - 5;
+    o.target = file ? Target::from_name_or_file(resolve_path(t.get<std::string>(), base_dir))
+                    : Target::named(choice_at(t, "/compiler/target", Target::names()));
   }
   if (compiler.contains("cpu_ops")) {
     for (const std::string& op : strings_at(compiler["cpu_ops"], "/compiler/cpu_ops")) o.target.keep_on_cpu(op);

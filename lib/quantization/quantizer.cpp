@@ -7,6 +7,7 @@
 
 #include "libquant/quantizer.hpp"
 #include "graph/roles.hpp"
+#include "quantization/target_capabilities.hpp"
 
 namespace lq {
 
@@ -356,7 +357,11 @@ class Assigner {
 // ---- Helpers of the searches (lib/analysis) ----------------------------------------------
 
 QuantParams as_int16(const QuantParams& p) {
-  return params_from_range(p.range, DType::kInt16, p.zero_point[0] == 0, ScaleKind::kFloat, p.method);
+  // A power-of-two scale (a radix target's) stays one on the int16 grid.
+  int exponent = 0;
+  const bool radix = p.zero_point[0] == 0 && std::frexp(p.scale[0], &exponent) == 0.5f;
+  return params_from_range(p.range, DType::kInt16, p.zero_point[0] == 0,
+                           radix ? ScaleKind::kPowerOfTwo : ScaleKind::kFloat, p.method);
 }
 
 std::optional<QuantParams> bias_for(const Node& node, const QuantizedGraph& q) {
@@ -396,10 +401,11 @@ Quantizer::Quantizer(QuantConfig config, Target target)
 
 namespace {
 
-// The config with every int16 request replaced by int8 when the target has no int16.
+// The config the target allows (apply_target_capabilities), every int16 request replaced by
+// int8 when the target has no int16.
 QuantConfig for_target(const QuantConfig& config, const Target& target, std::vector<std::string>& log) {
-  if (target.int16()) return config;
-  QuantConfig out = config;
+  QuantConfig out = apply_target_capabilities(config, target, log);
+  if (target.int16()) return out;
   auto narrow = [&](std::optional<DType>& dtype, const std::string& where, const char* what) {
     if (dtype != DType::kInt16) return;
     dtype = DType::kInt8;

@@ -1,17 +1,17 @@
-// The target profiles libquant ships, one file each in profiles/. A file defines
-// `TargetProfile <name>_target()`; the list below registers it, in this order (the order
-// Target::names() lists them in).
+// The target profiles libquant ships: one JSON file each in profiles/ (the schema is
+// docs/target-profile.md), compiled into the library by CMake (LQ_TARGET_PROFILES in
+// CMakeLists.txt lists them, in the order Target::names() lists them).
 #pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "libquant/target.hpp"
 
-// X(name): the function name_target() of profiles/name.cpp.
-#define LQ_BUILTIN_TARGETS(X) X(generic) X(int8)
-
 namespace lq::targets {
 
-#define LQ_DECLARE_TARGET(name) TargetProfile name##_target();
-LQ_BUILTIN_TARGETS(LQ_DECLARE_TARGET)
-#undef LQ_DECLARE_TARGET
+// {file name, JSON text} of every built-in profile, in registration order (generated).
+const std::vector<std::pair<std::string, std::string>>& builtin_profile_json();
 
 }  // namespace lq::targets

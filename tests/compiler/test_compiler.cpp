@@ -697,12 +697,12 @@ TEST_CASE("Target::named knows generic and int8 and lists them otherwise", "[com
 }
 
 TEST_CASE("Target: the built-in profiles' capabilities, and the default is generic", "[compiler]") {
-  REQUIRE(Target::names() == std::vector<std::string>{"generic", "int8"});
+  REQUIRE(Target::names() == std::vector<std::string>{"generic", "int8", "pow2-npu", "small-npu"});
   REQUIRE(Target().name() == "generic");
   const Target generic = Target::named("generic");
   REQUIRE(generic.int16_activations());
   REQUIRE(generic.int16_weights());
-  REQUIRE(generic.weight_bits() == std::vector<int>{8, 16});
+  REQUIRE(generic.weight_bits() == std::vector<int>{4, 8, 16});
   REQUIRE(generic.per_channel());
   REQUIRE_FALSE(generic.power_of_two_scales());
   REQUIRE(generic.cpu_ops().empty());
@@ -747,7 +747,7 @@ TEST_CASE("Target registry: a profile added at run time is compiled for by name"
     return node.op_type() == "Sigmoid" ? std::string("test_npu has no Sigmoid unit") : std::string();
   };
   registry.add(npu);
-  REQUIRE(registry.names() == std::vector<std::string>{"generic", "int8", "test_npu"});
+  REQUIRE(registry.names() == std::vector<std::string>{"generic", "int8", "pow2-npu", "small-npu", "test_npu"});
   REQUIRE_THROWS_WITH(Target::named("test_npu"), Catch::Contains("generic, int8"));  // builtin unchanged
 
   CompileOptions options;
@@ -765,5 +765,5 @@ TEST_CASE("Target registry: a profile added at run time is compiled for by name"
   npu.name = "slow";
   npu.cost.macs_per_cycle = 0.0;
   REQUIRE_THROWS_WITH(registry.add(npu), Catch::Contains("cost.macs_per_cycle is 0"));
-  REQUIRE_THROWS_WITH(registry.named("slow"), Catch::Contains("expected one of generic, int8, test_npu"));
+  REQUIRE_THROWS_WITH(registry.named("slow"), Catch::Contains("expected one of generic, int8, pow2-npu, small-npu, test_npu"));
 }

@@ -160,7 +160,7 @@ Tensor text_image(int64_t height, int64_t width, uint32_t seed) {
 }
 
 QuantizedGraph quantize_on_text_pages(const Graph& graph, int64_t height, int64_t width, DType bits,
-                                      DType weights, DType outputs) {
+                                      DType weights, DType outputs, const Target& target) {
   const std::string input = graph.inputs().at(0)->name();
   Calibrator calibrator(graph);
   for (uint32_t seed = 1; seed <= 3; ++seed) {
@@ -171,7 +171,7 @@ QuantizedGraph quantize_on_text_pages(const Graph& graph, int64_t height, int64_
   config.model.activation_dtype = bits;
   config.model.weight_dtype = weights == DType::kUndefined ? bits : weights;
   if (outputs != DType::kUndefined) config.output_dtype = outputs;
-  return Quantizer(config).quantize(graph, calibrator.table());
+  return Quantizer(config, target).quantize(graph, calibrator.table());
 }
 
 }  // namespace lq::test

@@ -22,6 +22,7 @@ Tensor text_image(int64_t height, int64_t width, uint32_t seed);
 // weights of `weights` (default: `bits`), model outputs of `outputs` (default: `bits`),
 // calibrated on text pages of seeds 1..3 (the model tests' inputs are 97..99).
 QuantizedGraph quantize_on_text_pages(const Graph& graph, int64_t height, int64_t width, DType bits,
-                                      DType weights = DType::kUndefined, DType outputs = DType::kUndefined);
+                                      DType weights = DType::kUndefined, DType outputs = DType::kUndefined,
+                                      const Target& target = Target());
 
 }  // namespace lq::test

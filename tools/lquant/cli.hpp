@@ -71,5 +71,8 @@ int merge_stats_verb(const std::vector<std::string>& args);
 int analyze_verb(const std::vector<std::string>& args);
 // The precision report's outputs and first suggestions, and where it was written.
 void print_report_summary(const PrecisionReport& report, const std::string& out_dir);
+int targets_verb(const std::vector<std::string>& args);
+int check_verb(const std::vector<std::string>& args);
+int estimate_verb(const std::vector<std::string>& args);
 
 }  // namespace lq::cli

@@ -23,6 +23,11 @@ verbs:
   analyze    where a quantized model lost accuracy, layer by layer: report.json and
              report.html from what quantize wrote (see `lquant analyze --help`)
   build      the whole job from one YAML/JSON config (see `lquant build --help`)
+  targets    list the built-in target profiles
+  check      where every node of a model runs on a target (NPU / CPU / unsupported), before
+             calibration (exit code 3: CPU nodes, 4: unsupported nodes)
+  estimate   per-layer MACs, bytes, SRAM tiling, DDR traffic, cycles, latency and FPS on a
+             target, before calibration
 
 `lquant <verb> --help` describes a verb.
 
@@ -50,6 +55,9 @@ int main(int argc, char** argv) {
     if (verb == "calibrate") return calibrate_verb(args);
     if (verb == "merge-stats") return merge_stats_verb(args);
     if (verb == "analyze") return analyze_verb(args);
+    if (verb == "targets") return targets_verb(args);
+    if (verb == "check") return check_verb(args);
+    if (verb == "estimate") return estimate_verb(args);
     throw UsageError("unknown verb '" + verb + "' (see lquant --help)");
   } catch (const UsageError& e) {
     std::cerr << "lquant: " << e.what() << "\n";

@@ -38,8 +38,9 @@ config groups (paths are relative to the config file):
                  (float|power_of_two), input, output, post_sigmoid, int16_budget (share of
                  activations that may become int16, the most sensitive first), config (quant
                  config JSON file), op_types {...}, nodes {...}, tensors {...}
-  compiler:      target (generic|int8), cpu_ops [op types kept on CPU], threads (of the
-                 fixed-point Simulator that measures the program)
+  compiler:      target (generic|int8|pow2-npu|small-npu, or a profile FILE.json),
+                 cpu_ops [op types kept on CPU], threads (of the fixed-point Simulator that
+                 measures the program)
   output:        dir (required), artifacts [float, qdq, params, quant_config, config,
                  program, program_summary, report] (written in the order listed)
 

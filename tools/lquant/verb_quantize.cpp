@@ -70,8 +70,9 @@ analysis:
   --sensitivity          with --analyze: each tensor's effect on the outputs (slower)
 
 compilation:
-  --target NAME          generic (default: int8 and int16 integer ops) | int8 (no int16: what
-                         the config asks in int16 falls back to int8, with a note)
+  --target NAME|FILE.json  generic (default: int8 and int16 integer ops) | int8 (no int16: what
+                         the config asks in int16 falls back to int8, with a note) | pow2-npu |
+                         small-npu (lquant targets), or a profile file (docs/target-profile.md)
   The program has the shapes of the calibration samples (or --input-shape).
 )";
 
@@ -224,7 +225,7 @@ PipelineOptions pipeline_options(const QuantizeArgs& q) {
   PipelineOptions o;
   o.model = q.model;
   o.quantization = build_config(q);
-  o.target = Target::named(q.target);
+  o.target = Target::from_name_or_file(q.target);
   o.calibration.threads = q.threads;
   o.calibration.keep_samples = kEvalSamples;
   // The range method skip reads no data: the Pipeline calibrates on random inputs.
