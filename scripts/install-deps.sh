@@ -9,6 +9,7 @@ packages=(
   python3-onnx python3-numpy python3-pil fonts-dejavu-core
   espeak-ng  # speech for the model corpus (scripts/make-corpus-data.py)
   rustc cargo golang-go  # the Rust and Go examples (tests/examples)
+  clang-14 libfuzzer-14-dev  # the fuzz targets (tests/fuzz, scripts/fuzz.sh)
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)

@@ -240,7 +240,8 @@ void Calibrator::add_sample(const TensorMap& inputs) { impl_->run(inputs, impl_-
 
 void Calibrator::add_sources(const std::map<std::string, CalibrationSource>& sources) {
   const std::vector<const Value*> inputs = model_inputs(impl_->graph);
-  for (const auto& [name, source] : sources) {
+  for (const auto& entry : sources) {
+    const std::string& name = entry.first;
     const bool known = std::any_of(inputs.begin(), inputs.end(),
                                    [&](const Value* v) { return v->name() == name; });
     if (!known) {

@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <iterator>
+#include <limits>
 #include <memory>
 
 #include "libquant/calibrator.hpp"
@@ -18,20 +21,42 @@ struct Picture {
   std::vector<float> pixels;  // HWC, [0, 255]
 };
 
-Picture decode(const std::string& path, int channels) {
+// Pictures larger than this many pixels are refused before decoding (a header may claim
+// 65535 x 65535); calibration inputs are a few megapixels at most.
+constexpr int64_t kMaxPixels = int64_t{1} << 26;
+
+Picture decode(const stbi_uc* bytes, size_t size, int channels, const std::string& context) {
+  if (size > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    throw Error(StatusCode::kInvalidArgument, fmt::format("image '{}': {} bytes is too large", context, size));
+  }
+  const int length = static_cast<int>(size);
   int width = 0, height = 0, in_file = 0;
+  if (stbi_info_from_memory(bytes, length, &width, &height, &in_file) &&
+      static_cast<int64_t>(width) * height > kMaxPixels) {
+    throw Error(StatusCode::kResourceExhausted,
+                fmt::format("image '{}': {} x {} pixels exceeds the limit of {} pixels", context, width,
+                            height, kMaxPixels));
+  }
   std::unique_ptr<stbi_uc, void (*)(void*)> data(
-      stbi_load(path.c_str(), &width, &height, &in_file, channels), stbi_image_free);
-  if (!data) {
+      stbi_load_from_memory(bytes, length, &width, &height, &in_file, channels), stbi_image_free);
+  if (!data || width <= 0 || height <= 0) {
     const char* reason = stbi_failure_reason();
     throw Error(StatusCode::kInvalidArgument,
-                fmt::format("cannot read image '{}': {} (PNG, JPEG and BMP are supported)", path,
+                fmt::format("cannot read image '{}': {} (PNG, JPEG and BMP are supported)", context,
                             reason ? reason : "unknown error"));
   }
   Picture p{width, height, channels, {}};
   const size_t n = static_cast<size_t>(width) * static_cast<size_t>(height) * static_cast<size_t>(channels);
   p.pixels.assign(data.get(), data.get() + n);
   return p;
+}
+
+std::string read_file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw Error(StatusCode::kNotFound, fmt::format("cannot read image '{}': cannot open the file", path));
+  }
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 // Bilinear with half-pixel centers (as OpenCV's INTER_LINEAR and PIL's bilinear upscaling).
@@ -63,8 +88,13 @@ Picture resize_bilinear(const Picture& in, int width, int height) {
 }  // namespace
 
 Tensor load_image(const std::string& path, const ImagePreprocess& pre) {
+  const std::string bytes = read_file_bytes(path);
+  return decode_image(bytes.data(), bytes.size(), pre, path);
+}
+
+Tensor decode_image(const void* bytes, size_t size, const ImagePreprocess& pre, const std::string& path) {
   const int channels = pre.color == ColorOrder::kGray ? 1 : 3;
-  Picture pic = decode(path, channels);
+  Picture pic = decode(static_cast<const stbi_uc*>(bytes), size, channels, path);
   int64_t out_h = pic.height, out_w = pic.width;
   int content_w = pic.width;
   if (pre.resize != ResizeMode::kNone) {
