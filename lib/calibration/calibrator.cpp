@@ -198,7 +198,9 @@ struct Calibrator::Impl {
       const std::string& path = files[k][index];
       const CalibrationSource& source = sources.at(inputs[k]->name());
       Tensor data = source.images ? load_image(path, source.preprocess) : load_npy(path);
-      sample[inputs[k]->name()] = fit_to_input(*inputs[k], std::move(data));
+      data = fit_to_input(*inputs[k], std::move(data));
+      check_same_shape(*inputs[k], path, data);
+      sample[inputs[k]->name()] = std::move(data);
       paths += (paths.empty() ? "" : ", ") + path;
     }
     try {
@@ -216,8 +218,29 @@ struct Calibrator::Impl {
     }
   }
 
+  // One input's files must agree on their shape: the Program is compiled for one shape, and
+  // a stray file in a folder would otherwise pass unnoticed on a model with dynamic shapes.
+  // Files split into batch-1 samples (split_count) may differ in their batch size.
+  void check_same_shape(const Value& model_input, const std::string& path, const Tensor& data) {
+    const std::string& input = model_input.name();
+    const TensorType& type = model_input.type();
+    const bool split = type.has_shape && !type.dims.empty() && type.dims[0].value == 1 &&
+                       data.rank() == type.dims.size();
+    const auto item_shape = [split](const Shape& shape) {
+      return split ? Shape(shape.begin() + 1, shape.end()) : shape;
+    };
+    const auto [first, fresh] = file_shapes.emplace(input, std::make_pair(data.shape(), path));
+    if (fresh || item_shape(first->second.first) == item_shape(data.shape())) return;
+    throw Error(StatusCode::kInvalidArgument,
+                fmt::format("calibration file '{}' for input \"{}\" has shape {}, but '{}' has {}; "
+                            "every sample of an input needs the same shape",
+                            path, input, shape_str(data.shape()), first->second.second,
+                            shape_str(first->second.first)));
+  }
+
   const Graph& graph;
   CalibrationOptions options;
+  std::map<std::string, std::pair<Shape, std::string>> file_shapes;  // input -> first file's
   Simulator simulator;
   CalibrationTable table;
   std::vector<TensorMap> kept;

@@ -807,3 +807,41 @@ TEST_CASE("range method registry: taken, malformed and misbehaving methods are e
   REQUIRE_THROWS_WITH(registry.choose(stats_of({1.0f}), o),
                       Catch::Contains("choose_range takes max, percentile, kl, mse, mmse or no_zero"));
 }
+
+TEST_CASE("Calibrator: a folder of mixed shapes or a bad picture is named by its file", "[calibration]") {
+  TempDir dir("mixed");
+  fs::create_directories(dir.path / "mixed");
+  fs::create_directories(dir.path / "pictures");
+  // x[N, C] with both dimensions dynamic: the simulator takes any shape, the files must agree.
+  Graph g;
+  g.set_opset("", 13);
+  Value* x = g.add_value("x");
+  x->type() = TensorType{DType::kFloat32, true, {{-1, "N"}, {-1, "C"}}};
+  g.add_input(x);
+  Value* y = g.add_value("y");
+  g.add_node("Relu", {x}, {y}, "relu");
+  g.add_output(y);
+  save_npy(Tensor::from_vector<float>({1, 2}, {1, 2}), (dir.path / "mixed" / "0.npy").string());
+  save_npy(Tensor::from_vector<float>({1, 3}, {1, 2, 3}), (dir.path / "mixed" / "1.npy").string());
+  Calibrator calibrator(g);
+  REQUIRE_THROWS_WITH(calibrator.add_sources({{"x", {{(dir.path / "mixed").string()}}}}),
+                      Catch::Contains("1.npy") && Catch::Contains("shape [1,3]") &&
+                          Catch::Contains("0.npy") && Catch::Contains("[1,2]"));
+  // Batched files split into batch-1 samples may differ in their batch size.
+  Graph batch1 = g.clone();
+  batch1.value("x").type().dims[0] = {1, ""};
+  fs::create_directories(dir.path / "batches");
+  save_npy(Tensor::from_vector<float>({2, 2}, {1, 2, 3, 4}), (dir.path / "batches" / "0.npy").string());
+  save_npy(Tensor::from_vector<float>({1, 2}, {5, 6}), (dir.path / "batches" / "1.npy").string());
+  Calibrator split(batch1);
+  split.add_sources({{"x", {{(dir.path / "batches").string()}}}});
+  REQUIRE(split.table().samples == 3);
+  // A picture that does not decode is named.
+  std::ofstream((dir.path / "pictures" / "broken.png").string(), std::ios::binary) << "\x89PNG\r\n\x1a\n garbage";
+  CalibrationSource pictures{{(dir.path / "pictures").string()}, true, {}};
+  pictures.preprocess.height = 2;
+  pictures.preprocess.width = 2;
+  Calibrator images(g);
+  REQUIRE_THROWS_WITH(images.add_sources({{"x", pictures}}),
+                      Catch::Contains("broken.png") && Catch::Contains("cannot read image"));
+}
