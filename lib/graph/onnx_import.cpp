@@ -156,10 +156,30 @@ class Importer {
     return true;
   }
 
+  // libquant reads dense tensors only, and ONNX's inference functions dereference a tensor
+  // type they assume (a sparse-tensor graph input crashed Conv's), so other kinds of values
+  // are refused before inference, naming the value.
+  static void reject_other_types(const onnx::GraphProto& g) {
+    const auto check = [](const onnx::ValueInfoProto& v, const char* what) {
+      if (!v.has_type() || v.type().has_tensor_type()) return;
+      const onnx::TypeProto& t = v.type();
+      const char* kind = t.has_sparse_tensor_type() ? "a sparse tensor"
+                         : t.has_sequence_type()    ? "a sequence"
+                         : t.has_map_type()         ? "a map"
+                         : t.has_optional_type()    ? "an optional"
+                                                    : "no tensor";
+      invalid_model(fmt::format("{} \"{}\" has {} type; libquant reads dense tensors only", what, v.name(), kind));
+    };
+    for (const auto& v : g.input()) check(v, "graph input");
+    for (const auto& v : g.output()) check(v, "graph output");
+    for (const auto& v : g.value_info()) check(v, "value");
+  }
+
   // ONNX's inference knows every standard op; ours (infer_shapes_by_execution) fills
   // in what it leaves unknown once input shapes are fixed. A model ONNX's inference
   // rejects may still be valid for us, so its errors are not fatal.
   void infer_shapes() {
+    reject_other_types(model_.graph());
     try {
       onnx::ShapeInferenceOptions opts(/*check_type=*/false, /*strict_mode=*/0,
                                        /*data_prop=*/true);

@@ -238,17 +238,31 @@ PipelineOptions parse(const json& root, const std::string& base_dir) {
   return o;
 }
 
-// YAML scalars become JSON booleans, numbers or strings by their spelling.
-json yaml_to_json(const YAML::Node& node) {
+// YAML scalars become JSON booleans, numbers or strings by their spelling. Keys must be
+// scalars (the schema's names); nesting deeper than any config needs is refused.
+json yaml_to_json(const YAML::Node& node, int depth = 0) {
+  constexpr int kMaxDepth = 32;
+  if (depth > kMaxDepth) {
+    throw Error(StatusCode::kInvalidArgument,
+                fmt::format("pipeline config: YAML nested deeper than {} levels (line {})", kMaxDepth,
+                            node.Mark().line + 1));
+  }
   switch (node.Type()) {
     case YAML::NodeType::Map: {
       json object = json::object();
-      for (const auto& entry : node) object[entry.first.as<std::string>()] = yaml_to_json(entry.second);
+      for (const auto& entry : node) {
+        if (!entry.first.IsScalar()) {
+          throw Error(StatusCode::kInvalidArgument,
+                      fmt::format("pipeline config: line {}: a key must be a name, not a list or a map",
+                                  entry.first.Mark().line + 1));
+        }
+        object[entry.first.Scalar()] = yaml_to_json(entry.second, depth + 1);
+      }
       return object;
     }
     case YAML::NodeType::Sequence: {
       json array = json::array();
-      for (const auto& item : node) array.push_back(yaml_to_json(item));
+      for (const auto& item : node) array.push_back(yaml_to_json(item, depth + 1));
       return array;
     }
     case YAML::NodeType::Scalar: {

@@ -361,5 +361,5 @@ TEST_CASE("config names are checked against the model, with the nearest name", "
   }
   // Names the model has pass, weights included.
   REQUIRE_NOTHROW(quantize(R"({"nodes": {"relu": {"activation": "int16"}}, "op_types": {"Conv": {}},
-                               "tensors": {"c": {"min": -1, "max": 1}, "x": {"min": -2, "max": 2}}})"));
+                               "tensors": {"y": {"min": 0, "max": 1}, "x": {"min": -2, "max": 2}}})"));
 }
