@@ -2,6 +2,8 @@
 #include <fmt/format.h>
 #include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
+#include <set>
+#include <map>
 
 #include <fstream>
 #include <sstream>
@@ -173,6 +175,52 @@ class Importer {
     for (const auto& v : g.input()) check(v, "graph input");
     for (const auto& v : g.output()) check(v, "graph output");
     for (const auto& v : g.value_info()) check(v, "value");
+    check_conv_ranks(g);
+  }
+
+  // ONNX's convolution and pooling inference (convPoolShapeInference, libonnx 1.14) indexes
+  // its per-axis arrays by the weight's or kernel_shape's axes and reads past them when the
+  // data input has fewer axes. Where the declared ranks already disagree, say so first.
+  static void check_conv_ranks(const onnx::GraphProto& g) {
+    std::map<std::string, int> ranks;
+    const auto note = [&](const onnx::ValueInfoProto& v) {
+      if (v.type().has_tensor_type() && v.type().tensor_type().has_shape()) {
+        ranks[v.name()] = v.type().tensor_type().shape().dim_size();
+      }
+    };
+    for (const auto& v : g.input()) note(v);
+    for (const auto& v : g.value_info()) note(v);
+    for (const auto& t : g.initializer()) ranks[t.name()] = t.dims_size();
+    static const std::set<std::string> kConvPool = {"Conv", "ConvInteger", "QLinearConv", "ConvTranspose",
+                                                    "MaxPool", "AveragePool", "LpPool"};
+    for (const auto& node : g.node()) {
+      if (!node.domain().empty() || !kConvPool.count(node.op_type()) || node.input_size() == 0) continue;
+      const auto data = ranks.find(node.input(0));
+      if (data == ranks.end()) continue;
+      const std::string where = fmt::format("{} node \"{}\"", node.op_type(), node.name());
+      if (data->second < 3) {
+        invalid_model(fmt::format("{}: input \"{}\" has rank {}, expected at least 3 (N, C and a spatial axis)",
+                                  where, node.input(0), data->second));
+      }
+      const int weight_input = node.op_type() == "QLinearConv" ? 3 : 1;
+      const bool has_weight = node.op_type().find("Conv") != std::string::npos && node.input_size() > weight_input;
+      if (has_weight) {
+        const auto weight = ranks.find(node.input(weight_input));
+        if (weight != ranks.end() && weight->second != data->second) {
+          invalid_model(fmt::format("{}: weight \"{}\" has rank {} but input \"{}\" has rank {}", where,
+                                    node.input(weight_input), weight->second, node.input(0), data->second));
+        }
+      }
+      for (const auto& a : node.attribute()) {
+        const bool per_axis = a.name() == "kernel_shape" || a.name() == "strides" || a.name() == "dilations" ||
+                              a.name() == "output_padding";
+        const int want = a.name() == "pads" ? 2 * (data->second - 2) : data->second - 2;
+        if ((per_axis || a.name() == "pads") && a.ints_size() != want) {
+          invalid_model(fmt::format("{}: attribute {} has {} values, expected {} for an input of rank {}",
+                                    where, a.name(), a.ints_size(), want, data->second));
+        }
+      }
+    }
   }
 
   // ONNX's inference knows every standard op; ours (infer_shapes_by_execution) fills

@@ -845,3 +845,52 @@ TEST_CASE("Calibrator: a folder of mixed shapes or a bad picture is named by its
   REQUIRE_THROWS_WITH(images.add_sources({{"x", pictures}}),
                       Catch::Contains("broken.png") && Catch::Contains("cannot read image"));
 }
+
+TEST_CASE("decode_image: pictures from memory; a header claiming a huge picture is refused", "[calibration]") {
+  std::vector<uint8_t> bmp(54 + 4, 0);
+  auto put32 = [&](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) bmp[at + i] = static_cast<uint8_t>(v >> (8 * i));
+  };
+  bmp[0] = 'B';
+  bmp[1] = 'M';
+  put32(2, static_cast<uint32_t>(bmp.size()));
+  put32(10, 54);
+  put32(14, 40);
+  put32(18, 1);
+  put32(22, 1);
+  bmp[26] = 1;
+  bmp[28] = 24;
+  bmp[54] = 30;  // B, G, R of the one pixel
+  bmp[55] = 20;
+  bmp[56] = 10;
+  ImagePreprocess pre;
+  pre.resize = ResizeMode::kNone;
+  const Tensor t = decode_image(bmp.data(), bmp.size(), pre, "one pixel");
+  REQUIRE(t.shape() == Shape{1, 3, 1, 1});
+  REQUIRE(t.data<float>()[0] == 10.0f);
+  REQUIRE(t.data<float>()[2] == 30.0f);
+  put32(18, 60000);
+  put32(22, 60000);
+  try {
+    decode_image(bmp.data(), bmp.size(), pre, "huge.bmp");
+    FAIL("a 60000 x 60000 picture was decoded");
+  } catch (const Error& e) {
+    REQUIRE(e.code() == StatusCode::kResourceExhausted);
+    REQUIRE_THAT(e.what(), Catch::Contains("huge.bmp") && Catch::Contains("60000 x 60000"));
+  }
+  REQUIRE_THROWS_WITH(decode_image("garbage", 7, pre, "g.png"), Catch::Contains("cannot read image 'g.png'"));
+}
+
+TEST_CASE("statistics files: integers out of range are refused, not cast (fuzz regression)", "[calibration]") {
+  const std::string head = R"({"format": "libquant-calibration-statistics", "version": 1, "model_fingerprint": "f", )";
+  const auto parse = [&](const std::string& rest) { return CalibrationTable::parse(head + rest, "s.json"); };
+  REQUIRE(parse(R"("samples": 3, "keep_limit": 0, "tensors": {}, "kept": []})").samples == 3);
+  REQUIRE_THROWS_WITH(parse(R"("samples": 1e82, "keep_limit": 0, "tensors": {}, "kept": []})"),
+                      Catch::Contains("s.json") && Catch::Contains("\"samples\" is 1e+82"));
+  REQUIRE_THROWS_WITH(parse(R"("samples": -1, "keep_limit": 0, "tensors": {}, "kept": []})"),
+                      Catch::Contains("\"samples\""));
+  REQUIRE_THROWS_WITH(CalibrationTable::parse(R"({"format": 7})", "s.json"),
+                      Catch::Contains("not a calibration statistics file"));
+  REQUIRE_THROWS_WITH(CalibrationTable::parse(R"({"format": "libquant-calibration-statistics", "version": 1e82})", "s.json"),
+                      Catch::Contains("\"version\""));
+}

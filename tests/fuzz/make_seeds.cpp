@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
     write(corpus / "calibration_stats" / (std::string(name) + ".json"), calibrator.table().serialize());
     write(corpus / "onnx" / (std::string(name) + ".onnx"), serialize_onnx(g));
     for (int bits : {8, 16}) {
+      if (bits == 16 && std::string(name) == "matmul") continue;  // int16 tables: 0.5 MB
       QuantConfig config = QuantConfig::from_json(bits == 8 ? "{}" : R"({"model": {"activation": "int16"}})");
       const Program program = Compiler().compile(Quantizer(config).quantize(g, calibrator.table()));
       const std::string file = program.serialize();

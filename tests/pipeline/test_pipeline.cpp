@@ -264,3 +264,11 @@ TEST_CASE("Pipeline: a failed run leaves the previous artifacts intact and names
   REQUIRE(read(out / "model.lqm") != before.at("model.lqm"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("pipeline YAML: keys that are not names and deep nesting are lq errors (fuzz regression)", "[pipeline][errors]") {
+  REQUIRE_THROWS_WITH(PipelineOptions::from_yaml("model: {[path]: model.onnx}\noutput: {dir: o}\n"),
+                      Catch::Contains("line 1") && Catch::Contains("a key must be a name"));
+  REQUIRE_THROWS_WITH(PipelineOptions::from_yaml("model: {path: m.onnx, outputs: " + std::string(100, '[') +
+                                                 std::string(100, ']') + "}\noutput: {dir: o}\n"),
+                      Catch::Contains("nested deeper than 32"));
+}
