@@ -146,7 +146,7 @@ QuantConfig parse_quantization(const json& quant, const json& calib, const std::
     const std::string file = resolve_path(string_at(quant["config"], "/quantization/config"), base_dir);
     try {
       config = json::parse(read_text(file, "/quantization/config"));
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for a number too large
       fail("/quantization/config", fmt::format("'{}' is not valid JSON: {}", file, e.what()));
     }
   }
@@ -291,7 +291,7 @@ PipelineOptions PipelineOptions::from_json(const std::string& text, const std::s
   json root;
   try {
     root = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number too large
     throw Error(StatusCode::kInvalidArgument, fmt::format("pipeline config is not valid JSON: {}", e.what()));
   }
   return parse(root, base_dir);

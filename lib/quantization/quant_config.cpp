@@ -159,7 +159,7 @@ QuantConfig QuantConfig::from_json(const std::string& text) {
   json root;
   try {
     root = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number too large
     throw Error(StatusCode::kInvalidArgument, fmt::format("quant config is not valid JSON: {}", e.what()));
   }
   check_keys(root, "", kTopKeys);

@@ -271,4 +271,5 @@ TEST_CASE("pipeline YAML: keys that are not names and deep nesting are lq errors
   REQUIRE_THROWS_WITH(PipelineOptions::from_yaml("model: {path: m.onnx, outputs: " + std::string(100, '[') +
                                                  std::string(100, ']') + "}\noutput: {dir: o}\n"),
                       Catch::Contains("nested deeper than 32"));
+  REQUIRE_THROWS_WITH(PipelineOptions::from_json("[1e999]"), Catch::Contains("not valid JSON"));
 }

@@ -363,3 +363,8 @@ TEST_CASE("config names are checked against the model, with the nearest name", "
   REQUIRE_NOTHROW(quantize(R"({"nodes": {"relu": {"activation": "int16"}}, "op_types": {"Conv": {}},
                                "tensors": {"y": {"min": 0, "max": 1}, "x": {"min": -2, "max": 2}}})"));
 }
+
+TEST_CASE("quant config: a number too large for JSON is an lq error (fuzz regression)", "[quantization][config]") {
+  REQUIRE_THROWS_AS(QuantConfig::from_json("5e055555"), Error);
+  REQUIRE_THROWS_WITH(QuantConfig::from_json(R"({"int16_budget": 1e999})"), Catch::Contains("not valid JSON"));
+}
