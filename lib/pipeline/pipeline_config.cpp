@@ -238,6 +238,18 @@ PipelineOptions parse(const json& root, const std::string& base_dir) {
   return o;
 }
 
+// JSON strings are UTF-8 (nlohmann's parser checks, its dump() throws on anything else);
+// YAML scalars are checked here, so a config's text always writes back out.
+const std::string& utf8_scalar(const YAML::Node& node) {
+  try {
+    (void)json(node.Scalar()).dump();
+  } catch (const json::exception&) {
+    throw Error(StatusCode::kInvalidArgument,
+                fmt::format("pipeline config: line {}: text that is not valid UTF-8", node.Mark().line + 1));
+  }
+  return node.Scalar();
+}
+
 // YAML scalars become JSON booleans, numbers or strings by their spelling. Keys must be
 // scalars (the schema's names); nesting deeper than any config needs is refused.
 json yaml_to_json(const YAML::Node& node, int depth = 0) {
@@ -256,7 +268,7 @@ json yaml_to_json(const YAML::Node& node, int depth = 0) {
                       fmt::format("pipeline config: line {}: a key must be a name, not a list or a map",
                                   entry.first.Mark().line + 1));
         }
-        object[entry.first.Scalar()] = yaml_to_json(entry.second, depth + 1);
+        object[utf8_scalar(entry.first)] = yaml_to_json(entry.second, depth + 1);
       }
       return object;
     }
@@ -266,7 +278,7 @@ json yaml_to_json(const YAML::Node& node, int depth = 0) {
       return array;
     }
     case YAML::NodeType::Scalar: {
-      const std::string text = node.Scalar();
+      const std::string text = utf8_scalar(node);
       if (node.Tag() == "!") return text;  // quoted: always a string
       if (text == "true" || text == "True") return true;
       if (text == "false" || text == "False") return false;

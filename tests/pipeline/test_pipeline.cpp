@@ -273,3 +273,10 @@ TEST_CASE("pipeline YAML: keys that are not names and deep nesting are lq errors
                       Catch::Contains("nested deeper than 32"));
   REQUIRE_THROWS_WITH(PipelineOptions::from_json("[1e999]"), Catch::Contains("not valid JSON"));
 }
+
+TEST_CASE("pipeline YAML: text that is not UTF-8 is an lq error (fuzz regression)", "[pipeline][errors]") {
+  REQUIRE_THROWS_WITH(PipelineOptions::from_yaml("model: {path: \"m\xf4.onnx\"}\noutput: {dir: o}\n"),
+                      Catch::Contains("line 1") && Catch::Contains("not valid UTF-8"));
+  REQUIRE_THROWS_WITH(PipelineOptions::from_yaml("model: {path: m.onnx}\ninput:\n  x: {shape: [1, \xf4]}\noutput: {dir: o}\n"),
+                      Catch::Contains("line 3") && Catch::Contains("not valid UTF-8"));
+}
