@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -25,7 +26,28 @@ struct Picture {
 // 65535 x 65535); calibration inputs are a few megapixels at most.
 constexpr int64_t kMaxPixels = int64_t{1} << 26;
 
+// stb_image trusts a PNG chunk's declared length when it gathers the compressed data (up to
+// 2^30 bytes allocated from a 200-byte file), so the chunks are walked first: each must fit
+// in what the file holds.
+void check_png_chunks(const stbi_uc* bytes, size_t size, const std::string& context) {
+  static const stbi_uc kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (size < 8 || std::memcmp(bytes, kSignature, 8) != 0) return;
+  size_t at = 8;
+  while (at + 12 <= size) {
+    const uint64_t length = (uint64_t{bytes[at]} << 24) | (uint64_t{bytes[at + 1]} << 16) |
+                            (uint64_t{bytes[at + 2]} << 8) | uint64_t{bytes[at + 3]};
+    if (length > size - at - 12) {
+      throw Error(StatusCode::kInvalidArgument,
+                  fmt::format("cannot read image '{}': PNG chunk at byte {} declares {} bytes, the file "
+                              "holds {} more (truncated or damaged)", context, at, length, size - at - 12));
+    }
+    if (std::memcmp(bytes + at + 4, "IEND", 4) == 0) return;
+    at += 12 + static_cast<size_t>(length);
+  }
+}
+
 Picture decode(const stbi_uc* bytes, size_t size, int channels, const std::string& context) {
+  check_png_chunks(bytes, size, context);
   if (size > static_cast<size_t>(std::numeric_limits<int>::max())) {
     throw Error(StatusCode::kInvalidArgument, fmt::format("image '{}': {} bytes is too large", context, size));
   }
