@@ -879,6 +879,11 @@ TEST_CASE("decode_image: pictures from memory; a header claiming a huge picture 
     REQUIRE_THAT(e.what(), Catch::Contains("huge.bmp") && Catch::Contains("60000 x 60000"));
   }
   REQUIRE_THROWS_WITH(decode_image("garbage", 7, pre, "g.png"), Catch::Contains("cannot read image 'g.png'"));
+  // A PNG chunk declaring 1 GiB in a 33-byte file (stb_image would allocate it).
+  std::string png("\x89PNG\r\n\x1a\n", 8);
+  png += std::string("\x40\x00\x00\x00IDAT", 8) + std::string(17, '\0');
+  REQUIRE_THROWS_WITH(decode_image(png.data(), png.size(), pre, "p.png"),
+                      Catch::Contains("p.png") && Catch::Contains("PNG chunk at byte 8 declares 1073741824 bytes"));
 }
 
 TEST_CASE("statistics files: integers out of range are refused, not cast (fuzz regression)", "[calibration]") {
