@@ -92,10 +92,12 @@ class Importer {
 
   Graph run() {
     read_opsets();
-    if (options_.infer_shapes) infer_shapes();
     const auto& gp = model_.graph();
     graph_.set_name(gp.name());
+    // Initializers are checked (data size against dims and type) before ONNX's inference,
+    // which reads constant inputs such as Range's limits without checking (fuzz regression).
     for (const auto& init : gp.initializer()) add_initializer(init);
+    if (options_.infer_shapes) infer_shapes();
     for (const auto& in : gp.input()) {
       if (graph_.find_value(in.name())) continue;  // IR < 4 lists initializers as inputs too
       Value* v = graph_.add_value(in.name());
