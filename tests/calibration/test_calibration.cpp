@@ -846,7 +846,7 @@ TEST_CASE("Calibrator: a folder of mixed shapes or a bad picture is named by its
                       Catch::Contains("broken.png") && Catch::Contains("cannot read image"));
 }
 
-TEST_CASE("decode_image: pictures from memory; a header claiming a huge picture is refused", "[calibration]") {
+TEST_CASE("decode_image: pictures from memory, and a header claiming a huge picture is refused", "[calibration]") {
   std::vector<uint8_t> bmp(54 + 4, 0);
   auto put32 = [&](size_t at, uint32_t v) {
     for (int i = 0; i < 4; ++i) bmp[at + i] = static_cast<uint8_t>(v >> (8 * i));
