@@ -178,6 +178,26 @@ class Importer {
     for (const auto& v : g.output()) check(v, "graph output");
     for (const auto& v : g.value_info()) check(v, "value");
     check_conv_ranks(g);
+    check_inputs_defined(g);
+  }
+
+  // A node reading a value nothing defines is refused before inference: ONNX's data
+  // propagation (Shape's, libonnx 1.14) dereferences the missing input's type (fuzz regression).
+  static void check_inputs_defined(const onnx::GraphProto& g) {
+    std::unordered_set<std::string> defined;
+    for (const auto& v : g.input()) defined.insert(v.name());
+    for (const auto& t : g.initializer()) defined.insert(t.name());
+    for (const auto& t : g.sparse_initializer()) defined.insert(t.values().name());
+    for (const auto& node : g.node()) {
+      for (const auto& out : node.output()) defined.insert(out);
+    }
+    for (const auto& node : g.node()) {
+      for (int i = 0; i < node.input_size(); ++i) {
+        if (node.input(i).empty() || defined.count(node.input(i))) continue;
+        invalid_model(fmt::format("{} node \"{}\" (input {}): no graph input, initializer or node defines \"{}\"",
+                                  node.op_type(), node.name(), i, node.input(i)));
+      }
+    }
   }
 
   // ONNX's convolution and pooling inference (convPoolShapeInference, libonnx 1.14) indexes
