@@ -12,6 +12,7 @@ packages=(
   rustc cargo golang-go  # the Rust and Go examples (tests/examples)
   liblmdb-dev python3-lmdb  # LMDB calibration sets (python3-lmdb writes the tests' sets)
   python3-distributed  # examples/python/dask_calibrate.py (sharded calibration on a dask cluster)
+  clang-14 libfuzzer-14-dev  # the fuzz targets (tests/fuzz, scripts/fuzz.sh)
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)

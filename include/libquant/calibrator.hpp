@@ -44,6 +44,9 @@ struct ImagePreprocess {
 
 // Decodes a PNG/JPEG/BMP file and returns a float32 tensor [1,C,H,W] (or [1,H,W,C]).
 LQ_EXPORT Tensor load_image(const std::string& path, const ImagePreprocess& preprocess);
+// The same from an encoded picture in memory; `context` names it in errors.
+LQ_EXPORT Tensor decode_image(const void* data, size_t size, const ImagePreprocess& preprocess,
+                              const std::string& context = "image buffer");
 
 // ---- Statistics -----------------------------------------------------------------------
 

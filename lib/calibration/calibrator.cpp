@@ -220,8 +220,11 @@ struct Calibrator::Impl {
       Tensor data = file.db            ? file.db->read(file.record)
                     : source.images    ? load_image(file.path, source.preprocess)
                                        : load_npy(file.path);
-      sample[inputs[k]->name()] = fit_to_input(*inputs[k], std::move(data));
-      paths += (paths.empty() ? "" : ", ") + (file.db ? "LMDB " + file.db->describe(file.record) : file.path);
+      const std::string where = file.db ? "LMDB " + file.db->describe(file.record) : file.path;
+      data = fit_to_input(*inputs[k], std::move(data));
+      check_same_shape(*inputs[k], where, data);
+      sample[inputs[k]->name()] = std::move(data);
+      paths += (paths.empty() ? "" : ", ") + where;
     }
     try {
       const int64_t pieces = split_count(graph, sample);
@@ -238,8 +241,29 @@ struct Calibrator::Impl {
     }
   }
 
+  // One input's files must agree on their shape: the Program is compiled for one shape, and
+  // a stray file in a folder would otherwise pass unnoticed on a model with dynamic shapes.
+  // Files split into batch-1 samples (split_count) may differ in their batch size.
+  void check_same_shape(const Value& model_input, const std::string& path, const Tensor& data) {
+    const std::string& input = model_input.name();
+    const TensorType& type = model_input.type();
+    const bool split = type.has_shape && !type.dims.empty() && type.dims[0].value == 1 &&
+                       data.rank() == type.dims.size();
+    const auto item_shape = [split](const Shape& shape) {
+      return split ? Shape(shape.begin() + 1, shape.end()) : shape;
+    };
+    const auto [first, fresh] = file_shapes.emplace(input, std::make_pair(data.shape(), path));
+    if (fresh || item_shape(first->second.first) == item_shape(data.shape())) return;
+    throw Error(StatusCode::kInvalidArgument,
+                fmt::format("calibration file '{}' for input \"{}\" has shape {}, but '{}' has {}; "
+                            "every sample of an input needs the same shape",
+                            path, input, shape_str(data.shape()), first->second.second,
+                            shape_str(first->second.first)));
+  }
+
   const Graph& graph;
   CalibrationOptions options;
+  std::map<std::string, std::pair<Shape, std::string>> file_shapes;  // input -> first file's
   Simulator simulator;
   CalibrationTable table;
   std::vector<TensorMap> kept;
@@ -262,7 +286,8 @@ void Calibrator::add_sample(const TensorMap& inputs) { impl_->run(inputs, impl_-
 
 void Calibrator::add_sources(const std::map<std::string, CalibrationSource>& sources) {
   const std::vector<const Value*> inputs = model_inputs(impl_->graph);
-  for (const auto& [name, source] : sources) {
+  for (const auto& entry : sources) {
+    const std::string& name = entry.first;
     const bool known = std::any_of(inputs.begin(), inputs.end(),
                                    [&](const Value* v) { return v->name() == name; });
     if (!known) {

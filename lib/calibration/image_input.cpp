@@ -3,6 +3,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <limits>
 #include <memory>
 
 #include "libquant/calibrator.hpp"
@@ -18,20 +22,63 @@ struct Picture {
   std::vector<float> pixels;  // HWC, [0, 255]
 };
 
-Picture decode(const std::string& path, int channels) {
+// Pictures larger than this many pixels are refused before decoding (a header may claim
+// 65535 x 65535); calibration inputs are a few megapixels at most.
+constexpr int64_t kMaxPixels = int64_t{1} << 26;
+
+// stb_image trusts a PNG chunk's declared length when it gathers the compressed data (up to
+// 2^30 bytes allocated from a 200-byte file), so the chunks are walked first: each must fit
+// in what the file holds.
+void check_png_chunks(const stbi_uc* bytes, size_t size, const std::string& context) {
+  static const stbi_uc kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (size < 8 || std::memcmp(bytes, kSignature, 8) != 0) return;
+  size_t at = 8;
+  while (at + 12 <= size) {
+    const uint64_t length = (uint64_t{bytes[at]} << 24) | (uint64_t{bytes[at + 1]} << 16) |
+                            (uint64_t{bytes[at + 2]} << 8) | uint64_t{bytes[at + 3]};
+    if (length > size - at - 12) {
+      throw Error(StatusCode::kInvalidArgument,
+                  fmt::format("cannot read image '{}': PNG chunk at byte {} declares {} bytes, the file "
+                              "holds {} more (truncated or damaged)", context, at, length, size - at - 12));
+    }
+    if (std::memcmp(bytes + at + 4, "IEND", 4) == 0) return;
+    at += 12 + static_cast<size_t>(length);
+  }
+}
+
+Picture decode(const stbi_uc* bytes, size_t size, int channels, const std::string& context) {
+  check_png_chunks(bytes, size, context);
+  if (size > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    throw Error(StatusCode::kInvalidArgument, fmt::format("image '{}': {} bytes is too large", context, size));
+  }
+  const int length = static_cast<int>(size);
   int width = 0, height = 0, in_file = 0;
+  if (stbi_info_from_memory(bytes, length, &width, &height, &in_file) &&
+      static_cast<int64_t>(width) * height > kMaxPixels) {
+    throw Error(StatusCode::kResourceExhausted,
+                fmt::format("image '{}': {} x {} pixels exceeds the limit of {} pixels", context, width,
+                            height, kMaxPixels));
+  }
   std::unique_ptr<stbi_uc, void (*)(void*)> data(
-      stbi_load(path.c_str(), &width, &height, &in_file, channels), stbi_image_free);
-  if (!data) {
+      stbi_load_from_memory(bytes, length, &width, &height, &in_file, channels), stbi_image_free);
+  if (!data || width <= 0 || height <= 0) {
     const char* reason = stbi_failure_reason();
     throw Error(StatusCode::kInvalidArgument,
-                fmt::format("cannot read image '{}': {} (PNG, JPEG and BMP are supported)", path,
+                fmt::format("cannot read image '{}': {} (PNG, JPEG and BMP are supported)", context,
                             reason ? reason : "unknown error"));
   }
   Picture p{width, height, channels, {}};
   const size_t n = static_cast<size_t>(width) * static_cast<size_t>(height) * static_cast<size_t>(channels);
   p.pixels.assign(data.get(), data.get() + n);
   return p;
+}
+
+std::string read_file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw Error(StatusCode::kNotFound, fmt::format("cannot read image '{}': cannot open the file", path));
+  }
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 // Bilinear with half-pixel centers (as OpenCV's INTER_LINEAR and PIL's bilinear upscaling).
@@ -63,8 +110,13 @@ Picture resize_bilinear(const Picture& in, int width, int height) {
 }  // namespace
 
 Tensor load_image(const std::string& path, const ImagePreprocess& pre) {
+  const std::string bytes = read_file_bytes(path);
+  return decode_image(bytes.data(), bytes.size(), pre, path);
+}
+
+Tensor decode_image(const void* bytes, size_t size, const ImagePreprocess& pre, const std::string& path) {
   const int channels = pre.color == ColorOrder::kGray ? 1 : 3;
-  Picture pic = decode(path, channels);
+  Picture pic = decode(static_cast<const stbi_uc*>(bytes), size, channels, path);
   int64_t out_h = pic.height, out_w = pic.width;
   int content_w = pic.width;
   if (pre.resize != ResizeMode::kNone) {

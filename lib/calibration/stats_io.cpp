@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -19,6 +20,29 @@ constexpr const char* kFormat = "libquant-calibration-statistics";
 constexpr int kVersion = 1;
 
 [[noreturn]] void refuse(const std::string& what) { throw Error(StatusCode::kInvalidArgument, what); }
+
+// An integer field in T's range. nlohmann's get<T>() casts whatever number it finds, and a
+// float outside T's range (1e82 as a count) is undefined behaviour.
+template <typename T>
+T integer(const nlohmann::json& v, const char* what) {
+  if (v.is_number_unsigned()) {
+    const auto u = v.get<uint64_t>();
+    if (u <= static_cast<uint64_t>(std::numeric_limits<T>::max())) return static_cast<T>(u);
+  } else if (v.is_number_integer()) {
+    const auto i = v.get<int64_t>();
+    if (i >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+        (i < 0 || static_cast<uint64_t>(i) <= static_cast<uint64_t>(std::numeric_limits<T>::max()))) {
+      return static_cast<T>(i);
+    }
+  }
+  refuse(fmt::format("\"{}\" is {}, expected an integer in [{}, {}]", what, v.dump(),
+                     std::numeric_limits<T>::min(), std::numeric_limits<T>::max()));
+}
+
+double number(const nlohmann::json& v, const char* what) {
+  if (!v.is_number()) refuse(fmt::format("\"{}\" is {}, expected a number", what, v.dump()));
+  return v.get<double>();
+}
 
 // FNV-1a, 64 bits: stable across machines and runs (std::hash is neither).
 class Fingerprint {
@@ -88,14 +112,16 @@ nlohmann::json stats_json(const TensorStats& s) {
 
 TensorStats stats_from_json(const nlohmann::json& j) {
   TensorStats s;
-  s.min = j.at("min").get<double>();
-  s.max = j.at("max").get<double>();
-  s.count = j.at("count").get<uint64_t>();
+  s.min = number(j.at("min"), "min");
+  s.max = number(j.at("max"), "max");
+  s.count = integer<uint64_t>(j.at("count"), "count");
   s.constant = j.at("constant").get<bool>();
-  s.histogram = Histogram::from_counts(j.at("histogram_limit").get<double>(),
-                                       j.at("histogram").get<std::vector<uint64_t>>());
+  std::vector<uint64_t> counts;
+  if (!j.at("histogram").is_array()) refuse("\"histogram\" is not an array of counts");
+  for (const auto& c : j.at("histogram")) counts.push_back(integer<uint64_t>(c, "histogram"));
+  s.histogram = Histogram::from_counts(number(j.at("histogram_limit"), "histogram_limit"), counts);
   if (j.contains("channel_axis")) {
-    s.channel_axis = j.at("channel_axis").get<int>();
+    s.channel_axis = integer<int>(j.at("channel_axis"), "channel_axis");
     s.channel_min = doubles_from_json(j.at("channel_min"));
     s.channel_max = doubles_from_json(j.at("channel_max"));
     if (s.channel_min.size() != s.channel_max.size()) refuse("channel_min and channel_max differ in length");
@@ -209,12 +235,13 @@ CalibrationTable CalibrationTable::parse(const std::string& text, const std::str
     throw Error(StatusCode::kInvalidArgument,
                 fmt::format("{}: not a calibration statistics file (not JSON: {})", context, e.what()));
   }
-  if (!root.is_object() || root.value("format", std::string()) != kFormat) {
+  if (!root.is_object() || !root.contains("format") || !root.at("format").is_string() ||
+      root.at("format").get<std::string>() != kFormat) {
     throw Error(StatusCode::kInvalidArgument,
                 fmt::format("{}: not a calibration statistics file (no \"format\": \"{}\"); write one with "
                             "lquant calibrate --stats-out", context, kFormat));
   }
-  const int version = root.value("version", 0);
+  const int version = root.contains("version") ? integer<int>(root.at("version"), "version") : 0;
   if (version > kVersion) {
     throw Error(StatusCode::kUnsupported,
                 fmt::format("{}: statistics format version {}; this libquant reads up to {}: upgrade libquant",
@@ -227,8 +254,8 @@ CalibrationTable CalibrationTable::parse(const std::string& text, const std::str
   std::string current = "the header";
   try {
     table.model_fingerprint = root.at("model_fingerprint").get<std::string>();
-    table.samples = root.at("samples").get<uint64_t>();
-    table.keep_limit = root.at("keep_limit").get<size_t>();
+    table.samples = integer<uint64_t>(root.at("samples"), "samples");
+    table.keep_limit = integer<size_t>(root.at("keep_limit"), "keep_limit");
     for (const auto& [name, j] : root.at("tensors").items()) {
       current = "tensor \"" + name + "\"";
       table.tensors.emplace(name, stats_from_json(j));
@@ -236,7 +263,7 @@ CalibrationTable CalibrationTable::parse(const std::string& text, const std::str
     for (const auto& k : root.at("kept")) {
       current = "a kept sample";
       KeptSample sample;
-      sample.order = k.at("order").get<uint64_t>();
+      sample.order = integer<uint64_t>(k.at("order"), "order");
       for (const auto& [name, hex] : k.at("inputs").items()) {
         const std::string bytes = from_hex(hex.get<std::string>());
         sample.inputs[name] = parse_npy(bytes.data(), bytes.size(), context + ": kept sample input " + name);

@@ -2,9 +2,9 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <cctype>
 #include <cstring>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "libquant/tensor.hpp"
@@ -50,15 +50,30 @@ const char* descr_of(DType dtype) {
               fmt::format("cannot write a tensor of dtype {} as .npy", dtype_name(dtype)));
 }
 
+// A linear scan, not std::regex: libstdc++'s regex recurses once per character matched, so a
+// long header (a file may declare up to 4 GiB of it) overflowed the stack, and compiling the
+// patterns dominated the time of small files.
 std::string header_field(const std::string& header, const std::string& key,
                          const std::string& context) {
   // Values are a quoted string, True/False or a tuple.
-  const std::regex pattern("'" + key + "'\\s*:\\s*('[^']*'|True|False|\\([^)]*\\))");
-  std::smatch match;
-  if (!std::regex_search(header, match, pattern)) {
-    bad_npy(context, fmt::format("header has no '{}' entry", key));
+  const std::string quoted = "'" + key + "'";
+  for (size_t at = header.find(quoted); at != std::string::npos; at = header.find(quoted, at + 1)) {
+    size_t i = at + quoted.size();
+    while (i < header.size() && std::isspace(static_cast<unsigned char>(header[i]))) ++i;
+    if (i >= header.size() || header[i] != ':') continue;
+    ++i;
+    while (i < header.size() && std::isspace(static_cast<unsigned char>(header[i]))) ++i;
+    if (i >= header.size()) break;
+    if (header.compare(i, 4, "True") == 0) return "True";
+    if (header.compare(i, 5, "False") == 0) return "False";
+    const char open = header[i];
+    const char close = open == '\'' ? '\'' : (open == '(' ? ')' : '\0');
+    if (close == '\0') continue;
+    const size_t end = header.find(close, i + 1);
+    if (end == std::string::npos) break;
+    return header.substr(i, end - i + 1);
   }
-  return match[1].str();
+  bad_npy(context, fmt::format("header has no '{}' entry", key));
 }
 
 Shape parse_shape(const std::string& tuple, const std::string& context) {

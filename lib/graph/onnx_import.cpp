@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
+#include <set>
+#include <map>
 
 #include <fstream>
 #include <sstream>
@@ -91,7 +93,6 @@ class Importer {
 
   Graph run() {
     read_opsets();
-    if (options_.infer_shapes) infer_shapes();
     return build(model_.graph());
   }
 
@@ -107,7 +108,10 @@ class Importer {
 
   Graph build(const onnx::GraphProto& gp) {
     graph_.set_name(gp.name());
+    // Initializers are checked (data size against dims and type) before ONNX's inference,
+    // which reads constant inputs such as Range's limits without checking (fuzz regression).
     for (const auto& init : gp.initializer()) add_initializer(init);
+    if (options_.infer_shapes && !subgraph_) infer_shapes();  // the model's, subgraphs included
     for (const auto& in : gp.input()) {
       if (graph_.find_value(in.name())) continue;  // IR < 4 lists initializers as inputs too
       Value* v = graph_.add_value(in.name());
@@ -174,10 +178,96 @@ class Importer {
     return true;
   }
 
+  // libquant reads dense tensors only, and ONNX's inference functions dereference a tensor
+  // type they assume (a sparse-tensor graph input crashed Conv's), so other kinds of values
+  // are refused before inference, naming the value.
+  static void reject_other_types(const onnx::GraphProto& g) {
+    const auto check = [](const onnx::ValueInfoProto& v, const char* what) {
+      if (!v.has_type() || v.type().has_tensor_type()) return;
+      const onnx::TypeProto& t = v.type();
+      const char* kind = t.has_sparse_tensor_type() ? "a sparse tensor"
+                         : t.has_sequence_type()    ? "a sequence"
+                         : t.has_map_type()         ? "a map"
+                         : t.has_optional_type()    ? "an optional"
+                                                    : "no tensor";
+      invalid_model(fmt::format("{} \"{}\" has {} type; libquant reads dense tensors only", what, v.name(), kind));
+    };
+    for (const auto& v : g.input()) check(v, "graph input");
+    for (const auto& v : g.output()) check(v, "graph output");
+    for (const auto& v : g.value_info()) check(v, "value");
+    check_conv_ranks(g);
+    check_inputs_defined(g);
+  }
+
+  // A node reading a value nothing defines is refused before inference: ONNX's data
+  // propagation (Shape's, libonnx 1.14) dereferences the missing input's type (fuzz regression).
+  static void check_inputs_defined(const onnx::GraphProto& g) {
+    std::unordered_set<std::string> defined;
+    for (const auto& v : g.input()) defined.insert(v.name());
+    for (const auto& t : g.initializer()) defined.insert(t.name());
+    for (const auto& t : g.sparse_initializer()) defined.insert(t.values().name());
+    for (const auto& node : g.node()) {
+      for (const auto& out : node.output()) defined.insert(out);
+    }
+    for (const auto& node : g.node()) {
+      for (int i = 0; i < node.input_size(); ++i) {
+        if (node.input(i).empty() || defined.count(node.input(i))) continue;
+        invalid_model(fmt::format("{} node \"{}\" (input {}): no graph input, initializer or node defines \"{}\"",
+                                  node.op_type(), node.name(), i, node.input(i)));
+      }
+    }
+  }
+
+  // ONNX's convolution and pooling inference (convPoolShapeInference, libonnx 1.14) indexes
+  // its per-axis arrays by the weight's or kernel_shape's axes and reads past them when the
+  // data input has fewer axes. Where the declared ranks already disagree, say so first.
+  static void check_conv_ranks(const onnx::GraphProto& g) {
+    std::map<std::string, int> ranks;
+    const auto note = [&](const onnx::ValueInfoProto& v) {
+      if (v.type().has_tensor_type() && v.type().tensor_type().has_shape()) {
+        ranks[v.name()] = v.type().tensor_type().shape().dim_size();
+      }
+    };
+    for (const auto& v : g.input()) note(v);
+    for (const auto& v : g.value_info()) note(v);
+    for (const auto& t : g.initializer()) ranks[t.name()] = t.dims_size();
+    static const std::set<std::string> kConvPool = {"Conv", "ConvInteger", "QLinearConv", "ConvTranspose",
+                                                    "MaxPool", "AveragePool", "LpPool"};
+    for (const auto& node : g.node()) {
+      if (!node.domain().empty() || !kConvPool.count(node.op_type()) || node.input_size() == 0) continue;
+      const auto data = ranks.find(node.input(0));
+      if (data == ranks.end()) continue;
+      const std::string where = fmt::format("{} node \"{}\"", node.op_type(), node.name());
+      if (data->second < 3) {
+        invalid_model(fmt::format("{}: input \"{}\" has rank {}, expected at least 3 (N, C and a spatial axis)",
+                                  where, node.input(0), data->second));
+      }
+      const int weight_input = node.op_type() == "QLinearConv" ? 3 : 1;
+      const bool has_weight = node.op_type().find("Conv") != std::string::npos && node.input_size() > weight_input;
+      if (has_weight) {
+        const auto weight = ranks.find(node.input(weight_input));
+        if (weight != ranks.end() && weight->second != data->second) {
+          invalid_model(fmt::format("{}: weight \"{}\" has rank {} but input \"{}\" has rank {}", where,
+                                    node.input(weight_input), weight->second, node.input(0), data->second));
+        }
+      }
+      for (const auto& a : node.attribute()) {
+        const bool per_axis = a.name() == "kernel_shape" || a.name() == "strides" || a.name() == "dilations" ||
+                              a.name() == "output_padding";
+        const int want = a.name() == "pads" ? 2 * (data->second - 2) : data->second - 2;
+        if ((per_axis || a.name() == "pads") && a.ints_size() != want) {
+          invalid_model(fmt::format("{}: attribute {} has {} values, expected {} for an input of rank {}",
+                                    where, a.name(), a.ints_size(), want, data->second));
+        }
+      }
+    }
+  }
+
   // ONNX's inference knows every standard op; ours (infer_shapes_by_execution) fills
   // in what it leaves unknown once input shapes are fixed. A model ONNX's inference
   // rejects may still be valid for us, so its errors are not fatal.
   void infer_shapes() {
+    reject_other_types(model_.graph());
     try {
       onnx::ShapeInferenceOptions opts(/*check_type=*/false, /*strict_mode=*/0,
                                        /*data_prop=*/true);

@@ -1,9 +1,37 @@
 #include <fmt/format.h>
 
+#include "graph/nearest_name.hpp"
 #include "libquant/graph.hpp"
 #include "passes/passes.hpp"
 
 namespace lq {
+
+namespace {
+
+// ` (did you mean "relu_out"?)`, or "" when the graph has no candidate.
+std::string suggestion(const std::string& name, const std::vector<std::string>& candidates) {
+  const std::string nearest = nearest_name(name, candidates);
+  return nearest.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", nearest);
+}
+
+std::vector<std::string> all_value_names(const Graph& graph) {
+  std::vector<std::string> names;
+  for (const Value* v : graph.inputs()) names.push_back(v->name());
+  for (const Node* node : graph.nodes()) {
+    for (const Value* v : node->outputs()) {
+      if (v) names.push_back(v->name());
+    }
+  }
+  return names;
+}
+
+std::vector<std::string> all_node_names(const Graph& graph) {
+  std::vector<std::string> names;
+  for (const Node* node : graph.nodes()) names.push_back(node->name());
+  return names;
+}
+
+}  // namespace
 
 void cut_outputs(Graph& graph, const std::vector<std::string>& value_names) {
   std::vector<Value*> outputs;
@@ -11,7 +39,8 @@ void cut_outputs(Graph& graph, const std::vector<std::string>& value_names) {
     Value* v = graph.find_value(name);
     if (!v) {
       throw Error(StatusCode::kNotFound,
-                  fmt::format("cannot cut the graph at \"{}\": no value has that name", name));
+                  fmt::format("cannot cut the graph at \"{}\": no value has that name{}", name,
+                              suggestion(name, all_value_names(graph))));
     }
     outputs.push_back(v);
   }
@@ -23,7 +52,8 @@ void remove_output_nodes(Graph& graph, const std::vector<std::string>& node_name
   for (const std::string& name : node_names) {
     Node* node = graph.find_node(name);
     if (!node) {
-      throw Error(StatusCode::kNotFound, fmt::format("cannot remove node \"{}\": no node has that name", name));
+      throw Error(StatusCode::kNotFound, fmt::format("cannot remove node \"{}\": no node has that name{}", name,
+                                                     suggestion(name, all_node_names(graph))));
     }
     for (const Value* out : node->outputs()) {
       if (!out->is_graph_output() || !out->uses().empty()) {

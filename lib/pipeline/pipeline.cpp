@@ -1,6 +1,7 @@
 // Pipeline: the stages in order, timed, with the artifacts and a JSON report.
 #include "libquant/pipeline.hpp"
 #include "libquant/analysis.hpp"
+#include "graph/nearest_name.hpp"
 
 #include <fmt/format.h>
 
@@ -11,6 +12,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
+
+#include <unistd.h>
 
 namespace lq {
 
@@ -29,6 +33,48 @@ void check_artifacts(const PipelineOptions& o) {
     }
   }
 }
+
+// The write stage's files go to temporaries beside their targets and are renamed into place
+// together once every one is written: a run that fails (in any stage, or while writing)
+// leaves the previous run's artifacts as they were. Temporaries left by a failure are removed.
+class StagedFiles {
+ public:
+  explicit StagedFiles(fs::path dir) : dir_(std::move(dir)) {}
+  StagedFiles(const StagedFiles&) = delete;
+  StagedFiles& operator=(const StagedFiles&) = delete;
+  ~StagedFiles() {
+    for (const auto& file : pending_) {
+      std::error_code ignored;
+      fs::remove(file.first, ignored);
+    }
+  }
+
+  void write(const std::string& name, const std::function<void(const std::string&)>& writer) {
+    const fs::path temp = dir_ / fmt::format(".{}.tmp-{}", name, static_cast<long>(::getpid()));
+    pending_.emplace_back(temp, dir_ / name);
+    writer(temp.string());
+  }
+
+  // Renames every file into place; returns their final paths.
+  std::vector<std::string> commit() {
+    std::vector<std::string> done;
+    for (const auto& [temp, target] : pending_) {
+      std::error_code error;
+      fs::rename(temp, target, error);
+      if (error) {
+        throw Error(StatusCode::kIoError, fmt::format("cannot move '{}' to '{}': {}", temp.string(),
+                                                      target.string(), error.message()));
+      }
+      done.push_back(target.string());
+    }
+    pending_.clear();
+    return done;
+  }
+
+ private:
+  fs::path dir_;
+  std::vector<std::pair<fs::path, fs::path>> pending_;
+};
 
 bool wants(const PipelineOptions& o, const std::string& artifact) {
   return std::find(o.artifacts.begin(), o.artifacts.end(), artifact) != o.artifacts.end();
@@ -156,6 +202,26 @@ CalibrationTable merged_statistics(const std::vector<std::string>& paths, const 
   return table;
 }
 
+// The op types the config adds to the target's CPU list (compiler.cpu_ops) must occur in the
+// model: a misspelt one would keep nothing on the CPU without a word.
+void check_cpu_ops(const Target& target, const Graph& graph) {
+  std::set<std::string> profile;
+  try {
+    profile = Target::named(target.name()).cpu_ops();
+  } catch (const Error&) {
+    return;  // a profile not in the registry: its own CPU op types are unknown here
+  }
+  std::set<std::string> model_ops;
+  for (const Node* node : graph.nodes()) model_ops.insert(node->op_type());
+  for (const std::string& op : target.cpu_ops()) {
+    if (profile.count(op) || model_ops.count(op)) continue;
+    const std::string nearest = nearest_name(op, std::vector<std::string>(model_ops.begin(), model_ops.end()));
+    throw Error(StatusCode::kNotFound,
+                fmt::format("pipeline config /compiler/cpu_ops: the model has no node of op type \"{}\"{}",
+                            op, nearest.empty() ? "" : fmt::format("; did you mean \"{}\"?", nearest)));
+  }
+}
+
 std::string report(const PipelineOptions& o, const PipelineResult& r) {
   nlohmann::json j;
   j["model"] = o.model;
@@ -168,6 +234,9 @@ std::string report(const PipelineOptions& o, const PipelineResult& r) {
                   {"peak_activation_bytes", r.program.peak_activation_bytes()},
                   {"weight_bytes", r.program.weight_bytes()}};
   for (const StageTime& t : r.times) j["stage_seconds"][t.stage] = t.seconds;
+  // Written last, once every other artifact is staged: the stages before it all completed.
+  j["completed_stages"] = nlohmann::json::array();
+  for (const StageTime& t : r.times) j["completed_stages"].push_back(t.stage);
   j["artifacts"] = r.artifacts;
   j["quantized_tensors"] = r.quantized.params.size();
   j["log"] = r.quantized.log;
@@ -243,6 +312,7 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
     result.quantized = quantize_model(Quantizer(o.quantization, o.target), graph, table, kept_samples, o.progress);
   });
   stage.run("compile", [&] {
+    check_cpu_ops(o.target, graph);
     CompileOptions compile;
     compile.target = o.target;
     if (o.progress) compile.progress = [&](int64_t done, int64_t total) { o.progress("compile", done, total); };
@@ -268,6 +338,16 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
     result.output_snr_db = snr_db(want, fake_out);
     result.fixed_snr_db = snr_db(want, fixed_out);
   });
+  if (o.analyze) {
+    stage.run("analyze", [&] {
+      result.analysis_dir = !o.analysis_dir.empty() ? o.analysis_dir : (fs::path(o.output_dir) / "analysis").string();
+      AnalysisOptions options = o.analysis;
+      options.threads = std::max(options.threads, o.threads);
+      result.analysis = analyze_precision(result.quantized, result.program, kept_samples, options);
+      result.analysis->write(result.analysis_dir);
+      result.artifacts.push_back((fs::path(result.analysis_dir) / "report.html").string());
+    });
+  }
   stage.run("write", [&] {
     fs::create_directories(o.output_dir);
     const fs::path dir(o.output_dir);
@@ -280,30 +360,21 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
         {"program", {"model.lqm", [&](const std::string& p) { result.program.save(p); }}},
         {"program_summary", {"program.json", [&](const std::string& p) { write_text(p, result.program.summary_json()); }}},
     };
+    StagedFiles staged(dir);
     for (const std::string& artifact : o.artifacts) {
       const auto writer = writers.find(artifact);
       if (writer == writers.end()) continue;  // the report, which comes last
-      const std::string path = (dir / writer->second.first).string();
-      writer->second.second(path);
-      result.artifacts.push_back(path);
+      staged.write(writer->second.first, writer->second.second);
     }
+    // The report lists what the run completed: every stage, and every artifact with itself.
+    for (const std::string& artifact : o.artifacts) {
+      if (writers.count(artifact)) result.artifacts.push_back((dir / writers.at(artifact).first).string());
+    }
+    if (wants(o, "report")) result.artifacts.push_back((dir / "report.json").string());
+    result.report_json = report(o, result);
+    if (wants(o, "report")) staged.write("report.json", [&](const std::string& p) { write_text(p, result.report_json); });
+    staged.commit();
   });
-  if (o.analyze) {
-    stage.run("analyze", [&] {
-      result.analysis_dir = !o.analysis_dir.empty() ? o.analysis_dir : (fs::path(o.output_dir) / "analysis").string();
-      AnalysisOptions options = o.analysis;
-      options.threads = std::max(options.threads, o.threads);
-      result.analysis = analyze_precision(result.quantized, result.program, kept_samples, options);
-      result.analysis->write(result.analysis_dir);
-      result.artifacts.push_back((fs::path(result.analysis_dir) / "report.html").string());
-    });
-  }
-  result.report_json = report(o, result);
-  if (wants(o, "report")) {
-    const fs::path path = fs::path(o.output_dir) / "report.json";
-    write_text(path, result.report_json);
-    result.artifacts.push_back(path.string());
-  }
   return result;
 }
 

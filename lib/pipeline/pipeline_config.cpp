@@ -146,7 +146,7 @@ QuantConfig parse_quantization(const json& quant, const json& calib, const std::
     const std::string file = resolve_path(string_at(quant["config"], "/quantization/config"), base_dir);
     try {
       config = json::parse(read_text(file, "/quantization/config"));
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for a number too large
       fail("/quantization/config", fmt::format("'{}' is not valid JSON: {}", file, e.what()));
     }
   }
@@ -243,21 +243,47 @@ PipelineOptions parse(const json& root, const std::string& base_dir) {
   return o;
 }
 
-// YAML scalars become JSON booleans, numbers or strings by their spelling.
-json yaml_to_json(const YAML::Node& node) {
+// JSON strings are UTF-8 (nlohmann's parser checks, its dump() throws on anything else);
+// YAML scalars are checked here, so a config's text always writes back out.
+const std::string& utf8_scalar(const YAML::Node& node) {
+  try {
+    (void)json(node.Scalar()).dump();
+  } catch (const json::exception&) {
+    throw Error(StatusCode::kInvalidArgument,
+                fmt::format("pipeline config: line {}: text that is not valid UTF-8", node.Mark().line + 1));
+  }
+  return node.Scalar();
+}
+
+// YAML scalars become JSON booleans, numbers or strings by their spelling. Keys must be
+// scalars (the schema's names); nesting deeper than any config needs is refused.
+json yaml_to_json(const YAML::Node& node, int depth = 0) {
+  constexpr int kMaxDepth = 32;
+  if (depth > kMaxDepth) {
+    throw Error(StatusCode::kInvalidArgument,
+                fmt::format("pipeline config: YAML nested deeper than {} levels (line {})", kMaxDepth,
+                            node.Mark().line + 1));
+  }
   switch (node.Type()) {
     case YAML::NodeType::Map: {
       json object = json::object();
-      for (const auto& entry : node) object[entry.first.as<std::string>()] = yaml_to_json(entry.second);
+      for (const auto& entry : node) {
+        if (!entry.first.IsScalar()) {
+          throw Error(StatusCode::kInvalidArgument,
+                      fmt::format("pipeline config: line {}: a key must be a name, not a list or a map",
+                                  entry.first.Mark().line + 1));
+        }
+        object[utf8_scalar(entry.first)] = yaml_to_json(entry.second, depth + 1);
+      }
       return object;
     }
     case YAML::NodeType::Sequence: {
       json array = json::array();
-      for (const auto& item : node) array.push_back(yaml_to_json(item));
+      for (const auto& item : node) array.push_back(yaml_to_json(item, depth + 1));
       return array;
     }
     case YAML::NodeType::Scalar: {
-      const std::string text = node.Scalar();
+      const std::string text = utf8_scalar(node);
       if (node.Tag() == "!") return text;  // quoted: always a string
       if (text == "true" || text == "True") return true;
       if (text == "false" || text == "False") return false;
@@ -282,7 +308,7 @@ PipelineOptions PipelineOptions::from_json(const std::string& text, const std::s
   json root;
   try {
     root = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number too large
     throw Error(StatusCode::kInvalidArgument, fmt::format("pipeline config is not valid JSON: {}", e.what()));
   }
   return parse(root, base_dir);

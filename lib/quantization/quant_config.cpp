@@ -2,8 +2,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 #include <nlohmann/json.hpp>
 
+#include "graph/nearest_name.hpp"
+#include "quantization/config_check.hpp"
 #include "quantization/json_check.hpp"
 #include "libquant/quantizer.hpp"
 
@@ -156,7 +159,7 @@ QuantConfig QuantConfig::from_json(const std::string& text) {
   json root;
   try {
     root = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number too large
     throw Error(StatusCode::kInvalidArgument, fmt::format("quant config is not valid JSON: {}", e.what()));
   }
   check_keys(root, "", kTopKeys);
@@ -243,5 +246,36 @@ ResolvedSpec QuantConfig::resolve(const Node& node) const {
 }
 
 ResolvedSpec QuantConfig::resolve_model() const { return resolved(model); }
+
+void check_config_against(const QuantConfig& config, const Graph& graph) {
+  std::set<std::string> node_names, model_op_types, value_names;
+  for (const Node* node : graph.nodes()) {
+    node_names.insert(node->name());
+    model_op_types.insert(node->op_type());
+    for (const Value* v : node->outputs()) {
+      if (v) value_names.insert(v->name());
+    }
+    for (const Value* v : node->inputs()) {
+      if (v) value_names.insert(v->name());
+    }
+  }
+  for (const Value* v : graph.inputs()) value_names.insert(v->name());
+  const auto check = [](const auto& entries, const std::set<std::string>& names, const char* key,
+                        const char* what) {
+    for (const auto& entry : entries) {
+      if (names.count(entry.first)) continue;
+      const std::string nearest =
+          nearest_name(entry.first, std::vector<std::string>(names.begin(), names.end()));
+      throw Error(StatusCode::kNotFound,
+                  fmt::format("quant config /{}/{}: the model has no {} \"{}\"{} (names are those "
+                              "of the optimized graph: folded or fused nodes are gone)",
+                              key, entry.first, what, entry.first,
+                              nearest.empty() ? "" : fmt::format("; did you mean \"{}\"?", nearest)));
+    }
+  };
+  check(config.nodes, node_names, "nodes", "node");
+  check(config.op_types, model_op_types, "op_types", "node of op type");
+  check(config.tensors, value_names, "tensors", "tensor");
+}
 
 }  // namespace lq

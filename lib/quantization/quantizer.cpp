@@ -8,6 +8,7 @@
 #include "libquant/quantizer.hpp"
 #include "graph/roles.hpp"
 #include "quantization/target_capabilities.hpp"
+#include "quantization/config_check.hpp"
 
 namespace lq {
 
@@ -437,6 +438,7 @@ void reject_budget(const QuantConfig& config) {
 QuantizedGraph Quantizer::quantize(const Graph& graph, const CalibrationTable& table,
                                    AutoRangeChooser* auto_ranges) const {
   reject_budget(config_);
+  check_config_against(config_, graph);
   QuantizedGraph out;
   out.graph = graph.clone();
   const QuantConfig config = for_target(config_, target_, out.log);
@@ -448,6 +450,7 @@ QuantizedGraph Quantizer::quantize(const Graph& graph, const CalibrationTable& t
 QuantizedGraph Quantizer::quantize_with_method(const Graph& graph, const CalibrationTable& table,
                                                RangeMethod method) const {
   reject_budget(config_);
+  check_config_against(config_, graph);
   QuantizedGraph out;
   out.graph = graph.clone();
   const QuantConfig config = for_target(config_, target_, out.log);

@@ -807,3 +807,95 @@ TEST_CASE("range method registry: taken, malformed and misbehaving methods are e
   REQUIRE_THROWS_WITH(registry.choose(stats_of({1.0f}), o),
                       Catch::Contains("choose_range takes max, percentile, kl, mse, mmse or no_zero"));
 }
+
+TEST_CASE("Calibrator: a folder of mixed shapes or a bad picture is named by its file", "[calibration]") {
+  TempDir dir("mixed");
+  fs::create_directories(dir.path / "mixed");
+  fs::create_directories(dir.path / "pictures");
+  // x[N, C] with both dimensions dynamic: the simulator takes any shape, the files must agree.
+  Graph g;
+  g.set_opset("", 13);
+  Value* x = g.add_value("x");
+  x->type() = TensorType{DType::kFloat32, true, {{-1, "N"}, {-1, "C"}}};
+  g.add_input(x);
+  Value* y = g.add_value("y");
+  g.add_node("Relu", {x}, {y}, "relu");
+  g.add_output(y);
+  save_npy(Tensor::from_vector<float>({1, 2}, {1, 2}), (dir.path / "mixed" / "0.npy").string());
+  save_npy(Tensor::from_vector<float>({1, 3}, {1, 2, 3}), (dir.path / "mixed" / "1.npy").string());
+  Calibrator calibrator(g);
+  REQUIRE_THROWS_WITH(calibrator.add_sources({{"x", {{(dir.path / "mixed").string()}}}}),
+                      Catch::Contains("1.npy") && Catch::Contains("shape [1,3]") &&
+                          Catch::Contains("0.npy") && Catch::Contains("[1,2]"));
+  // Batched files split into batch-1 samples may differ in their batch size.
+  Graph batch1 = g.clone();
+  batch1.value("x").type().dims[0] = {1, ""};
+  fs::create_directories(dir.path / "batches");
+  save_npy(Tensor::from_vector<float>({2, 2}, {1, 2, 3, 4}), (dir.path / "batches" / "0.npy").string());
+  save_npy(Tensor::from_vector<float>({1, 2}, {5, 6}), (dir.path / "batches" / "1.npy").string());
+  Calibrator split(batch1);
+  split.add_sources({{"x", {{(dir.path / "batches").string()}}}});
+  REQUIRE(split.table().samples == 3);
+  // A picture that does not decode is named.
+  std::ofstream((dir.path / "pictures" / "broken.png").string(), std::ios::binary) << "\x89PNG\r\n\x1a\n garbage";
+  CalibrationSource pictures{{(dir.path / "pictures").string()}, true, {}};
+  pictures.preprocess.height = 2;
+  pictures.preprocess.width = 2;
+  Calibrator images(g);
+  REQUIRE_THROWS_WITH(images.add_sources({{"x", pictures}}),
+                      Catch::Contains("broken.png") && Catch::Contains("cannot read image"));
+}
+
+TEST_CASE("decode_image: pictures from memory, and a header claiming a huge picture is refused", "[calibration]") {
+  std::vector<uint8_t> bmp(54 + 4, 0);
+  auto put32 = [&](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) bmp[at + i] = static_cast<uint8_t>(v >> (8 * i));
+  };
+  bmp[0] = 'B';
+  bmp[1] = 'M';
+  put32(2, static_cast<uint32_t>(bmp.size()));
+  put32(10, 54);
+  put32(14, 40);
+  put32(18, 1);
+  put32(22, 1);
+  bmp[26] = 1;
+  bmp[28] = 24;
+  bmp[54] = 30;  // B, G, R of the one pixel
+  bmp[55] = 20;
+  bmp[56] = 10;
+  ImagePreprocess pre;
+  pre.resize = ResizeMode::kNone;
+  const Tensor t = decode_image(bmp.data(), bmp.size(), pre, "one pixel");
+  REQUIRE(t.shape() == Shape{1, 3, 1, 1});
+  REQUIRE(t.data<float>()[0] == 10.0f);
+  REQUIRE(t.data<float>()[2] == 30.0f);
+  put32(18, 60000);
+  put32(22, 60000);
+  try {
+    decode_image(bmp.data(), bmp.size(), pre, "huge.bmp");
+    FAIL("a 60000 x 60000 picture was decoded");
+  } catch (const Error& e) {
+    REQUIRE(e.code() == StatusCode::kResourceExhausted);
+    REQUIRE_THAT(e.what(), Catch::Contains("huge.bmp") && Catch::Contains("60000 x 60000"));
+  }
+  REQUIRE_THROWS_WITH(decode_image("garbage", 7, pre, "g.png"), Catch::Contains("cannot read image 'g.png'"));
+  // A PNG chunk declaring 1 GiB in a 33-byte file (stb_image would allocate it).
+  std::string png("\x89PNG\r\n\x1a\n", 8);
+  png += std::string("\x40\x00\x00\x00IDAT", 8) + std::string(17, '\0');
+  REQUIRE_THROWS_WITH(decode_image(png.data(), png.size(), pre, "p.png"),
+                      Catch::Contains("p.png") && Catch::Contains("PNG chunk at byte 8 declares 1073741824 bytes"));
+}
+
+TEST_CASE("statistics files: integers out of range are refused, not cast (fuzz regression)", "[calibration]") {
+  const std::string head = R"({"format": "libquant-calibration-statistics", "version": 1, "model_fingerprint": "f", )";
+  const auto parse = [&](const std::string& rest) { return CalibrationTable::parse(head + rest, "s.json"); };
+  REQUIRE(parse(R"("samples": 3, "keep_limit": 0, "tensors": {}, "kept": []})").samples == 3);
+  REQUIRE_THROWS_WITH(parse(R"("samples": 1e82, "keep_limit": 0, "tensors": {}, "kept": []})"),
+                      Catch::Contains("s.json") && Catch::Contains("\"samples\" is 1e+82"));
+  REQUIRE_THROWS_WITH(parse(R"("samples": -1, "keep_limit": 0, "tensors": {}, "kept": []})"),
+                      Catch::Contains("\"samples\""));
+  REQUIRE_THROWS_WITH(CalibrationTable::parse(R"({"format": 7})", "s.json"),
+                      Catch::Contains("not a calibration statistics file"));
+  REQUIRE_THROWS_WITH(CalibrationTable::parse(R"({"format": "libquant-calibration-statistics", "version": 1e82})", "s.json"),
+                      Catch::Contains("\"version\""));
+}

@@ -35,6 +35,14 @@ graph = helper.make_graph([helper.make_node("Mul", ["x", "w"], ["m"], name="scal
 onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), f"{d}/model.onnx")
 unknown = helper.make_graph([helper.make_node("Reluu", ["x"], ["out:0"], name="typo")], "g", [x], [y])
 onnx.save(helper.make_model(unknown, opset_imports=[helper.make_opsetid("", 13)]), f"{d}/unknown.onnx")
+# Two MatMuls around a Sigmoid: the activations between them are mixed-precision candidates.
+deep = helper.make_graph([helper.make_node("MatMul", ["x", "w1"], ["m"], name="mm1"),
+                          helper.make_node("Sigmoid", ["m"], ["s"], name="sig"),
+                          helper.make_node("MatMul", ["s", "w2"], ["out:0"], name="mm2")],
+                         "g", [x], [y],
+                         [helper.make_tensor("w1", TensorProto.FLOAT, [3, 3], [1.5, -2, 0.5, 0.25, 1, -1, 2, 0.5, -0.75]),
+                          helper.make_tensor("w2", TensorProto.FLOAT, [3, 3], [1, 0.5, -1, -0.5, 2, 0.25, 0.75, -1.5, 1])])
+onnx.save(helper.make_model(deep, opset_imports=[helper.make_opsetid("", 13)]), f"{d}/deep.onnx")
 np.save(f"{d}/x.npy", np.array([[1, 2, 3], [-1, -2, -3]], dtype=np.float32))
 np.save(f"{d}/x_bad_shape.npy", np.zeros((2, 4), dtype=np.float32))
 np.save(f"{d}/x_int.npy", np.zeros((2, 3), dtype=np.int32))
@@ -108,7 +116,26 @@ check "program truncated" 1 "truncated" -- "$lquant" run "$work/truncated.lqm" -
 check "program not lqm" 1 "not a libquant program" -- "$lquant" run "$work/onnx_renamed.lqm" --input "$work/x.npy" --output-dir "$work/fixed"
 check "raw needs a program" 2 "apply to a compiled MODEL.lqm" -- "$lquant" run "$work/model.onnx" --raw --input "$work/x.npy" --output-dir "$work/out"
 check "quantize int8 target" 0 "falls back to int8" -- "$lquant" quantize "$work/model.onnx" --calib x="$work/calib" --out "$work/q8" --bits 16 --target int8
-check "quantize mixed precision" 0 "mixed precision: 0 tensors int16" -- "$lquant" quantize "$work/model.onnx" --calib x="$work/calib" --out "$work/qm" --int16-budget 0.5
+check "quantize mixed precision without candidates" 0 "mixed precision: 0 tensors int16" -- "$lquant" quantize "$work/model.onnx" --calib x="$work/calib" --out "$work/qm" --int16-budget 0.5
+check "quantize mixed precision" 0 "becomes int16" -- "$lquant" quantize "$work/deep.onnx" --calib x="$work/calib" --out "$work/qd" --int16-budget 0.5
+# The flag is what made them int16: the same model without it keeps every activation int8.
+/usr/bin/python3 - "$work" <<'PY' || { echo "FAIL mixed precision params"; failures=$((failures + 1)); }
+import json, sys
+d = sys.argv[1]
+def int16(path):
+    params = json.load(open(path))
+    tensors = params.get("tensors", params)
+    return sorted(k for k, v in tensors.items() if isinstance(v, dict) and v.get("dtype") == "int16")
+mixed = int16(f"{d}/qd/quant_params.json")
+assert mixed and set(mixed) <= {"m", "s"}, mixed
+PY
+check "quantize without mixed precision" 0 "" -- "$lquant" quantize "$work/deep.onnx" --calib x="$work/calib" --out "$work/qd8"
+/usr/bin/python3 - "$work" <<'PY' || { echo "FAIL int8 params"; failures=$((failures + 1)); }
+import json, sys
+params = json.load(open(f"{sys.argv[1]}/qd8/quant_params.json"))
+tensors = params.get("tensors", params)
+assert not [k for k, v in tensors.items() if isinstance(v, dict) and v.get("dtype") == "int16"], tensors
+PY
 check "quantize bad int16 budget" 2 "--int16-budget takes a share in [0, 1]" -- "$lquant" quantize "$work/model.onnx" --calib x="$work/calib" --out "$work/qm" --int16-budget 2
 check "quantize without data" 2 "needs --calib" -- "$lquant" quantize "$work/model.onnx" --out "$work/q"
 check "quantize bad method" 1 "percentile" -- "$lquant" quantize "$work/model.onnx" --calib "$work/calib" --out "$work/q" --method best

@@ -1,21 +1,27 @@
 // The fixed Simulator on PP-OCR: a compiled Program of each model agrees with fake
 // quantization, is bit-identical for 1 and 2 threads, on a repeated run and after a .lqm
-// save / load, and lists its CPU nodes. Three quantizations:
-// - int8: >= 99.9 % of output codes within 1 LSB (det: 99 %, see below);
-// - int16 activations, int8 weights and outputs (an int16 datapath): >= 99.9 % within
-//   1 LSB of the int8 output, all three models;
-// - int16: within 16 int16 steps (1/16 of an int8 step): dozens of layers each rounding
-//   once differently cannot stay within one int16 step.
-// Every node run on its own (fed fake quantization's codes) is within 1 LSB.
-// - cls int8 on pow2-npu (final Softmax removed): every scale a power of two, the Compiler's
-//   rounding-shift check passes (and refuses the float-scale quantization), every node within
-//   1 LSB, bit-identical across threads and save / load. The end-to-end logits are not
-//   bounded: with power-of-two scales a requantization lands exactly on a tie (.5) often, the
-//   fixed path rounds ties away from zero and fake quantization to even, and the one-sided
-//   difference accumulates over 50 layers (measured: up to 23 codes of the 2 int8 logits).
+// save / load, and lists its CPU nodes. Three quantizations, each with its own bound: the
+// share of output codes within 1 LSB (int16: within 16 int16 steps, 1/16 of an int8 step:
+// dozens of layers each rounding once differently cannot stay within one int16 step) that
+// was measured (lq_fixed_model_test on x86-64, 2026-12-07), less a small margin (det int8:
+// 0.12 points, about 500 of its 409600 codes; the others less):
+//
+//   model  int8 (measured)      int16 datapath, int8 weights  int16, 16 steps
+//   det    99.30 % (99.4236 %)  99.99 % (99.9980 %)           99.60 % (99.6968 %)
+//   rec    99.95 % (99.9657 %)  99.999 % (100 %)              99.99 % (99.9996 %)
+//   cls    100 % of its 2 codes in every quantization (the classifier's two scores)
+//
+// Every node run on its own (fed fake quantization's codes) is within 1 LSB in at least
+// 99.99 % of its codes (measured: 100 % for every node of the three models).
+// cls int8 on pow2-npu (final Softmax removed): every scale a power of two, the Compiler's
+// rounding-shift check passes (and refuses the float-scale quantization), every node within
+// 1 LSB, bit-identical across threads and save / load. The end-to-end logits are not
+// bounded: with power-of-two scales a requantization lands exactly on a tie (.5) often, the
+// fixed path rounds ties away from zero and fake quantization to even, and the one-sided
+// difference accumulates over 50 layers (measured: up to 23 codes of the 2 int8 logits).
 // Exit status: 0 pass, 1 fail, 77 skipped (no models).
 //
-// Why det's int8 bound is 99 % and not 99.9 %: the integer path computes each
+// Why det's int8 share is lower: the integer path computes each
 // requantization exactly, fake quantization in float32 (sums in a different order, ties to
 // even), so a few codes per layer differ by one, and det's int8 network amplifies them
 // (output SNR against float ~13 dB). Measured layer by layer on page 99: the first Conv
@@ -50,7 +56,10 @@ struct Case {
   const char* model;
   int64_t height;
   int64_t width;
-  double min_within_one_lsb;  // see the file comment
+  // The bounds of the file comment: int8, int16 datapath, int16.
+  double min_int8;
+  double min_datapath16;
+  double min_int16;
 };
 
 bool same_bits(const lq::TensorMap& a, const lq::TensorMap& b) {
@@ -94,9 +103,9 @@ bool check_nodes(const lq::Program& program, const lq::TensorMap& fake, const ch
       }
     }
   }
-  const bool pass = worst >= 0.999;
+  const bool pass = worst >= 0.9999;
   fmt::print("{} {} {} node by node: worst node {:.4f} % of codes within 1 LSB{} (max difference "
-             "{}), bound 99.9 %\n",
+             "{}), bound 99.99 %\n",
              pass ? "ok  " : "FAIL", model, lq::dtype_name(bits), 100 * worst,
              worst_node.empty() ? "" : fmt::format(" (\"{}\")", worst_node), max_diff);
   return pass;
@@ -233,7 +242,9 @@ int main(int argc, char** argv) {
   }
   const std::string name = argv[1];
   const fs::path work = argv[2];
-  const Case cases[] = {{"det", 640, 640, 0.99}, {"rec", 48, 320, 0.999}, {"cls", 48, 192, 0.999}};
+  const Case cases[] = {{"det", 640, 640, 0.993, 0.9999, 0.996},
+                        {"rec", 48, 320, 0.9995, 0.99999, 0.9999},
+                        {"cls", 48, 192, 1.0, 1.0, 1.0}};
   using lq::DType;
   const Variant int8{"int8", DType::kInt8, DType::kInt8, DType::kUndefined, 1, true};
   const Variant datapath16{"int16 datapath, int8 weights and output", DType::kInt16, DType::kInt8,
@@ -246,9 +257,9 @@ int main(int argc, char** argv) {
     for (const Case& c : cases) {
       if (name != c.model) continue;
       const std::string& model = assets.models.at(c.model);
-      const bool ok = check(c, model, work, int8, c.min_within_one_lsb) &
-                      check(c, model, work, datapath16, 0.999) &
-                      check(c, model, work, int16, c.min_within_one_lsb) &
+      const bool ok = check(c, model, work, int8, c.min_int8) &
+                      check(c, model, work, datapath16, c.min_datapath16) &
+                      check(c, model, work, int16, c.min_int16) &
                       (name != "cls" || check(c, model, work, pow2, 0.0));
       return ok ? 0 : 1;
     }

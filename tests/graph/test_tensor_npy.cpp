@@ -124,3 +124,16 @@ TEST_CASE("save_npy and load_npy use the file system", "[npy]") {
   REQUIRE(back.to_doubles() == t.to_doubles());
   std::filesystem::remove(path);
 }
+
+TEST_CASE("npy: a header of 1 MiB is refused or read without deep recursion (fuzz regression)", "[graph][npy]") {
+  // libstdc++'s std::regex recursed once per header character and overflowed the stack.
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'pad': '";
+  header += std::string(1 << 20, 'x') + "', }";
+  header += std::string(64 - (10 + header.size() + 1) % 64, ' ') + "\n";
+  std::string file = std::string("\x93NUMPY\x02\x00", 8);
+  for (int i = 0; i < 4; ++i) file += static_cast<char>((header.size() >> (8 * i)) & 0xff);
+  file += header + std::string(4, '\0');
+  const Tensor t = parse_npy(file.data(), file.size());
+  REQUIRE(t.shape() == Shape{1});
+  REQUIRE_THROWS_WITH(parse_npy(file.data(), file.size() - 1), Catch::Contains("needs 4"));
+}

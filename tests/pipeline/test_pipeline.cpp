@@ -2,10 +2,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <random>
 
 #include "kernel_test_util.hpp"
 #include "libquant/pipeline.hpp"
+
+#include <unistd.h>
 
 using namespace lq;
 namespace fs = std::filesystem;
@@ -185,4 +189,94 @@ TEST_CASE("Pipeline: skip without data, the unnamed input, artifacts in the orde
   o.artifacts = {"qdq", "lqm"};
   REQUIRE_THROWS_WITH(Pipeline(o).run(), Catch::Contains("unknown artifact 'lqm'"));
   fs::remove_all(dir);
+}
+
+TEST_CASE("Pipeline: cpu_ops and output names are checked against the model", "[pipeline][errors]") {
+  const fs::path dir = temp_dir("lq_pipeline_names_test");
+  write_model(dir);
+  const auto run = [&](const std::string& extra, const std::string& model = "") {
+    const PipelineOptions o = PipelineOptions::from_yaml(
+        "model: {path: model.onnx" + model + "}\ninput:\n  x: {shape: [1, 2, 4, 4], calibration: calib}\n"
+        "calibration: {method: max}\noutput: {dir: out, artifacts: [report]}\n" + extra,
+        dir.string());
+    return Pipeline(o).run();
+  };
+  REQUIRE_THROWS_WITH(run("compiler: {cpu_ops: [Sofmtax]}"),
+                      Catch::Contains("/compiler/cpu_ops") && Catch::Contains("\"Sofmtax\"") &&
+                          Catch::Contains("did you mean \"Softmax\""));
+  REQUIRE(run("compiler: {cpu_ops: [Conv]}").program.cpu_instruction_count() >
+          run("").program.cpu_instruction_count());
+  REQUIRE_THROWS_WITH(run("", ", outputs: [rr]"), Catch::Contains("did you mean \"r\""));
+  REQUIRE_THROWS_WITH(run("", ", remove_output_nodes: [sofmax]"),
+                      Catch::Contains("did you mean \"softmax\""));
+  REQUIRE_THROWS_WITH(run("quantization: {nodes: {rel: {activation: int16}}}"),
+                      Catch::Contains("quantize stage") && Catch::Contains("did you mean \"relu\""));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("Pipeline: a failed run leaves the previous artifacts intact and names its stage", "[pipeline][errors]") {
+  const fs::path dir = temp_dir("lq_pipeline_atomic_test");
+  write_model(dir);
+  const std::string config = "model: {path: model.onnx}\ninput:\n  x: {shape: [1, 2, 4, 4], calibration: calib}\n"
+                             "calibration: {method: max}\noutput: {dir: out}\n";
+  const auto read = [](const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  const PipelineResult first = Pipeline(PipelineOptions::from_yaml(config, dir.string())).run();
+  REQUIRE(first.report_json.find("\"completed_stages\"") != std::string::npos);
+  REQUIRE(first.report_json.find("\"evaluate\"") != std::string::npos);
+  const fs::path out = dir / "out";
+  std::map<std::string, std::string> before;
+  for (const auto& entry : fs::directory_iterator(out)) before[entry.path().filename().string()] = read(entry.path());
+  REQUIRE(before.count("model.lqm"));
+  REQUIRE(before.count("report.json"));
+  const auto unchanged = [&] {
+    std::map<std::string, std::string> now;
+    for (const auto& entry : fs::directory_iterator(out)) {
+      if (entry.is_regular_file()) now[entry.path().filename().string()] = read(entry.path());
+    }
+    return now == before;
+  };
+  // A stage before writing fails (quantize: a node name the model lacks, with 16-bit
+  // activations, so a completed run would have changed every file).
+  REQUIRE_THROWS_WITH(
+      Pipeline(PipelineOptions::from_yaml(config + "quantization: {activation: int16, nodes: {rleu: {}}}",
+                                          dir.string()))
+          .run(),
+      Catch::StartsWith("quantize stage"));
+  REQUIRE(unchanged());
+  // Writing fails half way (program.json cannot be written): nothing is replaced and no
+  // temporary is left behind.
+  const fs::path blocker = out / (".program.json.tmp-" + std::to_string(::getpid()));
+  fs::create_directories(blocker);
+  REQUIRE_THROWS_WITH(
+      Pipeline(PipelineOptions::from_yaml(config + "quantization: {activation: int16}", dir.string())).run(),
+      Catch::StartsWith("write stage"));
+  REQUIRE(unchanged());
+  fs::remove_all(blocker);
+  for (const auto& entry : fs::directory_iterator(out)) {
+    INFO(entry.path());
+    REQUIRE(before.count(entry.path().filename().string()));
+  }
+  // A run that completes replaces them.
+  Pipeline(PipelineOptions::from_yaml(config + "quantization: {activation: int16}", dir.string())).run();
+  REQUIRE(read(out / "model.lqm") != before.at("model.lqm"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("pipeline YAML: keys that are not names and deep nesting are lq errors (fuzz regression)", "[pipeline][errors]") {
+  REQUIRE_THROWS_WITH(PipelineOptions::from_yaml("model: {[path]: model.onnx}\noutput: {dir: o}\n"),
+                      Catch::Contains("line 1") && Catch::Contains("a key must be a name"));
+  REQUIRE_THROWS_WITH(PipelineOptions::from_yaml("model: {path: m.onnx, outputs: " + std::string(100, '[') +
+                                                 std::string(100, ']') + "}\noutput: {dir: o}\n"),
+                      Catch::Contains("nested deeper than 32"));
+  REQUIRE_THROWS_WITH(PipelineOptions::from_json("[1e999]"), Catch::Contains("not valid JSON"));
+}
+
+TEST_CASE("pipeline YAML: text that is not UTF-8 is an lq error (fuzz regression)", "[pipeline][errors]") {
+  REQUIRE_THROWS_WITH(PipelineOptions::from_yaml("model: {path: \"m\xf4.onnx\"}\noutput: {dir: o}\n"),
+                      Catch::Contains("line 1") && Catch::Contains("not valid UTF-8"));
+  REQUIRE_THROWS_WITH(PipelineOptions::from_yaml("model: {path: m.onnx}\ninput:\n  x: {shape: [1, \xf4]}\noutput: {dir: o}\n"),
+                      Catch::Contains("line 3") && Catch::Contains("not valid UTF-8"));
 }

@@ -342,3 +342,29 @@ TEST_CASE("a range is clipped to where its readers do not saturate, and nowhere 
     REQUIRE(clipped_error < 0.5 * unclipped_error);
   }
 }
+
+TEST_CASE("config names are checked against the model, with the nearest name", "[quantization][config]") {
+  const Graph g = conv_relu_graph({1, 2, 3, 4, 5, 6});
+  const CalibrationTable table = calibrate(g);
+  const auto quantize = [&](const char* json) { return Quantizer(QuantConfig::from_json(json)).quantize(g, table); };
+  REQUIRE_THROWS_WITH(quantize(R"({"nodes": {"rleu": {"activation": "int16"}}})"),
+                      Catch::Contains("/nodes/rleu") && Catch::Contains("no node \"rleu\"") &&
+                          Catch::Contains("did you mean \"relu\""));
+  REQUIRE_THROWS_WITH(quantize(R"({"op_types": {"Cnov": {"activation": "int16"}}})"),
+                      Catch::Contains("/op_types/Cnov") && Catch::Contains("did you mean \"Conv\""));
+  REQUIRE_THROWS_WITH(quantize(R"({"tensors": {"yy": {"min": -1, "max": 1}}})"),
+                      Catch::Contains("/tensors/yy") && Catch::Contains("did you mean \"y\""));
+  try {
+    quantize(R"({"nodes": {"rleu": {}}})");
+  } catch (const Error& e) {
+    REQUIRE(e.code() == StatusCode::kNotFound);
+  }
+  // Names the model has pass, weights included.
+  REQUIRE_NOTHROW(quantize(R"({"nodes": {"relu": {"activation": "int16"}}, "op_types": {"Conv": {}},
+                               "tensors": {"y": {"min": 0, "max": 1}, "x": {"min": -2, "max": 2}}})"));
+}
+
+TEST_CASE("quant config: a number too large for JSON is an lq error (fuzz regression)", "[quantization][config]") {
+  REQUIRE_THROWS_AS(QuantConfig::from_json("5e055555"), Error);
+  REQUIRE_THROWS_WITH(QuantConfig::from_json(R"({"int16_budget": 1e999})"), Catch::Contains("not valid JSON"));
+}
