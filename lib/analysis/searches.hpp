@@ -61,6 +61,7 @@ void refine_globally(QuantizedGraph& out, const std::vector<QuantizedGraph>& can
                      const std::vector<TensorMap>& samples, int max_evaluations);
 
 // Mixed precision within config.int16_budget, scored on `scoring` (not empty).
-void mix_precision(QuantizedGraph& out, const QuantConfig& config, const std::vector<TensorMap>& scoring);
+void mix_precision(QuantizedGraph& out, const QuantConfig& config, const CalibrationTable& table,
+                   const std::vector<TensorMap>& scoring);
 
 }  // namespace lq::analysis

@@ -180,7 +180,8 @@ class Assigner {
 
  private:
   // Activation parameters from calibration statistics.
-  void assign_activation(const Value& v, const Node* producer) {
+  void assign_activation(const Value& v, const Node* producer,
+                         std::optional<DType> widened = std::nullopt) {
     if (v.type().dtype != DType::kFloat32 && v.type().dtype != DType::kUndefined) return;
     if (!roles::is_data_value(v)) return;
     if (const Node* activation = roles::fused_activation(v); activation && config_.resolve(*activation).quantize) {
@@ -193,6 +194,7 @@ class Assigner {
     DType dtype = spec.activation_dtype;
     if (v.is_graph_input() && config_.input_dtype) dtype = *config_.input_dtype;
     if (v.is_graph_output() && config_.output_dtype) dtype = *config_.output_dtype;
+    if (widened) dtype = *widened;
     const std::optional<Range> domain = saturation_domain(v);
     bool clipped = false;
     auto make = [&](Range range, const std::string& method) {
@@ -224,8 +226,13 @@ class Assigner {
     }
     RangeOptions options = spec.range;
     options.bits = dtype == DType::kInt16 ? 16 : 8;
+    // The default method (percentile) is tuned for 8 bit: it clips what 16 bit can hold.
+    if (dtype == DType::kInt16 && !spec.method_explicit) options.method = RangeMethod::kMax;
     if (forced_) options.method = *forced_;
     if (options.method == RangeMethod::kSkip) options.method = RangeMethod::kMax;  // random data
+    // A value widened to int16 after its 8-bit choice (spread_int16): auto's candidates are
+    // 8-bit choices, so it takes the 16-bit default.
+    if (widened && options.method == RangeMethod::kAuto) options.method = RangeMethod::kMax;
     if (options.method != RangeMethod::kAuto) {
       out_.params[v.name()] = make(choose_range(table_.at(v.name()), options), range_method_name(options.method));
       clipped_ += clipped ? 1 : 0;
@@ -315,11 +322,47 @@ class Assigner {
         const std::string producer = v->producer() ? v->producer()->describe() : "the model input";
         out_.log.push_back(fmt::format("\"{}\" (from {}) becomes int16 because {} reads int16",
                                        v->name(), producer, node->describe()));
-        QuantParams& p = it->second;
-        p = as_int16(p);
+        widen(*v);
       }
     }
   }
+
+  // `v` (and the values that share its parameters) on the int16 grid, its range chosen
+  // again from its statistics for 16 bit: the 8-bit range clips what int16 can hold.
+  void widen(const Value& v) {
+    QuantParams& p = out_.params.at(v.name());
+    if (!table_.tensors.count(v.name()) || p.method == "same as input" || p.method.rfind("constant", 0) == 0) {
+      p = as_int16(p);
+      return;
+    }
+    const std::vector<const Value*> group = parameter_group(v, out_);
+    const Node* producer = v.producer();
+    if (p.method == "post_sigmoid" || p.method == "softmax:[0,1]" || p.method == "empty" ||
+        p.method == "override") {
+      p = as_int16(p);
+    } else {
+      assign_activation(v, producer, DType::kInt16);
+    }
+    const QuantParams& wide = out_.params.at(v.name());
+    for (size_t i = 1; i < group.size(); ++i) {
+      QuantParams copy = wide;
+      copy.method = "same as input";
+      out_.params[group[i]->name()] = copy;
+    }
+  }
+
+ public:
+  // See lq::widen_to_int16.
+  static QuantParams widened(const QuantConfig& config, const CalibrationTable& table, QuantizedGraph& q,
+                             const Value& v) {
+    Assigner a(config, table, nullptr, q);
+    a.chain_inner_ = roles::elementwise_chain_inner(
+        q.graph, [&config](const Node& n) { return config.resolve(n).quantize; });
+    a.widen(v);
+    return q.params.at(v.name());
+  }
+
+ private:
 
   void apply_override(const std::string& name, const TensorOverride& o) {
     auto it = out_.params.find(name);
@@ -357,6 +400,11 @@ class Assigner {
 
 QuantParams as_int16(const QuantParams& p) {
   return params_from_range(p.range, DType::kInt16, p.zero_point[0] == 0, ScaleKind::kFloat, p.method);
+}
+
+void widen_to_int16(const QuantConfig& config, const CalibrationTable& table, QuantizedGraph& q,
+                    const Value& value) {
+  Assigner::widened(config, table, q, value);
 }
 
 std::optional<QuantParams> bias_for(const Node& node, const QuantizedGraph& q) {
