@@ -21,6 +21,8 @@ int64_t output_channels(const Node& conv, const Tensor& weight);
 Tensor scale_output_channels(const Node& conv, const Tensor& weight, const std::vector<double>& scale);
 // Rewrites x * Clip(x + 3, 0, 6) / 6 as x * HardSigmoid(x) (HardSwish).
 bool fuse_hardswish(Graph& graph);
+// Pad(-FLT_MAX or -inf) -> MaxPool becomes the MaxPool's padding (Caffe's ceil-mode pooling).
+bool fuse_pad_pool(Graph& graph);
 // Removes Identity and inference-mode Dropout nodes.
 bool eliminate_identity(Graph& graph);
 // Removes nodes none of whose outputs is used or a graph output, then unused values.

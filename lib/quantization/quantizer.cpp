@@ -124,6 +124,24 @@ std::optional<Range> saturation_domain(const Value& v) {
   return domain;
 }
 
+// Constants this large are sentinels (masks, "minus infinity" fills), not data: no scale
+// could hold them together with the data, and quantizing them to the end codes keeps what
+// they mean (below or above everything else).
+constexpr double kSentinel = 1e30;
+
+bool is_sentinel(double x) { return std::fabs(x) >= kSentinel; }
+
+// A constant-mode Pad filling with a sentinel.
+bool has_sentinel_fill(const Node& node) {
+  if (node.op_type() != "Pad" || !node.domain().empty() || node.attr_string("mode", "constant") != "constant") return false;
+  double fill = node.attr_float("value", 0.0f);
+  if (const Value* c = node.input(2)) {
+    if (!c->is_constant() || c->initializer()->numel() != 1) return false;
+    fill = c->initializer()->to_doubles()[0];
+  }
+  return is_sentinel(fill);
+}
+
 // int16 x int16 products accumulate in int64, where the bias at scale input x weight is
 // exact to far below float precision: such a bias stays as it is.
 bool is_wide(const Node& node, const QuantizedGraph& q) {
@@ -263,8 +281,10 @@ class Assigner {
   }
 
   void assign_node_outputs(const Node& node) {
-    // Data movement keeps the input's parameters: no requantization, no loss.
-    if (roles::is_pass_through(node) && node.input(0)) {
+    // Data movement keeps the input's parameters: no requantization, no loss. So does a
+    // Pad whose fill is a sentinel (-FLT_MAX before a Caffe ceil-mode MaxPool): the fill
+    // saturates to the lowest (highest) code instead of stretching the range to 3.4e38.
+    if ((roles::is_pass_through(node) || has_sentinel_fill(node)) && node.input(0)) {
       if (const QuantParams* in = out_.find(node.input(0)->name()); in && !in->per_channel()) {
         for (const Value* o : node.outputs()) {
           if (roles::is_data_value(*o) && o->type().dtype != DType::kInt64) {
@@ -291,7 +311,9 @@ class Assigner {
         // A constant operand of an elementwise op: per tensor, over its own values.
         const auto values = v->initializer()->to_doubles();
         Range r{0.0, 0.0};
-        for (double x : values) r = Range{std::min(r.min, x), std::max(r.max, x)};
+        for (double x : values) {
+          if (!is_sentinel(x)) r = Range{std::min(r.min, x), std::max(r.max, x)};
+        }
         out_.params[v->name()] = params_from_range(r, spec.activation_dtype, spec.symmetric_activations,
                                                    spec.scale_kind, "constant:max");
       }
