@@ -190,6 +190,9 @@ class Assigner {
     }
     spread_int16();
     for (const auto& [name, o] : config_.tensors) apply_override(name, o);
+    for (Node* node : graph_.nodes()) {
+      if (config_.resolve(*node).quantize) fit_multiplier(*node);
+    }
     // Biases last: their scale is the final input scale times the weight scale.
     for (Node* node : graph_.nodes()) {
       if (config_.resolve(*node).quantize) assign_bias(*node);
@@ -329,6 +332,38 @@ class Assigner {
       out_.log.push_back(fmt::format("{}: bias kept exact (int64 accumulation of int16 products)",
                                      node.describe()));
     }
+  }
+
+  // The integer requantization multiplier input scale x weight scale / output scale must
+  // be below 2^31 (an int32 mantissa with a right shift). An output range far narrower than
+  // one step of the input's (a constant-like output after a wide input) would make it larger:
+  // the output's scale is raised until it fits, so that every quantization compiles.
+  void fit_multiplier(const Node& node) {
+    const std::string& op = node.op_type();
+    if (!node.domain().empty() || !(op == "Conv" || op == "Gemm" || op == "MatMul" || op == "ConvTranspose")) return;
+    const Value* x = node.input(0);
+    const Value* w = node.input(1);
+    const Value* y = node.output(0);
+    if (!x || !w || !y) return;
+    const QuantParams* xp = out_.find(x->name());
+    const QuantParams* wp = out_.find(w->name());
+    auto it = out_.params.find(y->name());
+    if (!xp || !wp || it == out_.params.end() || it->second.per_channel()) return;
+    QuantParams& yp = it->second;
+    const double w_max = *std::max_element(wp->scale.begin(), wp->scale.end());
+    constexpr double kLimit = 1073741824.0;  // 2^30: a margin below 2^31
+    const double multiplier = static_cast<double>(xp->scale[0]) * w_max / yp.scale[0];
+    if (multiplier < kLimit) return;
+    const float raised = static_cast<float>(static_cast<double>(xp->scale[0]) * w_max / kLimit * 1.0001);
+    out_.log.push_back(fmt::format(
+        "{}: output \"{}\" scale raised from {:g} to {:g} so that the requantization multiplier "
+        "(input \"{}\" scale {:g} x weight \"{}\" scale {:g} / output scale) fits in int32; the "
+        "output's range is far narrower than one step of the input's: check the input's range "
+        "(a sentinel or outlier in the calibration data?) or give the output a range in /tensors",
+        node.describe(), y->name(), yp.scale[0], raised, x->name(), xp->scale[0], w->name(), w_max));
+    const double ratio = static_cast<double>(raised) / yp.scale[0];
+    yp.scale[0] = raised;
+    yp.range = Range{yp.range.min * ratio, yp.range.max * ratio};
   }
 
   // An int16 node reads int16 data: its data inputs' producers switch to int16.

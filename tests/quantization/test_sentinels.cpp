@@ -117,3 +117,46 @@ TEST_CASE("a Pad whose fill is an ordinary value, or before a pool it would chan
   REQUIRE(zero.find_value("p") != nullptr);
   REQUIRE(zero.find_value("p")->producer()->op_type() == "Pad");
 }
+
+TEST_CASE("an output far narrower than one input step still compiles: its scale is raised",
+          "[quantization][sentinel]") {
+  // y = x0 - x1 over inputs whose two channels are equal: y is 0, its range the minimum,
+  // while the input's step is large. Input scale x weight scale / output scale is ~1e10,
+  // which no int32 multiplier holds.
+  Graph g;
+  g.set_opset("", 13);
+  Value* x = g.add_value("x");
+  x->type() = TensorType{DType::kFloat32, true, {{1, {}}, {2, {}}, {4, {}}, {4, {}}}};
+  g.add_input(x);
+  Value* w = constant(g, "w", Tensor::from_vector<float>({1, 2, 1, 1}, {1.0f, -1.0f}));
+  Value* y = g.add_value("y");
+  g.add_node("Conv", {x, w}, {y}, "difference");
+  g.add_output(y);
+  auto equal_channels = [](uint32_t seed) {
+    Tensor t = test::random_tensor({1, 2, 4, 4}, seed, -1e8f, 1e8f);
+    for (int i = 0; i < 16; ++i) t.data<float>()[16 + i] = t.data<float>()[i];
+    return TensorMap{{"x", t}};
+  };
+  Calibrator calibrator(g);
+  for (uint32_t s = 0; s < 4; ++s) calibrator.add_sample(equal_channels(s));
+  const QuantizedGraph q = Quantizer(QuantConfig{}).quantize(g, calibrator.table());
+  const double multiplier = q.find("x")->scale[0] * q.find("w")->scale[0] / q.find("y")->scale[0];
+  REQUIRE(multiplier < 2147483648.0);
+  REQUIRE(std::any_of(q.log.begin(), q.log.end(), [](const std::string& line) {
+    return line.find("Conv node \"difference\": output \"y\" scale raised") != std::string::npos;
+  }));
+  const Program program = Compiler().compile(q);
+  const TensorMap out = FixedSimulator(program).run(equal_channels(7));
+  // Codes of the output's zero point: exactly 0.
+  for (double v : out.at("y").to_doubles()) REQUIRE(v == q.find("y")->zero_point[0]);
+
+  // Parameters set by hand that no multiplier holds: the error names the node, the tensors
+  // and what to change.
+  QuantizedGraph bad;
+  bad.graph = q.graph.clone();
+  bad.params = q.params;
+  bad.params.at("y").scale = {1e-20f};
+  REQUIRE_THROWS_WITH(Compiler().compile(bad),
+                      Catch::Contains("Conv node \"difference\"") && Catch::Contains("\"x\" scale") &&
+                          Catch::Contains("output \"y\" scale 1e-20") && Catch::Contains("/tensors"));
+}
