@@ -343,7 +343,7 @@ TEST_CASE("a range is clipped to where its readers do not saturate, and nowhere 
   }
 }
 
-TEST_CASE("the default range method follows the bit width; an explicit method holds for int16",
+TEST_CASE("the default range method follows the bit width, an explicit method holds for int16",
           "[quantization][config]") {
   const Graph g = conv_relu_graph({0.5f, -1.0f, 0.25f, 0.75f, -0.5f, 1.0f});
   Calibrator calibrator(g);
