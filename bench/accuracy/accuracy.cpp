@@ -102,6 +102,14 @@ lq::QuantConfig minmax_uint8_config() {
 
 std::vector<Candidate> candidates() {
   std::vector<Candidate> list;
+  // What `lquant quantize` does without flags, and with --bits 16 alone.
+  list.push_back({"int8 default", lq::QuantConfig{}, false, false});
+  lq::QuantConfig wide;
+  wide.model.activation_dtype = lq::DType::kInt16;
+  wide.model.weight_dtype = lq::DType::kInt16;
+  list.push_back({"int16 default", wide, false, false});
+  // The 8-bit default method forced on int16 (what --bits 16 did before it followed the width).
+  list.push_back({"int16 percentile", method_config(lq::RangeMethod::kPercentile, lq::DType::kInt16), false, false});
   for (lq::RangeMethod m : kMethods) {
     list.push_back({fmt::format("int8 {}", lq::range_method_name(m)),
                     method_config(m, lq::DType::kInt8), true, false});

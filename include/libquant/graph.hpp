@@ -209,6 +209,7 @@ struct OptimizeOptions {
   bool fuse_batchnorm = true;
   bool fuse_conv_affine = true;  // Conv -> Mul/Add by per-channel constants -> Conv
   bool fuse_hardswish = true;  // x * Clip(x + 3, 0, 6) / 6 -> x * HardSigmoid(x)
+  bool fuse_pad_pool = true;   // Pad(-FLT_MAX) -> MaxPool: the MaxPool's padding
   bool eliminate_identity = true;
   bool remove_dead_nodes = true;
   bool verify_each_pass = false;  // always on in debug builds

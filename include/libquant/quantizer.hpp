@@ -74,7 +74,9 @@ struct ResolvedSpec {
   bool symmetric_weights = true;
   bool per_channel = true;
   ScaleKind scale_kind = ScaleKind::kFloat;
+  // range.method unless set: percentile for 8-bit activations; 16-bit ones take max.
   RangeOptions range;
+  bool method_explicit = false;  // a config level set the method (it then holds for int16 too)
 };
 
 // Explicit parameters for one tensor (Kneron's quan_config): a scale (and zero point), or a
@@ -167,8 +169,16 @@ class LQ_EXPORT AutoRangeChooser {
                         const QuantizedGraph& partial) = 0;
 };
 
-// The same range on the int16 grid (int16 requests, mixed precision).
+// The same range on the int16 grid.
 LQ_EXPORT QuantParams as_int16(const QuantParams& params);
+
+// Makes `value` (and the values that share its parameters, parameter_group) int16 in `q`,
+// its range chosen again from its statistics in `table` as the Quantizer does for int16:
+// the config's method when it sets one explicitly, else max (an 8-bit range clips what
+// 16 bit can hold). Ranges that are not statistics (Softmax's [0, 1], overrides) keep
+// their range on the int16 grid. Mixed precision uses it.
+LQ_EXPORT void widen_to_int16(const QuantConfig& config, const CalibrationTable& table,
+                              QuantizedGraph& q, const Value& value);
 
 // The int32 bias of a Conv/ConvTranspose/Gemm at its input's scale x its weight's, from
 // their parameters in `q`; nullopt without a constant bias or those parameters, for int16

@@ -13,8 +13,8 @@ namespace lq::analysis {
 // measured alone, by the error it adds to the model outputs; the most harmful per element
 // become int16 until int16_budget of all activation elements is spent. Model
 // inputs and outputs keep the widths the config gives them.
-void mix_precision(QuantizedGraph& out, const QuantConfig& config, const std::vector<TensorMap>& scoring,
-                   const StepProgress& progress) {
+void mix_precision(QuantizedGraph& out, const QuantConfig& config, const CalibrationTable& table,
+                   const std::vector<TensorMap>& scoring, const StepProgress& progress) {
   std::map<std::string, int64_t> numel;
   Simulator(out.graph).run(scoring[0], [&](const Value& v, const Tensor& t) { numel[v.name()] = t.numel(); });
   struct Candidate {
@@ -62,7 +62,7 @@ void mix_precision(QuantizedGraph& out, const QuantConfig& config, const std::ve
   const GlobalScore score(out, scoring);
   const double start = score.error();
   auto promote = [&](const Candidate& c) {
-    for (const Value* member : c.group) out.params[member->name()] = as_int16(out.params.at(member->name()));
+    widen_to_int16(config, table, out, *c.group.front());
   };
   std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
     return a.gain / static_cast<double>(std::max<int64_t>(a.elements, 1)) >

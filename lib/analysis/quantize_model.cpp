@@ -37,7 +37,7 @@ QuantizedGraph quantize_model(const Quantizer& quantizer, const Graph& graph, co
                   "int16_budget measures each tensor's effect on the model outputs on calibration "
                   "samples; keep some (CalibrationOptions::keep_samples)");
     } else {
-      analysis::mix_precision(out, config, scoring, progress);
+      analysis::mix_precision(out, config, table, scoring, progress);
       out.decisions = derive_decisions(out.graph, out.params);  // biases may have lost theirs
     }
   }

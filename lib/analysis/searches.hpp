@@ -62,7 +62,7 @@ void refine_globally(QuantizedGraph& out, const std::vector<QuantizedGraph>& can
                      const StepProgress& progress);
 
 // Mixed precision within config.int16_budget, scored on `scoring` (not empty).
-void mix_precision(QuantizedGraph& out, const QuantConfig& config, const std::vector<TensorMap>& scoring,
-                   const StepProgress& progress);
+void mix_precision(QuantizedGraph& out, const QuantConfig& config, const CalibrationTable& table,
+                   const std::vector<TensorMap>& scoring, const StepProgress& progress);
 
 }  // namespace lq::analysis

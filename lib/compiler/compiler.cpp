@@ -271,7 +271,25 @@ bool Lowering::defer(const Node& node) {
 
 void Lowering::lower(const Node& node) {
   if (fused_.count(node.name()) || defer(node)) return;
-  lower_now(node);
+  try {
+    lower_now(node);
+  } catch (const Error& e) {
+    // Errors of the integer parameter builders know the numbers, not where they come from.
+    const std::string what = e.what();
+    if (what.find(node.describe()) != std::string::npos) throw;
+    std::string tensors;
+    for (const Value* v : node.inputs()) {
+      const QuantParams* p = v ? qgraph_.find(v->name()) : nullptr;
+      if (p) tensors += fmt::format(" \"{}\" scale {:g};", v->name(), p->scale[0]);
+    }
+    for (const Value* v : node.outputs()) {
+      const QuantParams* p = v ? qgraph_.find(v->name()) : nullptr;
+      if (p) tensors += fmt::format(" output \"{}\" scale {:g};", v->name(), p->scale[0]);
+    }
+    throw Error(e.code(), fmt::format("{}: {} (tensors:{} give the tensors another range in the "
+                                      "quant config's /tensors, or keep the node in float with "
+                                      "quantize: false)", node.describe(), what, tensors));
+  }
 }
 
 void Lowering::lower_now(const Node& node) {

@@ -17,6 +17,7 @@ std::vector<std::string> optimize(Graph& graph, const OptimizeOptions& options) 
       {"fuse_batchnorm", options.fuse_batchnorm, passes::fuse_batchnorm},
       {"fuse_conv_affine", options.fuse_conv_affine, passes::fuse_conv_affine},
       {"fuse_hardswish", options.fuse_hardswish, passes::fuse_hardswish},
+      {"fuse_pad_pool", options.fuse_pad_pool, passes::fuse_pad_pool},
       {"remove_dead_nodes", options.remove_dead_nodes, passes::remove_dead_nodes},
   };
 #ifdef NDEBUG

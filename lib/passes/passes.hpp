@@ -23,6 +23,8 @@ Tensor scale_output_channels(const Node& conv, const Tensor& weight, const std::
 bool fuse_hardswish(Graph& graph);
 // Replaces an If with a constant condition by the nodes of the branch it takes.
 bool fold_if(Graph& graph);
+// Pad(-FLT_MAX or -inf) -> MaxPool becomes the MaxPool's padding (Caffe's ceil-mode pooling).
+bool fuse_pad_pool(Graph& graph);
 // Removes Identity and inference-mode Dropout nodes.
 bool eliminate_identity(Graph& graph);
 // Removes nodes none of whose outputs is used or a graph output, then unused values.

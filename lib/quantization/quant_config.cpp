@@ -225,7 +225,8 @@ ResolvedSpec resolved(const QuantSpec& spec) {
   r.symmetric_weights = spec.symmetric_weights.value_or(r.symmetric_weights);
   r.per_channel = spec.per_channel.value_or(r.per_channel);
   r.scale_kind = spec.scale_kind.value_or(r.scale_kind);
-  r.range.method = spec.method.value_or(r.range.method);
+  r.method_explicit = spec.method.has_value();
+  r.range.method = spec.method.value_or(r.activation_dtype == DType::kInt16 ? RangeMethod::kMax : r.range.method);
   r.range.percentile = spec.percentile.value_or(r.range.percentile);
   r.range.search_range = spec.search_range.value_or(r.range.search_range);
   r.range.outlier_factor = spec.outlier_factor.value_or(r.range.outlier_factor);

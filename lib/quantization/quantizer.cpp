@@ -126,6 +126,24 @@ std::optional<Range> saturation_domain(const Value& v) {
   return domain;
 }
 
+// Constants this large are sentinels (masks, "minus infinity" fills), not data: no scale
+// could hold them together with the data, and quantizing them to the end codes keeps what
+// they mean (below or above everything else).
+constexpr double kSentinel = 1e30;
+
+bool is_sentinel(double x) { return std::fabs(x) >= kSentinel; }
+
+// A constant-mode Pad filling with a sentinel.
+bool has_sentinel_fill(const Node& node) {
+  if (node.op_type() != "Pad" || !node.domain().empty() || node.attr_string("mode", "constant") != "constant") return false;
+  double fill = node.attr_float("value", 0.0f);
+  if (const Value* c = node.input(2)) {
+    if (!c->is_constant() || c->initializer()->numel() != 1) return false;
+    fill = c->initializer()->to_doubles()[0];
+  }
+  return is_sentinel(fill);
+}
+
 // int16 x int16 products accumulate in int64, where the bias at scale input x weight is
 // exact to far below float precision: such a bias stays as it is.
 bool is_wide(const Node& node, const QuantizedGraph& q) {
@@ -174,6 +192,9 @@ class Assigner {
     }
     spread_int16();
     for (const auto& [name, o] : config_.tensors) apply_override(name, o);
+    for (Node* node : graph_.nodes()) {
+      if (config_.resolve(*node).quantize) fit_multiplier(*node);
+    }
     // Biases last: their scale is the final input scale times the weight scale.
     for (Node* node : graph_.nodes()) {
       if (config_.resolve(*node).quantize) assign_bias(*node);
@@ -182,7 +203,8 @@ class Assigner {
 
  private:
   // Activation parameters from calibration statistics.
-  void assign_activation(const Value& v, const Node* producer) {
+  void assign_activation(const Value& v, const Node* producer,
+                         std::optional<DType> widened = std::nullopt) {
     if (v.type().dtype != DType::kFloat32 && v.type().dtype != DType::kUndefined) return;
     if (!roles::is_data_value(v)) return;
     if (const Node* activation = roles::fused_activation(v); activation && config_.resolve(*activation).quantize) {
@@ -195,6 +217,7 @@ class Assigner {
     DType dtype = spec.activation_dtype;
     if (v.is_graph_input() && config_.input_dtype) dtype = *config_.input_dtype;
     if (v.is_graph_output() && config_.output_dtype) dtype = *config_.output_dtype;
+    if (widened) dtype = *widened;
     const std::optional<Range> domain = saturation_domain(v);
     bool clipped = false;
     auto make = [&](Range range, const std::string& method) {
@@ -226,8 +249,13 @@ class Assigner {
     }
     RangeOptions options = spec.range;
     options.bits = dtype == DType::kInt16 ? 16 : 8;
+    // The default method (percentile) is tuned for 8 bit: it clips what 16 bit can hold.
+    if (dtype == DType::kInt16 && !spec.method_explicit) options.method = RangeMethod::kMax;
     if (forced_) options.method = *forced_;
     if (options.method == RangeMethod::kSkip) options.method = RangeMethod::kMax;  // random data
+    // A value widened to int16 after its 8-bit choice (spread_int16): auto's candidates are
+    // 8-bit choices, so it takes the 16-bit default.
+    if (widened && options.method == RangeMethod::kAuto) options.method = RangeMethod::kMax;
     if (options.method != RangeMethod::kAuto) {
       out_.params[v.name()] = make(choose_range(table_.at(v.name()), options), range_method_name(options.method));
       clipped_ += clipped ? 1 : 0;
@@ -258,8 +286,10 @@ class Assigner {
   }
 
   void assign_node_outputs(const Node& node) {
-    // Data movement keeps the input's parameters: no requantization, no loss.
-    if (roles::is_pass_through(node) && node.input(0)) {
+    // Data movement keeps the input's parameters: no requantization, no loss. So does a
+    // Pad whose fill is a sentinel (-FLT_MAX before a Caffe ceil-mode MaxPool): the fill
+    // saturates to the lowest (highest) code instead of stretching the range to 3.4e38.
+    if ((roles::is_pass_through(node) || has_sentinel_fill(node)) && node.input(0)) {
       if (const QuantParams* in = out_.find(node.input(0)->name()); in && !in->per_channel()) {
         for (const Value* o : node.outputs()) {
           if (roles::is_data_value(*o) && o->type().dtype != DType::kInt64) {
@@ -286,7 +316,9 @@ class Assigner {
         // A constant operand of an elementwise op: per tensor, over its own values.
         const auto values = v->initializer()->to_doubles();
         Range r{0.0, 0.0};
-        for (double x : values) r = Range{std::min(r.min, x), std::max(r.max, x)};
+        for (double x : values) {
+          if (!is_sentinel(x)) r = Range{std::min(r.min, x), std::max(r.max, x)};
+        }
         out_.params[v->name()] = params_from_range(r, spec.activation_dtype, spec.symmetric_activations,
                                                    spec.scale_kind, "constant:max");
       }
@@ -304,6 +336,38 @@ class Assigner {
     }
   }
 
+  // The integer requantization multiplier input scale x weight scale / output scale must
+  // be below 2^31 (an int32 mantissa with a right shift). An output range far narrower than
+  // one step of the input's (a constant-like output after a wide input) would make it larger:
+  // the output's scale is raised until it fits, so that every quantization compiles.
+  void fit_multiplier(const Node& node) {
+    const std::string& op = node.op_type();
+    if (!node.domain().empty() || !(op == "Conv" || op == "Gemm" || op == "MatMul" || op == "ConvTranspose")) return;
+    const Value* x = node.input(0);
+    const Value* w = node.input(1);
+    const Value* y = node.output(0);
+    if (!x || !w || !y) return;
+    const QuantParams* xp = out_.find(x->name());
+    const QuantParams* wp = out_.find(w->name());
+    auto it = out_.params.find(y->name());
+    if (!xp || !wp || it == out_.params.end() || it->second.per_channel()) return;
+    QuantParams& yp = it->second;
+    const double w_max = *std::max_element(wp->scale.begin(), wp->scale.end());
+    constexpr double kLimit = 1073741824.0;  // 2^30: a margin below 2^31
+    const double multiplier = static_cast<double>(xp->scale[0]) * w_max / yp.scale[0];
+    if (multiplier < kLimit) return;
+    const float raised = static_cast<float>(static_cast<double>(xp->scale[0]) * w_max / kLimit * 1.0001);
+    out_.log.push_back(fmt::format(
+        "{}: output \"{}\" scale raised from {:g} to {:g} so that the requantization multiplier "
+        "(input \"{}\" scale {:g} x weight \"{}\" scale {:g} / output scale) fits in int32; the "
+        "output's range is far narrower than one step of the input's: check the input's range "
+        "(a sentinel or outlier in the calibration data?) or give the output a range in /tensors",
+        node.describe(), y->name(), yp.scale[0], raised, x->name(), xp->scale[0], w->name(), w_max));
+    const double ratio = static_cast<double>(raised) / yp.scale[0];
+    yp.scale[0] = raised;
+    yp.range = Range{yp.range.min * ratio, yp.range.max * ratio};
+  }
+
   // An int16 node reads int16 data: its data inputs' producers switch to int16.
   void spread_int16() {
     for (Node* node : graph_.nodes()) {
@@ -317,11 +381,47 @@ class Assigner {
         const std::string producer = v->producer() ? v->producer()->describe() : "the model input";
         out_.log.push_back(fmt::format("\"{}\" (from {}) becomes int16 because {} reads int16",
                                        v->name(), producer, node->describe()));
-        QuantParams& p = it->second;
-        p = as_int16(p);
+        widen(*v);
       }
     }
   }
+
+  // `v` (and the values that share its parameters) on the int16 grid, its range chosen
+  // again from its statistics for 16 bit: the 8-bit range clips what int16 can hold.
+  void widen(const Value& v) {
+    QuantParams& p = out_.params.at(v.name());
+    if (!table_.tensors.count(v.name()) || p.method == "same as input" || p.method.rfind("constant", 0) == 0) {
+      p = as_int16(p);
+      return;
+    }
+    const std::vector<const Value*> group = parameter_group(v, out_);
+    const Node* producer = v.producer();
+    if (p.method == "post_sigmoid" || p.method == "softmax:[0,1]" || p.method == "empty" ||
+        p.method == "override") {
+      p = as_int16(p);
+    } else {
+      assign_activation(v, producer, DType::kInt16);
+    }
+    const QuantParams& wide = out_.params.at(v.name());
+    for (size_t i = 1; i < group.size(); ++i) {
+      QuantParams copy = wide;
+      copy.method = "same as input";
+      out_.params[group[i]->name()] = copy;
+    }
+  }
+
+ public:
+  // See lq::widen_to_int16.
+  static QuantParams widened(const QuantConfig& config, const CalibrationTable& table, QuantizedGraph& q,
+                             const Value& v) {
+    Assigner a(config, table, nullptr, q);
+    a.chain_inner_ = roles::elementwise_chain_inner(
+        q.graph, [&config](const Node& n) { return config.resolve(n).quantize; });
+    a.widen(v);
+    return q.params.at(v.name());
+  }
+
+ private:
 
   void apply_override(const std::string& name, const TensorOverride& o) {
     auto it = out_.params.find(name);
@@ -363,6 +463,11 @@ QuantParams as_int16(const QuantParams& p) {
   const bool radix = p.zero_point[0] == 0 && std::frexp(p.scale[0], &exponent) == 0.5f;
   return params_from_range(p.range, DType::kInt16, p.zero_point[0] == 0,
                            radix ? ScaleKind::kPowerOfTwo : ScaleKind::kFloat, p.method);
+}
+
+void widen_to_int16(const QuantConfig& config, const CalibrationTable& table, QuantizedGraph& q,
+                    const Value& value) {
+  Assigner::widened(config, table, q, value);
 }
 
 std::optional<QuantParams> bias_for(const Node& node, const QuantizedGraph& q) {

@@ -368,3 +368,47 @@ TEST_CASE("quant config: a number too large for JSON is an lq error (fuzz regres
   REQUIRE_THROWS_AS(QuantConfig::from_json("5e055555"), Error);
   REQUIRE_THROWS_WITH(QuantConfig::from_json(R"({"int16_budget": 1e999})"), Catch::Contains("not valid JSON"));
 }
+
+TEST_CASE("the default range method follows the bit width, an explicit method holds for int16",
+          "[quantization][config]") {
+  const Graph g = conv_relu_graph({0.5f, -1.0f, 0.25f, 0.75f, -0.5f, 1.0f});
+  Calibrator calibrator(g);
+  for (int s = 0; s < 64; ++s) {
+    TensorMap in = random_input(static_cast<uint32_t>(s));
+    if (s == 2) in.at("x").data<float>()[5] = 50.0f;  // one outlier: percentile clips it
+    calibrator.add_sample(in);
+  }
+  const CalibrationTable table = calibrator.table();
+  const double x_max = table.at("x").max;
+  REQUIRE(x_max == 50.0);
+
+  QuantConfig int8;
+  const QuantizedGraph q8 = Quantizer(int8).quantize(g, table);
+  REQUIRE(q8.find("x")->method == "percentile");
+  REQUIRE(q8.find("x")->range.max < 10.0);
+
+  QuantConfig int16;
+  int16.model.activation_dtype = DType::kInt16;
+  const QuantizedGraph q16 = Quantizer(int16).quantize(g, table);
+  REQUIRE(q16.find("x")->dtype == DType::kInt16);
+  REQUIRE(q16.find("x")->method == "max");
+  REQUIRE(q16.find("x")->range.max == Approx(x_max));
+
+  QuantConfig explicit16 = int16;
+  explicit16.model.method = RangeMethod::kPercentile;
+  REQUIRE(Quantizer(explicit16).quantize(g, table).find("x")->method == "percentile");
+
+  // The Conv reads int16: the model input it reads becomes int16 with the range of its
+  // statistics, not the 8-bit percentile range on a finer grid.
+  QuantConfig spread;
+  spread.nodes["conv"].activation_dtype = DType::kInt16;
+  const QuantizedGraph qs = Quantizer(spread).quantize(g, table);
+  REQUIRE(qs.find("x")->dtype == DType::kInt16);
+  REQUIRE(qs.find("x")->range.max == Approx(x_max));
+
+  // Mixed precision widens the same way.
+  QuantizedGraph qm = Quantizer(int8).quantize(g, table);
+  widen_to_int16(int8, table, qm, *qm.graph.find_value("x"));
+  REQUIRE(qm.find("x")->dtype == DType::kInt16);
+  REQUIRE(qm.find("x")->range.max == Approx(x_max));
+}
