@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -47,6 +48,9 @@ int main(int argc, char** argv) {
   using clock = std::chrono::steady_clock;
   lq::SimulatorOptions so;
   so.threads = threads;
+  // Wall time, and the process's CPU time: on a shared, loaded machine the CPU ratio is the
+  // steadier figure (with THREADS=1 the two agree on an idle one).
+  const std::clock_t c0 = std::clock();
   const auto t0 = clock::now();
   const lq::Simulator reference(q.graph, so);
   const lq::FixedSimulator fixed(program, {threads});
@@ -55,14 +59,18 @@ int main(int argc, char** argv) {
     fixed.run_float(s);
   }
   const double runs = std::chrono::duration<double>(clock::now() - t0).count();
+  const double runs_cpu = double(std::clock() - c0) / CLOCKS_PER_SEC;
   lq::AnalysisOptions options;
   options.threads = threads;
+  const std::clock_t c1 = std::clock();
   const auto t1 = clock::now();
   const lq::PrecisionReport report = lq::analyze_precision(q, program, samples, options);
   const double analysis = std::chrono::duration<double>(clock::now() - t1).count();
+  const double analysis_cpu = double(std::clock() - c1) / CLOCKS_PER_SEC;
   std::printf("%zu samples, %d threads: %zu float + %zu fixed runs %.2f s, analysis %.2f s (%zu tensors): ratio %.2f\n",
               samples.size(), threads, samples.size(), samples.size(), runs, analysis, report.tensors.size(),
               analysis / runs);
+  std::printf("CPU time: runs %.2f s, analysis %.2f s: ratio %.2f\n", runs_cpu, analysis_cpu, analysis_cpu / runs_cpu);
   if (argc > 6) {
     lq::PrecisionReport written = report;
     if (argc > 7 && std::string(argv[7]) == "sensitivity") {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -21,50 +22,78 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The per-element loops below go over every value of every sample twice (float and fixed):
+// an AVX2 clone, chosen at load time, runs them on machines that have it. The clones do the
+// same arithmetic in the same order (no FMA contraction under -std=c++17), so the figures
+// do not depend on the machine.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define LQ_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#define LQ_INLINE inline __attribute__((always_inline))
+#else
+#define LQ_VECTOR_CLONES
+#define LQ_INLINE inline
+#endif
+
 // Signal, noise and cross products of measured values against float ones.
 struct ErrorSums {
   double signal = 0.0, noise = 0.0, dot = 0.0, measured = 0.0, max_abs = 0.0;
 
-  // Eight float lanes per block of 1024 values (a loop the compiler vectorizes), summed
-  // into doubles after each block.
-  void add(const float* want, const float* got, int64_t n) {
-    add_with(want, n, [got](int64_t i) { return got[i]; });
+  static constexpr int64_t kBlock = 1024;
+
+  // Blocks of 1024 values in eight float lanes (GCC/Clang vector types: SIMD on every
+  // target), summed into doubles after each block.
+  LQ_INLINE void add(const float* want, const float* got, int64_t n) {
+    for (int64_t start = 0; start < n; start += kBlock) add_block(want + start, got + start, std::min(kBlock, n - start));
   }
-  // `got(i)` computes the measured value of element i (fused into the same loop).
+  // `got(i)` computes the measured value of element i, a block at a time into a buffer.
   template <typename Got>
-  void add_with(const float* want, int64_t n, Got got) {
-    constexpr int kLanes = 8;
-    constexpr int64_t kBlock = 1024;
+  LQ_INLINE void add_with(const float* want, int64_t n, Got got) {
+    alignas(32) float buffer[kBlock];
     for (int64_t start = 0; start < n; start += kBlock) {
-      const int64_t end = std::min(n, start + kBlock);
-      float s[kLanes] = {}, e[kLanes] = {}, d[kLanes] = {}, m[kLanes] = {}, mx[kLanes] = {};
-      int64_t i = start;
-      for (; i + kLanes <= end; i += kLanes) {
-        for (int l = 0; l < kLanes; ++l) {
-          const float w = want[i + l], g = got(i + l), diff = g - w;
-          s[l] += w * w;
-          e[l] += diff * diff;
-          d[l] += w * g;
-          m[l] += g * g;
-          mx[l] = std::max(mx[l], std::abs(diff));
-        }
-      }
-      for (; i < end; ++i) {
-        const float w = want[i], g = got(i), diff = g - w;
-        s[0] += w * w;
-        e[0] += diff * diff;
-        d[0] += w * g;
-        m[0] += g * g;
-        mx[0] = std::max(mx[0], std::abs(diff));
-      }
-      for (int l = 0; l < kLanes; ++l) {
-        signal += s[l];
-        noise += e[l];
-        dot += d[l];
-        measured += m[l];
-        max_abs = std::max(max_abs, static_cast<double>(mx[l]));
-      }
+      const int64_t m = std::min(kBlock, n - start);
+      for (int64_t i = 0; i < m; ++i) buffer[i] = got(start + i);
+      add_block(want + start, buffer, m);
     }
+  }
+  LQ_INLINE void add_block(const float* want, const float* got, int64_t m) {
+    typedef float v8 __attribute__((vector_size(32)));
+    v8 s = {}, e = {}, d = {}, g2 = {}, mx = {};
+    int64_t i = 0;
+    for (; i + 8 <= m; i += 8) {
+      v8 w, g;
+      std::memcpy(&w, want + i, sizeof w);
+      std::memcpy(&g, got + i, sizeof g);
+      const v8 diff = g - w;
+      const v8 neg = -diff;
+      const v8 a = diff < 0 ? neg : diff;
+      s += w * w;
+      e += diff * diff;
+      d += w * g;
+      g2 += g * g;
+      mx = a > mx ? a : mx;
+    }
+    float tail_max = 0.0f;
+    double ts = 0, te = 0, td = 0, tg = 0;
+    for (; i < m; ++i) {
+      const float w = want[i], g = got[i], diff = g - w;
+      ts += w * w;
+      te += diff * diff;
+      td += w * g;
+      tg += g * g;
+      tail_max = std::max(tail_max, std::abs(diff));
+    }
+    for (int l = 0; l < 8; ++l) {
+      signal += s[l];
+      noise += e[l];
+      dot += d[l];
+      measured += g2[l];
+      max_abs = std::max(max_abs, static_cast<double>(mx[l]));
+    }
+    signal += ts;
+    noise += te;
+    dot += td;
+    measured += tg;
+    max_abs = std::max(max_abs, static_cast<double>(tail_max));
   }
   ErrorFigures figures() const {
     ErrorFigures f;
@@ -141,66 +170,106 @@ bool real_values(const ProgramTensorInfo& info, const Tensor& data, std::vector<
   }
 }
 
-void add_values(TensorAnalysis& t, Accumulator& acc, const Tensor& data, int bins) {
+// One pass over the float values of a tensor, block by block while the block is in L1:
+// the isolated error (the tensor fake-quantized alone), its histogram bins and the clipped
+// share. The first sample fixes the histogram's extent (a min/max pass of its own).
+LQ_VECTOR_CLONES void add_values(TensorAnalysis& t, Accumulator& acc, const Tensor& data, int bins) {
   const float* x = data.data<float>();
   const int64_t n = data.numel();
-  if (t.params.per_channel() || t.params.dtype == DType::kInt32) {
-    const Tensor fake = fake_quantize(data, t.params);
-    acc.isolated.add(x, fake.data<float>(), n);
-  } else {
-    // fake_quantize's arithmetic (clamped quotient, round half to even by the 1.5 * 2^23
-    // trick) into a reused buffer: no allocation per tensor and sample.
-    constexpr float kRound = 12582912.0f;
-    const float scale = t.params.scale.at(0);
-    const auto zero_point = static_cast<float>(t.params.zero_point.at(0));
-    const float qlo = static_cast<float>(t.params.qmin()) - zero_point;
-    const float qhi = static_cast<float>(t.params.qmax()) - zero_point;
-    acc.isolated.add_with(x, n, [=](int64_t i) {
-      float v = x[i] / scale;
-      v = v < qlo ? qlo : (v > qhi ? qhi : v);
-      const float q = (v + kRound) - kRound;
-      return (q == q ? q : 0.0f) * scale;
-    });
-  }
   if (t.histogram.empty()) {
     auto lo = static_cast<float>(t.params.range.min), hi = static_cast<float>(t.params.range.max);
-    for (int64_t i = 0; i < n; ++i) {
+    float los[8], his[8];
+    std::fill(los, los + 8, lo);
+    std::fill(his, his + 8, hi);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      for (int l = 0; l < 8; ++l) {
+        los[l] = x[i + l] < los[l] ? x[i + l] : los[l];
+        his[l] = x[i + l] > his[l] ? x[i + l] : his[l];
+      }
+    }
+    for (; i < n; ++i) {
       lo = std::min(lo, x[i]);
       hi = std::max(hi, x[i]);
     }
+    lo = std::min(lo, *std::min_element(los, los + 8));
+    hi = std::max(hi, *std::max_element(his, his + 8));
     if (hi <= lo) hi = lo + 1e-6;
     t.histogram_min = lo;
     t.histogram_max = hi;
     t.histogram.assign(static_cast<size_t>(bins), 0);
   }
+  const bool generic = t.params.per_channel() || t.params.dtype == DType::kInt32;
+  if (generic) {
+    const Tensor fake = fake_quantize(data, t.params);
+    acc.isolated.add(x, fake.data<float>(), n);
+  }
+  // fake_quantize's arithmetic (clamped quotient, round half to even by the 1.5 * 2^23
+  // trick), fused into the error loop: no allocation per tensor and sample.
+  constexpr float kRound = 12582912.0f;
+  const float scale = generic ? 1.0f : t.params.scale.at(0);
+  const auto zero_point = generic ? 0.0f : static_cast<float>(t.params.zero_point.at(0));
+  const float qlo = static_cast<float>(t.params.qmin()) - zero_point;
+  const float qhi = static_cast<float>(t.params.qmax()) - zero_point;
   const auto lo = static_cast<float>(t.histogram_min);
   const auto per_bin = static_cast<float>(bins / (t.histogram_max - t.histogram_min));
   const auto last = static_cast<float>(bins - 1);
   const auto clip_lo = static_cast<float>(t.params.range.min), clip_hi = static_cast<float>(t.params.range.max);
-  // Bins and clipping in a loop the compiler vectorizes, then the counts.
-  thread_local std::vector<int32_t> bin_of;
-  bin_of.resize(static_cast<size_t>(n));
-  int32_t* b = bin_of.data();
-  int64_t clipped = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    b[i] = static_cast<int32_t>(std::min(std::max((x[i] - lo) * per_bin, 0.0f), last));
-    clipped += (x[i] < clip_lo) | (x[i] > clip_hi);
-  }
+  constexpr int64_t kBlock = 1024;
+  int32_t b[kBlock];
   // Four interleaved count arrays: runs of values in one bin do not wait on each other.
   std::vector<int32_t> counts(4 * static_cast<size_t>(bins), 0);
-  int64_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    ++counts[static_cast<size_t>(b[i])];
-    ++counts[static_cast<size_t>(bins + b[i + 1])];
-    ++counts[static_cast<size_t>(2 * bins + b[i + 2])];
-    ++counts[static_cast<size_t>(3 * bins + b[i + 3])];
+  int64_t clipped = 0;
+  for (int64_t start = 0; start < n; start += kBlock) {
+    const int64_t m = std::min(kBlock, n - start);
+    const float* xb = x + start;
+    if (!generic) {
+      acc.isolated.add_with(xb, m, [=](int64_t i) {
+        float v = xb[i] / scale;
+        v = v < qlo ? qlo : (v > qhi ? qhi : v);
+        const float q = (v + kRound) - kRound;
+        return (q == q ? q : 0.0f) * scale;
+      });
+    }
+    // Bins and clipping in a loop the compiler vectorizes, then the counts.
+    int32_t block_clipped = 0;
+    for (int64_t i = 0; i < m; ++i) {
+      b[i] = static_cast<int32_t>(std::min(std::max((xb[i] - lo) * per_bin, 0.0f), last));
+      block_clipped += (xb[i] < clip_lo) | (xb[i] > clip_hi);
+    }
+    clipped += block_clipped;
+    int64_t i = 0;
+    for (; i + 4 <= m; i += 4) {
+      ++counts[static_cast<size_t>(b[i])];
+      ++counts[static_cast<size_t>(bins + b[i + 1])];
+      ++counts[static_cast<size_t>(2 * bins + b[i + 2])];
+      ++counts[static_cast<size_t>(3 * bins + b[i + 3])];
+    }
+    for (; i < m; ++i) ++counts[static_cast<size_t>(b[i])];
   }
-  for (; i < n; ++i) ++counts[static_cast<size_t>(b[i])];
   for (size_t k = 0; k < t.histogram.size(); ++k) {
     t.histogram[k] += static_cast<int64_t>(counts[k]) + counts[bins + k] + counts[2 * bins + k] + counts[3 * bins + k];
   }
   acc.clipped += clipped;
   acc.count += n;
+}
+
+// The fixed program's codes dequantized against the float values, fused.
+template <typename T>
+LQ_INLINE void add_codes(ErrorSums& sums, const float* want, const T* codes, int64_t n, float zero_point, float scale) {
+  sums.add_with(want, n, [=](int64_t i) { return (static_cast<float>(codes[i]) - zero_point) * scale; });
+}
+LQ_VECTOR_CLONES void add_codes_int8(ErrorSums& sums, const float* want, const int8_t* codes, int64_t n, float zero_point,
+                                     float scale) {
+  add_codes(sums, want, codes, n, zero_point, scale);
+}
+LQ_VECTOR_CLONES void add_codes_uint8(ErrorSums& sums, const float* want, const uint8_t* codes, int64_t n,
+                                      float zero_point, float scale) {
+  add_codes(sums, want, codes, n, zero_point, scale);
+}
+LQ_VECTOR_CLONES void add_codes_int16(ErrorSums& sums, const float* want, const int16_t* codes, int64_t n,
+                                      float zero_point, float scale) {
+  add_codes(sums, want, codes, n, zero_point, scale);
 }
 
 double channel_spread(const Tensor& w, const QuantParams& p) {
@@ -409,21 +478,24 @@ PrecisionReport analyze_precision(const QuantizedGraph& q, const Program& progra
   for (size_t s = 0; s < samples.size(); ++s) {
     const bool dump = o.dump_sample && *o.dump_sample == s;
     TensorMap floats;
+    // Each float tensor is measured as the Simulator computes it (still in cache) and kept
+    // for the fixed run's comparison: by reference when it owns its buffer (the Simulator
+    // never writes a computed tensor again), else copied.
     auto keep = [&](const Value& value, const Tensor& data) {
-      const bool wanted = index.count(value.name()) || value.is_graph_output() || dump;
-      if (wanted && data.dtype() == DType::kFloat32) floats[value.name()] = copy_float(data);
+      const auto it = index.find(value.name());
+      const bool wanted = it != index.end() || value.is_graph_output() || dump;
+      if (!wanted || data.dtype() != DType::kFloat32) return;
+      if (it != index.end()) {
+        TensorAnalysis& t = r.tensors[it->second];
+        t.elements = data.numel();
+        add_values(t, acc[it->second], data, o.histogram_bins);
+      }
+      floats[value.name()] = data.owns_data() ? data : copy_float(data);
     };
     for (const auto& [name, data] : samples[s]) {
       if (const Value* v = q.graph.find_value(name)) keep(*v, data);
     }
     reference.run(samples[s], keep);
-    for (auto& [name, data] : floats) {
-      const auto it = index.find(name);
-      if (it == index.end()) continue;
-      TensorAnalysis& t = r.tensors[it->second];
-      t.elements = data.numel();
-      add_values(t, acc[it->second], data, o.histogram_bins);
-    }
     auto compare = [&](const ProgramTensorInfo& info, const Tensor& data) {
       const auto f = floats.find(info.name);
       const bool wanted = index.count(info.name) || dump;
@@ -438,14 +510,11 @@ PrecisionReport analyze_precision(const QuantizedGraph& q, const Program& progra
         const float* want = f->second.data<float>();
         bool done = true;
         if (data.dtype() == DType::kInt8) {
-          const int8_t* c = data.data<int8_t>();
-          sums.add_with(want, data.numel(), [=](int64_t i) { return (static_cast<float>(c[i]) - zero_point) * scale; });
+          add_codes_int8(sums, want, data.data<int8_t>(), data.numel(), zero_point, scale);
         } else if (data.dtype() == DType::kUInt8) {
-          const uint8_t* c = data.data<uint8_t>();
-          sums.add_with(want, data.numel(), [=](int64_t i) { return (static_cast<float>(c[i]) - zero_point) * scale; });
+          add_codes_uint8(sums, want, data.data<uint8_t>(), data.numel(), zero_point, scale);
         } else if (data.dtype() == DType::kInt16) {
-          const int16_t* c = data.data<int16_t>();
-          sums.add_with(want, data.numel(), [=](int64_t i) { return (static_cast<float>(c[i]) - zero_point) * scale; });
+          add_codes_int16(sums, want, data.data<int16_t>(), data.numel(), zero_point, scale);
         } else {
           done = false;
         }
