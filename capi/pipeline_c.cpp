@@ -426,4 +426,24 @@ lq_status* lq_analyze(const lq_pipeline_result* result, const char* quant_dir, c
   });
 }
 
+lq_status* lq_pipeline_set_analyze(lq_pipeline* pipeline, int enable, const lq_analyze_options* given,
+                                   const char* analysis_dir) {
+  return guard(__func__, [&] {
+    lq_pipeline& p = live(pipeline, "pipeline");
+    lq_analyze_options defaults;
+    lq_analyze_options_init(&defaults);
+    const lq_analyze_options* options = given ? given : &defaults;
+    check_options(*options, LQ_FIRST_VERSION_SIZE(lq_analyze_options, threads), "lq_analyze_options",
+                  "options->struct_size");
+    if (options->threads < 1) invalid_argument(fmt::format("options->threads is {}, must be >= 1", options->threads));
+    if (options->dump_sample < -1) invalid_argument(fmt::format("options->dump_sample is {}, use -1 for none", options->dump_sample));
+    p.options.analyze = enable != 0;
+    p.options.analysis.sensitivity = options->sensitivity != 0;
+    p.options.analysis.threads = options->threads;
+    p.options.analysis.dump_sample.reset();
+    if (options->dump_sample >= 0) p.options.analysis.dump_sample = static_cast<size_t>(options->dump_sample);
+    p.options.analysis_dir = analysis_dir ? analysis_dir : "";
+  });
+}
+
 }  // extern "C"

@@ -663,7 +663,7 @@ LQ_C_API lq_status* lq_pipeline_set_stats_inputs(lq_pipeline* pipeline, const ch
                                                  size_t count);
 
 /* Hears each stage's name as it starts: "load", "optimize", "calibrate", "quantize",
- * "compile", "evaluate", "write". */
+ * "compile", "evaluate", "analyze" (when switched on), "write". */
 typedef void (*lq_stage_fn)(const char* stage, void* user_data);
 
 typedef struct lq_pipeline_run_options {
@@ -760,6 +760,14 @@ LQ_C_API lq_status* lq_analyze(const lq_pipeline_result* result, const char* qua
                                const char* const* input_names, const char* const* data_dirs,
                                size_t data_count, const char* output_dir,
                                const lq_analyze_options* options, lq_buffer** report_json);
+/* The pipeline's analyze stage (the config's `analyze` group): non-zero `enable` makes each
+ * run also write the precision report of its program on the kept calibration samples (as
+ * lq_analyze with the run's result) into `analysis_dir` (NULL or "": the output directory's
+ * analysis/), and list its report.html among the result's artifacts. `options` may be NULL
+ * (the defaults); its dump_sample must be one of the kept samples. 0 switches it off. */
+LQ_C_API lq_status* lq_pipeline_set_analyze(lq_pipeline* pipeline, int enable,
+                                            const lq_analyze_options* options,
+                                            const char* analysis_dir);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -62,6 +62,13 @@ struct AnalysisOptions {
   // only it goes int16 (two fake-quantized runs per tensor on `sensitivity_samples`).
   bool sensitivity = false;
   size_t sensitivity_samples = 8;
+  // With sensitivity: the activations whose fake-quantized int16 gain is largest (at most
+  // this many) are measured again on the integer program: recompiled with only that tensor
+  // (and the values sharing its parameters) int16 and run by the fixed-point Simulator on
+  // the same samples (TensorAnalysis::int16_gain_integer_db). 0: fake quantization only.
+  size_t integer_checks = 5;
+  // The recompiled programs' target (the program's own: `lquant quantize --target`).
+  Target target;
   std::optional<size_t> dump_sample;  // keep every tensor of this sample, float and fixed
   int histogram_bins = 64;
   int threads = 1;
@@ -98,6 +105,9 @@ struct TensorAnalysis {
   double channel_spread = 0.0;  // weights: max / min of the output channels' max |w|
   std::optional<double> sensitivity_snr_db;  // model outputs, only this tensor quantized
   std::optional<double> int16_gain_db;       // model outputs' SNR gain, only this one int16
+  // The same gain on the integer program (AnalysisOptions::integer_checks): the recompiled
+  // program's outputs against float, minus the program's own, on the sensitivity samples.
+  std::optional<double> int16_gain_integer_db;
 };
 
 struct LQ_EXPORT PrecisionReport {
@@ -108,6 +118,10 @@ struct LQ_EXPORT PrecisionReport {
   std::map<std::string, double> fake_quant_output_snr_db;  // with sensitivity
   int64_t total_macs = 0;
   std::vector<std::string> suggestions;  // worst first
+  // Per suggestion: a quant config (JSON, QuantConfig::from_json) that applies it; "" when
+  // the action is no config change. The suggestion's text ends with the same JSON.
+  std::vector<std::string> suggestion_configs;
+  std::vector<std::string> notes;  // what could not be measured, and why
   TensorMap dump_float, dump_fixed;      // AnalysisOptions::dump_sample
   double seconds = 0.0;
 
@@ -135,6 +149,14 @@ LQ_EXPORT QuantizedGraph parse_quant_params(Graph graph, const std::string& json
 // name -> folder; "" for a one-input model) and writes the report into `out_dir`.
 LQ_EXPORT PrecisionReport analyze_quant_dir(const std::string& quant_dir,
                                             const std::map<std::string, std::string>& data_dirs,
+                                            const std::string& out_dir,
+                                            const AnalysisOptions& options = {});
+// The same with sample sources as calibration takes them: per input, folders (or files) of
+// .npy files, or of pictures (`images`) read with `preprocess`, as `lquant quantize --images`.
+// Errors name the input and the file: a folder without samples, a sample of the wrong shape
+// or dtype, files of different models in QUANT_DIR, a missing file. Nothing is written then.
+LQ_EXPORT PrecisionReport analyze_quant_dir(const std::string& quant_dir,
+                                            const std::map<std::string, CalibrationSource>& data,
                                             const std::string& out_dir,
                                             const AnalysisOptions& options = {});
 

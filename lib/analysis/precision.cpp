@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "graph/roles.hpp"
 #include "libquant/analysis.hpp"
 
 namespace lq {
@@ -298,6 +299,20 @@ std::string subject(const TensorAnalysis& t) {
   return t.node.empty() ? fmt::format("model input `{}`", t.tensor) : fmt::format("`{}` output `{}`", t.node, t.tensor);
 }
 
+// Quant configs (QuantConfig::from_json's keys) that apply a suggestion.
+std::string node_config(const std::string& node, const nlohmann::json& spec) {
+  return nlohmann::json{{"nodes", {{node, spec}}}}.dump();
+}
+// int16 for an activation: its producer's "activation", or "input" for a model input.
+std::string int16_config(const TensorAnalysis& t) {
+  return t.node.empty() ? nlohmann::json{{"input", "int16"}}.dump() : node_config(t.node, {{"activation", "int16"}});
+}
+
+void add_suggestion(PrecisionReport& r, const std::string& text, const std::string& config) {
+  r.suggestions.push_back(config.empty() ? text : fmt::format("{} (config: {})", text, config));
+  r.suggestion_configs.push_back(config);
+}
+
 void suggest(PrecisionReport& r) {
   std::vector<const TensorAnalysis*> acts;
   for (const TensorAnalysis& t : r.tensors) {
@@ -305,17 +320,22 @@ void suggest(PrecisionReport& r) {
   }
   const bool measured = std::any_of(acts.begin(), acts.end(), [](auto* t) { return t->int16_gain_db.has_value(); });
   if (measured) {
+    // The integer program's figure where it was measured, else the fake-quantized one.
+    auto gain = [](const TensorAnalysis* t) { return t->int16_gain_integer_db.value_or(t->int16_gain_db.value_or(0)); };
     std::vector<const TensorAnalysis*> by_gain = acts;
-    std::sort(by_gain.begin(), by_gain.end(),
-              [](auto* a, auto* b) { return a->int16_gain_db.value_or(0) > b->int16_gain_db.value_or(0); });
+    std::stable_sort(by_gain.begin(), by_gain.end(), [&](auto* a, auto* b) {
+      if (a->int16_gain_integer_db.has_value() != b->int16_gain_integer_db.has_value()) return a->int16_gain_integer_db.has_value();
+      return gain(a) > gain(b);
+    });
     for (size_t i = 0; i < by_gain.size() && i < 5; ++i) {
       const TensorAnalysis& t = *by_gain[i];
-      if (t.int16_gain_db.value_or(0) < 0.1 || t.params.dtype == DType::kInt16) continue;
-      r.suggestions.push_back(fmt::format(
-          "{}: {:.1f} dB isolated; int16 raises the model output {:+.1f} dB for {} of MACs "
-          "(config: \"nodes\": {{\"{}\": {{\"activation\": \"int16\"}}}})",
-          subject(t), t.isolated.snr_db, *t.int16_gain_db,
-          pct(r.total_macs ? static_cast<double>(t.macs) / r.total_macs : 0.0), t.node));
+      if (gain(&t) < 0.1 || t.params.dtype == DType::kInt16) continue;
+      add_suggestion(r,
+                     fmt::format("{}: {:.1f} dB isolated; int16 raises the model output {:+.1f} dB ({}) for {} of MACs",
+                                 subject(t), t.isolated.snr_db, gain(&t),
+                                 t.int16_gain_integer_db ? "measured on the integer program" : "fake-quantized",
+                                 pct(r.total_macs ? static_cast<double>(t.macs) / r.total_macs : 0.0)),
+                     int16_config(t));
     }
   }
   // Values clipped where their readers saturate look bad against their unclipped float
@@ -333,31 +353,74 @@ void suggest(PrecisionReport& r) {
                                           t.isolated.snr_db,
                                           t.cumulative ? fmt::format(", {:.1f} dB cumulative", t.cumulative->snr_db) : "");
     if (t.clipped_share > 0.005) {
-      r.suggestions.push_back(fmt::format(
-          "{}; its {} range [{:.3g}, {:.3g}] clips {} of the values: try a wider range (\"method\": \"mse\" or "
-          "\"max\" for this node)", where, t.params.method, t.params.range.min, t.params.range.max, pct(t.clipped_share)));
+      // A node's range by the max method; a model input (no node) by the extent seen.
+      const std::string config =
+          t.node.empty()
+              ? nlohmann::json{{"tensors", {{t.tensor, {{"min", t.histogram_min}, {"max", t.histogram_max}}}}}}.dump()
+              : node_config(t.node, {{"method", "max"}});
+      add_suggestion(r,
+                     fmt::format("{}; its {} range [{:.3g}, {:.3g}] clips {} of the values: try a wider range", where,
+                                 t.params.method, t.params.range.min, t.params.range.max, pct(t.clipped_share)),
+                     config);
     } else if (t.params.dtype != DType::kInt16 && !measured) {
-      r.suggestions.push_back(fmt::format("{}; rounding dominates: int16 for this node ({} of MACs{}) "
-                                          "(run with --sensitivity to measure the gain)",
-                                          where, pct(r.total_macs ? static_cast<double>(t.macs) / r.total_macs : 0.0),
-                                          t.macs ? "" : ", an elementwise op"));
+      add_suggestion(r,
+                     fmt::format("{}; rounding dominates: int16 for this node ({} of MACs{}; run with --sensitivity "
+                                 "to measure the gain)",
+                                 where, pct(r.total_macs ? static_cast<double>(t.macs) / r.total_macs : 0.0),
+                                 t.macs ? "" : ", an elementwise op"),
+                     int16_config(t));
     }
   }
   for (const TensorAnalysis& t : r.tensors) {
-    if (!t.weight) continue;
+    if (!t.weight || t.node.empty()) continue;
     if (!t.params.per_channel() && t.channel_spread > 20.0) {
-      r.suggestions.push_back(fmt::format(
-          "`{}` weight `{}`: channel ranges differ {:.0f}x under one scale ({:.1f} dB isolated): use per-channel "
-          "weights (--per-channel)", t.node, t.tensor, t.channel_spread, t.isolated.snr_db));
+      add_suggestion(r,
+                     fmt::format("`{}` weight `{}`: channel ranges differ {:.0f}x under one scale ({:.1f} dB isolated): "
+                                 "use per-channel weights",
+                                 t.node, t.tensor, t.channel_spread, t.isolated.snr_db),
+                     node_config(t.node, {{"per_channel", true}}));
     } else if (t.isolated.snr_db < 20.0 && t.params.dtype != DType::kInt16) {
-      r.suggestions.push_back(fmt::format("`{}` weight `{}`: {:.1f} dB isolated{}: int16 weights for this node",
-                                          t.node, t.tensor, t.isolated.snr_db,
-                                          t.params.per_channel() ? fmt::format(" (per-channel, spread {:.0f}x)", t.channel_spread) : ""));
+      add_suggestion(r,
+                     fmt::format("`{}` weight `{}`: {:.1f} dB isolated{}: int16 weights for this node", t.node, t.tensor,
+                                 t.isolated.snr_db,
+                                 t.params.per_channel() ? fmt::format(" (per-channel, spread {:.0f}x)", t.channel_spread) : ""),
+                     node_config(t.node, {{"weight", "int16"}}));
     }
   }
 }
 
-void sensitivity(PrecisionReport& r, const QuantizedGraph& q, const std::vector<TensorMap>& all,
+// The program `q` compiles to with `tensor` (and the values sharing its parameters) int16,
+// biases following their inputs' scales, as mixed precision makes it.
+Program with_int16(const QuantizedGraph& q, const Program& program, const std::string& tensor, const AnalysisOptions& o) {
+  QuantizedGraph probe;
+  probe.graph = q.graph.clone();
+  probe.params = q.params;
+  for (const Value* member : parameter_group(probe.graph.value(tensor), probe)) {
+    probe.params[member->name()] = as_int16(probe.params.at(member->name()));
+  }
+  for (const Node* node : probe.graph.nodes()) {
+    const Value* bias = roles::bias_input(*node);
+    if (!bias || !probe.params.count(bias->name())) continue;
+    if (auto b = bias_for(*node, probe)) {
+      probe.params[bias->name()] = *b;
+    } else {
+      probe.params.erase(bias->name());
+    }
+  }
+  probe.decisions = derive_decisions(probe.graph, probe.params);
+  CompileOptions compile;
+  compile.target = o.target;
+  for (const ProgramTensorInfo& in : program.inputs()) compile.input_shapes[in.name] = in.shape;
+  return Compiler(compile).compile(probe);
+}
+
+// Sensitivity on the fake-quantized model: per activation, the outputs with only it
+// quantized, and with everything quantized and it int16. The integer program cannot run
+// "all else float" (its kernels take integer inputs: a program with one quantized tensor is
+// the float model with that tensor rounded, which is what fake quantization computes), so
+// that figure stays fake-quantized; the int16 gain of the strongest candidates is then
+// measured again on recompiled integer programs (integer_checks).
+void sensitivity(PrecisionReport& r, const QuantizedGraph& q, const Program& program, const std::vector<TensorMap>& all,
                  const AnalysisOptions& o) {
   const std::vector<TensorMap> samples(all.begin(), all.begin() + std::min(all.size(), o.sensitivity_samples));
   SimulatorOptions so;
@@ -378,6 +441,7 @@ void sensitivity(PrecisionReport& r, const QuantizedGraph& q, const std::vector<
   };
   r.fake_quant_output_snr_db = run_with(q.params);
   const double base = min_output_snr(r.fake_quant_output_snr_db);
+  std::vector<TensorAnalysis*> candidates;
   for (TensorAnalysis& t : r.tensors) {
     if (t.weight) continue;
     t.sensitivity_snr_db = min_output_snr(run_with({{t.tensor, t.params}}));
@@ -386,8 +450,31 @@ void sensitivity(PrecisionReport& r, const QuantizedGraph& q, const std::vector<
       continue;
     }
     std::map<std::string, QuantParams> params = q.params;
-    params[t.tensor] = as_int16(t.params);
+    for (const Value* member : parameter_group(q.graph.value(t.tensor), q)) {
+      params[member->name()] = as_int16(params.at(member->name()));
+    }
     t.int16_gain_db = min_output_snr(run_with(params)) - base;
+    if (*t.int16_gain_db > 0.0 && t.params.method != "same as input") candidates.push_back(&t);
+  }
+  if (candidates.empty() || o.integer_checks == 0) return;
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](auto* a, auto* b) { return *a->int16_gain_db > *b->int16_gain_db; });
+  auto fixed_snr = [&](const Program& p) {
+    const FixedSimulator fixed(p, {o.threads});
+    std::vector<TensorMap> got;
+    for (const TensorMap& s : samples) got.push_back(fixed.run_float(s));
+    return min_output_snr(snr_db(want, got));
+  };
+  const double fixed_base = fixed_snr(program);
+  for (size_t i = 0; i < candidates.size() && i < o.integer_checks; ++i) {
+    TensorAnalysis& t = *candidates[i];
+    try {
+      t.int16_gain_integer_db = fixed_snr(with_int16(q, program, t.tensor, o)) - fixed_base;
+    } catch (const Error& e) {
+      // A program that does not compile with it int16 (the target has no int16 kernel
+      // there): the fake-quantized figure stands, and the report says why.
+      r.notes.push_back(fmt::format("int16 for \"{}\" not measured on the integer program: {}", t.tensor, e.what()));
+    }
   }
 }
 
@@ -548,7 +635,7 @@ PrecisionReport analyze_precision(const QuantizedGraph& q, const Program& progra
     t.clipped_share = acc[i].count ? static_cast<double>(acc[i].clipped) / acc[i].count : 0.0;
   }
   for (const auto& [name, sums] : outputs) r.outputs[name] = sums.figures();
-  if (o.sensitivity) sensitivity(r, q, samples, o);
+  if (o.sensitivity) sensitivity(r, q, program, samples, o);
   suggest(r);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
@@ -603,22 +690,60 @@ std::string read_file(const fs::path& path, const std::string& what) {
   return text.str();
 }
 
-std::vector<fs::path> npy_files(const std::string& input, const std::string& dir) {
-  if (!fs::is_directory(dir)) {
-    throw Error(StatusCode::kNotFound, fmt::format("input \"{}\": '{}' is not a folder", input, dir));
-  }
+bool is_picture(const fs::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
+}
+
+// The source's sample files: folders' .npy files (or pictures) sorted by name, files as given.
+std::vector<fs::path> sample_files(const std::string& input, const CalibrationSource& source) {
+  const char* kind = source.images ? "pictures (.png, .jpg, .jpeg, .bmp)" : ".npy files";
   std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.path().extension() == ".npy") files.push_back(entry.path());
+  for (const std::string& path : source.paths) {
+    if (!fs::exists(path)) throw Error(StatusCode::kNotFound, fmt::format("input \"{}\": '{}' does not exist", input, path));
+    if (!fs::is_directory(path)) {
+      files.emplace_back(path);
+      continue;
+    }
+    std::vector<fs::path> listed;
+    for (const auto& entry : fs::directory_iterator(path)) {
+      if (!entry.is_regular_file()) continue;
+      if (source.images ? is_picture(entry.path()) : entry.path().extension() == ".npy") listed.push_back(entry.path());
+    }
+    if (listed.empty()) {
+      throw Error(StatusCode::kInvalidArgument, fmt::format("input \"{}\": '{}' holds no {}{}", input, path, kind,
+                                                            source.images ? "" : " (pictures need --images)"));
+    }
+    std::sort(listed.begin(), listed.end());
+    files.insert(files.end(), listed.begin(), listed.end());
   }
-  std::sort(files.begin(), files.end());
-  if (files.empty()) throw Error(StatusCode::kInvalidArgument, fmt::format("input \"{}\": '{}' holds no .npy files", input, dir));
+  if (files.empty()) throw Error(StatusCode::kInvalidArgument, fmt::format("input \"{}\": no sample files given", input));
   return files;
+}
+
+Tensor load_sample(const std::string& input, const fs::path& file, const CalibrationSource& source) {
+  try {
+    return source.images ? load_image(file.string(), source.preprocess) : load_npy(file.string());
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    // Name the file and the input once.
+    throw Error(e.code(), what.find(file.string()) != std::string::npos
+                              ? fmt::format("input \"{}\": {}", input, what)
+                              : fmt::format("input \"{}\": '{}': {}", input, file.string(), what));
+  }
 }
 
 }  // namespace
 
 PrecisionReport analyze_quant_dir(const std::string& quant_dir, const std::map<std::string, std::string>& data_dirs,
+                                  const std::string& out_dir, const AnalysisOptions& options) {
+  std::map<std::string, CalibrationSource> sources;
+  for (const auto& [name, dir] : data_dirs) sources[name].paths = {dir};
+  return analyze_quant_dir(quant_dir, sources, out_dir, options);
+}
+
+PrecisionReport analyze_quant_dir(const std::string& quant_dir, const std::map<std::string, CalibrationSource>& data_dirs,
                                   const std::string& out_dir, const AnalysisOptions& options) {
   const fs::path dir(quant_dir);
   for (const char* name : {"model.float.onnx", "quant_params.json", "model.lqm"}) {
@@ -638,8 +763,16 @@ PrecisionReport analyze_quant_dir(const std::string& quant_dir, const std::map<s
                               (dir / "model.lqm").string(), in.name));
     }
   }
+  for (const ProgramTensorInfo& out : program.outputs()) {
+    if (!q.graph.find_value(out.name)) {
+      throw Error(StatusCode::kInvalidModel,
+                  fmt::format("'{}' has output \"{}\", which model.float.onnx has not: the files are from different models",
+                              (dir / "model.lqm").string(), out.name));
+    }
+  }
   const std::vector<ProgramTensorInfo> inputs = program.inputs();
-  for (const auto& [name, path] : data_dirs) {
+  for (const auto& [name, source] : data_dirs) {
+    const std::string path = source.paths.empty() ? "" : source.paths.front();
     const bool known = name.empty() ? inputs.size() == 1
                                     : std::any_of(inputs.begin(), inputs.end(),
                                                   [&](const ProgramTensorInfo& in) { return in.name == name; });
@@ -652,22 +785,32 @@ PrecisionReport analyze_quant_dir(const std::string& quant_dir, const std::map<s
     if (d == data_dirs.end()) {
       throw Error(StatusCode::kInvalidArgument, fmt::format("model input \"{}\" has no data folder (--data {}=DIR)", in.name, in.name));
     }
-    const std::vector<fs::path> files = npy_files(in.name, d->second);
+    const CalibrationSource& source = d->second;
+    const std::vector<fs::path> files = sample_files(in.name, source);
     if (!samples.empty() && samples.size() != files.size()) {
-      throw Error(StatusCode::kInvalidArgument, fmt::format("input \"{}\": '{}' holds {} samples, the other inputs {}",
-                                                            in.name, d->second, files.size(), samples.size()));
+      throw Error(StatusCode::kInvalidArgument,
+                  fmt::format("input \"{}\": '{}' holds {} samples, the other inputs {}", in.name,
+                              source.paths.empty() ? "" : source.paths.front(), files.size(), samples.size()));
     }
     samples.resize(files.size());
     for (size_t s = 0; s < files.size(); ++s) {
-      Tensor t = load_npy(files[s].string());
+      Tensor t = load_sample(in.name, files[s], source);
+      if (t.dtype() != DType::kFloat32) {
+        if (!dtype_is_float(t.dtype())) {
+          throw Error(StatusCode::kInvalidArgument, fmt::format("input \"{}\": '{}' holds {} values; the model takes float32",
+                                                                in.name, files[s].string(), dtype_name(t.dtype())));
+        }
+        t = t.cast(DType::kFloat32);
+      }
       // A sample without the batch dimension, as calibration accepts it.
       if (!in.shape.empty() && in.shape[0] == 1 && Shape(in.shape.begin() + 1, in.shape.end()) == t.shape()) {
         t = t.reshaped(in.shape);
       }
       if (t.shape() != in.shape) {
         throw Error(StatusCode::kInvalidArgument,
-                    fmt::format("input \"{}\": '{}' has shape {}, model.lqm expects {}", in.name, files[s].string(),
-                                shape_str(t.shape()), shape_str(in.shape)));
+                    fmt::format("input \"{}\": '{}' has shape {}, model.lqm expects {}{}", in.name, files[s].string(),
+                                shape_str(t.shape()), shape_str(in.shape),
+                                source.images ? " (check the picture options: --image-size, --resize, --color)" : ""));
       }
       samples[s][in.name] = std::move(t);
     }

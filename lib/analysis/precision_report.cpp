@@ -46,7 +46,10 @@ nlohmann::json tensor_json(const TensorAnalysis& t) {
   };
   if (t.weight) j["channel_spread"] = finite(t.channel_spread);
   if (t.sensitivity_snr_db) j["sensitivity"] = {{"output_snr_db_only_this", finite(*t.sensitivity_snr_db)},
-                                                {"int16_gain_db", finite(t.int16_gain_db.value_or(0))}};
+                                                {"int16_gain_db", finite(t.int16_gain_db.value_or(0))},
+                                                {"int16_gain_integer_db", t.int16_gain_integer_db
+                                                                              ? nlohmann::json(finite(*t.int16_gain_integer_db))
+                                                                              : nlohmann::json()}};
   return j;
 }
 
@@ -105,6 +108,7 @@ var cols=[['node','l',function(t){return t.node;}],['tensor','l',function(t){ret
  ['cosine','',function(t){return t.cumulative?t.cumulative.cosine:null;}],['max abs err','',function(t){return t.cumulative?t.cumulative.max_abs_error:t.isolated.max_abs_error;}],
  ['clipped %','',function(t){return 100*t.clipped_share;}],['ch. spread','',function(t){return t.channel_spread===undefined?null:t.channel_spread;}],
  ['only-this out dB','',function(t){return t.sensitivity?t.sensitivity.output_snr_db_only_this:null;}],['int16 gain dB','',function(t){return t.sensitivity?t.sensitivity.int16_gain_db:null;}],
+ ['int16 gain integer dB','',function(t){return t.sensitivity&&t.sensitivity.int16_gain_integer_db!==undefined?t.sensitivity.int16_gain_integer_db:null;}],
  ['MACs','',function(t){return t.macs;}]];
 function sat(t){return t.readers_saturate&&t.clipped_share>0.005;}
 var rows=R.tensors.slice(),sortCol=6,asc=true;
@@ -152,6 +156,14 @@ std::string PrecisionReport::to_json() const {
   j["tensors"] = nlohmann::json::array();
   for (const TensorAnalysis& t : tensors) j["tensors"].push_back(tensor_json(t));
   j["suggestions"] = suggestions;
+  j["suggestion_configs"] = nlohmann::json::array();
+  for (const std::string& config : suggestion_configs) {
+    j["suggestion_configs"].push_back(config.empty() ? nlohmann::json() : nlohmann::json::parse(config));
+  }
+  j["sensitivity_method"] =
+      "output_snr_db_only_this and int16_gain_db: fake-quantized model; int16_gain_integer_db: recompiled integer "
+      "program run by the fixed-point Simulator";
+  j["notes"] = notes;
   return j.dump(1);
 }
 

@@ -343,6 +343,12 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
       result.analysis_dir = !o.analysis_dir.empty() ? o.analysis_dir : (fs::path(o.output_dir) / "analysis").string();
       AnalysisOptions options = o.analysis;
       options.threads = std::max(options.threads, o.threads);
+      options.target = o.target;  // integer checks recompile for the program's target
+      if (options.dump_sample && *options.dump_sample >= kept_samples.size()) {
+        throw Error(StatusCode::kInvalidArgument, fmt::format("analyze dump sample {}: {} samples were kept (0..{})",
+                                                              *options.dump_sample, kept_samples.size(),
+                                                              kept_samples.size() ? kept_samples.size() - 1 : 0));
+      }
       result.analysis = analyze_precision(result.quantized, result.program, kept_samples, options);
       result.analysis->write(result.analysis_dir);
       result.artifacts.push_back((fs::path(result.analysis_dir) / "report.html").string());

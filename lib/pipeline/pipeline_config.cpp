@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 constexpr const char* kWhat = "pipeline config";
 
 const std::vector<std::string> kGroups = {"model", "input", "calibration", "quantization", "compiler",
-                                          "output"};
+                                          "output", "analyze"};
 const std::vector<std::string> kModelKeys = {"path", "outputs", "remove_output_nodes"};
 const std::vector<std::string> kInputKeys = {"shape", "calibration", "images", "size", "resize",
                                              "color", "layout", "mean", "scale", "pad_value"};
@@ -32,6 +32,8 @@ const std::vector<std::string> kQuantizationKeys = {
     "input", "output", "post_sigmoid", "int16_budget", "config", "op_types", "nodes", "tensors"};
 const std::vector<std::string> kCompilerKeys = {"target", "cpu_ops", "threads"};
 const std::vector<std::string> kOutputKeys = {"dir", "artifacts"};
+const std::vector<std::string> kAnalyzeKeys = {"enabled", "dir", "sensitivity", "sensitivity_samples",
+                                               "integer_checks", "dump", "histogram_bins"};
 
 [[noreturn]] void fail(const std::string& path, const std::string& message) {
   json_check::fail(kWhat, path, message);
@@ -240,6 +242,40 @@ PipelineOptions parse(const json& root, const std::string& base_dir) {
                                         PipelineOptions::artifact_names()));
     }
   }
+  // The analyze stage: `analyze: true`, or a group (on unless `enabled: false`).
+  if (root.contains("analyze")) {
+    const json& a = root["analyze"];
+    if (a.is_boolean()) {
+      o.analyze = a.get<bool>();
+    } else {
+      if (!a.is_object()) fail("/analyze", fmt::format("{} should be true, false or a group of settings", a.dump()));
+      json_check::keys(a, kWhat, "/analyze", kAnalyzeKeys);
+      o.analyze = a.contains("enabled") ? bool_at(a["enabled"], "/analyze/enabled") : true;
+      if (a.contains("dir")) o.analysis_dir = resolve_path(string_at(a["dir"], "/analyze/dir"), base_dir);
+      if (a.contains("sensitivity")) o.analysis.sensitivity = bool_at(a["sensitivity"], "/analyze/sensitivity");
+      if (a.contains("sensitivity_samples")) {
+        o.analysis.sensitivity_samples =
+            static_cast<size_t>(positive_at(a["sensitivity_samples"], "/analyze/sensitivity_samples"));
+      }
+      if (a.contains("integer_checks")) {
+        const json& v = a["integer_checks"];
+        if (!v.is_number_integer() || v.get<int64_t>() < 0) {
+          fail("/analyze/integer_checks", fmt::format("{} should be a whole number >= 0", v.dump()));
+        }
+        o.analysis.integer_checks = static_cast<size_t>(v.get<int64_t>());
+      }
+      if (a.contains("dump")) {
+        const json& v = a["dump"];
+        if (!v.is_number_integer() || v.get<int64_t>() < 0) {
+          fail("/analyze/dump", fmt::format("{} should be a sample number (0-based)", v.dump()));
+        }
+        o.analysis.dump_sample = static_cast<size_t>(v.get<int64_t>());
+      }
+      if (a.contains("histogram_bins")) {
+        o.analysis.histogram_bins = static_cast<int>(positive_at(a["histogram_bins"], "/analyze/histogram_bins"));
+      }
+    }
+  }
   return o;
 }
 
@@ -371,6 +407,13 @@ std::string PipelineOptions::to_json() const {
   if (quantization.output_dtype) root["quantization"]["output"] = dtype_name(*quantization.output_dtype);
   root["compiler"] = {{"target", target.name()}, {"cpu_ops", target.cpu_ops()}, {"threads", threads}};
   root["output"] = {{"dir", output_dir}, {"artifacts", artifacts}};
+  root["analyze"] = {{"enabled", analyze},
+                     {"dir", analysis_dir},
+                     {"sensitivity", analysis.sensitivity},
+                     {"sensitivity_samples", analysis.sensitivity_samples},
+                     {"integer_checks", analysis.integer_checks},
+                     {"histogram_bins", analysis.histogram_bins}};
+  if (analysis.dump_sample) root["analyze"]["dump"] = *analysis.dump_sample;
   return root.dump(2);
 }
 

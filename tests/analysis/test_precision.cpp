@@ -1,12 +1,16 @@
 // lib/analysis precision report: per-tensor figures against independent computations,
 // quant_params.json read back, suggestions, sensitivity, and the files written.
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
+
+#include "quantization/config_check.hpp"
 
 #include "kernel_test_util.hpp"
 #include "libquant/analysis.hpp"
@@ -191,10 +195,128 @@ TEST_CASE("precision analysis: sensitivity measures the outputs with one tensor 
   });
   REQUIRE(int16_line != r.suggestions.end());
   // The config it proposes is a valid quant config asking int16 for that node.
-  const size_t from = int16_line->find("(config: ") + 9;
-  const QuantConfig proposed = QuantConfig::from_json("{" + int16_line->substr(from, int16_line->rfind(')') - from) + "}");
+  const size_t at = static_cast<size_t>(int16_line - r.suggestions.begin());
+  const QuantConfig proposed = QuantConfig::from_json(r.suggestion_configs.at(at));
   REQUIRE(proposed.nodes.size() == 1);
   REQUIRE(proposed.nodes.begin()->second.activation_dtype == DType::kInt16);
+}
+
+TEST_CASE("precision analysis: the int16 gain is measured again on the recompiled integer program", "[analysis][report]") {
+  const Graph g = conv_relu();
+  const Quantized qz = quantize(g);
+  const std::vector<TensorMap> data = samples(2);
+  AnalysisOptions options;
+  options.sensitivity = true;
+  const PrecisionReport r = analyze_precision(qz.q, qz.program, data, options);
+  REQUIRE(r.notes.empty());
+  const TensorAnalysis& y = entry(r, "y");
+  REQUIRE(y.int16_gain_integer_db.has_value());
+  // Independently: the program compiled with y int16 (its range on the int16 grid) against
+  // the int8 program, both run by the fixed-point Simulator against float.
+  QuantizedGraph wide;
+  wide.graph = g.clone();
+  wide.params = qz.q.params;
+  wide.params["y"] = as_int16(wide.params.at("y"));
+  wide.decisions = derive_decisions(wide.graph, wide.params);
+  const Program wide_program = Compiler().compile(wide);
+  const Simulator reference(g);
+  auto fixed_snr = [&](const Program& p) {
+    const FixedSimulator fixed(p);
+    std::vector<float> want, got;
+    for (const TensorMap& s : data) {
+      const Tensor w = reference.run(s).at("y"), q = fixed.run_float(s).at("y");
+      want.insert(want.end(), w.data<float>(), w.data<float>() + w.numel());
+      got.insert(got.end(), q.data<float>(), q.data<float>() + q.numel());
+    }
+    return snr(want, got);
+  };
+  REQUIRE(*y.int16_gain_integer_db == Approx(fixed_snr(wide_program) - fixed_snr(qz.program)).margin(1e-6));
+  REQUIRE(*y.int16_gain_integer_db > 1.0);
+  // The suggestion quotes the integer figure.
+  const bool quoted = std::any_of(r.suggestions.begin(), r.suggestions.end(), [&](const std::string& s) {
+    return s.find("`relu` output `y`") != std::string::npos && s.find("measured on the integer program") != std::string::npos &&
+           s.find(fmt::format("{:+.1f} dB", *y.int16_gain_integer_db)) != std::string::npos;
+  });
+  REQUIRE(quoted);
+  options.integer_checks = 0;
+  REQUIRE_FALSE(entry(analyze_precision(qz.q, qz.program, data, options), "y").int16_gain_integer_db.has_value());
+}
+
+TEST_CASE("precision analysis: every suggested config is one the quant config loader and the model accept", "[analysis][report]") {
+  // Graphs and configs that bring out each kind of suggestion: int16 activations (measured
+  // and not), a clipped model input, a clipped node output, per-channel and int16 weights.
+  Graph spread = conv_relu();
+  {
+    Tensor w = spread.value("w").initializer()->clone();
+    for (int64_t i = 27; i < w.numel(); ++i) w.data<float>()[i] *= 40.0f;  // channel 0 is 40x smaller
+    spread.set_initializer(spread.find_value("w"), w);
+  }
+  QuantConfig clip_x, per_tensor, clip_c;
+  clip_x.tensors["x"].min = -1.0;
+  clip_x.tensors["x"].max = 1.0;
+  per_tensor.model.per_channel = false;
+  clip_c.tensors["y"].min = 0.0;
+  clip_c.tensors["y"].max = 0.5;
+  AnalysisOptions measured;
+  measured.sensitivity = true;
+  struct Case {
+    const Graph* graph;
+    QuantConfig config;
+    AnalysisOptions options;
+  };
+  const Graph plain = conv_relu();
+  const std::vector<Case> cases = {{&plain, {}, {}}, {&plain, {}, measured}, {&plain, clip_x, {}},
+                                   {&spread, per_tensor, {}}, {&plain, clip_c, {}}, {&plain, clip_x, measured}};
+  std::set<std::string> keys;
+  size_t checked = 0;
+  for (const Case& c : cases) {
+    const Quantized qz = quantize(*c.graph, c.config);
+    const PrecisionReport r = analyze_precision(qz.q, qz.program, samples(2), c.options);
+    REQUIRE(r.suggestion_configs.size() == r.suggestions.size());
+    for (size_t i = 0; i < r.suggestions.size(); ++i) {
+      const std::string& text = r.suggestion_configs[i];
+      if (text.empty()) continue;
+      INFO(r.suggestions[i]);
+      // The text quotes the config; the loader reads it and the model has every name in it.
+      REQUIRE(r.suggestions[i].find("(config: " + text + ")") != std::string::npos);
+      const QuantConfig proposed = QuantConfig::from_json(text);
+      REQUIRE_NOTHROW(check_config_against(proposed, *c.graph));
+      // Applied (over the config the model was quantized with), it does what it says.
+      nlohmann::json merged = nlohmann::json::parse(c.config.to_json());
+      merged.merge_patch(nlohmann::json::parse(text));
+      const QuantizedGraph applied = Quantizer(QuantConfig::from_json(merged.dump())).quantize(*c.graph, [&] {
+        Calibrator calibrator(*c.graph);
+        for (const TensorMap& s : samples(4)) calibrator.add_sample(s);
+        return calibrator.table();
+      }());
+      const nlohmann::json j = nlohmann::json::parse(text);
+      for (const auto& item : j.items()) keys.insert(item.key());
+      if (j.contains("nodes")) {
+        const std::string node = j["nodes"].begin().key();
+        const nlohmann::json& spec = j["nodes"].begin().value();
+        for (const auto& item : spec.items()) keys.insert("nodes/" + item.key());
+        const Node* n = nullptr;
+        for (const Node* candidate : c.graph->nodes()) n = candidate->name() == node ? candidate : n;
+        REQUIRE(n != nullptr);
+        if (spec.contains("activation")) REQUIRE(applied.find(n->output(0)->name())->dtype == DType::kInt16);
+        if (spec.contains("weight")) REQUIRE(applied.find(n->input(1)->name())->dtype == DType::kInt16);
+        if (spec.contains("per_channel")) REQUIRE(applied.find(n->input(1)->name())->per_channel());
+      }
+      if (j.contains("input")) REQUIRE(applied.find("x")->dtype == DType::kInt16);
+      if (j.contains("tensors")) {
+        const QuantParams& x = *applied.find("x");
+        REQUIRE(x.range.min < -1.5);
+        REQUIRE(x.range.max > 1.5);
+      }
+      ++checked;
+    }
+  }
+  REQUIRE(checked >= 5);
+  // Every kind of config a suggestion makes was among them.
+  for (const char* key : {"nodes", "nodes/activation", "nodes/per_channel", "nodes/method", "input", "tensors"}) {
+    INFO(key);
+    REQUIRE(keys.count(key));
+  }
 }
 
 TEST_CASE("parse_quant_params reads params_json back onto the float graph", "[analysis][report]") {

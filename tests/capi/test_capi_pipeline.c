@@ -682,9 +682,103 @@ static void test_pipeline_analyze(void) {
   lq_pipeline_release(pipeline);
 }
 
+/* A file's bytes contain `needle`. */
+static int file_contains(const char* path, const char* needle) {
+  char text[1 << 16];
+  size_t used = 0;
+  FILE* f = fopen(path, "rb");
+  if (!f) return 0;
+  used = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[used] = 0;
+  return strstr(text, needle) != NULL;
+}
+
+/* The analyze stage switched on with lq_pipeline_set_analyze, and by the config's key. */
+static void test_pipeline_analyze_stage(void) {
+  static const char kConfig[] =
+      "{\"model\": {\"path\": \"model.onnx\"},"
+      " \"input\": {\"x\": {\"calibration\": \"x_npy\"}, \"s\": {\"calibration\": \"s_npy\"}},"
+      " \"output\": {\"dir\": \"out_stage\", \"artifacts\": [\"program\"]}}";
+  static const char kConfigWithKey[] =
+      "{\"model\": {\"path\": \"model.onnx\"},"
+      " \"input\": {\"x\": {\"calibration\": \"x_npy\"}, \"s\": {\"calibration\": \"s_npy\"}},"
+      " \"output\": {\"dir\": \"out_stage_key\", \"artifacts\": [\"program\"]},"
+      " \"analyze\": {\"dir\": \"report_key\", \"sensitivity\": true}}";
+  lq_pipeline* pipeline = NULL;
+  lq_pipeline_result* result = NULL;
+  lq_pipeline_run_options run;
+  lq_analyze_options options;
+  struct stage_log log;
+  const char* path = NULL;
+  size_t count = 0;
+  char dir[1024];
+
+  CHECK(write_pipeline_files());
+  CHECK_OK(lq_pipeline_create_from_json(kConfig, g_work_dir, &pipeline));
+  lq_pipeline_run_options_init(&run);
+  run.stage = record_stage;
+  run.stage_user_data = &log;
+  /* Off by default: no analyze stage, no report. */
+  memset(&log, 0, sizeof log);
+  CHECK_OK(lq_pipeline_run(pipeline, &run, &result));
+  CHECK(strstr(log.names, "analyze") == NULL);
+  CHECK_OK(lq_pipeline_result_artifact_count(result, &count));
+  CHECK(count == 1); /* model.lqm */
+  lq_pipeline_result_release(result);
+
+  lq_analyze_options_init(&options);
+  options.sensitivity = 1;
+  options.dump_sample = 0;
+  CHECK_OK(lq_pipeline_set_analyze(pipeline, 1, &options, path_in(dir, sizeof dir, "report_setter")));
+  memset(&log, 0, sizeof log);
+  CHECK_OK(lq_pipeline_run(pipeline, &run, &result));
+  CHECK(strstr(log.names, "evaluate,analyze,write,") != NULL);
+  CHECK_OK(lq_pipeline_result_artifact_count(result, &count));
+  CHECK(count == 2); /* report.html, model.lqm */
+  CHECK_OK(lq_pipeline_result_artifact_path(result, 0, &path));
+  CHECK(path != NULL && ends_with(path, "/report_setter/report.html"));
+  CHECK(file_contains(work_path("report_setter/report.json"), "\"int16_gain_db\""));
+  CHECK(file_contains(work_path("report_setter/dumps/float/y.npy"), "NUMPY"));
+  lq_pipeline_result_release(result);
+  /* The options JSON carries the switch, and reads back. */
+  {
+    lq_buffer* json = NULL;
+    CHECK_OK(lq_pipeline_options_json(pipeline, &json));
+    CHECK(buffer_contains(json, "\"analyze\": {"));
+    CHECK(buffer_contains(json, "\"enabled\": true"));
+    CHECK(buffer_contains(json, "\"dump\": 0"));
+    lq_buffer_release(json);
+  }
+  /* Off again; a dump sample the run does not keep fails the analyze stage by name. */
+  CHECK_OK(lq_pipeline_set_analyze(pipeline, 0, NULL, NULL));
+  memset(&log, 0, sizeof log);
+  CHECK_OK(lq_pipeline_run(pipeline, &run, &result));
+  CHECK(strstr(log.names, "analyze") == NULL);
+  lq_pipeline_result_release(result);
+  options.dump_sample = 9;
+  CHECK_OK(lq_pipeline_set_analyze(pipeline, 1, &options, NULL));
+  CHECK_ERROR(lq_pipeline_run(pipeline, NULL, &result), LQ_INVALID_ARGUMENT, "analyze stage: analyze dump sample 9");
+  options.threads = 0;
+  CHECK_ERROR(lq_pipeline_set_analyze(pipeline, 1, &options, NULL), LQ_INVALID_ARGUMENT, "options->threads is 0");
+  CHECK_ERROR(lq_pipeline_set_analyze(NULL, 1, NULL, NULL), LQ_INVALID_ARGUMENT, "pipeline is NULL");
+  lq_pipeline_release(pipeline);
+
+  /* The config's analyze group; an unknown key in it is an error naming it. */
+  CHECK_OK(lq_pipeline_create_from_json(kConfigWithKey, g_work_dir, &pipeline));
+  CHECK_OK(lq_pipeline_run(pipeline, NULL, &result));
+  CHECK(file_contains(work_path("report_key/report.json"), "\"int16_gain_db\""));
+  lq_pipeline_result_release(result);
+  lq_pipeline_release(pipeline);
+  CHECK_ERROR(lq_pipeline_create_from_json("{\"model\": {\"path\": \"m.onnx\"}, \"output\": {\"dir\": \"o\"},"
+                                           " \"analyze\": {\"sensitivty\": true}}", NULL, &pipeline),
+              LQ_INVALID_ARGUMENT, "sensitivity");
+}
+
 void test_pipeline(void) {
   test_pipeline_shards();
   test_pipeline_analyze();
+  test_pipeline_analyze_stage();
   test_pipeline_from_yaml();
   test_pipeline_from_json();
   test_pipeline_setters();

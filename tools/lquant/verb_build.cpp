@@ -43,6 +43,9 @@ config groups (paths are relative to the config file):
                  measures the program)
   output:        dir (required), artifacts [float, qdq, params, quant_config, config,
                  program, program_summary, report] (written in the order listed)
+  analyze:       true, or: enabled (default true), dir (default output dir/analysis),
+                 sensitivity, sensitivity_samples, integer_checks, dump (sample number),
+                 histogram_bins: the precision report (lquant analyze --help)
 
 example (yaml):
   model: {path: ch_ppocr_mobile_v2.0_cls_infer.onnx}
