@@ -377,3 +377,152 @@ TEST_CASE("precision analysis rejects samples that do not fit the program", "[an
   REQUIRE_THROWS_WITH(analyze_precision(qz.q, qz.program, {wrong}),
                       Catch::Contains("\"x\"") && Catch::Contains("[1,3,5,6]") && Catch::Contains("[1,3,6,6]"));
 }
+
+namespace {
+
+// What `lquant quantize --out DIR` writes for conv_relu (the files analyze reads).
+fs::path write_quant_dir(const fs::path& dir, const Quantized& qz) {
+  fs::create_directories(dir);
+  save_onnx(qz.q.graph, (dir / "model.float.onnx").string());
+  std::ofstream(dir / "quant_params.json") << qz.q.params_json();
+  qz.program.save((dir / "model.lqm").string());
+  return dir;
+}
+
+// A 24-bit BMP of width x height, pixel (r, c) of channel k = (seed + 37 r + 11 c + 90 k) mod 256.
+void write_bmp(const fs::path& path, int width, int height, int seed) {
+  const int row = (width * 3 + 3) / 4 * 4;
+  const int size = 54 + row * height;
+  std::vector<uint8_t> b(static_cast<size_t>(size), 0);
+  auto u32 = [&](int at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) b[static_cast<size_t>(at + i)] = static_cast<uint8_t>(v >> (8 * i));
+  };
+  b[0] = 'B';
+  b[1] = 'M';
+  u32(2, static_cast<uint32_t>(size));
+  u32(10, 54);
+  u32(14, 40);
+  u32(18, static_cast<uint32_t>(width));
+  u32(22, static_cast<uint32_t>(height));
+  b[26] = 1;
+  b[28] = 24;
+  for (int r = 0; r < height; ++r) {
+    for (int c = 0; c < width; ++c) {
+      const size_t at = 54 + static_cast<size_t>((height - 1 - r) * row + c * 3);
+      for (int k = 0; k < 3; ++k) b[at + 2 - k] = static_cast<uint8_t>((seed + 37 * r + 11 * c + 90 * k) % 256);  // BGR
+    }
+  }
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), size);
+}
+
+// Nothing of `out` (nor a staging folder beside it) exists.
+bool nothing_written(const fs::path& out) {
+  if (fs::exists(out)) return false;
+  for (const auto& e : fs::directory_iterator(out.parent_path())) {
+    if (e.path().filename().string().find(".partial-") != std::string::npos) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("analyze_quant_dir reads pictures with calibration's preprocessing", "[analysis][report]") {
+  const fs::path dir = fs::temp_directory_path() / ("lq_analyze_pictures_" + std::to_string(std::random_device()()));
+  const Quantized qz = quantize(conv_relu());
+  const fs::path q = write_quant_dir(dir / "q", qz);
+  fs::create_directories(dir / "pictures");
+  for (int i = 0; i < 3; ++i) write_bmp(dir / "pictures" / fmt::format("{}.bmp", i), 9, 7, 40 * i);
+  CalibrationSource source;
+  source.paths = {(dir / "pictures").string()};
+  source.images = true;
+  source.preprocess.height = 6;
+  source.preprocess.width = 6;
+  source.preprocess.color = ColorOrder::kBGR;
+  source.preprocess.mean = {127.5f, 127.5f, 127.5f};
+  source.preprocess.scale = {1 / 64.0f, 1 / 64.0f, 1 / 64.0f};
+  const PrecisionReport r = analyze_quant_dir(q.string(), {{"x", source}}, (dir / "out").string());
+  // The same as the pictures loaded by load_image and analyzed directly.
+  std::vector<TensorMap> pictures;
+  for (int i = 0; i < 3; ++i) pictures.push_back({{"x", load_image((dir / "pictures" / fmt::format("{}.bmp", i)).string(), source.preprocess)}});
+  const PrecisionReport direct = analyze_precision(qz.q, qz.program, pictures);
+  REQUIRE(r.samples == 3);
+  REQUIRE(r.outputs.at("y").snr_db == Approx(direct.outputs.at("y").snr_db).epsilon(1e-9));
+  REQUIRE(entry(r, "x").isolated.snr_db == Approx(entry(direct, "x").isolated.snr_db).epsilon(1e-9));
+  REQUIRE(fs::exists(dir / "out" / "report.html"));
+  // Pictures of the wrong size name the file, the input and the picture options.
+  source.preprocess.height = 5;
+  REQUIRE_THROWS_WITH(analyze_quant_dir(q.string(), {{"x", source}}, (dir / "bad").string()),
+                      Catch::Contains("input \"x\"") && Catch::Contains((dir / "pictures" / "0.bmp").string()) &&
+                          Catch::Contains("[1,3,5,6]") && Catch::Contains("[1,3,6,6]") && Catch::Contains("--image-size"));
+  REQUIRE(nothing_written(dir / "bad"));
+  // A folder of .npy files is no folder of pictures.
+  fs::create_directories(dir / "npy");
+  save_npy(samples(1)[0].at("x"), (dir / "npy" / "0.npy").string());
+  source.paths = {(dir / "npy").string()};
+  REQUIRE_THROWS_WITH(analyze_quant_dir(q.string(), {{"x", source}}, (dir / "bad").string()),
+                      Catch::Contains("input \"x\"") && Catch::Contains("holds no pictures"));
+  // A file that is not a picture names itself.
+  std::ofstream(dir / "pictures" / "3.png") << "not a png";
+  source.paths = {(dir / "pictures").string()};
+  source.preprocess.height = 6;
+  REQUIRE_THROWS_WITH(analyze_quant_dir(q.string(), {{"x", source}}, (dir / "bad").string()),
+                      Catch::Contains("input \"x\"") && Catch::Contains("3.png"));
+  REQUIRE(nothing_written(dir / "bad"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("analyze_quant_dir: bad input names the file and the input and writes nothing", "[analysis][report][errors]") {
+  const fs::path dir = fs::temp_directory_path() / ("lq_analyze_errors_" + std::to_string(std::random_device()()));
+  const Quantized qz = quantize(conv_relu());
+  const fs::path q = write_quant_dir(dir / "q", qz);
+  const fs::path out = dir / "out";
+  auto folder = [&](const std::string& name, const std::vector<Tensor>& tensors) {
+    fs::create_directories(dir / name);
+    for (size_t i = 0; i < tensors.size(); ++i) save_npy(tensors[i], (dir / name / fmt::format("{}.npy", i)).string());
+    return (dir / name).string();
+  };
+  const std::string good = folder("good", {samples(2)[0].at("x"), samples(2)[1].at("x")});
+  auto analyze = [&](const fs::path& quant_dir, const std::map<std::string, std::string>& data) {
+    return analyze_quant_dir(quant_dir.string(), data, out.string());
+  };
+  // Each case fails, names what it should, and leaves nothing behind.
+  auto fails = [&](const fs::path& quant_dir, const std::map<std::string, std::string>& data, const std::string& a,
+                   const std::string& b) {
+    INFO(a << " / " << b);
+    REQUIRE_THROWS_WITH(analyze(quant_dir, data), Catch::Contains(a) && Catch::Contains(b));
+    REQUIRE(nothing_written(out));
+  };
+  fails(q, {{"x", folder("wrong", {Tensor(DType::kFloat32, {1, 3, 5, 6})})}}, (dir / "wrong" / "0.npy").string(),
+        "has shape [1,3,5,6], model.lqm expects [1,3,6,6]");
+  fails(q, {{"x", folder("empty", {})}}, "input \"x\"", "'" + (dir / "empty").string() + "' holds no .npy files");
+  fails(q, {{"x", (dir / "absent").string()}}, "input \"x\"", "does not exist");
+  fails(q, {{"x", folder("ints", {Tensor(DType::kInt32, {1, 3, 6, 6})})}}, (dir / "ints" / "0.npy").string(), "int32");
+  fails(q, {{"z", good}}, "--data z=", "the model has no input \"z\"");
+  // QUANT_DIR with a file missing, or files of different models.
+  for (const char* file : {"model.float.onnx", "quant_params.json", "model.lqm"}) {
+    const fs::path partial = dir / fmt::format("missing_{}", file);
+    fs::create_directories(partial);
+    for (const char* other : {"model.float.onnx", "quant_params.json", "model.lqm"}) {
+      if (std::string(other) != file) fs::copy_file(q / other, partial / other);
+    }
+    fails(partial, {{"x", good}}, (partial / file).string(), "is missing");
+  }
+  Graph renamed = conv_relu();
+  renamed.rename_value(renamed.find_value("y"), "probs");
+  renamed.rename_value(renamed.find_value("w"), "w2");
+  const Quantized other = quantize(renamed);
+  const fs::path params_other = dir / "params_other";
+  write_quant_dir(params_other, qz);
+  std::ofstream(params_other / "quant_params.json") << other.q.params_json();
+  fails(params_other, {{"x", good}}, (params_other / "quant_params.json").string(), "is not in the model");
+  const fs::path program_other = dir / "program_other";
+  write_quant_dir(program_other, qz);
+  other.program.save((program_other / "model.lqm").string());
+  fails(program_other, {{"x", good}}, (program_other / "model.lqm").string(), "from different models");
+  // A previous report stays as it was when a new run fails.
+  analyze(q, {{"x", good}});
+  const auto before = fs::last_write_time(out / "report.json");
+  REQUIRE_THROWS(analyze(q, {{"x", (dir / "wrong").string()}}));
+  REQUIRE(fs::last_write_time(out / "report.json") == before);
+  fs::remove_all(dir);
+}

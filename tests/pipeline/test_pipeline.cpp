@@ -50,6 +50,12 @@ fs::path temp_dir(const std::string& name) {
   return dir;
 }
 
+size_t entry_count(const PrecisionReport& r) {
+  size_t sensitivity = 0;
+  for (const TensorAnalysis& t : r.tensors) sensitivity += t.sensitivity_snr_db.has_value();
+  return sensitivity;
+}
+
 }  // namespace
 
 TEST_CASE("pipeline configs: YAML and JSON share one schema", "[pipeline]") {
@@ -279,4 +285,63 @@ TEST_CASE("pipeline YAML: text that is not UTF-8 is an lq error (fuzz regression
                       Catch::Contains("line 1") && Catch::Contains("not valid UTF-8"));
   REQUIRE_THROWS_WITH(PipelineOptions::from_yaml("model: {path: m.onnx}\ninput:\n  x: {shape: [1, \xf4]}\noutput: {dir: o}\n"),
                       Catch::Contains("line 3") && Catch::Contains("not valid UTF-8"));
+}
+
+TEST_CASE("pipeline config: the analyze group in YAML and JSON, its keys checked, and its stage", "[pipeline][report]") {
+  const fs::path dir = temp_dir("lq_pipeline_analyze_test");
+  write_model(dir);
+  const std::string head = "model: {path: model.onnx}\ninput: {x: {shape: [1, 2, 4, 4], calibration: calib}}\n"
+                           "output: {dir: out, artifacts: [program]}\n";
+  const PipelineOptions yaml = PipelineOptions::from_yaml(
+      head + "analyze: {dir: rep, sensitivity: true, sensitivity_samples: 2, integer_checks: 1, dump: 1, "
+             "histogram_bins: 16}\n",
+      dir.string());
+  REQUIRE(yaml.analyze);
+  REQUIRE(yaml.analysis_dir == (dir / "rep").string());
+  REQUIRE(yaml.analysis.sensitivity);
+  REQUIRE(yaml.analysis.sensitivity_samples == 2);
+  REQUIRE(yaml.analysis.integer_checks == 1);
+  REQUIRE(yaml.analysis.dump_sample == std::optional<size_t>(1));
+  REQUIRE(yaml.analysis.histogram_bins == 16);
+  // The same from JSON, and from the options' own JSON (which lists every key).
+  const PipelineOptions json = PipelineOptions::from_json(
+      R"({"model": {"path": "model.onnx"}, "output": {"dir": "out"},
+          "analyze": {"dir": "rep", "sensitivity": true, "sensitivity_samples": 2, "integer_checks": 1, "dump": 1,
+                      "histogram_bins": 16}})",
+      dir.string());
+  const PipelineOptions back = PipelineOptions::from_json(yaml.to_json());
+  for (const PipelineOptions* o : {&json, &back}) {
+    REQUIRE(o->analyze);
+    REQUIRE(o->analysis_dir == yaml.analysis_dir);
+    REQUIRE(o->analysis.sensitivity);
+    REQUIRE(o->analysis.sensitivity_samples == 2);
+    REQUIRE(o->analysis.integer_checks == 1);
+    REQUIRE(o->analysis.dump_sample == std::optional<size_t>(1));
+    REQUIRE(o->analysis.histogram_bins == 16);
+  }
+  REQUIRE(PipelineOptions::from_yaml(head + "analyze: true\n").analyze);
+  REQUIRE_FALSE(PipelineOptions::from_yaml(head + "analyze: {enabled: false, sensitivity: true}\n").analyze);
+  REQUIRE_FALSE(PipelineOptions::from_yaml(head).analyze);
+  REQUIRE_FALSE(PipelineOptions::from_json(PipelineOptions::from_yaml(head).to_json()).analyze);
+  // Unknown keys and wrong values are errors naming the path.
+  REQUIRE_THROWS_WITH(PipelineOptions::from_yaml(head + "analyze: {sensitivty: true}\n"),
+                      Catch::Contains("/analyze") && Catch::Contains("sensitivity"));
+  REQUIRE_THROWS_WITH(PipelineOptions::from_yaml(head + "analyze: {dump: -1}\n"), Catch::Contains("/analyze/dump"));
+  REQUIRE_THROWS_WITH(PipelineOptions::from_yaml(head + "analyze: {integer_checks: 1.5}\n"),
+                      Catch::Contains("/analyze/integer_checks"));
+  REQUIRE_THROWS_WITH(PipelineOptions::from_yaml(head + "analyze: maybe\n"), Catch::Contains("/analyze"));
+  REQUIRE_THROWS_WITH(PipelineOptions::from_json(R"({"model": {"path": "m"}, "output": {"dir": "o"}, "analyse": true})"),
+                      Catch::Contains("analyze"));
+  // The stage runs after evaluate and writes the report where the group says.
+  std::vector<std::string> stages;
+  const PipelineResult r = Pipeline(yaml).run([&](const std::string& s) { stages.push_back(s); });
+  REQUIRE(stages == std::vector<std::string>{"load", "optimize", "calibrate", "quantize", "compile", "evaluate",
+                                             "analyze", "write"});
+  REQUIRE(r.analysis.has_value());
+  REQUIRE(r.analysis->samples == 4);
+  REQUIRE(entry_count(*r.analysis) > 0);
+  REQUIRE(fs::exists(dir / "rep" / "report.json"));
+  REQUIRE(fs::exists(dir / "rep" / "report.html"));
+  REQUIRE(fs::exists(dir / "rep" / "dumps" / "float" / "y.npy"));
+  fs::remove_all(dir);
 }
