@@ -64,6 +64,25 @@ PY
 ls "$out"/dumps/float/*.npy >/dev/null && ls "$out"/dumps/fixed/*.npy >/dev/null || fail "--dump wrote no .npy"
 [ -f "$out/dumps/float/softmax_0.tmp_0.npy" ] || fail "no float dump of the output"
 
+# Pictures, with the preprocessing quantize used: the same report as quantize --analyze wrote
+# on the same 8 pictures.
+pics=$work/analysis_pictures
+mkdir -p "$work/pictures8"
+for f in $(ls "$source_dir/examples/data/calib/cls" | grep -E '\.(png|jpg)$' | sort | head -8); do
+  cp "$source_dir/examples/data/calib/cls/$f" "$work/pictures8/"
+done
+"$lquant" analyze "$q" --data x="$work/pictures8" --images --image-size 48x192 \
+  --resize fit-height-pad --color bgr --mean 127.5 --scale 0.0078431 --out "$pics" >"$work/analyze_pictures.log"
+python3 - "$pics/report.json" "$q/analysis/report.json" <<'PY' || fail "analyze --images differs from quantize --analyze"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+assert a["samples"] == b["samples"] == 8, (a["samples"], b["samples"])
+for name, f in a["outputs"].items():
+    assert abs(f["snr_db"] - b["outputs"][name]["snr_db"]) < 1e-9, (name, f, b["outputs"][name])
+assert [t["tensor"] for t in a["tensors"]] == [t["tensor"] for t in b["tensors"]]
+assert len(a["suggestion_configs"]) == len(a["suggestions"])
+PY
+
 # Errors: exit 1, the file or input named, nothing written.
 expect_error() {  # expect_error PATTERN ARGS...
   local pattern=$1 err=$work/err
@@ -82,7 +101,11 @@ if [ -n "$other" ]; then
   expect_error "is not in the model (are the parameters from another model?)" "$work/q_other" --data x="$work/data/x" --out "$work/bad4"
 fi
 expect_error 'model has no input "y"' "$q" --data x="$work/data/x" --data y="$work/data/x" --out "$work/bad5"
-for d in bad1 bad2 bad3 bad4 bad5; do
+first_picture=$work/pictures8/$(ls "$work/pictures8" | sort | head -1)
+expect_error "input \"x\": '$first_picture' has shape \[1,3,32,192\], model.lqm expects \[1,3,48,192\]" \
+  "$q" --data x="$work/pictures8" --images --image-size 32x192 --resize fit-height-pad --out "$work/bad6"
+expect_error "'$work/data/x' holds no pictures" "$q" --data x="$work/data/x" --images --image-size 48x192 --out "$work/bad7"
+for d in bad1 bad2 bad3 bad4 bad5 bad6 bad7; do
   [ ! -e "$work/$d" ] || fail "an error left $work/$d behind"
 done
 ! ls -a "$work" | grep -q '\.partial-' || fail "a staging folder was left behind"
