@@ -27,7 +27,13 @@ namespace fs = std::filesystem;
 // an AVX2 clone, chosen at load time, runs them on machines that have it. The clones do the
 // same arithmetic in the same order (no FMA contraction under -std=c++17), so the figures
 // do not depend on the machine.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define LQ_NO_VECTOR_CLONES 1
+#endif
+#endif
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(__SANITIZE_THREAD__) && !defined(LQ_NO_VECTOR_CLONES)
 #define LQ_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
 #define LQ_INLINE inline __attribute__((always_inline))
 #else
