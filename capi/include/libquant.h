@@ -661,6 +661,21 @@ LQ_C_API lq_status* lq_pipeline_set_calibrate_only(lq_pipeline* pipeline, int ca
  * must be of this model with these input shapes. `count` 0 calibrates again. */
 LQ_C_API lq_status* lq_pipeline_set_stats_inputs(lq_pipeline* pipeline, const char* const* paths,
                                                  size_t count);
+/* Folds an input format into the program (hb_compile's input_type_rt / norm_type): the
+ * program's input `input_name` ("" the model's only input) then takes raw pixels in [0, 255]
+ * (LQ_UINT8 or LQ_FLOAT32) in `format`: "rgb", "bgr", "gray", "yuv444" or "nv12" (NV12 is
+ * [N, H*3/2, W]: the Y plane, then interleaved U,V at half resolution), optionally followed by
+ * ":nhwc" (rgb/bgr/gray/yuv444 layout; NCHW otherwise) and ":video" (BT.601 video range for
+ * yuv444/nv12; full range otherwise), e.g. "nv12:video". The program converts them to what the
+ * model was trained on: `train_format` ("rgb", "bgr", "gray" or "yuv444"; NULL: "rgb"), then
+ * (pixel - mean[c]) * scale[c] for `channels` values each (1: every channel; 0: mean 0,
+ * scale 1; mean and scale may then be NULL). Calibration data of this input are then raw
+ * pixels in `format` too (pictures are converted). Combinations hb_compile does not allow
+ * (gray from nv12, nv12 with an odd size, ...) fail in lq_pipeline_run naming the input. */
+LQ_C_API lq_status* lq_pipeline_set_input_format(lq_pipeline* pipeline, const char* input_name,
+                                                 const char* format, const char* train_format,
+                                                 const float* mean, const float* scale,
+                                                 size_t channels);
 
 /* Hears each stage's name as it starts: "load", "optimize", "calibrate", "quantize",
  * "compile", "evaluate", "write". */
