@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `lquant quantize --input-format`: PP-OCR cls (trained on BGR, (x - 127.5) / 127.5) with nv12
+# `lquant quantize --input-format`, boundary surgery, --batch and --mode: PP-OCR cls (trained on BGR, (x - 127.5) / 127.5) with nv12
 # folded in, calibrated on raw nv12 frames (.npy, written here without numpy); the program
 # takes [1,72,192] pixels and its fixed-point outputs match the float graph; the errors of the
 # format table. Usage: test_lquant_input_format.sh LQUANT CACHE_DIR (77: models not fetched)
@@ -91,6 +91,27 @@ check "gray model from nv12" 1 "cannot take nv12" -- \
   "$lquant" quantize "$cls" --calib x="$work/nv12" --input-shape x=1x3x48x192 --color gray --input-format x=nv12 --out "$work/g"
 check "unknown format" 2 "one of featuremap, rgb, bgr, gray, yuv444, nv12" -- \
   "$lquant" quantize "$cls" --calib x="$work/nv12" --input-format x=nv21 --out "$work/u"
+
+# Boundary surgery, batch and compile mode (hb_compile's remove_node_type, input_batch).
+skip=(--method skip --input-shape x=1x3x48x192)
+check "remove the final Softmax by type" 0 'removed Softmax node "p2o.Softmax.0" at the model'"'"'s output' -- \
+  "$lquant" quantize "$cls" "${skip[@]}" --remove-node-type 'Softmax;Cast' --batch 2 --mode latency --cores 2 --out "$work/s"
+if python3 -c "
+import json, sys
+j = json.load(open(sys.argv[1]))
+x = [t for t in j['tensors'] if t['name'] == 'x'][0]
+e = j['estimate']
+sys.exit(not (x['shape'] == [2, 3, 48, 192] and j['outputs'] == ['p2o.Add.87'] and e['mode'] == 'latency' and e['cores'] == 2))" "$work/s/program.json"; then
+  echo "ok   batch 2, the Softmax's input as output, latency mode on 2 cores in program.json"
+else
+  echo "FAIL program.json after surgery"; failures=$((failures + 1))
+fi
+check "a misspelt node name suggests the nearest" 1 'did you mean "p2o.Softmax.0"?' -- \
+  "$lquant" quantize "$cls" "${skip[@]}" --remove-node p2o.Softmx.0 --out "$work/s2"
+check "a node inside the model" 1 "not at the model's boundary" -- \
+  "$lquant" quantize "$cls" "${skip[@]}" --remove-node p2o.Conv.0 --out "$work/s2"
+check "a misspelt output value suggests the nearest" 1 'did you mean "softmax_0.tmp_0"?' -- \
+  "$lquant" quantize "$cls" "${skip[@]}" --extra-output softmax_0.tmp0 --out "$work/s2"
 
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
 echo "all passed"
