@@ -347,14 +347,16 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
 
   stage.run("quantize", [&] {
     QuantConfig quantization = o.quantization;
-    // Pixels are codes of their own values where the activation dtype holds [0, 255] so
-    // (int8 with zero point -128, uint8); a range of [0, 255] otherwise.
+    // Pixels are codes of their own values (scale 1): int16 and uint8 with zero point 0, int8
+    // with -128. Where the zero point must be 0 (power-of-two scales, symmetric int8), scale 2:
+    // [0, 254] exactly for even values, 255 saturating to 254.
     const ResolvedSpec model_spec = quantization.resolve_model();
-    TensorOverride pixels{{}, {}, 0.0, 255.0};
-    if (model_spec.scale_kind == ScaleKind::kFloat && !model_spec.symmetric_activations &&
-        (model_spec.activation_dtype == DType::kInt8 || model_spec.activation_dtype == DType::kUInt8)) {
-      pixels = TensorOverride{1.0f, model_spec.activation_dtype == DType::kInt8 ? -128 : 0, {}, {}};
-    }
+    DType pixel_dtype = model_spec.activation_dtype;
+    if (pixel_dtype == DType::kInt16 && !o.target.int16_activations()) pixel_dtype = DType::kInt8;
+    const bool zero_point_0 = model_spec.scale_kind == ScaleKind::kPowerOfTwo || o.target.power_of_two_scales() ||
+                              model_spec.symmetric_activations;
+    TensorOverride pixels{1.0f, 0, {}, {}};
+    if (pixel_dtype == DType::kInt8) pixels = zero_point_0 ? TensorOverride{2.0f, 0, {}, {}} : TensorOverride{1.0f, -128, {}, {}};
     for (const std::string& v : pixel_values) quantization.tensors.emplace(v, pixels);
     // The conversion's Conv 1x1 (colour matrix x scale): int16 weights, so that only its int8
     // output rounds, as the unfused program's input does (int8 on targets without int16).
