@@ -320,6 +320,10 @@ TargetQuery target_query(const lq_target_query* query) {
   }
   q.options.target = target;
   if (in.mode) q.options.mode = lq::parse_compile_mode(in.mode);
+  if (!(in.balance_factor >= 0.0)) {
+    invalid_argument(fmt::format("query->balance_factor is {}; use a share >= 0 (0.25: 25 %)", in.balance_factor));
+  }
+  q.options.balance_factor = in.balance_factor;
   if (in.activation_bits != 0 && in.activation_bits != 8 && in.activation_bits != 16) {
     invalid_argument(fmt::format("query->activation_bits is {}; use 8 or 16 (0: 8)", in.activation_bits));
   }
@@ -366,7 +370,7 @@ lq_status* lq_estimate(const lq_graph* graph, const lq_target_query* query, lq_b
     const lq_graph& g = live(graph, "graph");
     const TargetQuery q = target_query(query);
     const lq::Program program = lq::compile_nominal(optimized(g), q.options, q.config);
-    const lq::ProgramEstimate e = lq::estimate_program(program, q.options.target, q.options.mode);
+    const lq::ProgramEstimate e = lq::estimate_program(program, q.options.target, q.options.mode, q.options.balance_factor);
     if (json) *json = new_buffer(e.to_json());
     if (macs) *macs = e.macs;
     if (latency_seconds) *latency_seconds = e.latency_seconds;

@@ -524,6 +524,7 @@ typedef struct lq_target_query {
   int weight_bits;
   const char* mode; /* estimate: "latency", "bandwidth" or "balance" (NULL: balance) */
   int cores;        /* estimate: cores of the plan (0: the target's) */
+  double balance_factor; /* estimate, balance: DDR traffic allowed above the least (0.25: 25 %) */
 } lq_target_query;
 
 static inline void lq_target_query_init(lq_target_query* query) {
@@ -533,6 +534,7 @@ static inline void lq_target_query_init(lq_target_query* query) {
   query->weight_bits = 0;
   query->mode = NULL;
   query->cores = 0;
+  query->balance_factor = 0.25;
 }
 
 /* Where every node runs (NPU, CPU or unsupported, with the rule that decided it), as the JSON

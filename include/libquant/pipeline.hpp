@@ -56,6 +56,7 @@ struct LQ_EXPORT PipelineOptions {
   Target target;
   int threads = 1;  // fixed-point Simulator threads in the evaluate stage
   CompileMode compile_mode = CompileMode::kBalance;  // the cost plan in program.json
+  double balance_factor = 0.25;                       // kBalance's DDR traffic allowance
   // output: the artifacts written, in this order (report.json, which lists the others, last):
   // float (model.float.onnx), qdq (model.qdq.onnx), params (quant_params.json), quant_config
   // (quant_config.json, the QuantConfig used), config (config.json, these options), program

@@ -373,6 +373,7 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
     CompileOptions compile;
     compile.target = o.target;
     compile.mode = o.compile_mode;
+    compile.balance_factor = o.balance_factor;
     if (o.progress) compile.progress = [&](int64_t done, int64_t total) { o.progress("compile", done, total); };
     for (const Value* in : graph.inputs()) {
       if (!in->type().is_static() && !kept_samples.empty() && kept_samples.front().count(in->name())) {

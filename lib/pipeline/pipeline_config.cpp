@@ -33,7 +33,7 @@ const std::vector<std::string> kCalibrationKeys = {"method",  "percentile",     
 const std::vector<std::string> kQuantizationKeys = {
     "activation", "weight", "symmetric_activations", "symmetric_weights", "per_channel", "scale",
     "input", "output", "post_sigmoid", "int16_budget", "config", "op_types", "nodes", "tensors"};
-const std::vector<std::string> kCompilerKeys = {"target", "cpu_ops", "threads", "mode", "cores"};
+const std::vector<std::string> kCompilerKeys = {"target", "cpu_ops", "threads", "mode", "cores", "balance_factor"};
 const std::vector<std::string> kOutputKeys = {"dir", "artifacts"};
 
 [[noreturn]] void fail(const std::string& path, const std::string& message) {
@@ -265,6 +265,10 @@ PipelineOptions parse(const json& root, const std::string& base_dir) {
   if (compiler.contains("mode")) {
     o.compile_mode = parse_compile_mode(choice_at(compiler["mode"], "/compiler/mode", {"latency", "bandwidth", "balance"}));
   }
+  if (compiler.contains("balance_factor")) {
+    o.balance_factor = number_at(compiler["balance_factor"], "/compiler/balance_factor");
+    if (!(o.balance_factor >= 0.0)) fail("/compiler/balance_factor", "should be a share >= 0, e.g. 0.25");
+  }
   if (compiler.contains("cores")) {
     TargetProfile profile = o.target.profile();
     profile.cost.cores = static_cast<int>(positive_at(compiler["cores"], "/compiler/cores"));
@@ -427,6 +431,7 @@ std::string PipelineOptions::to_json() const {
   if (quantization.output_dtype) root["quantization"]["output"] = dtype_name(*quantization.output_dtype);
   root["compiler"] = {{"target", target.name()}, {"cpu_ops", target.cpu_ops()}, {"threads", threads}};
   root["compiler"]["mode"] = compile_mode_name(compile_mode);
+  root["compiler"]["balance_factor"] = balance_factor;
   root["compiler"]["cores"] = target.profile().cost.cores;
   root["output"] = {{"dir", output_dir}, {"artifacts", artifacts}};
   return root.dump(2);

@@ -306,6 +306,14 @@ static void test_check_and_estimate(void) {
   CHECK_OK(lq_estimate(graph, &query, NULL, &macs, &latency_two_cores));
   CHECK(macs == 96 && latency_two_cores > 0.0 && latency_two_cores <= latency);
 
+  query.balance_factor = -1.0;
+  CHECK_ERROR(lq_estimate(graph, &query, NULL, NULL, NULL), LQ_INVALID_ARGUMENT, "balance_factor is -1");
+  query.balance_factor = 0.5;
+  query.mode = "balance";
+  CHECK_OK(lq_estimate(graph, &query, &json, NULL, NULL));
+  CHECK(buffer_contains(json, "\"balance_factor\": 0.5"));
+  lq_buffer_release(json);
+  json = NULL;
   query.target = "npu9";
   CHECK_ERROR(lq_check_deployment(graph, &query, NULL, NULL, NULL, NULL), LQ_INVALID_ARGUMENT,
               "unknown target \"npu9\": expected one of generic, int8, pow2-npu, small-npu");

@@ -289,11 +289,12 @@ model: {path: model.onnx, remove_node_types: [Softmax], extra_outputs: [c], batc
 input:
   x: {calibration: calib}
 calibration: {method: max}
-compiler: {mode: bandwidth, cores: 3}
+compiler: {mode: bandwidth, cores: 3, balance_factor: 0.5}
 output: {dir: out, artifacts: [program_summary, report]}
 )", dir.string());
   REQUIRE(o.compile_mode == CompileMode::kBandwidth);
   REQUIRE(o.target.profile().cost.cores == 3);
+  REQUIRE(o.balance_factor == 0.5);
   // The options survive their own JSON.
   REQUIRE(PipelineOptions::from_json(o.to_json(), dir.string()).to_json() == o.to_json());
   // The calibration samples are batch 1; the batch override makes the model take 2.
@@ -332,4 +333,6 @@ output: {dir: out}
                       Catch::Contains("/input/x/format") && Catch::Contains("nv12"));
   REQUIRE_THROWS_WITH(PipelineOptions::from_yaml("model: {path: m.onnx}\noutput: {dir: o}\ncompiler: {mode: fast}"),
                       Catch::Contains("/compiler/mode") && Catch::Contains("latency"));
+  REQUIRE_THROWS_WITH(PipelineOptions::from_yaml("model: {path: m.onnx}\noutput: {dir: o}\ncompiler: {balance_factor: -1}"),
+                      Catch::Contains("/compiler/balance_factor"));
 }

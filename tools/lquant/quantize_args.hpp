@@ -34,6 +34,7 @@ struct QuantizeArgs {
   std::optional<int64_t> batch;            // --batch N
   std::optional<std::string> compile_mode; // --mode latency|bandwidth|balance
   int cores = 0;                           // --cores N (0: the target's)
+  std::optional<double> balance_factor;    // --balance-factor F
   std::string shard;                // calibrate: "I/N"
   std::string stats_out;            // calibrate (required), quantize (optional)
   std::vector<std::string> stats;   // quantize: statistics files instead of --calib

@@ -75,6 +75,7 @@ model boundary (hb_compile's remove_node_type / remove_node_name / output_nodes)
 
 compiler:
   --mode M               latency | bandwidth | balance (default): the cost plan in program.json
+  --balance-factor F     balance: the fewest cycles within F (default 0.25) of the least DDR traffic
   --cores N              the target's core count for that plan
 
 quantization:
@@ -173,6 +174,9 @@ QuantizeArgs parse_quantize(const std::vector<std::string>& args, QuantizeVerb v
       q.compile_mode = value();
     } else if (arg == "--cores") {
       q.cores = parse_positive(arg, value());
+    } else if (arg == "--balance-factor") {
+      q.balance_factor = parse_number(arg, value());
+      if (!(*q.balance_factor >= 0.0)) throw UsageError("--balance-factor takes a share >= 0, e.g. 0.25");
     } else if (arg == "--input-format") {
       q.input_formats.push_back(split_assignment(value()));
     } else if (arg == "--analyze") {
@@ -294,6 +298,7 @@ PipelineOptions pipeline_options(const QuantizeArgs& q) {
       throw UsageError(std::string("--mode: ") + e.what());
     }
   }
+  if (q.balance_factor) o.balance_factor = *q.balance_factor;
   if (q.cores > 0) {
     TargetProfile profile = o.target.profile();
     profile.cost.cores = q.cores;
