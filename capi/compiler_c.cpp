@@ -294,3 +294,85 @@ lq_status* lq_program_output_quantization(const lq_program* program, size_t inde
 }
 
 }  // extern "C"
+
+namespace {
+
+struct TargetQuery {
+  lq::CompileOptions options;
+  lq::QuantConfig config;
+};
+
+TargetQuery target_query(const lq_target_query* query) {
+  TargetQuery q;
+  lq_target_query defaults;
+  lq_target_query_init(&defaults);
+  const lq_target_query& in = query ? *query : defaults;
+  if (in.struct_size < sizeof(lq_target_query)) {
+    invalid_argument(fmt::format("query->struct_size is {}, expected {} (call lq_target_query_init)",
+                                 in.struct_size, sizeof(lq_target_query)));
+  }
+  lq::Target target = lq::Target::from_name_or_file(in.target ? in.target : "generic");
+  if (in.cores < 0) invalid_argument(fmt::format("query->cores is {}; use 0 (the target's) or more", in.cores));
+  if (in.cores > 0) {
+    lq::TargetProfile profile = target.profile();
+    profile.cost.cores = in.cores;
+    target = lq::Target(profile);
+  }
+  q.options.target = target;
+  if (in.mode) q.options.mode = lq::parse_compile_mode(in.mode);
+  if (!(in.balance_factor >= 0.0)) {
+    invalid_argument(fmt::format("query->balance_factor is {}; use a share >= 0 (0.25: 25 %)", in.balance_factor));
+  }
+  q.options.balance_factor = in.balance_factor;
+  if (in.activation_bits != 0 && in.activation_bits != 8 && in.activation_bits != 16) {
+    invalid_argument(fmt::format("query->activation_bits is {}; use 8 or 16 (0: 8)", in.activation_bits));
+  }
+  if (in.weight_bits != 0 && in.weight_bits != 4 && in.weight_bits != 8 && in.weight_bits != 16) {
+    invalid_argument(fmt::format("query->weight_bits is {}; use 4, 8 or 16 (0: 8)", in.weight_bits));
+  }
+  if (in.activation_bits == 16) q.config.model.activation_dtype = lq::DType::kInt16;
+  if (in.weight_bits == 16) q.config.model.weight_dtype = lq::DType::kInt16;
+  if (in.weight_bits == 4) q.config.model.weight_dtype = lq::DType::kInt4;
+  return q;
+}
+
+lq::Graph optimized(const lq_graph& handle) {
+  lq::Graph graph = handle.graph->clone();
+  lq::optimize(graph);
+  return graph;
+}
+
+}  // namespace
+
+lq_status* lq_check_deployment(const lq_graph* graph, const lq_target_query* query, lq_buffer** json,
+                               int64_t* npu, int64_t* cpu, int64_t* unsupported) {
+  clear(json);
+  clear(npu);
+  clear(cpu);
+  clear(unsupported);
+  return guard(__func__, [&] {
+    const lq_graph& g = live(graph, "graph");
+    const TargetQuery q = target_query(query);
+    const lq::DeploymentCheck check = lq::check_deployment(optimized(g), q.options, q.config);
+    if (json) *json = new_buffer(check.to_json());
+    if (npu) *npu = check.npu;
+    if (cpu) *cpu = check.cpu;
+    if (unsupported) *unsupported = check.unsupported;
+  });
+}
+
+lq_status* lq_estimate(const lq_graph* graph, const lq_target_query* query, lq_buffer** json, int64_t* macs,
+                       double* latency_seconds) {
+  clear(json);
+  clear(macs);
+  clear(latency_seconds);
+  return guard(__func__, [&] {
+    const lq_graph& g = live(graph, "graph");
+    const TargetQuery q = target_query(query);
+    const lq::Program program = lq::compile_nominal(optimized(g), q.options, q.config);
+    const lq::ProgramEstimate e = lq::estimate_program(program, q.options.target, q.options.mode, q.options.balance_factor);
+    if (json) *json = new_buffer(e.to_json());
+    if (macs) *macs = e.macs;
+    if (latency_seconds) *latency_seconds = e.latency_seconds;
+  });
+}

@@ -160,6 +160,40 @@ lq_status* lq_pipeline_set_input_shape(lq_pipeline* pipeline, const char* input_
   });
 }
 
+lq_status* lq_pipeline_set_input_format(lq_pipeline* pipeline, const char* input_name, const char* format,
+                                        const char* train_format, const float* mean, const float* scale,
+                                        size_t channels) {
+  return guard(__func__, [&] {
+    lq_pipeline& p = live(pipeline, "pipeline");
+    require(input_name, "input_name");
+    require(format, "format");
+    if (channels > 0) {
+      require(mean, "mean");
+      require(scale, "scale");
+    }
+    lq::InputFormat f;
+    std::vector<std::string> parts(1);
+    for (const char* c = format; *c; ++c) {
+      if (*c == ':') parts.emplace_back();
+      else parts.back() += *c;
+    }
+    f.runtime = lq::parse_pixel_format(parts.front());
+    for (size_t i = 1; i < parts.size(); ++i) {
+      if (parts[i] == "nhwc" || parts[i] == "nchw") f.runtime_layout = parts[i] == "nhwc" ? lq::Layout::kNHWC : lq::Layout::kNCHW;
+      else if (parts[i] == "video" || parts[i] == "full") f.range = parts[i] == "video" ? lq::YuvRange::kVideo : lq::YuvRange::kFull;
+      else invalid_argument(fmt::format("format \"{}\": '{}' is not nhwc, nchw, video or full", format, parts[i]));
+    }
+    if (train_format) f.train = lq::parse_pixel_format(train_format);
+    f.mean.assign(mean, mean + channels);
+    f.scale.assign(scale, scale + channels);
+    if (f.runtime == lq::PixelFormat::kFeatureMap) {
+      p.options.inputs[input_name].format.reset();
+    } else {
+      p.options.inputs[input_name].format = f;
+    }
+  });
+}
+
 lq_status* lq_pipeline_set_quantizer(lq_pipeline* pipeline, const lq_quantizer* quantizer) {
   return guard(__func__, [&] {
     lq_pipeline& p = live(pipeline, "pipeline");

@@ -512,6 +512,43 @@ LQ_C_API lq_status* lq_program_summary_json(const lq_program* program, lq_buffer
 LQ_C_API lq_status* lq_program_peak_activation_bytes(const lq_program* program, uint64_t* bytes);
 LQ_C_API lq_status* lq_program_weight_bytes(const lq_program* program, uint64_t* bytes);
 
+/* ---- Target check and cost estimate, before calibration (lquant check / estimate) ---- */
+
+/* `target`: a built-in profile name ("generic", "int8", "pow2-npu", "small-npu") or a profile
+ * .json path; NULL is "generic". Bits 0: 8 (activations 8 or 16; weights 4, 8 or 16). The graph
+ * (shapes static, e.g. after lq_graph_propagate_shapes) is optimized first, as lquant does. */
+typedef struct lq_target_query {
+  size_t struct_size;
+  const char* target;
+  int activation_bits;
+  int weight_bits;
+  const char* mode; /* estimate: "latency", "bandwidth" or "balance" (NULL: balance) */
+  int cores;        /* estimate: cores of the plan (0: the target's) */
+  double balance_factor; /* estimate, balance: DDR traffic allowed above the least (0.25: 25 %) */
+} lq_target_query;
+
+static inline void lq_target_query_init(lq_target_query* query) {
+  query->struct_size = sizeof(*query);
+  query->target = NULL;
+  query->activation_bits = 0;
+  query->weight_bits = 0;
+  query->mode = NULL;
+  query->cores = 0;
+  query->balance_factor = 0.25;
+}
+
+/* Where every node runs (NPU, CPU or unsupported, with the rule that decided it), as the JSON
+ * of lquant check --json, into *json (may be NULL); the counts into npu, cpu and unsupported
+ * (each may be NULL). The model is deployable when unsupported is 0. `query` may be NULL. */
+LQ_C_API lq_status* lq_check_deployment(const lq_graph* graph, const lq_target_query* query,
+                                        lq_buffer** json, int64_t* npu, int64_t* cpu,
+                                        int64_t* unsupported);
+/* What the model costs on the target without calibration (lquant estimate --json): per layer
+ * MACs, bytes, SRAM tiles, DDR traffic and cycles, and the totals, into *json (may be NULL);
+ * the total MACs and the latency in seconds into macs and latency_seconds (may be NULL). */
+LQ_C_API lq_status* lq_estimate(const lq_graph* graph, const lq_target_query* query,
+                                lq_buffer** json, int64_t* macs, double* latency_seconds);
+
 /* Program inputs and outputs, by index in model order, as the lq_graph_input_* functions
  * describe a graph's (names stay valid until the program is released; shapes are static). The
  * dtype is the stored one: int8, uint8 or int16 for a quantized tensor, else the model's
@@ -661,6 +698,21 @@ LQ_C_API lq_status* lq_pipeline_set_calibrate_only(lq_pipeline* pipeline, int ca
  * must be of this model with these input shapes. `count` 0 calibrates again. */
 LQ_C_API lq_status* lq_pipeline_set_stats_inputs(lq_pipeline* pipeline, const char* const* paths,
                                                  size_t count);
+/* Folds an input format into the program (hb_compile's input_type_rt / norm_type): the
+ * program's input `input_name` ("" the model's only input) then takes raw pixels in [0, 255]
+ * (LQ_UINT8 or LQ_FLOAT32) in `format`: "rgb", "bgr", "gray", "yuv444" or "nv12" (NV12 is
+ * [N, H*3/2, W]: the Y plane, then interleaved U,V at half resolution), optionally followed by
+ * ":nhwc" (rgb/bgr/gray/yuv444 layout; NCHW otherwise) and ":video" (BT.601 video range for
+ * yuv444/nv12; full range otherwise), e.g. "nv12:video". The program converts them to what the
+ * model was trained on: `train_format` ("rgb", "bgr", "gray" or "yuv444"; NULL: "rgb"), then
+ * (pixel - mean[c]) * scale[c] for `channels` values each (1: every channel; 0: mean 0,
+ * scale 1; mean and scale may then be NULL). Calibration data of this input are then raw
+ * pixels in `format` too (pictures are converted). Combinations hb_compile does not allow
+ * (gray from nv12, nv12 with an odd size, ...) fail in lq_pipeline_run naming the input. */
+LQ_C_API lq_status* lq_pipeline_set_input_format(lq_pipeline* pipeline, const char* input_name,
+                                                 const char* format, const char* train_format,
+                                                 const float* mean, const float* scale,
+                                                 size_t channels);
 
 /* Hears each stage's name as it starts: "load", "optimize", "calibrate", "quantize",
  * "compile", "evaluate", "analyze" (when switched on), "write". */

@@ -22,7 +22,6 @@ namespace lq {
 // ---- Pictures -------------------------------------------------------------------------
 
 enum class ColorOrder : uint8_t { kRGB, kBGR, kGray };
-enum class Layout : uint8_t { kNCHW, kNHWC };
 enum class ResizeMode : uint8_t {
   kNone,           // keep the picture's size
   kStretch,        // bilinear to exactly height x width
@@ -40,6 +39,12 @@ struct ImagePreprocess {
   std::array<float, 3> mean = {0.0f, 0.0f, 0.0f};
   std::array<float, 3> scale = {1.0f, 1.0f, 1.0f};
   float pad_value = 0.0f;  // after normalization
+  // Set (not featuremap): the picture is written as raw pixels in [0, 255] in this runtime
+  // format instead (`layout` for rgb, bgr, gray, yuv444; nv12 is [1, H*3/2, W]), with neither
+  // mean nor scale: the input of a program with that format folded in (fuse_input_format).
+  // Pixels are RGB -> BT.601 YUV in `range`, rounded; nv12 chroma averages each 2x2 block.
+  PixelFormat format = PixelFormat::kFeatureMap;
+  YuvRange range = YuvRange::kFull;
 };
 
 // Decodes a PNG/JPEG/BMP file and returns a float32 tensor [1,C,H,W] (or [1,H,W,C]).

@@ -24,7 +24,8 @@ struct ProgramData;  // lib/compiler/program.hpp
 // How the Compiler plans each layer on the target's cores (docs/target-profile.md): on one
 // core, split by feature map (every core reads all the weights) or by output channels (every
 // core reads all the input). kLatency takes the plan with the fewest cycles, kBandwidth the
-// least DDR traffic, kBalance the fewest cycles within 25 % of the least traffic.
+// least DDR traffic, kBalance the fewest cycles within a balance factor (default 25 %) of
+// the least traffic.
 enum class CompileMode : uint8_t { kLatency, kBandwidth, kBalance };
 LQ_EXPORT const char* compile_mode_name(CompileMode mode);
 // "latency", "bandwidth" or "balance"; throws kInvalidArgument naming the choices.
@@ -33,6 +34,7 @@ LQ_EXPORT CompileMode parse_compile_mode(const std::string& name);
 struct CompileOptions {
   Target target;
   CompileMode mode = CompileMode::kBalance;  // the cost plan written into the summary
+  double balance_factor = 0.25;  // kBalance: DDR traffic allowed above the least, as a share
   // Sizes for model inputs with dynamic dimensions: a Program has static shapes.
   std::map<std::string, Shape> input_shapes;
   ProgressCallback progress;  // optional: nodes lowered, of all nodes
@@ -110,6 +112,7 @@ struct LayerEstimate {
 struct ProgramEstimate {
   std::string target;
   CompileMode mode = CompileMode::kBalance;
+  double balance_factor = 0.25;
   int cores = 1;
   int64_t sram_bytes = 0;
   double clock_hz = 0.0;
@@ -121,9 +124,12 @@ struct ProgramEstimate {
 };
 
 // The plan and cost of every instruction of `program` on `target` (a roofline per layer on
-// the chosen cores, SRAM tiling, DDR traffic).
+// the chosen cores, SRAM tiling, DDR traffic). kBalance takes the fewest cycles among the
+// plans whose DDR traffic is within `balance_factor` (a share: 0.25 is 25 %) of the least;
+// 0 is bandwidth's choice, a large factor latency's.
 LQ_EXPORT ProgramEstimate estimate_program(const Program& program, const Target& target,
-                                           CompileMode mode = CompileMode::kBalance);
+                                           CompileMode mode = CompileMode::kBalance,
+                                           double balance_factor = 0.25);
 
 // ---- Deployment check before calibration (lquant check) -------------------------------
 

@@ -159,6 +159,8 @@ class LQ_EXPORT Graph {
   void add_input(Value* value);
   void add_output(Value* value);
   void set_outputs(std::vector<Value*> outputs);
+  // Replaces the graph inputs (values without a producer).
+  void set_inputs(std::vector<Value*> inputs);
 
   // Nodes, kept in topological order by the mutators below.
   std::vector<Node*> nodes() const;
@@ -227,6 +229,83 @@ LQ_EXPORT void cut_outputs(Graph& graph, const std::vector<std::string>& value_n
 // applies itself): each node's outputs must all be graph outputs; its first input becomes
 // a graph output in their place. Throws naming a node that is not at the boundary.
 LQ_EXPORT void remove_output_nodes(Graph& graph, const std::vector<std::string>& node_names);
+
+// ---- Boundary surgery (hb_compile's remove_node_type / remove_node_name, output_nodes) ----
+struct BoundaryRemoval {
+  // Nodes of these op types are removed wherever they touch a graph input or output, again
+  // and again until none does (a Transpose -> Softmax tail goes with both types given).
+  std::vector<std::string> op_types;
+  // These nodes are removed; each must be at a boundary (once the others are removed).
+  std::vector<std::string> node_names;
+};
+// A node boundary surgery removed: what the application now runs itself, on the program's
+// outputs (at_input false) or before feeding its inputs.
+struct RemovedNode {
+  std::string name;
+  std::string op_type;
+  bool at_input = false;
+  std::vector<std::string> inputs;   // its value names ("" for an absent optional input)
+  std::vector<std::string> outputs;
+  std::map<std::string, Attribute> attributes;
+};
+// At an output: every output of the node is a graph output nothing else reads, and it has one
+// non-constant input, which becomes the graph output in its place. At an input: its one
+// non-constant input is a graph input only it reads, and it has one output, which becomes the
+// graph input in its place. Throws naming the node that is not at a boundary, a name that
+// does not exist (with the nearest node name) or an op type no node has (with the nearest).
+LQ_EXPORT std::vector<RemovedNode> remove_boundary_nodes(Graph& graph, const BoundaryRemoval& removal);
+// The removed nodes as JSON (name, op_type, boundary, inputs, outputs, attributes).
+LQ_EXPORT std::string removed_nodes_json(const std::vector<RemovedNode>& removed);
+// Makes these values graph outputs too, after the existing ones. Throws kNotFound naming a
+// value that does not exist, with the nearest name.
+LQ_EXPORT void add_outputs(Graph& graph, const std::vector<std::string>& value_names);
+
+// ---- Input formats: preprocessing folded into the model (hb_compile's input_type_rt) ----
+enum class Layout : uint8_t { kNCHW, kNHWC };
+// What a program input holds at run time (raw pixels in [0, 255], any dtype that holds
+// them: uint8 or float32), or what the float model was trained on.
+enum class PixelFormat : uint8_t {
+  kFeatureMap,  // the model's own tensor, unchanged
+  kRGB,
+  kBGR,
+  kGray,
+  kYUV444,  // planes Y, U (Cb), V (Cr) per pixel
+  kNV12,    // YUV 4:2:0: [N, H*3/2, W], the Y plane then interleaved U,V at half resolution
+};
+// BT.601 YUV range: full (JPEG, Y and chroma in [0, 255]) or video (Y in [16, 235], chroma
+// in [16, 240]).
+enum class YuvRange : uint8_t { kFull, kVideo };
+struct InputFormat {
+  PixelFormat runtime = PixelFormat::kFeatureMap;  // what the program takes
+  Layout runtime_layout = Layout::kNCHW;  // rgb, bgr, gray, yuv444 (nv12 is planar)
+  YuvRange range = YuvRange::kFull;       // yuv444 and nv12 at run time
+  PixelFormat train = PixelFormat::kRGB;  // the float model's channels: rgb, bgr, gray, yuv444
+  // The float model's layout; unset: NCHW unless only the last axis has 1 or 3 channels.
+  std::optional<Layout> train_layout;
+  // train = (pixel - mean) * scale, per train channel (one value: every channel; empty:
+  // mean 0, scale 1).
+  std::vector<float> mean;
+  std::vector<float> scale;
+};
+LQ_EXPORT const char* pixel_format_name(PixelFormat format);  // "nv12", "featuremap", ...
+// Throws kInvalidArgument naming the allowed formats.
+LQ_EXPORT PixelFormat parse_pixel_format(const std::string& name);
+// The shape a program input of `format` takes for a float model input of `train_shape`
+// (rank 4); throws naming the input and the rule for combinations the table forbids
+// (e.g. gray from nv12, or nv12 with an odd height).
+LQ_EXPORT Shape runtime_input_shape(const std::string& input, const InputFormat& format,
+                                    const Shape& train_shape);
+// Folds the conversion from `format.runtime` to the model's input (chroma upsampling, the
+// YUV -> RGB matrix, channel order, layout, mean and scale) into the graph: the input
+// `input` keeps its name and takes raw pixels in [0, 255] of runtime_input_shape(); the
+// conversion is a Conv 1x1 (plus data movement) in front of the model. Needs a static shape.
+// Returns the values that hold pixels (the input, then the data movement before the Conv),
+// whose range is [0, 255] whatever the calibration data.
+LQ_EXPORT std::vector<std::string> fuse_input_format(Graph& graph, const std::string& input,
+                                                     const InputFormat& format);
+// The RGB (full-range BT.601) of one YUV pixel as fuse_input_format computes it:
+// rgb = matrix * yuv + offset.
+LQ_EXPORT void yuv_to_rgb_matrix(YuvRange range, float matrix[9], float offset[3]);
 
 // Runs the passes to a fixed point; returns the names of passes that changed something.
 LQ_EXPORT std::vector<std::string> optimize(Graph& graph, const OptimizeOptions& options = {});

@@ -25,6 +25,10 @@ struct PipelineInput {
   std::vector<std::string> calibration;  // .npy files / folders, or pictures with `images`
   bool images = false;
   ImagePreprocess preprocess;
+  // Set: the conversion from this runtime format (and its mean/scale) is folded into the
+  // program (fuse_input_format), which then takes raw pixels; the calibration data are raw
+  // pixels in that format too (pictures are converted to it, .npy files must hold it).
+  std::optional<InputFormat> format;
 };
 
 struct LQ_EXPORT PipelineOptions {
@@ -32,6 +36,9 @@ struct LQ_EXPORT PipelineOptions {
   std::string model;
   std::vector<std::string> outputs;              // cut the graph at these values
   std::vector<std::string> remove_output_nodes;  // drop these nodes at the output boundary
+  BoundaryRemoval remove_nodes;                  // boundary surgery (types, names), reported
+  std::vector<std::string> extra_outputs;        // values made outputs too (after the cut)
+  std::optional<int64_t> batch;                  // every input's first dimension
   // input name -> its shape and calibration data; the name "" stands for the model's only
   // input. With the range method skip and no calibration files, uniform random inputs in
   // [-1, 1] of the inputs' shapes stand in for data (4 samples).
@@ -48,6 +55,8 @@ struct LQ_EXPORT PipelineOptions {
   // compiler (input shapes come from the inputs' shapes or the calibration samples)
   Target target;
   int threads = 1;  // fixed-point Simulator threads in the evaluate stage
+  CompileMode compile_mode = CompileMode::kBalance;  // the cost plan in program.json
+  double balance_factor = 0.25;                       // kBalance's DDR traffic allowance
   // output: the artifacts written, in this order (report.json, which lists the others, last):
   // float (model.float.onnx), qdq (model.qdq.onnx), params (quant_params.json), quant_config
   // (quant_config.json, the QuantConfig used), config (config.json, these options), program
@@ -85,6 +94,7 @@ struct PipelineResult {
   std::map<std::string, double> output_snr_db;  // fake-quantized vs float on kept samples
   std::map<std::string, double> fixed_snr_db;   // fixed-point Simulator vs float, same samples
   std::vector<StageTime> times;
+  std::vector<RemovedNode> removed_nodes;  // boundary surgery: what the application runs
   std::vector<std::string> artifacts;     // files written
   std::string report_json;                // everything above, as JSON
   std::optional<PrecisionReport> analysis;  // with PipelineOptions::analyze

@@ -107,6 +107,8 @@ Picture resize_bilinear(const Picture& in, int width, int height) {
   return out;
 }
 
+Tensor decode_image_normalized(const void* bytes, size_t size, const ImagePreprocess& pre, const std::string& path);
+
 }  // namespace
 
 Tensor load_image(const std::string& path, const ImagePreprocess& pre) {
@@ -114,7 +116,97 @@ Tensor load_image(const std::string& path, const ImagePreprocess& pre) {
   return decode_image(bytes.data(), bytes.size(), pre, path);
 }
 
+namespace {
+
+// RGB pixels in [0, 255] -> BT.601 YUV (full or video range), unrounded.
+std::array<float, 3> rgb_to_yuv(float r, float g, float b, YuvRange range) {
+  const float y = 0.299f * r + 0.587f * g + 0.114f * b;
+  const float u = (b - y) / 1.772f;
+  const float v = (r - y) / 1.402f;
+  if (range == YuvRange::kVideo) return {16.0f + y * 219.0f / 255.0f, 128.0f + u * 224.0f / 255.0f, 128.0f + v * 224.0f / 255.0f};
+  return {y, 128.0f + u, 128.0f + v};
+}
+
+float pixel_code(float v) { return std::clamp(std::nearbyint(v), 0.0f, 255.0f); }
+
+// The picture (HWC RGB, out_w wide with `content` columns of picture) as raw pixels of a
+// runtime format.
+Tensor encode_raw(const Picture& pic, int64_t out_h, int64_t out_w, const ImagePreprocess& pre,
+                  const std::string& path) {
+  const PixelFormat f = pre.format;
+  auto rgb = [&](int64_t y, int64_t x, int c) {
+    return x < pic.width ? pic.pixels[(static_cast<size_t>(y) * pic.width + static_cast<size_t>(x)) * 3 + c] : 0.0f;
+  };
+  if (f == PixelFormat::kNV12) {
+    if (out_h % 2 != 0 || out_w % 2 != 0) {
+      throw Error(StatusCode::kInvalidArgument,
+                  fmt::format("image '{}': nv12 needs an even height and width, got {}x{}", path, out_h, out_w));
+    }
+    Tensor t(DType::kFloat32, {1, out_h * 3 / 2, out_w});
+    float* dst = t.data<float>();
+    for (int64_t y = 0; y < out_h; y += 2) {
+      for (int64_t x = 0; x < out_w; x += 2) {
+        float u = 0.0f, v = 0.0f;
+        for (int64_t dy = 0; dy < 2; ++dy) {
+          for (int64_t dx = 0; dx < 2; ++dx) {
+            const auto yuv = rgb_to_yuv(rgb(y + dy, x + dx, 0), rgb(y + dy, x + dx, 1), rgb(y + dy, x + dx, 2), pre.range);
+            dst[(y + dy) * out_w + x + dx] = pixel_code(yuv[0]);
+            u += yuv[1] / 4.0f;
+            v += yuv[2] / 4.0f;
+          }
+        }
+        float* uv = dst + out_h * out_w + (y / 2) * out_w + x;
+        uv[0] = pixel_code(u);
+        uv[1] = pixel_code(v);
+      }
+    }
+    return t;
+  }
+  const int channels = f == PixelFormat::kGray ? 1 : 3;
+  const bool nchw = pre.layout == Layout::kNCHW;
+  Tensor t(DType::kFloat32, nchw ? Shape{1, channels, out_h, out_w} : Shape{1, out_h, out_w, channels});
+  float* dst = t.data<float>();
+  for (int64_t y = 0; y < out_h; ++y) {
+    for (int64_t x = 0; x < out_w; ++x) {
+      const float r = rgb(y, x, 0), g = rgb(y, x, 1), b = rgb(y, x, 2);
+      std::array<float, 3> px = {r, g, b};
+      if (f == PixelFormat::kBGR) px = {b, g, r};
+      if (f == PixelFormat::kGray) px = {0.299f * r + 0.587f * g + 0.114f * b, 0.0f, 0.0f};
+      if (f == PixelFormat::kYUV444) px = rgb_to_yuv(r, g, b, pre.range);
+      for (int c = 0; c < channels; ++c) {
+        const int64_t index = nchw ? (c * out_h + y) * out_w + x : (y * out_w + x) * channels + c;
+        dst[index] = pixel_code(px[static_cast<size_t>(c)]);
+      }
+    }
+  }
+  return t;
+}
+
+}  // namespace
+
 Tensor decode_image(const void* bytes, size_t size, const ImagePreprocess& pre, const std::string& path) {
+  if (pre.format == PixelFormat::kFeatureMap) return decode_image_normalized(bytes, size, pre, path);
+  Picture pic = decode(static_cast<const stbi_uc*>(bytes), size, 3, path);
+  int64_t out_h = pic.height, out_w = pic.width;
+  if (pre.resize != ResizeMode::kNone) {
+    if (pre.height <= 0 || pre.width <= 0) {
+      throw Error(StatusCode::kInvalidArgument,
+                  fmt::format("image '{}': preprocessing needs a target height and width", path));
+    }
+    out_h = pre.height;
+    out_w = pre.width;
+    const double aspect = static_cast<double>(pic.width) / pic.height;
+    const int content_w = pre.resize == ResizeMode::kStretch
+                              ? static_cast<int>(out_w)
+                              : static_cast<int>(std::min<double>(out_w, std::ceil(out_h * aspect)));
+    pic = resize_bilinear(pic, std::max(content_w, 1), static_cast<int>(out_h));
+  }
+  return encode_raw(pic, out_h, out_w, pre, path);
+}
+
+namespace {
+
+Tensor decode_image_normalized(const void* bytes, size_t size, const ImagePreprocess& pre, const std::string& path) {
   const int channels = pre.color == ColorOrder::kGray ? 1 : 3;
   Picture pic = decode(static_cast<const stbi_uc*>(bytes), size, channels, path);
   int64_t out_h = pic.height, out_w = pic.width;
@@ -150,5 +242,7 @@ Tensor decode_image(const void* bytes, size_t size, const ImagePreprocess& pre, 
   }
   return t;
 }
+
+}  // namespace
 
 }  // namespace lq

@@ -410,7 +410,7 @@ Program Compiler::compile(const QuantizedGraph& qgraph) const {
   auto data = std::make_shared<compiler::ProgramData>(lowering.finish());
   if (options_.target.power_of_two_scales()) compiler::require_power_of_two_requantization(*data, options_.target);
   Program program(data);
-  data->estimate_json = estimate_program(program, options_.target, options_.mode).to_json();
+  data->estimate_json = estimate_program(program, options_.target, options_.mode, options_.balance_factor).to_json();
   return program;
 }
 

@@ -76,12 +76,18 @@ CorePlan plan_core(int64_t w, int64_t in, int64_t out, int64_t sram, int64_t ker
 
 }  // namespace
 
-ProgramEstimate estimate_program(const Program& program, const Target& target, CompileMode mode) {
+ProgramEstimate estimate_program(const Program& program, const Target& target, CompileMode mode,
+                                 double balance_factor) {
+  if (!(balance_factor >= 0.0)) {
+    throw Error(StatusCode::kInvalidArgument,
+                fmt::format("balance factor {} is not a share >= 0 (0.25 allows 25 % more DDR traffic)", balance_factor));
+  }
   const compiler::ProgramData& d = program.data();
   const TargetCostModel& c = target.profile().cost;
   ProgramEstimate e;
   e.target = target.name();
   e.mode = mode;
+  e.balance_factor = balance_factor;
   e.cores = c.cores;
   e.sram_bytes = c.sram_bytes;
   e.clock_hz = c.clock_hz;
@@ -181,11 +187,12 @@ ProgramEstimate estimate_program(const Program& program, const Target& target, C
       int64_t least_ddr = options.front().ddr;
       for (const Option& o : options) least_ddr = std::min(least_ddr, o.ddr);
       // latency: fewest cycles; bandwidth: least DDR traffic; balance: fewest cycles among
-      // the plans within 25 % of the least traffic.
+      // the plans within the balance factor of the least traffic.
       auto better = [&](const Option& a, const Option& b) {
         if (mode == CompileMode::kBandwidth) return a.ddr != b.ddr ? a.ddr < b.ddr : a.cycles < b.cycles;
         if (mode == CompileMode::kBalance) {
-          const bool a_ok = a.ddr * 4 <= least_ddr * 5, b_ok = b.ddr * 4 <= least_ddr * 5;
+          const double allowed = static_cast<double>(least_ddr) * (1.0 + balance_factor);
+          const bool a_ok = static_cast<double>(a.ddr) <= allowed, b_ok = static_cast<double>(b.ddr) <= allowed;
           if (a_ok != b_ok) return a_ok;
         }
         return a.cycles != b.cycles ? a.cycles < b.cycles : a.ddr < b.ddr;
@@ -221,7 +228,8 @@ std::string ProgramEstimate::to_json() const {
                            {"tiles", l.tiles}, {"ddr_bytes", l.ddr_bytes}, {"compute_cycles", l.compute_cycles},
                            {"memory_cycles", l.memory_cycles}, {"cycles", l.cycles}});
   }
-  nlohmann::json j = {{"target", target}, {"mode", compile_mode_name(mode)}, {"cores", cores},
+  nlohmann::json j = {{"target", target}, {"mode", compile_mode_name(mode)}, {"balance_factor", balance_factor},
+                      {"cores", cores},
                       {"sram_bytes", sram_bytes}, {"clock_hz", clock_hz}, {"macs", macs},
                       {"weight_bytes", weight_bytes}, {"activation_bytes", activation_bytes},
                       {"ddr_bytes", ddr_bytes}, {"cycles", cycles}, {"latency_ms", latency_seconds * 1e3},

@@ -201,6 +201,12 @@ void Graph::set_outputs(std::vector<Value*> outputs) {
   for (Value* v : outputs) add_output(v);
 }
 
+void Graph::set_inputs(std::vector<Value*> inputs) {
+  for (Value* v : inputs_) v->is_graph_input_ = false;
+  inputs_.clear();
+  for (Value* v : inputs) add_input(v);
+}
+
 std::vector<Node*> Graph::nodes() const {
   std::vector<Node*> out;
   out.reserve(nodes_.size());

@@ -1,6 +1,8 @@
 // Graph -> ONNX ModelProto. Round trip: load_onnx(save_onnx(g)) computes what g does.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <cstdio>
 #include <fstream>
 
@@ -29,6 +31,8 @@ void type_to_proto(const TensorType& type, onnx::ValueInfoProto& info) {
   }
 }
 
+void graph_to_proto(const Graph& graph, onnx::GraphProto& gp, size_t declared_inputs);
+
 void attribute_to_proto(const std::string& name, const Attribute& a, onnx::AttributeProto& p) {
   p.set_name(name);
   switch (a.type) {
@@ -52,9 +56,61 @@ void attribute_to_proto(const std::string& name, const Attribute& a, onnx::Attri
       for (const auto& s : a.strings) p.add_strings(s);
       break;
     case AttrType::kGraph:
-      throw Error(StatusCode::kUnsupported,
-                  fmt::format("attribute '{}' is a subgraph: ONNX export writes graphs without If / "
-                              "Loop (fold an If with a constant condition first: lq::optimize)", name));
+      if (!a.graph) throw Error(StatusCode::kInternal, fmt::format("attribute '{}' has no graph", name));
+      p.set_type(onnx::AttributeProto::GRAPH);
+      // Its captures go back to being names the subgraph reads from the enclosing scope.
+      graph_to_proto(*a.graph, *p.mutable_g(), a.graph_declared_inputs);
+      break;
+  }
+}
+
+// How many of a node's inputs are its own: If and Loop carry their subgraphs' captures
+// after them (the importer appends them; ONNX does not list them).
+size_t own_inputs(const Node& n) {
+  bool has_graph = false;
+  for (const auto& [name, a] : n.attributes()) has_graph = has_graph || a.type == AttrType::kGraph;
+  if (!has_graph || !n.domain().empty()) return n.inputs().size();
+  if (n.op_type() == "If") return std::min<size_t>(1, n.inputs().size());
+  if (n.op_type() == "Loop") {
+    const Attribute* body = n.find_attr("body");
+    return std::min(body ? body->graph_declared_inputs : n.inputs().size(), n.inputs().size());
+  }
+  throw Error(StatusCode::kUnsupported,
+              fmt::format("{}: ONNX export writes subgraphs of If and Loop only", n.describe()));
+}
+
+void graph_to_proto(const Graph& graph, onnx::GraphProto& gp, size_t declared_inputs) {
+  gp.set_name(graph.name().empty() ? "libquant" : graph.name());
+  for (const Value* v : graph.initializers()) {
+    *gp.add_initializer() = onnx_io::tensor_to_proto(*v->initializer(), v->name());
+  }
+  for (size_t i = 0; i < graph.inputs().size() && i < declared_inputs; ++i) {
+    const Value* v = graph.inputs()[i];
+    auto* info = gp.add_input();
+    info->set_name(v->name());
+    type_to_proto(v->type(), *info);
+  }
+  for (const Value* v : graph.outputs()) {
+    auto* info = gp.add_output();
+    info->set_name(v->name());
+    type_to_proto(v->type(), *info);
+  }
+  for (const Node* n : graph.nodes()) {
+    auto* np = gp.add_node();
+    np->set_name(n->name());
+    np->set_op_type(n->op_type());
+    if (!n->domain().empty()) np->set_domain(n->domain());
+    const size_t own = own_inputs(*n);
+    for (size_t i = 0; i < own; ++i) np->add_input(n->input(i) ? n->input(i)->name() : std::string());
+    for (const Value* out : n->outputs()) {
+      np->add_output(out->name());
+      if (!out->is_graph_output() && out->type().dtype != DType::kUndefined) {
+        auto* info = gp.add_value_info();
+        info->set_name(out->name());
+        type_to_proto(out->type(), *info);
+      }
+    }
+    for (const auto& [name, attr] : n->attributes()) attribute_to_proto(name, attr, *np->add_attribute());
   }
 }
 
@@ -67,37 +123,7 @@ onnx::ModelProto to_proto(const Graph& graph) {
     op->set_domain(domain);
     op->set_version(version);
   }
-  auto* gp = model.mutable_graph();
-  gp->set_name(graph.name().empty() ? "libquant" : graph.name());
-  for (const Value* v : graph.initializers()) {
-    *gp->add_initializer() = onnx_io::tensor_to_proto(*v->initializer(), v->name());
-  }
-  for (const Value* v : graph.inputs()) {
-    auto* info = gp->add_input();
-    info->set_name(v->name());
-    type_to_proto(v->type(), *info);
-  }
-  for (const Value* v : graph.outputs()) {
-    auto* info = gp->add_output();
-    info->set_name(v->name());
-    type_to_proto(v->type(), *info);
-  }
-  for (const Node* n : graph.nodes()) {
-    auto* np = gp->add_node();
-    np->set_name(n->name());
-    np->set_op_type(n->op_type());
-    if (!n->domain().empty()) np->set_domain(n->domain());
-    for (const Value* in : n->inputs()) np->add_input(in ? in->name() : std::string());
-    for (const Value* out : n->outputs()) {
-      np->add_output(out->name());
-      if (!out->is_graph_output() && out->type().dtype != DType::kUndefined) {
-        auto* info = gp->add_value_info();
-        info->set_name(out->name());
-        type_to_proto(out->type(), *info);
-      }
-    }
-    for (const auto& [name, attr] : n->attributes()) attribute_to_proto(name, attr, *np->add_attribute());
-  }
+  graph_to_proto(graph, *model.mutable_graph(), graph.inputs().size());
   return model;
 }
 

@@ -130,6 +130,7 @@ void merge_unnamed(const std::string& name, const PipelineInput& from, PipelineI
     to.images = from.images;
     to.preprocess = from.preprocess;
   }
+  if (from.format) to.format = from.format;
 }
 
 // The inputs by their model names: "" is the model's only input.
@@ -240,6 +241,7 @@ std::string report(const PipelineOptions& o, const PipelineResult& r) {
   j["artifacts"] = r.artifacts;
   j["quantized_tensors"] = r.quantized.params.size();
   j["log"] = r.quantized.log;
+  j["removed_nodes"] = nlohmann::json::parse(removed_nodes_json(r.removed_nodes));
   return j.dump(2);
 }
 
@@ -263,16 +265,46 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
     result.float_graph = load_onnx(o.model);
     if (!o.outputs.empty()) cut_outputs(result.float_graph, o.outputs);
     if (!o.remove_output_nodes.empty()) remove_output_nodes(result.float_graph, o.remove_output_nodes);
+    if (!o.remove_nodes.op_types.empty() || !o.remove_nodes.node_names.empty()) {
+      result.removed_nodes = remove_boundary_nodes(result.float_graph, o.remove_nodes);
+    }
+    if (!o.extra_outputs.empty()) add_outputs(result.float_graph, o.extra_outputs);
   });
   Graph& graph = result.float_graph;
   const std::map<std::string, PipelineInput> inputs = named_inputs(o, graph);
+  std::vector<std::string> pixel_values;  // raw pixels of folded input formats: [0, 255]
   stage.run("optimize", [&] {
     std::map<std::string, Shape> shapes;
     for (const auto& [name, in] : inputs) {
       if (in.shape) shapes[name] = *in.shape;
     }
+    if (o.batch) {
+      for (const Value* v : graph.inputs()) {
+        Shape shape;
+        if (shapes.count(v->name())) {
+          shape = shapes[v->name()];
+        } else {
+          const TensorType& type = v->type();
+          for (size_t d = 0; d < type.dims.size(); ++d) {
+            if (d > 0 && !type.dims[d].known()) {
+              throw Error(StatusCode::kInvalidArgument,
+                          fmt::format("pipeline config /model/batch: input \"{}\" has dynamic shape {}; give its "
+                                      "shape too (lquant: --input-shape {}=...)", v->name(), type.str(), v->name()));
+            }
+            shape.push_back(type.dims[d].value);
+          }
+        }
+        if (shape.empty()) continue;  // a scalar has no batch
+        shape[0] = *o.batch;
+        shapes[v->name()] = shape;
+      }
+    }
     if (!shapes.empty()) propagate_shapes(graph, shapes, o.calibration.threads);
     optimize(graph);
+    for (const auto& [name, in] : inputs) {
+      if (!in.format) continue;
+      for (const std::string& v : fuse_input_format(graph, name, *in.format)) pixel_values.push_back(v);
+    }
   });
 
   CalibrationOptions calib_options = o.calibration;
@@ -288,6 +320,11 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
       for (const auto& [name, in] : inputs) {
         if (in.calibration.empty()) continue;
         sources[name] = CalibrationSource{in.calibration, in.images, in.preprocess};
+        if (in.format) {
+          sources[name].preprocess.format = in.format->runtime;
+          sources[name].preprocess.range = in.format->range;
+          sources[name].preprocess.layout = in.format->runtime_layout;
+        }
       }
       if (sources.empty() && o.quantization.resolve_model().range.method == RangeMethod::kSkip) {
         calibrate_on_random_inputs(graph, calibrator);
@@ -309,12 +346,34 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
   if (o.calibrate_only) return result;
 
   stage.run("quantize", [&] {
-    result.quantized = quantize_model(Quantizer(o.quantization, o.target), graph, table, kept_samples, o.progress);
+    QuantConfig quantization = o.quantization;
+    // Pixels are codes of their own values (scale 1): int16 and uint8 with zero point 0, int8
+    // with -128. Where the zero point must be 0 (power-of-two scales, symmetric int8), scale 2:
+    // [0, 254] exactly for even values, 255 saturating to 254.
+    const ResolvedSpec model_spec = quantization.resolve_model();
+    DType pixel_dtype = model_spec.activation_dtype;
+    if (pixel_dtype == DType::kInt16 && !o.target.int16_activations()) pixel_dtype = DType::kInt8;
+    const bool zero_point_0 = model_spec.scale_kind == ScaleKind::kPowerOfTwo || o.target.power_of_two_scales() ||
+                              model_spec.symmetric_activations;
+    TensorOverride pixels{1.0f, 0, {}, {}};
+    if (pixel_dtype == DType::kInt8) pixels = zero_point_0 ? TensorOverride{2.0f, 0, {}, {}} : TensorOverride{1.0f, -128, {}, {}};
+    for (const std::string& v : pixel_values) quantization.tensors.emplace(v, pixels);
+    // The conversion's Conv 1x1 (colour matrix x scale): int16 weights, so that only its int8
+    // output rounds, as the unfused program's input does (int8 on targets without int16).
+    for (const Node* node : graph.nodes()) {
+      if (node->op_type() != "Conv" || !node->input(0)) continue;
+      if (std::find(pixel_values.begin(), pixel_values.end(), node->input(0)->name()) == pixel_values.end()) continue;
+      QuantSpec& spec = quantization.nodes[node->name()];
+      if (!spec.weight_dtype) spec.weight_dtype = DType::kInt16;
+    }
+    result.quantized = quantize_model(Quantizer(quantization, o.target), graph, table, kept_samples, o.progress);
   });
   stage.run("compile", [&] {
     check_cpu_ops(o.target, graph);
     CompileOptions compile;
     compile.target = o.target;
+    compile.mode = o.compile_mode;
+    compile.balance_factor = o.balance_factor;
     if (o.progress) compile.progress = [&](int64_t done, int64_t total) { o.progress("compile", done, total); };
     for (const Value* in : graph.inputs()) {
       if (!in->type().is_static() && !kept_samples.empty() && kept_samples.front().count(in->name())) {

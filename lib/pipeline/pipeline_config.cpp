@@ -21,16 +21,19 @@ constexpr const char* kWhat = "pipeline config";
 
 const std::vector<std::string> kGroups = {"model", "input", "calibration", "quantization", "compiler",
                                           "output", "analyze"};
-const std::vector<std::string> kModelKeys = {"path", "outputs", "remove_output_nodes"};
+const std::vector<std::string> kModelKeys = {"path", "outputs", "remove_output_nodes", "remove_node_types",
+                                             "remove_node_names", "extra_outputs", "batch"};
 const std::vector<std::string> kInputKeys = {"shape", "calibration", "images", "size", "resize",
-                                             "color", "layout", "mean", "scale", "pad_value"};
+                                             "color", "layout", "mean", "scale", "pad_value",
+                                             "format", "format_layout", "yuv_range", "train_format",
+                                             "train_layout"};
 const std::vector<std::string> kCalibrationKeys = {"method",  "percentile",     "search_range", "outlier_factor",
                                                    "threads", "histogram_bins", "keep_samples", "stats",
                                                    "stats_out", "shard"};
 const std::vector<std::string> kQuantizationKeys = {
     "activation", "weight", "symmetric_activations", "symmetric_weights", "per_channel", "scale",
     "input", "output", "post_sigmoid", "int16_budget", "config", "op_types", "nodes", "tensors"};
-const std::vector<std::string> kCompilerKeys = {"target", "cpu_ops", "threads"};
+const std::vector<std::string> kCompilerKeys = {"target", "cpu_ops", "threads", "mode", "cores", "balance_factor"};
 const std::vector<std::string> kOutputKeys = {"dir", "artifacts"};
 const std::vector<std::string> kAnalyzeKeys = {"enabled", "dir", "sensitivity", "sensitivity_samples",
                                                "integer_checks", "dump", "histogram_bins"};
@@ -129,6 +132,30 @@ PipelineInput parse_input(const json& object, const std::string& path, const std
     if (key == "scale") in.preprocess.scale = three_at(v, at);
     if (key == "pad_value") in.preprocess.pad_value = static_cast<float>(number_at(v, at));
   }
+  // A runtime input format folds the train format (color or train_format), mean and scale
+  // into the program.
+  if (object.contains("format")) {
+    InputFormat f;
+    f.runtime = parse_pixel_format(choice_at(object["format"], path + "/format",
+                                             {"featuremap", "rgb", "bgr", "gray", "yuv444", "nv12"}));
+    const ColorOrder color = in.preprocess.color;
+    f.train = color == ColorOrder::kBGR ? PixelFormat::kBGR : color == ColorOrder::kGray ? PixelFormat::kGray : PixelFormat::kRGB;
+    if (object.contains("train_format")) {
+      f.train = parse_pixel_format(choice_at(object["train_format"], path + "/train_format", {"rgb", "bgr", "gray", "yuv444"}));
+    }
+    auto layout_of = [&](const char* key) {
+      return choice_at(object[key], path + "/" + key, {"nchw", "nhwc"}) == "nchw" ? Layout::kNCHW : Layout::kNHWC;
+    };
+    if (object.contains("format_layout")) f.runtime_layout = layout_of("format_layout");
+    if (object.contains("train_layout")) f.train_layout = layout_of("train_layout");
+    if (object.contains("yuv_range")) {
+      f.range = choice_at(object["yuv_range"], path + "/yuv_range", {"full", "bt601_video"}) == "full" ? YuvRange::kFull : YuvRange::kVideo;
+    }
+    const size_t channels = f.train == PixelFormat::kGray ? 1 : 3;
+    f.mean.assign(in.preprocess.mean.begin(), in.preprocess.mean.begin() + channels);
+    f.scale.assign(in.preprocess.scale.begin(), in.preprocess.scale.begin() + channels);
+    if (f.runtime != PixelFormat::kFeatureMap) in.format = f;
+  }
   return in;
 }
 
@@ -186,6 +213,14 @@ PipelineOptions parse(const json& root, const std::string& base_dir) {
   if (!model.contains("path")) fail("/model", "'path' (the float ONNX model) is required");
   o.model = resolve_path(string_at(model["path"], "/model/path"), base_dir);
   if (model.contains("outputs")) o.outputs = strings_at(model["outputs"], "/model/outputs");
+  if (model.contains("remove_node_types")) {
+    o.remove_nodes.op_types = strings_at(model["remove_node_types"], "/model/remove_node_types");
+  }
+  if (model.contains("remove_node_names")) {
+    o.remove_nodes.node_names = strings_at(model["remove_node_names"], "/model/remove_node_names");
+  }
+  if (model.contains("extra_outputs")) o.extra_outputs = strings_at(model["extra_outputs"], "/model/extra_outputs");
+  if (model.contains("batch")) o.batch = positive_at(model["batch"], "/model/batch");
   if (model.contains("remove_output_nodes")) {
     o.remove_output_nodes = strings_at(model["remove_output_nodes"], "/model/remove_output_nodes");
   }
@@ -229,6 +264,20 @@ PipelineOptions parse(const json& root, const std::string& base_dir) {
     for (const std::string& op : strings_at(compiler["cpu_ops"], "/compiler/cpu_ops")) o.target.keep_on_cpu(op);
   }
   if (compiler.contains("threads")) o.threads = static_cast<int>(positive_at(compiler["threads"], "/compiler/threads"));
+  if (compiler.contains("mode")) {
+    o.compile_mode = parse_compile_mode(choice_at(compiler["mode"], "/compiler/mode", {"latency", "bandwidth", "balance"}));
+  }
+  if (compiler.contains("balance_factor")) {
+    o.balance_factor = number_at(compiler["balance_factor"], "/compiler/balance_factor");
+    if (!(o.balance_factor >= 0.0)) fail("/compiler/balance_factor", "should be a share >= 0, e.g. 0.25");
+  }
+  if (compiler.contains("cores")) {
+    TargetProfile profile = o.target.profile();
+    profile.cost.cores = static_cast<int>(positive_at(compiler["cores"], "/compiler/cores"));
+    const std::set<std::string> cpu_ops = o.target.cpu_ops();
+    o.target = Target(profile);
+    for (const std::string& op : cpu_ops) o.target.keep_on_cpu(op);
+  }
 
   const json& output = root["output"];
   json_check::keys(output, kWhat, "/output", kOutputKeys);
@@ -363,6 +412,10 @@ PipelineOptions PipelineOptions::from_yaml(const std::string& text, const std::s
 std::string PipelineOptions::to_json() const {
   json root;
   root["model"] = {{"path", model}, {"outputs", outputs}, {"remove_output_nodes", remove_output_nodes}};
+  root["model"]["remove_node_types"] = remove_nodes.op_types;
+  root["model"]["remove_node_names"] = remove_nodes.node_names;
+  root["model"]["extra_outputs"] = extra_outputs;
+  if (batch) root["model"]["batch"] = *batch;
   root["input"] = json::object();
   const char* resize_names[] = {"none", "stretch", "fit-height-pad"};
   const char* color_names[] = {"rgb", "bgr", "gray"};
@@ -378,6 +431,13 @@ std::string PipelineOptions::to_json() const {
     j["mean"] = in.preprocess.mean;
     j["scale"] = in.preprocess.scale;
     j["pad_value"] = in.preprocess.pad_value;
+    if (in.format) {
+      j["format"] = pixel_format_name(in.format->runtime);
+      j["format_layout"] = in.format->runtime_layout == Layout::kNCHW ? "nchw" : "nhwc";
+      j["yuv_range"] = in.format->range == YuvRange::kFull ? "full" : "bt601_video";
+      j["train_format"] = pixel_format_name(in.format->train);
+      if (in.format->train_layout) j["train_layout"] = *in.format->train_layout == Layout::kNCHW ? "nchw" : "nhwc";
+    }
     root["input"][name] = j;
   }
   const ResolvedSpec spec = quantization.resolve_model();
@@ -406,6 +466,9 @@ std::string PipelineOptions::to_json() const {
   if (quantization.input_dtype) root["quantization"]["input"] = dtype_name(*quantization.input_dtype);
   if (quantization.output_dtype) root["quantization"]["output"] = dtype_name(*quantization.output_dtype);
   root["compiler"] = {{"target", target.name()}, {"cpu_ops", target.cpu_ops()}, {"threads", threads}};
+  root["compiler"]["mode"] = compile_mode_name(compile_mode);
+  root["compiler"]["balance_factor"] = balance_factor;
+  root["compiler"]["cores"] = target.profile().cost.cores;
   root["output"] = {{"dir", output_dir}, {"artifacts", artifacts}};
   root["analyze"] = {{"enabled", analyze},
                      {"dir", analysis_dir},

@@ -123,13 +123,18 @@ struct FixedSimulator::Impl {
       }
       if (info.quantized && value.dtype() == DType::kFloat32) {
         arena.store(id, quantize_tensor(value, info.quant), [] { return "quantizing the input"; });
+      } else if (info.quantized && value.dtype() == DType::kUInt8 && info.dtype != DType::kUInt8) {
+        // Raw pixels (an input format folded in: fuse_input_format): quantized as their values.
+        Tensor as_float(DType::kFloat32, value.shape());
+        std::copy(value.data<uint8_t>(), value.data<uint8_t>() + value.numel(), as_float.data<float>());
+        arena.store(id, quantize_tensor(as_float, info.quant), [] { return "quantizing the input"; });
       } else if (value.dtype() == info.dtype) {
         arena.store(id, value, [] { return "input"; });
       } else {
         throw Error(StatusCode::kInvalidArgument,
                     fmt::format("input \"{}\" has dtype {}, expected {}{}", info.name,
                                 dtype_name(value.dtype()), dtype_name(info.dtype),
-                                info.quantized ? " or float32" : ""));
+                                info.quantized ? " or float32 (or uint8 pixels)" : ""));
       }
     }
   }

@@ -272,7 +272,63 @@ static void test_program_files(void) {
   lq_program_release(program);
 }
 
+/* lquant check and estimate from C: the test model's placement (the Shape node on the CPU)
+ * and its MACs (Conv 1x1, 3 -> 2 channels, 4x4 pixels: 2 * 3 * 16 = 96). */
+static void test_check_and_estimate(void) {
+  lq_graph* graph = load_test_graph();
+  const char* names[] = {"x"};
+  const int64_t* shapes[] = {kShapeX};
+  const size_t ranks[] = {4};
+  lq_target_query query;
+  lq_buffer* json = NULL;
+  int64_t npu = -1, cpu = -1, unsupported = -1, macs = 0;
+  double latency = 0.0, latency_two_cores = 0.0;
+
+  CHECK_OK(lq_graph_propagate_shapes(graph, names, shapes, ranks, 1));
+  CHECK_OK(lq_check_deployment(graph, NULL, &json, &npu, &cpu, &unsupported));
+  CHECK(cpu == 1 && unsupported == 0 && npu >= 2);
+  CHECK(buffer_contains(json, "\"Shape\""));
+  CHECK(buffer_contains(json, "no integer kernel for Shape"));
+  lq_buffer_release(json);
+  json = NULL;
+
+  lq_target_query_init(&query);
+  query.target = "small-npu";
+  query.mode = "latency";
+  CHECK_OK(lq_estimate(graph, &query, &json, &macs, &latency));
+  CHECK(macs == 96);
+  CHECK(latency > 0.0);
+  CHECK(buffer_contains(json, "\"mode\": \"latency\""));
+  CHECK(buffer_contains(json, "\"target\": \"small-npu\""));
+  lq_buffer_release(json);
+  json = NULL;
+  query.cores = 2;
+  CHECK_OK(lq_estimate(graph, &query, NULL, &macs, &latency_two_cores));
+  CHECK(macs == 96 && latency_two_cores > 0.0 && latency_two_cores <= latency);
+
+  query.balance_factor = -1.0;
+  CHECK_ERROR(lq_estimate(graph, &query, NULL, NULL, NULL), LQ_INVALID_ARGUMENT, "balance_factor is -1");
+  query.balance_factor = 0.5;
+  query.mode = "balance";
+  CHECK_OK(lq_estimate(graph, &query, &json, NULL, NULL));
+  CHECK(buffer_contains(json, "\"balance_factor\": 0.5"));
+  lq_buffer_release(json);
+  json = NULL;
+  query.target = "npu9";
+  CHECK_ERROR(lq_check_deployment(graph, &query, NULL, NULL, NULL, NULL), LQ_INVALID_ARGUMENT,
+              "unknown target \"npu9\": expected one of generic, int8, pow2-npu, small-npu");
+  query.target = NULL;
+  query.mode = "fast";
+  CHECK_ERROR(lq_estimate(graph, &query, NULL, NULL, NULL), LQ_INVALID_ARGUMENT, "latency");
+  query.mode = NULL;
+  query.activation_bits = 7;
+  CHECK_ERROR(lq_estimate(graph, &query, NULL, NULL, NULL), LQ_INVALID_ARGUMENT, "activation_bits is 7");
+  CHECK_ERROR(lq_check_deployment(NULL, NULL, NULL, NULL, NULL, NULL), LQ_INVALID_ARGUMENT, "graph is NULL");
+  lq_graph_release(graph);
+}
+
 void test_compiler(void) {
+  test_check_and_estimate();
   test_compile();
   test_program_files();
 }

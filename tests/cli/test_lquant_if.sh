@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Control flow: a model with an If (branches reading outer values) imports, the If with a
 # constant condition folds to the branch it takes, and lquant run gives that branch's
-# result; an If whose condition is a model input stays an If and fails with a clear message.
+# result; an If whose condition is a model input stays an If, runs in float, and is a CPU node.
 # Usage: test_lquant_if.sh LQUANT. Exits 77 without python3-onnx.
 set -uo pipefail
 lquant=$1
@@ -52,10 +52,18 @@ for flag in 0 1; do
     echo "FAIL if$flag: output is not the $want branch's"; failures=$((failures + 1))
   fi
 done
-out=$("$lquant" run "$work/if_input.onnx" --input x="$work/x.npy" --input cond="$work/cond.npy" --output-dir "$work/outc" 2>&1)
-if [ $? -ne 0 ] && grep -q 'If' <<<"$out"; then
-  echo "ok   an If with a run-time condition is refused naming If: $(head -1 <<<"$out")"
+# An If whose condition is a model input runs the branch the value picks (in float), and
+# check lists it as a CPU node (exit 3), not as unsupported.
+if out=$("$lquant" run "$work/if_input.onnx" --input x="$work/x.npy" --input cond="$work/cond.npy" --output-dir "$work/outc" 2>&1) &&
+   /usr/bin/python3 -c "import numpy as np, sys; sys.exit(0 if np.array_equal(np.load('$work/outc/y.npy'), np.load('$work/then.npy')) else 1)"; then
+  echo "ok   an If with a run-time condition true runs its then branch"
 else
   echo "FAIL run-time If: $out"; failures=$((failures + 1))
+fi
+out=$("$lquant" check "$work/if_input.onnx" 2>&1); code=$?
+if [ $code -eq 3 ] && grep -q '^CPU .*If' <<<"$out"; then
+  echo "ok   check places the run-time If on the CPU (exit 3)"
+else
+  echo "FAIL check of the run-time If: exit $code"; echo "$out" | sed 's/^/    /'; failures=$((failures + 1))
 fi
 exit $((failures > 0))

@@ -49,6 +49,8 @@ J
   check "estimate prints totals" 0 "FPS" -- "$lquant" estimate "$cls" --target pow2-npu "${shape[@]}"
   check "estimate --mode and --cores" 0 '"cores": 4' -- "$lquant" estimate "$cls" --target small-npu --cores 4 --mode latency "${shape[@]}" --json
   check "estimate rejects an unknown mode" 2 "latency, bandwidth or balance" -- "$lquant" estimate "$cls" --mode fast
+  check "estimate --balance-factor" 0 '"balance_factor": 0.5' -- "$lquant" estimate "$cls" --balance-factor 0.5 "${shape[@]}" --json
+  check "estimate rejects a negative balance factor" 2 "share >= 0" -- "$lquant" estimate "$cls" --balance-factor -1
   /usr/bin/python3 "$here/../target/count_macs.py" "$lquant" "$cls" x=1x3x48x192 int8
   rc=$?
   if [ $rc -eq 0 ]; then echo "ok   estimate's MACs and bytes equal an independent count"

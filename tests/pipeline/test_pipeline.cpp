@@ -345,3 +345,59 @@ TEST_CASE("pipeline config: the analyze group in YAML and JSON, its keys checked
   REQUIRE(fs::exists(dir / "rep" / "dumps" / "float" / "y.npy"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("Pipeline config: boundary surgery, extra outputs, batch, compile mode and cores", "[pipeline]") {
+  const fs::path dir = temp_dir("lq_pipeline_surgery_test");
+  write_model(dir);
+  const PipelineOptions o = PipelineOptions::from_yaml(R"(
+model: {path: model.onnx, remove_node_types: [Softmax], extra_outputs: [c], batch: 2}
+input:
+  x: {calibration: calib}
+calibration: {method: max}
+compiler: {mode: bandwidth, cores: 3, balance_factor: 0.5}
+output: {dir: out, artifacts: [program_summary, report]}
+)", dir.string());
+  REQUIRE(o.compile_mode == CompileMode::kBandwidth);
+  REQUIRE(o.target.profile().cost.cores == 3);
+  REQUIRE(o.balance_factor == 0.5);
+  // The options survive their own JSON.
+  REQUIRE(PipelineOptions::from_json(o.to_json(), dir.string()).to_json() == o.to_json());
+  // The calibration samples are batch 1; the batch override makes the model take 2.
+  PipelineOptions batch1 = o;
+  batch1.batch = 1;
+  const PipelineResult r = Pipeline(batch1).run();
+  REQUIRE(r.removed_nodes.size() == 1);
+  REQUIRE(r.removed_nodes[0].name == "softmax");
+  REQUIRE(r.float_graph.outputs().size() == 2);
+  REQUIRE(r.float_graph.outputs()[0]->name() == "r");
+  REQUIRE(r.float_graph.outputs()[1]->name() == "c");
+  REQUIRE_THAT(r.report_json, Catch::Contains("\"removed_nodes\"") && Catch::Contains("\"softmax\""));
+  std::ifstream summary(dir / "out" / "program.json");
+  const std::string text((std::istreambuf_iterator<char>(summary)), std::istreambuf_iterator<char>());
+  REQUIRE_THAT(text, Catch::Contains("\"mode\": \"bandwidth\"") && Catch::Contains("\"cores\": 3"));
+  // Batch 2: the float graph takes [2,2,4,4], and batch-1 calibration samples no longer fit.
+  REQUIRE_THROWS_WITH(Pipeline(o).run(), Catch::Contains("[1,2,4,4]") && Catch::Contains("[2,2,4,4]"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("Pipeline config: an input format folds nv12 and its mean and scale", "[pipeline]") {
+  const PipelineOptions o = PipelineOptions::from_yaml(R"(
+model: {path: model.onnx}
+input:
+  x: {shape: [1, 3, 4, 4], format: nv12, yuv_range: bt601_video, color: bgr, mean: [1, 2, 3], scale: 0.5}
+output: {dir: out}
+)", "/base");
+  const InputFormat& f = *o.inputs.at("x").format;
+  REQUIRE(f.runtime == PixelFormat::kNV12);
+  REQUIRE(f.range == YuvRange::kVideo);
+  REQUIRE(f.train == PixelFormat::kBGR);
+  REQUIRE(f.mean == std::vector<float>{1, 2, 3});
+  REQUIRE(f.scale == std::vector<float>{0.5f, 0.5f, 0.5f});
+  REQUIRE(PipelineOptions::from_json(o.to_json(), "/base").to_json() == o.to_json());
+  REQUIRE_THROWS_WITH(PipelineOptions::from_yaml("model: {path: m.onnx}\noutput: {dir: o}\ninput: {x: {format: nv21}}"),
+                      Catch::Contains("/input/x/format") && Catch::Contains("nv12"));
+  REQUIRE_THROWS_WITH(PipelineOptions::from_yaml("model: {path: m.onnx}\noutput: {dir: o}\ncompiler: {mode: fast}"),
+                      Catch::Contains("/compiler/mode") && Catch::Contains("latency"));
+  REQUIRE_THROWS_WITH(PipelineOptions::from_yaml("model: {path: m.onnx}\noutput: {dir: o}\ncompiler: {balance_factor: -1}"),
+                      Catch::Contains("/compiler/balance_factor"));
+}

@@ -245,6 +245,17 @@ TEST_CASE("Estimate: MACs and bytes of a Conv, SRAM tiling, and the compile mode
   REQUIRE(balance.cycles <= e.cycles);
   REQUIRE(balance.ddr_bytes * 4 <= e.ddr_bytes * 5);
   REQUIRE(fast.fps == Approx(1.0 / fast.latency_seconds));
+  // The balance factor moves balance between the two: 0 is bandwidth's plan, a factor above
+  // the latency plan's extra traffic is latency's.
+  const ProgramEstimate none = estimate_program(program, options.target, CompileMode::kBalance, 0.0);
+  REQUIRE(none.ddr_bytes == e.ddr_bytes);
+  REQUIRE(none.cycles == e.cycles);
+  const double extra = static_cast<double>(fast.ddr_bytes) / static_cast<double>(e.ddr_bytes) - 1.0;
+  const ProgramEstimate loose = estimate_program(program, options.target, CompileMode::kBalance, extra + 0.01);
+  REQUIRE(loose.cycles == fast.cycles);
+  REQUIRE(loose.balance_factor == Approx(extra + 0.01));
+  REQUIRE_THROWS_WITH(estimate_program(program, options.target, CompileMode::kBalance, -0.5),
+                      Catch::Contains("balance factor -0.5"));
   // int16 activations double the activation bytes.
   QuantConfig int16;
   int16.model.activation_dtype = DType::kInt16;

@@ -27,6 +27,14 @@ struct QuantizeArgs {
   std::string target = "generic";
   bool images = false;
   ImagePreprocess preprocess;
+  // --input-format NAME=FMT[:nhwc][:video]: the runtime format folded into the program.
+  std::vector<std::pair<std::string, std::string>> input_formats;
+  BoundaryRemoval remove_nodes;            // --remove-node-type T, --remove-node NAME
+  std::vector<std::string> extra_outputs;  // --extra-output VALUE
+  std::optional<int64_t> batch;            // --batch N
+  std::optional<std::string> compile_mode; // --mode latency|bandwidth|balance
+  int cores = 0;                           // --cores N (0: the target's)
+  std::optional<double> balance_factor;    // --balance-factor F
   std::string shard;                // calibrate: "I/N"
   std::string stats_out;            // calibrate (required), quantize (optional)
   std::vector<std::string> stats;   // quantize: statistics files instead of --calib

@@ -25,10 +25,17 @@ the output directory, with a log of the run (build.log).
 --print-config prints every option, defaults included, and exits.
 
 config groups (paths are relative to the config file):
-  model:         path (required), outputs [cut at these values], remove_output_nodes [...]
+  model:         path (required), outputs [cut at these values], remove_output_nodes [...],
+                 remove_node_types [op types removed where they touch an input or output,
+                 repeatedly], remove_node_names [...], extra_outputs [values], batch (every
+                 input's first dimension); removed nodes are listed in report.json
   input:         NAME: shape [..], calibration (folder/file/LMDB set or list), images (true|false),
                  size [h, w], resize (stretch|fit-height-pad|none), color (rgb|bgr|gray),
-                 layout (nchw|nhwc), mean (n or [n,n,n]), scale (n or [n,n,n]), pad_value
+                 layout (nchw|nhwc), mean (n or [n,n,n]), scale (n or [n,n,n]), pad_value,
+                 format (rgb|bgr|gray|yuv444|nv12: the program takes raw pixels in this format
+                 and converts them to color/train_format with mean and scale inside;
+                 docs/input-formats.md), format_layout (nchw|nhwc), yuv_range
+                 (full|bt601_video), train_format (rgb|bgr|gray|yuv444), train_layout
   calibration:   method (max|percentile|kl|mse|mmse|auto|skip), percentile, search_range,
                  outlier_factor, threads, histogram_bins, keep_samples, shard ("I/N": this
                  process's block of the samples), stats_out (write the statistics there),
@@ -40,7 +47,8 @@ config groups (paths are relative to the config file):
                  config JSON file), op_types {...}, nodes {...}, tensors {...}
   compiler:      target (generic|int8|pow2-npu|small-npu, or a profile FILE.json),
                  cpu_ops [op types kept on CPU], threads (of the fixed-point Simulator that
-                 measures the program)
+                 measures the program), mode (latency|bandwidth|balance: the cost plan in
+                 program.json), cores (the target's core count for it)
   output:        dir (required), artifacts [float, qdq, params, quant_config, config,
                  program, program_summary, report] (written in the order listed)
   analyze:       true, or: enabled (default true), dir (default output dir/analysis),

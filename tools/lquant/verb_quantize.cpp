@@ -15,6 +15,16 @@ namespace lq::cli {
 
 namespace {
 
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> parts(1);
+  for (char c : text) {
+    if (c == sep) parts.emplace_back();
+    else parts.back() += c;
+  }
+  return parts;
+}
+
+
 namespace fs = std::filesystem;
 
 const char* kQuantizeHelp = R"(usage: lquant quantize MODEL.onnx --calib NAME=DIR ... --out DIR [options]
@@ -43,9 +53,30 @@ calibration data:
     --color ORDER        rgb (default) | bgr | gray
     --mean A[,B,C]       subtracted from pixels in [0, 255] (default 0)
     --scale A[,B,C]      multiplied after the mean (default 1)
+  --batch N              every input's first dimension becomes N (shapes propagate)
+  --input-format NAME=FMT[:nhwc][:video]
+                         fold the preprocessing into the program: it takes raw pixels in
+                         [0, 255] as FMT (rgb | bgr | gray | yuv444 | nv12 [N,H*3/2,W]; :nhwc
+                         the layout of rgb/bgr/gray/yuv444, :video BT.601 video range for
+                         yuv444/nv12), converted inside to what the model was trained on
+                         (--color, with --mean and --scale); pictures are read into FMT,
+                         .npy calibration files must hold FMT pixels
   --input-shape NAME=1x3x48x192
                          fixes a dynamic input's shape (every shape of the model becomes
                          static); with --method skip, the shape of the random inputs
+
+model boundary (hb_compile's remove_node_type / remove_node_name / output_nodes):
+  --remove-node-type T   remove nodes of op type T where they touch a model input or output,
+                         repeatedly (e.g. a final Softmax, a leading Cast or Transpose); the
+                         removed nodes are printed and listed in report.json for the
+                         application to run; repeat the flag or separate types with ';'
+  --remove-node NAME     remove this node, which must be at the boundary (repeatable)
+  --extra-output VALUE   also make VALUE a model output (repeatable)
+
+compiler:
+  --mode M               latency | bandwidth | balance (default): the cost plan in program.json
+  --balance-factor F     balance: the fewest cycles within F (default 0.25) of the least DDR traffic
+  --cores N              the target's core count for that plan
 
 quantization:
   --config FILE.json     layered quant config (model < op_types < nodes, per-tensor overrides)
@@ -129,6 +160,25 @@ QuantizeArgs parse_quantize(const std::vector<std::string>& args, QuantizeVerb v
       q.threads = parse_positive(arg, value());
     } else if (arg == "--target") {
       q.target = value();
+    } else if (arg == "--remove-node-type") {
+      for (const std::string& t : split(value(), ';')) {
+        if (!t.empty()) q.remove_nodes.op_types.push_back(t);
+      }
+    } else if (arg == "--remove-node") {
+      q.remove_nodes.node_names.push_back(value());
+    } else if (arg == "--extra-output") {
+      q.extra_outputs.push_back(value());
+    } else if (arg == "--batch") {
+      q.batch = parse_positive(arg, value());
+    } else if (arg == "--mode") {
+      q.compile_mode = value();
+    } else if (arg == "--cores") {
+      q.cores = parse_positive(arg, value());
+    } else if (arg == "--balance-factor") {
+      q.balance_factor = parse_number(arg, value());
+      if (!(*q.balance_factor >= 0.0)) throw UsageError("--balance-factor takes a share >= 0, e.g. 0.25");
+    } else if (arg == "--input-format") {
+      q.input_formats.push_back(split_assignment(value()));
     } else if (arg == "--analyze") {
       q.analyze = true;
     } else if (arg == "--sensitivity") {
@@ -238,6 +288,42 @@ PipelineOptions pipeline_options(const QuantizeArgs& q) {
     }
   }
   for (const auto& [name, shape] : q.input_shapes) o.inputs[name].shape = shape;
+  o.remove_nodes = q.remove_nodes;
+  o.extra_outputs = q.extra_outputs;
+  o.batch = q.batch;
+  if (q.compile_mode) {
+    try {
+      o.compile_mode = parse_compile_mode(*q.compile_mode);
+    } catch (const Error& e) {
+      throw UsageError(std::string("--mode: ") + e.what());
+    }
+  }
+  if (q.balance_factor) o.balance_factor = *q.balance_factor;
+  if (q.cores > 0) {
+    TargetProfile profile = o.target.profile();
+    profile.cost.cores = q.cores;
+    o.target = Target(profile);
+  }
+  for (const auto& [name, spec] : q.input_formats) {
+    InputFormat f;
+    const std::vector<std::string> parts = split(spec, ':');
+    try {
+      f.runtime = parse_pixel_format(parts.front());
+    } catch (const Error& e) {
+      throw UsageError(std::string("--input-format: ") + e.what());
+    }
+    for (size_t i = 1; i < parts.size(); ++i) {
+      if (parts[i] == "nhwc" || parts[i] == "nchw") f.runtime_layout = parts[i] == "nhwc" ? Layout::kNHWC : Layout::kNCHW;
+      else if (parts[i] == "video" || parts[i] == "full") f.range = parts[i] == "video" ? YuvRange::kVideo : YuvRange::kFull;
+      else throw UsageError("--input-format " + spec + ": '" + parts[i] + "' is not nhwc, nchw, video or full");
+    }
+    const ColorOrder color = q.preprocess.color;
+    f.train = color == ColorOrder::kBGR ? PixelFormat::kBGR : color == ColorOrder::kGray ? PixelFormat::kGray : PixelFormat::kRGB;
+    const size_t channels = f.train == PixelFormat::kGray ? 1 : 3;
+    f.mean.assign(q.preprocess.mean.begin(), q.preprocess.mean.begin() + channels);
+    f.scale.assign(q.preprocess.scale.begin(), q.preprocess.scale.begin() + channels);
+    if (f.runtime != PixelFormat::kFeatureMap) o.inputs[name].format = f;
+  }
   if (!q.shard.empty()) parse_shard(q.shard, o.calibration, "--shard");
   o.stats = q.stats;
   o.stats_out = q.stats_out;
@@ -277,6 +363,10 @@ void print_program(const Program& program) {
 }
 
 void print_summary(const PipelineResult& result) {
+  for (const RemovedNode& r : result.removed_nodes) {
+    fmt::print("removed {} node \"{}\" at the model's {} ({} -> {}): the application runs it\n", r.op_type,
+               r.name, r.at_input ? "input" : "output", fmt::join(r.inputs, ", "), fmt::join(r.outputs, ", "));
+  }
   fmt::print("calibrated on {} samples\n", result.calibration_samples);
   print_tensor_kinds(result.quantized);
   for (const std::string& line : result.quantized.log) fmt::print("note: {}\n", line);

@@ -37,13 +37,14 @@ exit codes:
 )";
 
 const char* kEstimateHelp = R"(usage: lquant estimate MODEL.onnx [--target NAME|FILE.json] [--input-shape NAME=1x3x640x640]
-                       [--mode latency|bandwidth|balance] [--cores N]
+                       [--mode latency|bandwidth|balance] [--balance-factor F] [--cores N]
                        [--activation int8|int16] [--weight int4|int8|int16] [--json]
 
 Estimates, without calibration, what the model costs on the target: per layer MACs, weight
 and activation bytes at the chosen bit widths, the SRAM tiling (feature-map cuts when a layer
 does not fit), DDR traffic and cycles; totals with latency and FPS. --mode and --cores change
-the plan (docs/target-profile.md). Every compile writes the same estimate into program.json.
+the plan (docs/target-profile.md); balance takes the fewest cycles within --balance-factor
+(default 0.25: 25 %) of the least DDR traffic. Every compile writes the same estimate into program.json.
 )";
 
 constexpr int kExitCpuNodes = 3;
@@ -99,6 +100,9 @@ TargetArgs parse_target_args(const std::vector<std::string>& args, const std::st
       } catch (const Error& e) {
         throw UsageError(e.what());
       }
+    } else if (estimate && arg == "--balance-factor") {
+      a.options.balance_factor = parse_number(arg, value());
+      if (!(a.options.balance_factor >= 0.0)) throw UsageError("--balance-factor takes a share >= 0, e.g. 0.25");
     } else if (estimate && arg == "--cores") {
       cores = parse_positive(arg, value());
     } else if (!arg.empty() && arg[0] == '-') {
@@ -210,7 +214,7 @@ int estimate_verb(const std::vector<std::string>& args) {
   }
   const TargetArgs a = parse_target_args(args, "estimate", true);
   const Program program = compile_nominal(load_model(a), a.options, a.config);
-  const ProgramEstimate e = estimate_program(program, a.options.target, a.options.mode);
+  const ProgramEstimate e = estimate_program(program, a.options.target, a.options.mode, a.options.balance_factor);
   if (a.json) {
     fmt::print("{}\n", e.to_json());
     return kExitOk;
@@ -222,9 +226,10 @@ int estimate_verb(const std::vector<std::string>& args) {
                l.node.substr(0, 28), l.kernel, l.activation_bits, l.weight_bits, l.macs, l.weight_bytes,
                l.input_bytes, l.output_bytes, l.cores, l.tiles, l.ddr_bytes, l.cycles);
   }
-  fmt::print("target {} ({} mode, {} core{}, {} KiB SRAM, {:.0f} MHz): {} MACs, weights {} B, activations {} B, "
+  fmt::print("target {} ({} mode{}, {} core{}, {} KiB SRAM, {:.0f} MHz): {} MACs, weights {} B, activations {} B, "
              "DDR {} B, {} cycles = {:.3f} ms, {:.1f} FPS\n",
-             e.target, compile_mode_name(e.mode), e.cores, e.cores > 1 ? "s" : "", e.sram_bytes / 1024,
+             e.target, compile_mode_name(e.mode),
+             e.mode == CompileMode::kBalance ? fmt::format(" {:g}", e.balance_factor) : std::string(), e.cores, e.cores > 1 ? "s" : "", e.sram_bytes / 1024,
              e.clock_hz / 1e6, e.macs, e.weight_bytes, e.activation_bytes, e.ddr_bytes, e.cycles,
              e.latency_seconds * 1e3, e.fps);
   return kExitOk;

@@ -36,6 +36,8 @@ void transpose(KernelContext& ctx);
 void trilu(KernelContext& ctx);
 void unsqueeze(KernelContext& ctx);
 void upsample(KernelContext& ctx);
+void if_op(KernelContext& ctx);
+void loop(KernelContext& ctx);
 
 void register_tensor_kernels(KernelRegistry& registry) {
   registry.add("Cast", cast);
@@ -72,6 +74,8 @@ void register_tensor_kernels(KernelRegistry& registry) {
   registry.add("Trilu", trilu);
   registry.add("Unsqueeze", unsqueeze);
   registry.add("Upsample", upsample);
+  registry.add("If", if_op);
+  registry.add("Loop", loop);
 }
 
 }  // namespace lq::kernels
