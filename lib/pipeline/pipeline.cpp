@@ -343,6 +343,7 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
       result.analysis_dir = !o.analysis_dir.empty() ? o.analysis_dir : (fs::path(o.output_dir) / "analysis").string();
       AnalysisOptions options = o.analysis;
       options.threads = std::max(options.threads, o.threads);
+      if (!options.progress) options.progress = o.progress;
       result.analysis = analyze_precision(result.quantized, result.program, kept_samples, options);
       result.analysis->write(result.analysis_dir);
       result.artifacts.push_back((fs::path(result.analysis_dir) / "report.html").string());

@@ -75,7 +75,10 @@ int analyze_verb(const std::vector<std::string>& args) {
   if (quant_dir.empty()) throw UsageError("analyze needs QUANT_DIR (what lquant quantize --out wrote)");
   if (data.empty()) throw UsageError("analyze needs --data NAME=DIR");
   if (out_dir.empty()) throw UsageError("analyze needs --out DIR");
+  StepProgressDisplay steps;
+  options.progress = [&](const std::string& step, int64_t done, int64_t total) { steps.update(step, done, total); };
   const PrecisionReport report = analyze_quant_dir(quant_dir, data, out_dir, options);
+  steps.finish();
   print_report_summary(report, out_dir);
   return kExitOk;
 }
