@@ -171,7 +171,7 @@ std::string load_average() {
 
 int main(int argc, char** argv) try {
   if (argc >= 3 && std::string(argv[1]) == "--child") {
-    if (argc < 9) return 2;
+    if (argc < 8) return 2;
     int height = 0, width = 0;
     if (std::sscanf(argv[5], "%dx%d", &height, &width) != 2) return 2;
     return child(argv[2], argv[3], argv[4], height, width, std::atoi(argv[6]),
