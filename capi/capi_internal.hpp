@@ -26,6 +26,14 @@
 
 namespace lq::capi {
 
+// A C step-progress callback as a StepProgress (empty for NULL).
+inline StepProgress step_progress(lq_step_progress_fn fn, void* user_data) {
+  if (!fn) return nullptr;
+  return [fn, user_data](const std::string& step, int64_t done, int64_t total) {
+    fn(step.c_str(), done, total, user_data);
+  };
+}
+
 // A handle's first field: a value derived from its type name while it lives, another once
 // released. Freed memory is reused, so the check can only catch a release that is recent.
 constexpr uint64_t tag_of(std::string_view type_name) {
@@ -105,6 +113,8 @@ struct lq_quantizer {
   lq::Target target;
   lq_log_fn log = nullptr;
   void* log_user_data = nullptr;
+  lq_step_progress_fn progress = nullptr;
+  void* progress_user_data = nullptr;
 };
 
 struct lq_quantized_graph {

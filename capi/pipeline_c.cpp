@@ -21,6 +21,7 @@ struct RunRequest {
   lq::ProgressCallback progress;
   lq_log_fn log = nullptr;
   void* log_user_data = nullptr;
+  lq::StepProgress step_progress;
 };
 
 RunRequest run_request(const lq_pipeline_run_options* given) {
@@ -44,6 +45,9 @@ RunRequest run_request(const lq_pipeline_run_options* given) {
   }
   request.log = options->log;
   request.log_user_data = options->log_user_data;
+  if (options->struct_size >= LQ_FIRST_VERSION_SIZE(lq_pipeline_run_options, step_progress_user_data)) {
+    request.step_progress = step_progress(options->step_progress, options->step_progress_user_data);
+  }
   return request;
 }
 
@@ -299,6 +303,7 @@ lq_status* lq_pipeline_run(const lq_pipeline* pipeline, const lq_pipeline_run_op
     const RunRequest request = run_request(options);
     lq::PipelineOptions run_options = p.options;
     run_options.calibration.progress = request.progress;
+    if (request.step_progress) run_options.progress = request.step_progress;
     auto result = result_handle(lq::Pipeline(std::move(run_options)).run(request.on_stage));
     send_log(request.log, request.log_user_data, result->quantized->log);
     send_log(request.log, request.log_user_data, cpu_node_lines(result->program));
@@ -429,6 +434,9 @@ lq_status* lq_analyze(const lq_pipeline_result* result, const char* quant_dir, c
     analysis.sensitivity = options->sensitivity != 0;
     analysis.threads = options->threads;
     if (options->dump_sample >= 0) analysis.dump_sample = static_cast<size_t>(options->dump_sample);
+    if (options->struct_size >= LQ_FIRST_VERSION_SIZE(lq_analyze_options, progress_user_data)) {
+      analysis.progress = step_progress(options->progress, options->progress_user_data);
+    }
     lq::PrecisionReport report;
     if (result) {
       const lq_pipeline_result& r = live(result, "result");

@@ -133,6 +133,15 @@ lq_status* lq_quantizer_set_log_callback(lq_quantizer* quantizer, lq_log_fn log,
   });
 }
 
+lq_status* lq_quantizer_set_progress_callback(lq_quantizer* quantizer, lq_step_progress_fn progress,
+                                              void* user_data) {
+  return guard(__func__, [&] {
+    lq_quantizer& q = live(quantizer, "quantizer");
+    q.progress = progress;
+    q.progress_user_data = user_data;
+  });
+}
+
 lq_status* lq_quantizer_set_target(lq_quantizer* quantizer, const char* target) {
   return guard(__func__, [&] {
     lq_quantizer& q = live(quantizer, "quantizer");
@@ -153,7 +162,8 @@ lq_status* lq_quantizer_quantize(const lq_quantizer* quantizer, const lq_graph* 
     const lq::Quantizer engine(q.config, q.target);
     auto result = std::make_unique<lq_quantized_graph>();
     result->qgraph = std::make_shared<const lq::QuantizedGraph>(
-        lq::quantize_model(engine, *g.graph, c.calibrator.table(), c.calibrator.kept_samples()));
+        lq::quantize_model(engine, *g.graph, c.calibrator.table(), c.calibrator.kept_samples(),
+                           step_progress(q.progress, q.progress_user_data)));
     send_log(q.log, q.log_user_data, result->qgraph->log);
     *out = result.release();
   });

@@ -284,6 +284,14 @@ typedef struct lq_calibration_sources lq_calibration_sources;
  * It must not call back into the calibrator. */
 typedef void (*lq_progress_fn)(int64_t done, int64_t total, void* user_data);
 
+/* Progress of a named step of a longer job: `step` is "auto ranges" (the range method auto
+ * choosing each tensor's range; done = the tensor's place among the node outputs), "auto
+ * search" (its refinement: whole-model evaluations), "mixed precision" (tensors measured),
+ * "compile" (nodes lowered), "analysis" (samples run) or "sensitivity" (activations
+ * measured). `step` is valid during the call only; done == total ends the step. It must not
+ * call back into the object that reports it. */
+typedef void (*lq_step_progress_fn)(const char* step, int64_t done, int64_t total, void* user_data);
+
 typedef struct lq_calibrator_options {
   size_t struct_size;
   int threads;             /* >= 1 (0 means 1) */
@@ -420,6 +428,10 @@ LQ_C_API lq_status* lq_quantizer_set_log_callback(lq_quantizer* quantizer, lq_lo
 /* What the quantized graph will be compiled for: "generic" (int8 and int16) or "int8" (no
  * int16: what the config asks in int16 falls back to int8, with a log line for each). The
  * default is "generic". Compile for the same target (lq_compile_options.target). */
+/* `progress` (NULL: none) hears, during lq_quantizer_quantize, the steps of its searches
+ * ("auto ranges", "auto search", "mixed precision"), on the calling thread. */
+LQ_C_API lq_status* lq_quantizer_set_progress_callback(lq_quantizer* quantizer,
+                                                       lq_step_progress_fn progress, void* user_data);
 LQ_C_API lq_status* lq_quantizer_set_target(lq_quantizer* quantizer, const char* target);
 /* `calibrator` must have been created from `graph` as it is now and have seen samples. */
 LQ_C_API lq_status* lq_quantizer_quantize(const lq_quantizer* quantizer, const lq_graph* graph,
@@ -729,6 +741,10 @@ typedef struct lq_pipeline_run_options {
    * CPU (as lq_compile_options.log's). */
   lq_log_fn log;
   void* log_user_data;
+  /* May be NULL. The quantize stage's searches and the compile's steps (see
+   * lq_step_progress_fn), and "analysis" with analyze on. */
+  lq_step_progress_fn step_progress;
+  void* step_progress_user_data;
 } lq_pipeline_run_options;
 
 static inline void lq_pipeline_run_options_init(lq_pipeline_run_options* options) {
@@ -739,6 +755,8 @@ static inline void lq_pipeline_run_options_init(lq_pipeline_run_options* options
   options->progress_user_data = NULL;
   options->log = NULL;
   options->log_user_data = NULL;
+  options->step_progress = NULL;
+  options->step_progress_user_data = NULL;
 }
 
 /* Runs every stage. `options` may be NULL (no callbacks). A failure names the stage, e.g.
@@ -790,6 +808,9 @@ typedef struct lq_analyze_options {
   int sensitivity;
   int64_t dump_sample; /* >= 0: every tensor of that sample into output_dir/dumps/; -1: none */
   int threads;         /* Simulator threads (>= 1) */
+  /* May be NULL: steps "analysis" (samples run) and "sensitivity" (activations measured). */
+  lq_step_progress_fn progress;
+  void* progress_user_data;
 } lq_analyze_options;
 
 static inline void lq_analyze_options_init(lq_analyze_options* options) {
@@ -797,6 +818,8 @@ static inline void lq_analyze_options_init(lq_analyze_options* options) {
   options->sensitivity = 0;
   options->dump_sample = -1;
   options->threads = 1;
+  options->progress = NULL;
+  options->progress_user_data = NULL;
 }
 
 /* Where the quantized model lost accuracy, layer by layer: writes output_dir/report.json

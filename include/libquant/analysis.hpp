@@ -72,6 +72,9 @@ struct AnalysisOptions {
   std::optional<size_t> dump_sample;  // keep every tensor of this sample, float and fixed
   int histogram_bins = 64;
   int threads = 1;
+  // Optional: steps "analysis" (samples run, float and fixed-point) and "sensitivity"
+  // (activations measured).
+  StepProgress progress;
 };
 
 // One tensor against its float values; `relative` is noise power over signal power.

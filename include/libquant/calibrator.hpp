@@ -62,6 +62,9 @@ class LQ_EXPORT Histogram {
  public:
   explicit Histogram(int bins = 2048);
   void add(const float* data, int64_t n);  // NaNs are ignored
+  // add() for data already scanned: `max_magnitude` is its largest finite |x| (0 if none),
+  // `all_finite` false when some value is NaN or infinite.
+  void add_scanned(const float* data, int64_t n, double max_magnitude, bool all_finite);
   void merge(const Histogram& other);      // same bin count; limits may differ
   // A histogram as serialized: `limit` 0 or a power of two, an even count of bins >= 2.
   // Throws kInvalidArgument otherwise.

@@ -43,8 +43,14 @@ class NodeRunner {
   std::unique_ptr<Simulator> simulator_;
 };
 
-ConsumerErrorChooser::ConsumerErrorChooser(const std::vector<TensorMap>& samples, int auto_samples)
-    : samples_(samples), auto_samples_(auto_samples) {}
+ConsumerErrorChooser::ConsumerErrorChooser(const std::vector<TensorMap>& samples, int auto_samples,
+                                           StepProgress progress)
+    : samples_(samples), auto_samples_(auto_samples), progress_(std::move(progress)) {}
+
+void ConsumerErrorChooser::finish_progress() const {
+  const auto total = static_cast<int64_t>(output_place_.size());
+  if (progress_ && !scores_.empty()) progress_("auto ranges", total, total);
+}
 
 ConsumerErrorChooser::~ConsumerErrorChooser() = default;
 
@@ -69,6 +75,19 @@ size_t ConsumerErrorChooser::choose(const Value& v, const std::vector<QuantParam
     }
   }
   scores_.push_back(fmt::format("\"{}\":{}", v.name(), scores));
+  if (progress_) {
+    if (output_place_.empty()) {
+      for (const Node* node : partial.graph.nodes()) {
+        for (const Value* out : node->outputs()) {
+          output_place_.emplace(out->name(), static_cast<int64_t>(output_place_.size()) + 1);
+        }
+      }
+    }
+    const auto place = output_place_.find(v.name());
+    const auto total = static_cast<int64_t>(output_place_.size());
+    // Reported below the total until finish_progress: the last tensors may be chosen later.
+    if (place != output_place_.end()) progress_("auto ranges", std::min(place->second, total - 1), total);
+  }
   return best;
 }
 

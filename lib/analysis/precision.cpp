@@ -448,8 +448,12 @@ void sensitivity(PrecisionReport& r, const QuantizedGraph& q, const Program& pro
   r.fake_quant_output_snr_db = run_with(q.params);
   const double base = min_output_snr(r.fake_quant_output_snr_db);
   std::vector<TensorAnalysis*> candidates;
+  const auto activations = std::count_if(r.tensors.begin(), r.tensors.end(),
+                                         [](const TensorAnalysis& t) { return !t.weight; });
+  int64_t measured = 0;
   for (TensorAnalysis& t : r.tensors) {
     if (t.weight) continue;
+    if (o.progress) o.progress("sensitivity", measured++, activations);
     t.sensitivity_snr_db = min_output_snr(run_with({{t.tensor, t.params}}));
     if (t.params.dtype == DType::kInt16) {
       t.int16_gain_db = 0.0;
@@ -491,6 +495,7 @@ void sensitivity(PrecisionReport& r, const QuantizedGraph& q, const Program& pro
       r.notes.push_back(fmt::format("int16 for \"{}\" not measured on the integer program: {}", t.tensor, e.what()));
     }
   }
+  if (o.progress) o.progress("sensitivity", activations, activations);
 }
 
 void check_samples(const Program& program, const std::vector<TensorMap>& samples) {
@@ -640,6 +645,7 @@ PrecisionReport analyze_precision(const QuantizedGraph& q, const Program& progra
       if (dump) r.dump_fixed[name] = data.clone();
     }
     if (dump) r.dump_float = std::move(floats);
+    if (o.progress) o.progress("analysis", static_cast<int64_t>(s) + 1, static_cast<int64_t>(samples.size()));
   }
   for (size_t i = 0; i < r.tensors.size(); ++i) {
     TensorAnalysis& t = r.tensors[i];

@@ -14,8 +14,9 @@ QuantizedGraph quantize_model(const Quantizer& quantizer, const Graph& graph, co
   QuantConfig without_budget = config;
   without_budget.int16_budget = 0.0;  // mixed precision runs here, after the Quantizer
   const Quantizer assigner(without_budget, target);
-  analysis::ConsumerErrorChooser chooser(samples, config.auto_samples);
+  analysis::ConsumerErrorChooser chooser(samples, config.auto_samples, progress);
   QuantizedGraph out = assigner.quantize(graph, table, &chooser);
+  chooser.finish_progress();
   const size_t count = std::min(samples.size(), static_cast<size_t>(std::max(config.auto_samples, 1)));
   const std::vector<TensorMap> scoring(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(count));
   if (!chooser.scores().empty()) {

@@ -35,8 +35,13 @@ class NodeRunner;
 class ConsumerErrorChooser final : public AutoRangeChooser {
  public:
   // Scores on the first `auto_samples` (at least one) of `samples`.
-  ConsumerErrorChooser(const std::vector<TensorMap>& samples, int auto_samples);
+  // `progress` (optional) hears step "auto ranges": the chosen tensor's place among the
+  // graph's node outputs, of all of them (the Quantizer goes in node order).
+  ConsumerErrorChooser(const std::vector<TensorMap>& samples, int auto_samples,
+                       StepProgress progress = nullptr);
   ~ConsumerErrorChooser() override;
+  // The last "auto ranges" report (done = total), when any tensor was chosen.
+  void finish_progress() const;
   size_t choose(const Value& value, const std::vector<QuantParams>& candidates,
                 const QuantizedGraph& partial) override;
   // One line per tensor chosen: "name": method=error ...
@@ -53,6 +58,8 @@ class ConsumerErrorChooser final : public AutoRangeChooser {
   std::vector<std::string> scores_;
   std::vector<std::map<std::string, Tensor>> float_values_;
   std::map<const Node*, std::unique_ptr<NodeRunner>> runners_;
+  StepProgress progress_;
+  std::map<std::string, int64_t> output_place_;  // node outputs by name, in node order, from 1
 };
 
 // kAuto, second step: coordinate descent on the model outputs' error over the candidates

@@ -1,6 +1,8 @@
 // Calibrator: weight statistics once, activation statistics from one float run per sample.
 #include "libquant/calibrator.hpp"
+#include "calibration/accumulate.hpp"
 #include "calibration/lmdb_samples.hpp"
+#include "kernels/thread_pool.hpp"
 #include "graph/roles.hpp"
 
 #include <fmt/format.h>
@@ -168,7 +170,18 @@ std::string quoted_names(const std::vector<const Value*>& values) {
 
 struct Calibrator::Impl {
   Impl(const Graph& g, CalibrationOptions o)
-      : graph(g), options(std::move(o)), simulator(g, simulator_options(options.threads)) {}
+      : graph(g), options(std::move(o)), simulator(g, simulator_options(options.threads)) {
+    // The statistics of each tensor are split over threads of their own (the Simulator's
+    // pool runs the kernels): the same statistics, bit for bit, for any thread count.
+    if (options.threads > 1) {
+      pool = std::make_unique<kernels::ThreadPool>(options.threads);
+      parallel = [this](int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+        pool->parallel_for(n, fn);
+      };
+    }
+  }
+
+  void add(TensorStats& stats, const Tensor& data) { calibration::accumulate(stats, data, parallel); }
 
   TensorStats& stats_for(const std::string& name) {
     auto it = table.tensors.find(name);
@@ -188,18 +201,18 @@ struct Calibrator::Impl {
       auto axis = axes.find(v);
       stats.channel_axis = axis == axes.end() ? -1 : axis->second;
       stats.constant = true;
-      accumulate(stats, *v->initializer());
+      add(stats, *v->initializer());
     }
   }
 
   // `order`: the sample's place in the whole calibration set (KeptSample::order).
   void run(const TensorMap& inputs, uint64_t order) {
     simulator.run(inputs, [this](const Value& value, const Tensor& data) {
-      if (data.dtype() == DType::kFloat32) accumulate(stats_for(value.name()), data);
+      if (data.dtype() == DType::kFloat32) add(stats_for(value.name()), data);
     });
     // Inputs count only once the run accepted them.
     for (const auto& [name, data] : inputs) {
-      if (data.dtype() == DType::kFloat32) accumulate(stats_for(name), data);
+      if (data.dtype() == DType::kFloat32) add(stats_for(name), data);
     }
     if (kept.size() < options.keep_samples) {
       kept.push_back(inputs);
@@ -265,6 +278,8 @@ struct Calibrator::Impl {
   CalibrationOptions options;
   std::map<std::string, std::pair<Shape, std::string>> file_shapes;  // input -> first file's
   Simulator simulator;
+  std::unique_ptr<kernels::ThreadPool> pool;  // threads > 1: for the statistics
+  calibration::ParallelFor parallel;
   CalibrationTable table;
   std::vector<TensorMap> kept;
   uint64_t added = 0;  // add_sample calls: their order after any files

@@ -408,6 +408,7 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
                                                               *options.dump_sample, kept_samples.size(),
                                                               kept_samples.size() ? kept_samples.size() - 1 : 0));
       }
+      if (!options.progress) options.progress = o.progress;
       result.analysis = analyze_precision(result.quantized, result.program, kept_samples, options);
       result.analysis->write(result.analysis_dir);
       result.artifacts.push_back((fs::path(result.analysis_dir) / "report.html").string());

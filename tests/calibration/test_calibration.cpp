@@ -899,3 +899,82 @@ TEST_CASE("statistics files: integers out of range are refused, not cast (fuzz r
   REQUIRE_THROWS_WITH(CalibrationTable::parse(R"({"format": "libquant-calibration-statistics", "version": 1e82})", "s.json"),
                       Catch::Contains("\"version\""));
 }
+
+// ---- Fast, parallel statistics ------------------------------------------------------------
+
+TEST_CASE("histogram: tiny negative values sit below zero whatever the limit was when added",
+          "[calibration]") {
+  // Binning before the limit grows and rebinning must equal binning at the final limit:
+  // -1e-30 is below zero at a limit of 2^-99 and at 4 alike.
+  const std::vector<float> tiny = {-1e-30f, -1e-20f, 1e-30f, 0.0f, -0.0f};
+  const float big = 3.0f;
+  Histogram tiny_first(2048), big_first(2048);
+  tiny_first.add(tiny.data(), static_cast<int64_t>(tiny.size()));
+  tiny_first.add(&big, 1);
+  big_first.add(&big, 1);
+  big_first.add(tiny.data(), static_cast<int64_t>(tiny.size()));
+  std::vector<float> all = tiny;
+  all.push_back(big);
+  REQUIRE(tiny_first.limit() == 4.0);
+  REQUIRE(tiny_first.counts() == direct_counts(all, 4.0, 2048));
+  REQUIRE(big_first.counts() == tiny_first.counts());
+  REQUIRE(tiny_first.counts()[1023] == 2);  // the two negative ones
+  REQUIRE(tiny_first.counts()[1024] == 3);  // 1e-30, 0 and -0
+}
+
+TEST_CASE("histogram: long data of every magnitude and bin edges bins as directly",
+          "[calibration]") {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> unit(-1.0, 1.0);
+  std::uniform_int_distribution<int> exponent(-40, 2);
+  std::vector<float> values(300001);  // several chunks, odd length (the vector tails)
+  for (size_t i = 0; i < values.size(); ++i) {
+    values[i] = static_cast<float>(unit(rng) * std::ldexp(1.0, exponent(rng)));
+  }
+  for (int k = -1023; k < 1024; k += 7) values[static_cast<size_t>(k + 1024) * 13] = k / 128.0f;  // edges at limit 8
+  values[5] = 7.99f;
+  for (int bins : {2048, 64}) {
+    Histogram h(bins);
+    h.add(values.data(), static_cast<int64_t>(values.size()));
+    REQUIRE(h.limit() == 8.0);
+    REQUIRE(h.counts() == direct_counts(values, 8.0, bins));
+    const TensorStats stats = stats_of(values, bins);
+    REQUIRE(stats.histogram.counts() == h.counts());
+    REQUIRE(stats.min == *std::min_element(values.begin(), values.end()));
+    REQUIRE(stats.max == *std::max_element(values.begin(), values.end()));
+  }
+}
+
+TEST_CASE("Calibrator: statistics are the same bit for bit for 1, 2 and 3 threads",
+          "[calibration]") {
+  // 150000 x 4 values: several pieces of the parallel accumulation per tensor.
+  const Graph g = small_graph();
+  std::vector<float> first = normal_samples(600000, 3.0, 21);
+  std::vector<float> second = normal_samples(600000, 0.5, 22);
+  for (size_t i = 0; i < first.size(); i += 97) first[i] = -1e-25f;  // tiny negatives
+  second[12345] = std::numeric_limits<float>::infinity();             // not counted
+  std::string one_thread;
+  for (int threads : {1, 2, 3}) {
+    CalibrationOptions options;
+    options.threads = threads;
+    Calibrator calibrator(g, options);
+    calibrator.add_sample({{"x", Tensor::from_vector<float>({150000, 4}, first)}});
+    calibrator.add_sample({{"x", Tensor::from_vector<float>({150000, 4}, second)}});
+    const std::string serialized = calibrator.table().serialize();
+    if (threads == 1) {
+      one_thread = serialized;
+      // ... and equal to accumulating the input directly.
+      TensorStats x;
+      x.histogram = Histogram(2048);
+      accumulate(x, Tensor::from_vector<float>({150000, 4}, first));
+      accumulate(x, Tensor::from_vector<float>({150000, 4}, second));
+      const TensorStats& got = calibrator.table().at("x");
+      REQUIRE(got.histogram.counts() == x.histogram.counts());
+      REQUIRE(got.histogram.total() == 1199999);
+      REQUIRE(got.min == x.min);
+      REQUIRE(got.max == x.max);
+    } else {
+      REQUIRE(serialized == one_thread);
+    }
+  }
+}

@@ -96,6 +96,18 @@ struct progress_log {
 
 void record_progress(int64_t done, int64_t total, void* user_data);
 
+/* Step names heard by a step-progress callback (each new step once, comma-separated), with
+ * every report checked: done in [0, total], never going back within a step. */
+struct step_log {
+  char steps[256];
+  int calls;
+  int bad;
+  int64_t last_done;
+  int64_t last_total;
+};
+
+void record_step(const char* step, int64_t done, int64_t total, void* user_data);
+
 /* Writes `count` samples of x (.npy, or 8x8 pictures) and s (.npy) under the work dir. */
 int write_sample_files(int count);
 

@@ -96,6 +96,20 @@ static void test_pipeline_from_yaml(void) {
   CHECK_OK(lq_pipeline_run(pipeline, &options, &result));
   CHECK(strcmp(stages.names, "load,optimize,calibrate,quantize,compile,evaluate,write,") == 0);
   CHECK(progress.calls == 4 && progress.last_done == 4 && progress.last_total == 4);
+  /* Without step_progress in the options nothing else is heard; with it, the compile's nodes. */
+  {
+    struct step_log steps;
+    lq_pipeline_result* again = NULL;
+    memset(&steps, 0, sizeof steps);
+    options.step_progress = record_step;
+    options.step_progress_user_data = &steps;
+    CHECK_OK(lq_pipeline_run(pipeline, &options, &again));
+    CHECK(strcmp(steps.steps, "compile,") == 0);
+    CHECK(steps.bad == 0 && steps.calls >= 2 && steps.last_done == steps.last_total);
+    lq_pipeline_result_release(again);
+    options.step_progress = NULL;
+    options.step_progress_user_data = NULL;
+  }
   /* The log: the quantizer's decisions, then the CPU nodes (the Shape node). */
   CHECK(strstr(log.text, "CPU node Shape \"shape\": no integer kernel for Shape\n") != NULL);
 

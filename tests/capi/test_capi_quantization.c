@@ -299,6 +299,42 @@ static void test_quantizer_target(void) {
   lq_graph_release(graph);
 }
 
+static void test_quantizer_progress(void) {
+  lq_graph* graph = load_test_graph();
+  lq_calibrator* calibrator = calibrated(graph, 2);
+  lq_quantizer* quantizer = NULL;
+  lq_quantized_graph* qgraph = NULL;
+  struct step_log log;
+
+  memset(&log, 0, sizeof log);
+  CHECK_OK(lq_quantizer_create(&quantizer));
+  CHECK_ERROR(lq_quantizer_set_progress_callback(NULL, record_step, &log), LQ_INVALID_ARGUMENT,
+              "quantizer is NULL");
+  CHECK_OK(lq_quantizer_set_progress_callback(quantizer, record_step, &log));
+  /* max has no search: nothing to report. */
+  CHECK_OK(lq_quantizer_set_method(quantizer, "max"));
+  CHECK_OK(lq_quantizer_quantize(quantizer, graph, calibrator, &qgraph));
+  lq_quantized_graph_release(qgraph);
+  CHECK(log.calls == 0);
+  /* auto: its per-tensor choice, then its whole-model search, each ending at its total. */
+  CHECK_OK(lq_quantizer_set_method(quantizer, "auto"));
+  CHECK_OK(lq_quantizer_quantize(quantizer, graph, calibrator, &qgraph));
+  lq_quantized_graph_release(qgraph);
+  CHECK(strcmp(log.steps, "auto ranges,auto search,") == 0);
+  CHECK(log.bad == 0);
+  CHECK(log.calls >= 3);
+  CHECK(log.last_done == log.last_total);
+  /* NULL stops the reports. */
+  memset(&log, 0, sizeof log);
+  CHECK_OK(lq_quantizer_set_progress_callback(quantizer, NULL, NULL));
+  CHECK_OK(lq_quantizer_quantize(quantizer, graph, calibrator, &qgraph));
+  lq_quantized_graph_release(qgraph);
+  CHECK(log.calls == 0);
+  lq_quantizer_release(quantizer);
+  lq_calibrator_release(calibrator);
+  lq_graph_release(graph);
+}
+
 void test_quantization(void) {
   test_quant_config();
   test_quantize();
@@ -306,4 +342,5 @@ void test_quantization(void) {
   test_default_config();
   test_quantizer_log();
   test_quantizer_target();
+  test_quantizer_progress();
 }

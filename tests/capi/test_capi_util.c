@@ -329,3 +329,22 @@ int same_fixed_outputs(const struct fixed_outputs* a, const struct fixed_outputs
          memcmp(a->y_float, b->y_float, sizeof a->y_float) == 0 &&
          memcmp(a->y_shape, b->y_shape, sizeof a->y_shape) == 0;
 }
+
+void record_step(const char* step, int64_t done, int64_t total, void* user_data) {
+  struct step_log* log = (struct step_log*)user_data;
+  const size_t used = strlen(log->steps);
+  char last[64] = "";
+  const char* end = used ? log->steps + used - 1 : log->steps;
+  const char* begin = end;
+  while (begin > log->steps && begin[-1] != ',') --begin;
+  if (used) snprintf(last, sizeof last, "%.*s", (int)(end - begin), begin);
+  if (strcmp(last, step) != 0) {
+    snprintf(log->steps + used, sizeof log->steps - used, "%s,", step);
+  } else if (done < log->last_done) {
+    log->bad++;
+  }
+  if (done < 0 || total <= 0 || done > total) log->bad++;
+  log->calls++;
+  log->last_done = done;
+  log->last_total = total;
+}

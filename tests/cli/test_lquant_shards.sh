@@ -73,8 +73,8 @@ fi
 
 # The searches and the compile report progress too: plain lines with counts and times.
 "$lquant" quantize "$cls" --calib x="$calib" "${pictures[@]}" --method auto --int16-budget 0.1 \
-  --out "$work/auto" 2>"$work/steps.txt" >/dev/null
-for step in "auto search" "mixed precision" "compile"; do
+  --analyze --out "$work/auto" 2>"$work/steps.txt" >/dev/null
+for step in "auto ranges" "auto search" "mixed precision" "compile" "analysis"; do
   if grep -q $'\r' "$work/steps.txt" || ! grep -qE "^$step: ([0-9]+)/\1, [0-9.]+ s, done\$" "$work/steps.txt" ||
      ! grep -qE "^$step: [0-9]+/[0-9]+, [0-9.]+ s, about [0-9.]+ s left\$" "$work/steps.txt"; then
     echo "FAIL progress of $step in a pipe:"; cat -A "$work/steps.txt" | sed 's/^/    /'; failures=$((failures + 1))

@@ -128,7 +128,10 @@ int analyze_verb(const std::vector<std::string>& args) {
   }
   std::map<std::string, CalibrationSource> sources;
   for (const auto& [name, dir] : data) sources[name] = CalibrationSource{{dir}, images, preprocess};
+  StepProgressDisplay steps;
+  options.progress = [&](const std::string& step, int64_t done, int64_t total) { steps.update(step, done, total); };
   const PrecisionReport report = analyze_quant_dir(quant_dir, sources, out_dir, options);
+  steps.finish();
   print_report_summary(report, out_dir);
   return kExitOk;
 }
