@@ -4,6 +4,7 @@
 // thread count.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -24,12 +25,16 @@ class ThreadPool {
 
   // Calls fn(begin, end) on disjoint chunks covering [0, n); chunks hold at least
   // `grain` items. Runs inline when there is one thread or one chunk. Not reentrant:
-  // fn must not call parallel_for on the same pool.
+  // fn must not call parallel_for on the same pool. Between jobs a worker spins for a
+  // few tens of microseconds before it sleeps, so that the next job of a run (a
+  // model's ops come back to back) starts without a futex wake-up.
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn,
                     int64_t grain = 1);
 
  private:
   void worker_loop(int index);
+  // Runs chunks of the current job until none is left; called with `lock` held.
+  void run_chunks(std::unique_lock<std::mutex>& lock);
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
@@ -39,9 +44,10 @@ class ThreadPool {
   int64_t job_n_ = 0;
   int64_t job_chunks_ = 0;
   int64_t next_chunk_ = 0;
-  int64_t chunks_done_ = 0;
-  uint64_t generation_ = 0;
-  bool stopping_ = false;
+  std::atomic<int64_t> chunks_done_{0};
+  // Read without the mutex by spinning workers; written under it.
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stopping_{false};
   std::exception_ptr error_;
 };
 
