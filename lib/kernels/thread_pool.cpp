@@ -1,37 +1,8 @@
 #include "kernels/thread_pool.hpp"
 
 #include <algorithm>
-#include <chrono>
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define LQ_CPU_RELAX() _mm_pause()
-#else
-#define LQ_CPU_RELAX() std::this_thread::yield()
-#endif
 
 namespace lq::kernels {
-
-namespace {
-
-// How long an idle thread polls before it blocks: longer than the gap between two
-// kernels of a run, short enough not to steal a loaded machine's cores for long.
-constexpr auto kSpin = std::chrono::microseconds(50);
-
-// Polls done() for at most kSpin; true if it became true.
-template <typename Done>
-bool spin_until(const Done& done) {
-  const auto deadline = std::chrono::steady_clock::now() + kSpin;
-  for (;;) {
-    for (int i = 0; i < 64; ++i) {
-      if (done()) return true;
-      LQ_CPU_RELAX();
-    }
-    if (std::chrono::steady_clock::now() >= deadline) return done();
-  }
-}
-
-}  // namespace
 
 ThreadPool::ThreadPool(int threads) {
   const int workers = std::max(threads, 1) - 1;
@@ -86,24 +57,18 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   chunks_done_ = 0;
   error_ = nullptr;
   ++generation_;
-  start_cv_.notify_all();  // no system call when every worker is still spinning
+  start_cv_.notify_all();
   // The calling thread takes chunks too, then waits for the workers' last ones.
   run_chunks(lock);
-  if (chunks_done_ != job_chunks_) {
-    lock.unlock();
-    spin_until([&] { return chunks_done_.load() == chunks; });
-    lock.lock();
-    done_cv_.wait(lock, [this] { return chunks_done_ == job_chunks_; });
-  }
+  done_cv_.wait(lock, [this] { return chunks_done_ == job_chunks_; });
   job_ = nullptr;
   if (error_) std::rethrow_exception(error_);
 }
 
 void ThreadPool::worker_loop(int /*index*/) {
   uint64_t seen = 0;
+  std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    spin_until([&] { return stopping_.load() || generation_.load() != seen; });
-    std::unique_lock<std::mutex> lock(mutex_);
     start_cv_.wait(lock, [&] { return stopping_ || generation_ != seen; });
     if (stopping_) return;
     seen = generation_;

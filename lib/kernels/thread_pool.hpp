@@ -25,9 +25,7 @@ class ThreadPool {
 
   // Calls fn(begin, end) on disjoint chunks covering [0, n); chunks hold at least
   // `grain` items. Runs inline when there is one thread or one chunk. Not reentrant:
-  // fn must not call parallel_for on the same pool. Between jobs a worker spins for a
-  // few tens of microseconds before it sleeps, so that the next job of a run (a
-  // model's ops come back to back) starts without a futex wake-up.
+  // fn must not call parallel_for on the same pool.
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn,
                     int64_t grain = 1);
 
@@ -45,7 +43,6 @@ class ThreadPool {
   int64_t job_chunks_ = 0;
   int64_t next_chunk_ = 0;
   std::atomic<int64_t> chunks_done_{0};
-  // Read without the mutex by spinning workers; written under it.
   std::atomic<uint64_t> generation_{0};
   std::atomic<bool> stopping_{false};
   std::exception_ptr error_;
