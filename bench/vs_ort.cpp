@@ -2,15 +2,20 @@
 // input (median of N runs after warm-up, at 1 and 2 threads): the float Simulator against
 // ORT on the float model, and the compiled int8 program in the fixed-point Simulator
 // against ORT on the same quantization exported as QDQ (which ORT runs with its int8
-// kernels).
+// kernels) and against ORT float. Each row also gives libquant's user CPU time per run (on
+// a shared machine the wall time of 2 threads is noisy; CPU time shows the work done) and
+// the compute floor: MACs over the nominal peak of the kernels used.
 #include <fmt/format.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -31,7 +36,11 @@ const char* kUsage =
     "Prints model | kind | threads | libquant ms | ORT ms | ratio (median of N runs after W\n"
     "warm-up runs; defaults N=10, W=2) for the PP-OCR models, all three unless --model is\n"
     "given. kind float: the float Simulator vs ORT on the model; int8: the compiled int8\n"
-    "program in the fixed-point Simulator vs ORT on the same quantization as QDQ.\n";
+    "program in the fixed-point Simulator vs ORT on the same quantization as QDQ (ratio) and\n"
+    "vs ORT on the float model (vs float). user ms: libquant's user CPU time per run (all\n"
+    "threads). floor ms: the model's MACs (Conv, Gemm, MatMul) over the nominal peak of the\n"
+    "kernels used on this CPU at that thread count (MACs per cycle x clock), and x floor:\n"
+    "libquant's time over it.\n";
 
 struct ModelSpec {
   const char* name;
@@ -54,6 +63,40 @@ double median(std::vector<double> values) {
   return values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
 }
 
+double user_cpu_ms() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec * 1e3 + usage.ru_utime.tv_usec * 1e-3;
+}
+
+struct Timing {
+  double median_ms = 0;
+  double user_ms = 0;  // user CPU per run, every thread of the process
+};
+
+// The nominal peak multiply-adds per second of one core for the kernels this CPU gets:
+// float AVX-512 (2 FMA ports x 16 lanes), AVX2 (2 x 8), int8 AVX-512 VNNI (2 ports x 64
+// multiply-adds of vpdpbusd), AVX2 (2 x 16 through vpmaddubsw). The clock is the
+// nominal one from /proc/cpuinfo (turbo not counted).
+double clock_hz() {
+  FILE* f = std::fopen("/proc/cpuinfo", "r");
+  double mhz = 0;
+  char line[512];
+  while (f && std::fgets(line, sizeof line, f)) {
+    if (std::sscanf(line, "cpu MHz : %lf", &mhz) == 1) break;
+  }
+  if (f) std::fclose(f);
+  return mhz > 0 ? mhz * 1e6 : 2.0e9;
+}
+
+double peak_macs_per_second(bool int8) {
+  __builtin_cpu_init();
+  const bool avx512 = __builtin_cpu_supports("avx512f");
+  const bool vnni = __builtin_cpu_supports("avx512vnni");
+  const double per_cycle = int8 ? (vnni ? 128 : avx512 ? 64 : 32) : (avx512 ? 32 : 16);
+  return per_cycle * clock_hz();
+}
+
 // Median milliseconds of run() after warm-up.
 template <typename Run>
 double median_ms(const Run& run, const Options& options) {
@@ -68,9 +111,24 @@ double median_ms(const Run& run, const Options& options) {
   return median(times);
 }
 
-void print_row(const ModelSpec& spec, const char* kind, int threads, double ours, double theirs) {
-  fmt::print("{:<5} | {:<5} | {:>7} | {:>11.2f} | {:>8.2f} | {:>6.2f}\n", spec.name, kind, threads,
-             ours, theirs, ours / theirs);
+// The same, with the user CPU time per timed run.
+template <typename Run>
+Timing timed(const Run& run, const Options& options) {
+  for (int i = 0; i < options.warmup; ++i) run();
+  const double user_before = user_cpu_ms();
+  Timing t;
+  t.median_ms = median_ms(run, Options{options.model, options.repeat, 0});
+  t.user_ms = (user_cpu_ms() - user_before) / options.repeat;
+  return t;
+}
+
+void print_row(const ModelSpec& spec, const char* kind, int threads, const Timing& ours,
+               double theirs, double ort_float, double floor_ms) {
+  fmt::print("{:<5} | {:<5} | {:>7} | {:>11.2f} | {:>7.2f} | {:>8.2f} | {:>6.2f} | {:>8} | {:>8.2f} | {:>7.1f}\n",
+             spec.name, kind, threads, ours.median_ms, ours.user_ms, theirs,
+             ours.median_ms / theirs,
+             ort_float > 0 ? fmt::format("{:.2f}", ours.median_ms / ort_float) : std::string("-"),
+             floor_ms, ours.median_ms / floor_ms);
   std::fflush(stdout);
 }
 
@@ -87,18 +145,29 @@ void bench_model(const ModelSpec& spec, const std::string& model_path, const lq:
   lq::CompileOptions compile;
   compile.input_shapes[input] = inputs.at(input).shape();
   const lq::Program program = lq::Compiler(compile).compile(qgraph);
-  for (int threads : kThreadCounts) {
+  int64_t macs = 0;
+  for (const lq::LayerInfo& layer : program.layers()) macs += layer.macs;
+  double ort_float[std::size(kThreadCounts)] = {};
+  for (size_t t = 0; t < std::size(kThreadCounts); ++t) {
+    const int threads = kThreadCounts[t];
     lq::SimulatorOptions sim_options;
     sim_options.threads = threads;
     const lq::Simulator simulator(graph, sim_options);
-    print_row(spec, "float", threads, median_ms([&] { simulator.run(inputs); }, options),
-              ort.median_ms(model_path, inputs, threads, options.repeat, options.warmup));
+    const Timing ours = timed([&] { simulator.run(inputs); }, options);
+    ort_float[t] = ort.median_ms(model_path, inputs, threads, options.repeat, options.warmup);
+    print_row(spec, "float", threads, ours, ort_float[t], 0,
+              1e3 * macs / (peak_macs_per_second(false) * threads));
   }
-  for (int threads : kThreadCounts) {
+  for (size_t t = 0; t < std::size(kThreadCounts); ++t) {
+    const int threads = kThreadCounts[t];
     const lq::FixedSimulator fixed(program, {threads});
-    print_row(spec, "int8", threads, median_ms([&] { fixed.run(inputs); }, options),
-              ort.median_ms(qdq_path, inputs, threads, options.repeat, options.warmup));
+    const Timing ours = timed([&] { fixed.run(inputs); }, options);
+    print_row(spec, "int8", threads, ours,
+              ort.median_ms(qdq_path, inputs, threads, options.repeat, options.warmup),
+              ort_float[t], 1e3 * macs / (peak_macs_per_second(true) * threads));
   }
+  fmt::print("{:<5} | {} MACs; peak per core: float {:.1f} G, int8 {:.1f} G MACs/s\n", spec.name,
+             macs, peak_macs_per_second(false) * 1e-9, peak_macs_per_second(true) * 1e-9);
 }
 
 int integer_at_least(const std::string& flag, const std::string& text, int min) {
@@ -158,7 +227,7 @@ int main(int argc, char** argv) {
     const lq::test::OrtPeer ort(assets.ort_dir, work_dir);
     fmt::print("median of {} runs after {} warm-up runs; ratio = libquant / ORT\n",
                options.repeat, options.warmup);
-    fmt::print("model | kind  | threads | libquant ms |   ORT ms |  ratio\n");
+    fmt::print("model | kind  | threads | libquant ms | user ms |   ORT ms |  ratio | vs float | floor ms | x floor\n");
     for (const ModelSpec& spec : kModels) {
       if (options.model.empty() || options.model == spec.name) {
         bench_model(spec, assets.models.at(spec.name), ort, work_dir, options);

@@ -10,16 +10,22 @@ BufferPool::~BufferPool() {
   }
 }
 
-Tensor BufferPool::allocate(DType dtype, Shape shape) {
+Tensor BufferPool::allocate(DType dtype, Shape shape) { return allocate(dtype, std::move(shape), true); }
+
+Tensor BufferPool::allocate_uninitialized(DType dtype, Shape shape) {
+  return allocate(dtype, std::move(shape), false);
+}
+
+Tensor BufferPool::allocate(DType dtype, Shape shape, bool zero) {
   for (int64_t d : shape) {
     if (d < 0) return Tensor(dtype, std::move(shape));  // throws, naming the shape
   }
   const size_t bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
   if (bytes < kMinPooledBytes) return Tensor(dtype, std::move(shape));
-  return Tensor::from_storage(dtype, std::move(shape), take(bytes));
+  return Tensor::from_storage(dtype, std::move(shape), take(bytes, zero));
 }
 
-std::shared_ptr<void> BufferPool::take(size_t bytes) {
+std::shared_ptr<void> BufferPool::take(size_t bytes, bool zero) {
   uint8_t* data = nullptr;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -31,7 +37,7 @@ std::shared_ptr<void> BufferPool::take(size_t bytes) {
     }
   }
   if (data) {
-    std::memset(data, 0, bytes);
+    if (zero) std::memset(data, 0, bytes);
   } else {
     data = new uint8_t[bytes]();
   }

@@ -23,13 +23,17 @@ class BufferPool : public std::enable_shared_from_this<BufferPool> {
   ~BufferPool();
   // An owned, zero-filled tensor, like Tensor(dtype, shape).
   Tensor allocate(DType dtype, Shape shape);
+  // The same without zero-filling a reused buffer, for a kernel that writes every element
+  // before anything reads the tensor (a fresh buffer is still zero-filled).
+  Tensor allocate_uninitialized(DType dtype, Shape shape);
   // Bytes held for reuse (not in any tensor).
   size_t cached_bytes() const;
 
  private:
   void give_back(size_t bytes, uint8_t* data);
   // A zero-filled buffer of `bytes`, from the free list or new.
-  std::shared_ptr<void> take(size_t bytes);
+  std::shared_ptr<void> take(size_t bytes, bool zero = true);
+  Tensor allocate(DType dtype, Shape shape, bool zero);
 
   mutable std::mutex mutex_;
   std::unordered_map<size_t, std::vector<uint8_t*>> free_;  // by size in bytes

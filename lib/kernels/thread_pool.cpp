@@ -19,6 +19,25 @@ ThreadPool::~ThreadPool() {
   for (auto& worker : workers_) worker.join();
 }
 
+void ThreadPool::run_chunks(std::unique_lock<std::mutex>& lock) {
+  while (job_ != nullptr && next_chunk_ < job_chunks_) {
+    const int64_t chunk = next_chunk_++;
+    const auto* fn = job_;
+    const int64_t n = job_n_;
+    const int64_t chunks = job_chunks_;
+    lock.unlock();
+    std::exception_ptr error;
+    try {
+      (*fn)(chunk * n / chunks, (chunk + 1) * n / chunks);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    lock.lock();
+    if (error && !error_) error_ = error;
+    if (chunks_done_.fetch_add(1) + 1 == job_chunks_) done_cv_.notify_one();
+  }
+}
+
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn,
                               int64_t grain) {
   if (n <= 0) return;
@@ -39,20 +58,8 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   error_ = nullptr;
   ++generation_;
   start_cv_.notify_all();
-  // The calling thread takes chunks too.
-  while (next_chunk_ < job_chunks_) {
-    const int64_t chunk = next_chunk_++;
-    lock.unlock();
-    std::exception_ptr error;
-    try {
-      fn(chunk * n / chunks, (chunk + 1) * n / chunks);
-    } catch (...) {
-      error = std::current_exception();
-    }
-    lock.lock();
-    if (error && !error_) error_ = error;
-    ++chunks_done_;
-  }
+  // The calling thread takes chunks too, then waits for the workers' last ones.
+  run_chunks(lock);
   done_cv_.wait(lock, [this] { return chunks_done_ == job_chunks_; });
   job_ = nullptr;
   if (error_) std::rethrow_exception(error_);
@@ -62,25 +69,10 @@ void ThreadPool::worker_loop(int /*index*/) {
   uint64_t seen = 0;
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    start_cv_.wait(lock, [&] { return stopping_ || (generation_ != seen && job_ != nullptr); });
+    start_cv_.wait(lock, [&] { return stopping_ || generation_ != seen; });
     if (stopping_) return;
     seen = generation_;
-    while (job_ != nullptr && next_chunk_ < job_chunks_) {
-      const int64_t chunk = next_chunk_++;
-      const auto* fn = job_;
-      const int64_t n = job_n_;
-      const int64_t chunks = job_chunks_;
-      lock.unlock();
-      std::exception_ptr error;
-      try {
-        (*fn)(chunk * n / chunks, (chunk + 1) * n / chunks);
-      } catch (...) {
-        error = std::current_exception();
-      }
-      lock.lock();
-      if (error && !error_) error_ = error;
-      if (++chunks_done_ == job_chunks_) done_cv_.notify_one();
-    }
+    run_chunks(lock);
   }
 }
 

@@ -4,6 +4,7 @@
 // thread count.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -30,6 +31,8 @@ class ThreadPool {
 
  private:
   void worker_loop(int index);
+  // Runs chunks of the current job until none is left; called with `lock` held.
+  void run_chunks(std::unique_lock<std::mutex>& lock);
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
@@ -39,9 +42,9 @@ class ThreadPool {
   int64_t job_n_ = 0;
   int64_t job_chunks_ = 0;
   int64_t next_chunk_ = 0;
-  int64_t chunks_done_ = 0;
-  uint64_t generation_ = 0;
-  bool stopping_ = false;
+  std::atomic<int64_t> chunks_done_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stopping_{false};
   std::exception_ptr error_;
 };
 

@@ -19,11 +19,14 @@ namespace {
 using compiler::Instruction;
 using compiler::ProgramTensor;
 
-// One run's arena; tensors are views into it.
+// One run's arena; tensors are views into it. The bytes belong to the FixedSimulator and
+// are reused from run to run (a fresh arena of det's size costs a page fault per 4 KiB):
+// every activation is stored before it is read, so what a previous run left is never seen.
 class Arena {
  public:
-  Arena(const compiler::ProgramData& data)
-      : data_(data), bytes_(static_cast<size_t>(data.arena_bytes) + 1) {}
+  Arena(const compiler::ProgramData& data, std::vector<uint8_t>& bytes) : data_(data), bytes_(bytes) {
+    bytes_.resize(static_cast<size_t>(data.arena_bytes) + 1);
+  }
 
   Tensor view(int id) {
     const ProgramTensor& t = data_.tensors[static_cast<size_t>(id)];
@@ -47,7 +50,7 @@ class Arena {
 
  private:
   const compiler::ProgramData& data_;
-  std::vector<uint8_t> bytes_;
+  std::vector<uint8_t>& bytes_;
 };
 
 }  // namespace
@@ -58,6 +61,7 @@ struct FixedSimulator::Impl {
   mutable kernels::ThreadPool pool;
   std::vector<std::unique_ptr<Simulator>> cpu;  // per instruction; null for integer ones
   mutable std::mutex run_mutex;                 // the pool serves one run at a time
+  mutable std::vector<uint8_t> arena_bytes;     // the arena, under run_mutex
 
   Impl(Program p, int threads) : program(std::move(p)), data(&program.data()), pool(threads) {
     for (const Instruction& ins : data->instructions) {
@@ -151,9 +155,9 @@ int FixedSimulator::threads() const { return impl_->pool.size(); }
 
 TensorMap FixedSimulator::run(const TensorMap& inputs, const ProgramObserver& observer) const {
   const compiler::ProgramData& data = *impl_->data;
-  Arena arena(data);
-  impl_->load_inputs(inputs, arena);
   std::lock_guard<std::mutex> lock(impl_->run_mutex);
+  Arena arena(data, impl_->arena_bytes);
+  impl_->load_inputs(inputs, arena);
   for (size_t step = 0; step < data.instructions.size(); ++step) {
     const Instruction& ins = data.instructions[step];
     // Formatted only for an error: this loop is the program's hot path.

@@ -144,6 +144,23 @@ TEST_CASE("BufferPool reuses large buffers zero-filled, and its tensors may outl
   b.data<float>()[0] = 1.0f;
 }
 
+TEST_CASE("BufferPool hands a reused buffer out unzeroed only when asked", "[simulator]") {
+  auto pool = std::make_shared<kernels::BufferPool>();
+  const Shape big = {64, 1024};  // 256 KiB of float32
+  Tensor fresh = pool->allocate_uninitialized(DType::kFloat32, big);
+  for (int64_t i = 0; i < fresh.numel(); ++i) REQUIRE(fresh.data<float>()[i] == 0.0f);  // new: zeroed
+  const void* first = fresh.raw();
+  for (int64_t i = 0; i < fresh.numel(); ++i) fresh.data<float>()[i] = 3.0f;
+  fresh = Tensor();
+  Tensor again = pool->allocate_uninitialized(DType::kFloat32, big);
+  REQUIRE(again.raw() == first);
+  REQUIRE(again.data<float>()[again.numel() - 1] == 3.0f);  // not zero-filled again
+  again = Tensor();
+  Tensor zeroed = pool->allocate(DType::kFloat32, big);
+  REQUIRE(zeroed.raw() == first);
+  for (int64_t i = 0; i < zeroed.numel(); ++i) REQUIRE(zeroed.data<float>()[i] == 0.0f);
+}
+
 TEST_CASE("BufferPool serves several threads at once", "[simulator][threads]") {
   auto pool = std::make_shared<kernels::BufferPool>();
   std::vector<std::thread> threads;

@@ -20,6 +20,18 @@ Tensor& KernelContext::make_output(size_t i, DType dtype, Shape shape) {
   return outputs[i];
 }
 
+Tensor& KernelContext::make_output_uninitialized(size_t i, DType dtype, Shape shape) {
+  check_tensor_size(dtype, shape, limits, fmt::format("{} output {}", node.describe(), i));
+  if (i >= outputs.size()) outputs.resize(i + 1);
+  outputs[i] = allocate_uninitialized(dtype, std::move(shape));
+  return outputs[i];
+}
+
+Tensor KernelContext::allocate_uninitialized(DType dtype, Shape shape) const {
+  return buffers ? buffers->allocate_uninitialized(dtype, std::move(shape))
+                 : Tensor(dtype, std::move(shape));
+}
+
 void KernelContext::require_dtype(size_t index, std::initializer_list<DType> allowed) const {
   const DType actual = input(index).dtype();
   if (std::find(allowed.begin(), allowed.end(), actual) != allowed.end()) return;

@@ -35,6 +35,11 @@ struct KernelContext {
   // Allocates output i (owned, zero-filled) and returns it; throws kResourceExhausted naming
   // the node when it would exceed `limits`.
   Tensor& make_output(size_t i, DType dtype, Shape shape);
+  // The same for a kernel that writes every element of the output: a reused buffer keeps
+  // its old bytes until then (no zero-fill pass over memory the kernel overwrites anyway).
+  Tensor& make_output_uninitialized(size_t i, DType dtype, Shape shape);
+  // A tensor that is not an output yet (e.g. returned by a helper), allocated the same way.
+  Tensor allocate_uninitialized(DType dtype, Shape shape) const;
   size_t num_outputs() const { return node.outputs().size(); }
 
   // Errors prefixed with the node: `Conv node "stem" (input 1): ...`.

@@ -97,7 +97,7 @@ void conv(KernelContext& ctx) {
   const Window2d win = Window2d::from(g.window);
   const ConvData d{x.data<float>(), ctx.input(1).data<float>(),
                    ctx.has_input(2) ? ctx.input(2).data<float>() : nullptr,
-                   ctx.make_output(0, DType::kFloat32, g.output_shape).data<float>()};
+                   ctx.make_output_uninitialized(0, DType::kFloat32, g.output_shape).data<float>()};
   if (g.in_per_group() == 1) {
     depthwise(ctx, g, win, d);
   } else {

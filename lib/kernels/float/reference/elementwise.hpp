@@ -19,8 +19,8 @@ namespace lq::kernels::math {
 
 // Chunk sizes for parallel_for: cheap arithmetic needs big chunks to pay for the
 // hand-off, transcendental functions are worth splitting finer.
-constexpr int64_t kCheapGrain = 8192;
-constexpr int64_t kCostlyGrain = 2048;
+constexpr int64_t kCheapGrain = 32768;
+constexpr int64_t kCostlyGrain = 8192;
 
 template <typename T>
 struct Type {
@@ -181,7 +181,8 @@ template <typename A, typename B, typename Out, typename Op>
 Tensor map_binary(const KernelContext& ctx, const Tensor& a, const Tensor& b, Op op,
                   int64_t grain = kCheapGrain) {
   const Shape shape = broadcast_shapes(ctx, {a.shape(), b.shape()});
-  Tensor result(DTypeOf<Out>::value, shape);
+  // Every element is written below.
+  Tensor result = ctx.allocate_uninitialized(DTypeOf<Out>::value, shape);
   const BroadcastLoop<2> loop = plan_broadcast<2>(shape, {&a.shape(), &b.shape()});
   const A* pa = a.data<A>();
   const B* pb = b.data<B>();
@@ -195,7 +196,7 @@ Tensor map_binary(const KernelContext& ctx, const Tensor& a, const Tensor& b, Op
 // A new tensor of x's shape, out[i] = op(x[i]).
 template <typename In, typename Out, typename Op>
 Tensor map_unary(const KernelContext& ctx, const Tensor& x, Op op, int64_t grain = kCheapGrain) {
-  Tensor result(DTypeOf<Out>::value, x.shape());
+  Tensor result = ctx.allocate_uninitialized(DTypeOf<Out>::value, x.shape());  // all written
   const In* in = x.data<In>();
   Out* out = result.data<Out>();
   ctx.pool.parallel_for(

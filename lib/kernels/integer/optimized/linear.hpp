@@ -52,8 +52,9 @@ std::optional<Tensor> conv_transpose(const Tensor& x, const Tensor& w, const Ten
 
 namespace internal {
 
-// Multiply-adds per parallel_for chunk, at least: waking a worker costs microseconds.
-constexpr int64_t kMinChunkWork = int64_t{1} << 15;
+// Multiply-adds per parallel_for chunk, at least: waking a worker costs microseconds
+// (2^17 int8 multiply-adds are a few microseconds of VNNI work).
+constexpr int64_t kMinChunkWork = int64_t{1} << 17;
 // Bytes of one packed block of the lane operand (it stays in L2 while every panel of the
 // broadcast operand meets it).
 constexpr int64_t kBlockBytes = int64_t{1} << 17;
