@@ -114,6 +114,11 @@ struct LQ_EXPORT QuantConfig {
   // SNR on the kept calibration samples reaches it; the log says whether it was reached.
   double min_snr_db = 0.0;
   static constexpr int kSelectSamples = 4;
+  // Empirical bias correction (quantize_model, on the kept calibration samples): the mean
+  // error each Conv/Gemm output channel gets from quantization is subtracted from its bias.
+  // 0: off, 1: all layers from one measurement, 2: sequential (layer by layer, each measured
+  // with the corrections before it).
+  int bias_correction = 0;
 
   // Validates every key and value; errors name the JSON path, the key and what is allowed.
   static QuantConfig from_json(const std::string& text);

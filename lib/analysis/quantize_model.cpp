@@ -35,6 +35,14 @@ QuantizedGraph quantize_model(const Quantizer& quantizer, const Graph& graph, co
       analysis::refine_globally(out, candidates, scoring, config.auto_evaluations, progress);
     }
   }
+  if (config.bias_correction != 0) {
+    if (samples.empty()) {
+      throw Error(StatusCode::kFailedPrecondition,
+                  "bias_correction measures the mean output error on calibration samples; keep some "
+                  "(CalibrationOptions::keep_samples)");
+    }
+    analysis::correct_bias(out, samples, config.bias_correction == 2);
+  }
   if (config.min_snr_db > 0.0) {
     if (samples.empty()) {
       throw Error(StatusCode::kFailedPrecondition,

@@ -86,4 +86,7 @@ void reach_snr(QuantizedGraph& out, const QuantConfig& config, const Target& tar
                const CalibrationTable& table, const std::vector<TensorMap>& samples,
                const std::vector<TensorMap>& scoring, const StepProgress& progress);
 
+// bias_correction.cpp: QuantConfig::bias_correction on `samples`.
+void correct_bias(QuantizedGraph& out, const std::vector<TensorMap>& samples, bool sequential);
+
 }  // namespace lq::analysis

@@ -138,9 +138,12 @@ def main():
     p.add_argument("--calib", type=int, default=64)
     p.add_argument("--work")
     p.add_argument("--json")
+    p.add_argument("--only", action="store_true", help="only the --configs (no default / method columns)")
     a = p.parse_args()
     # "minmax": the plain baseline (max, one scale per weight tensor).
     configs = [("default", []), ("minmax", ["--method", "max", "--per-tensor"])] + [(m, ["--method", m]) for m in METHODS]
+    if a.only:
+        configs = []
     for c in a.configs:
         name, _, flags = c.partition("=")
         configs.append((name, shlex.split(flags)))
@@ -148,8 +151,9 @@ def main():
     work = a.work or tempfile.mkdtemp(prefix="lq-methods-")
     models = a.models.split(",") if a.models else (TUNING if a.split == "tuning" else HOLDOUT)
     results = {}
-    print("| model | " + " | ".join(n for n, _ in configs) + " | best method | default goal |")
-    print("|---" * (len(configs) + 3) + "|")
+    tail = "" if a.only else " best method | default goal |"
+    print("| model | " + " | ".join(n for n, _ in configs) + " |" + tail)
+    print("|---" * (len(configs) + (1 if a.only else 3)) + "|")
     for name in models:
         case = Case(name, lines, a.lquant, work, a.calib)
         row = {}
@@ -162,6 +166,9 @@ def main():
                 row[label] = float("nan")
                 print(f"{name} {label}: {e}", file=sys.stderr)
         results[name] = row
+        if a.only:
+            print(f"| {name} | " + " | ".join(f"{row[n]:.1f}" for n, _ in configs) + " |", flush=True)
+            continue
         method_scores = {m: row[m] for m in METHODS if row.get(m) == row.get(m)}
         best = max(method_scores, key=method_scores.get) if method_scores else None
         d = row.get("default", float("nan"))
