@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 
 #include "analysis/searches.hpp"
@@ -14,9 +13,7 @@ namespace lq::analysis {
 
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
+// (No times in the log: it goes into quant_params.json, which is reproducible byte for byte.)
 
 }  // namespace
 
@@ -51,7 +48,6 @@ bool selects_range(const QuantConfig& config) {
 
 QuantizedGraph select_range(const QuantConfig& config, const Target& target, const Graph& graph,
                             const CalibrationTable& table, const std::vector<TensorMap>& scoring) {
-  const auto start = std::chrono::steady_clock::now();
   const std::vector<TensorMap> reference = float_outputs(graph, scoring);
   // The previous default first: a tie keeps it.
   std::vector<RangeMethod> methods = {RangeMethod::kPercentile};
@@ -87,15 +83,14 @@ QuantizedGraph select_range(const QuantConfig& config, const Target& target, con
   }
   best->log.push_back(fmt::format(
       "range method {} for every activation: the best worst-output SNR on {} calibration samples "
-      "of the single methods ({}; {:.1f} s; set a method, or select_range false, to choose yourself)",
-      best_name, scoring.size(), scores.substr(2), seconds_since(start)));
+      "of the single methods ({}; set a method, or select_range false, to choose yourself)",
+      best_name, scoring.size(), scores.substr(2)));
   return std::move(*best);
 }
 
 void reach_snr(QuantizedGraph& out, const QuantConfig& config, const Target& target,
                const CalibrationTable& table, const std::vector<TensorMap>& samples,
                const std::vector<TensorMap>& scoring, const StepProgress& progress) {
-  const auto start = std::chrono::steady_clock::now();
   const double goal = config.min_snr_db;
   const std::vector<TensorMap> reference = float_outputs(out.graph, samples);
   const double before = worst_output_snr_db(out, samples, reference);
@@ -155,9 +150,9 @@ void reach_snr(QuantizedGraph& out, const QuantConfig& config, const Target& tar
   }
   out.log.push_back(fmt::format(
       "min_snr {:.1f} dB: {} ({:.1f} -> {:.1f} dB on {} calibration samples, int16 for the most harmful "
-      "8-bit activations within {:.0f} % of the activation elements, {} checks, {:.1f} s){}",
+      "8-bit activations within {:.0f} % of the activation elements, {} checks){}",
       goal, met(now) ? "reached" : "NOT reached", before, now, samples.size(), 100.0 * c.int16_budget, checks,
-      seconds_since(start), met(now) ? io_note : io_note + "; raise int16_budget or use --bits 16"));
+      met(now) ? io_note : io_note + "; raise int16_budget or use --bits 16"));
 }
 
 }  // namespace lq::analysis
