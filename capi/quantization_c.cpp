@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 // The C ABI of lq::QuantConfig, lq::Quantizer and lq::QuantizedGraph.
 #include "capi_internal.hpp"
 
@@ -170,6 +171,22 @@ lq_status* lq_quantizer_quantize(const lq_quantizer* quantizer, const lq_graph* 
 }
 
 void lq_quantizer_release(lq_quantizer* quantizer) { release(quantizer); }
+
+lq_status* lq_quantizer_set_min_snr(lq_quantizer* quantizer, double min_snr_db, double int16_budget) {
+  return guard(__func__, [&] {
+    lq_quantizer& q = live(quantizer, "quantizer");
+    if (!(min_snr_db >= 0.0 && min_snr_db <= 200.0)) {
+      throw lq::Error(lq::StatusCode::kInvalidArgument,
+                      fmt::format("min_snr_db is {}, expected 0 (off) to 200 dB", min_snr_db));
+    }
+    if (!(int16_budget >= 0.0 && int16_budget <= 1.0)) {
+      throw lq::Error(lq::StatusCode::kInvalidArgument,
+                      fmt::format("int16_budget is {}, expected a share in [0, 1]", int16_budget));
+    }
+    q.config.min_snr_db = min_snr_db;
+    q.config.int16_budget = int16_budget;
+  });
+}
 
 lq_status* lq_quantized_graph_save_qdq(const lq_quantized_graph* qgraph, const char* path) {
   return guard(__func__, [&] {

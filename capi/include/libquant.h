@@ -438,6 +438,12 @@ LQ_C_API lq_status* lq_quantizer_quantize(const lq_quantizer* quantizer, const l
                                           const lq_calibrator* calibrator,
                                           lq_quantized_graph** out);
 LQ_C_API void lq_quantizer_release(lq_quantizer* quantizer);
+/* Accuracy target: lq_quantizer_quantize makes the 8-bit activations that harm the outputs
+ * most int16, one at a time, within `int16_budget` (a share of the activation elements, 0:
+ * 0.25), until the worst output SNR on the calibrator's kept samples reaches `min_snr_db`
+ * (0: off); the log says whether it did. Needs kept samples. */
+LQ_C_API lq_status* lq_quantizer_set_min_snr(lq_quantizer* quantizer, double min_snr_db,
+                                             double int16_budget);
 
 /* ONNX with QuantizeLinear/DequantizeLinear pairs; model inputs and outputs stay float. */
 LQ_C_API lq_status* lq_quantized_graph_save_qdq(const lq_quantized_graph* qgraph, const char* path);

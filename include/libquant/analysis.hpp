@@ -45,8 +45,11 @@ using StepProgress = std::function<void(const std::string& step, int64_t done, i
 
 // `quantizer`'s QuantizedGraph of `graph`, with the searches of its config. `samples` (the
 // calibration samples kept, CalibrationOptions::keep_samples) are what kAuto and
-// int16_budget score on; the first QuantConfig::auto_samples of them are used. Without
-// kAuto or int16_budget this equals quantizer.quantize(graph, table). Throws as the
+// int16_budget score on; the first QuantConfig::auto_samples of them are used. With
+// samples and QuantConfig::select_range (on unless a range method is set), the range method
+// is chosen per model among the single methods by output SNR on the first kSelectSamples;
+// QuantConfig::min_snr_db then spends int16 until the kept samples reach it. Without
+// kAuto, select_range, min_snr_db or int16_budget this equals quantizer.quantize(graph, table). Throws as the
 // Quantizer does, and kFailedPrecondition when a search has no samples. `progress`
 // (optional) hears the searches' steps.
 LQ_EXPORT QuantizedGraph quantize_model(const Quantizer& quantizer, const Graph& graph,

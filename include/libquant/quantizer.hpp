@@ -104,6 +104,21 @@ struct LQ_EXPORT QuantConfig {
   // the nodes whose int16 outputs lower the model outputs' error most per element, each
   // measured alone on auto_samples calibration samples (0: off; needs kept samples).
   double int16_budget = 0.0;
+  // The default range choice (quantize_model): when no config level sets a range method and
+  // activations are 8-bit, the whole model is quantized with each single range method (max,
+  // percentile, kl, mse, mmse) and the one whose worst output SNR on kSelectSamples kept
+  // calibration samples is highest is kept. false: percentile, as Quantizer::quantize gives.
+  bool select_range = true;
+  // Accuracy target (dB, 0: off): quantize_model makes the 8-bit activations that harm the
+  // outputs most int16, one at a time within int16_budget (0: 0.25), until the worst output
+  // SNR on the kept calibration samples reaches it; the log says whether it was reached.
+  double min_snr_db = 0.0;
+  static constexpr int kSelectSamples = 4;
+  // Empirical bias correction (quantize_model, on the kept calibration samples): the mean
+  // error each Conv/Gemm output channel gets from quantization is subtracted from its bias.
+  // 0: off, 1: all layers from one measurement, 2: sequential (layer by layer, each measured
+  // with the corrections before it).
+  int bias_correction = 0;
 
   // Validates every key and value; errors name the JSON path, the key and what is allowed.
   static QuantConfig from_json(const std::string& text);

@@ -14,7 +14,8 @@ namespace lq::analysis {
 // become int16 until int16_budget of all activation elements is spent. Model
 // inputs and outputs keep the widths the config gives them.
 void mix_precision(QuantizedGraph& out, const QuantConfig& config, const CalibrationTable& table,
-                   const std::vector<TensorMap>& scoring, const StepProgress& progress) {
+                   const std::vector<TensorMap>& scoring, const StepProgress& progress,
+                   const std::function<bool(const QuantizedGraph&)>& done) {
   std::map<std::string, int64_t> numel;
   Simulator(out.graph).run(scoring[0], [&](const Value& v, const Tensor& t) { numel[v.name()] = t.numel(); });
   struct Candidate {
@@ -68,6 +69,18 @@ void mix_precision(QuantizedGraph& out, const QuantConfig& config, const Calibra
     return a.gain / static_cast<double>(std::max<int64_t>(a.elements, 1)) >
            b.gain / static_cast<double>(std::max<int64_t>(b.elements, 1));
   });
+  // Biases follow their inputs' new scales (int16 inputs keep them exact, in int64).
+  auto update_biases = [&] {
+    for (const Node* node : out.graph.nodes()) {
+      const Value* bias = roles::bias_input(*node);
+      if (!bias || !out.params.count(bias->name())) continue;
+      if (auto b = bias_for(*node, out)) {
+        out.params[bias->name()] = *b;
+      } else {
+        out.params.erase(bias->name());
+      }
+    }
+  };
   const double budget = config.int16_budget * static_cast<double>(total);
   int64_t spent = 0;
   int chosen = 0;
@@ -79,17 +92,12 @@ void mix_precision(QuantizedGraph& out, const QuantConfig& config, const Calibra
     ++chosen;
     out.log.push_back(fmt::format("mixed precision: \"{}\" becomes int16 (output error +{:.3g} when it "
                                   "alone is int8, {} elements)", c.group.front()->name(), c.gain, c.elements));
-  }
-  // Biases follow their inputs' new scales (int16 inputs keep them exact, in int64).
-  for (const Node* node : out.graph.nodes()) {
-    const Value* bias = roles::bias_input(*node);
-    if (!bias || !out.params.count(bias->name())) continue;
-    if (auto b = bias_for(*node, out)) {
-      out.params[bias->name()] = *b;
-    } else {
-      out.params.erase(bias->name());
+    if (done) {
+      update_biases();
+      if (done(out)) break;
     }
   }
+  update_biases();
   out.log.push_back(fmt::format("mixed precision: {} tensors int16, {:.1f} % of {} activation elements "
                                 "(budget {:.1f} %): output error {:.4g} -> {:.4g} ({} candidates measured)",
                                 chosen, 100.0 * static_cast<double>(spent) / static_cast<double>(std::max<int64_t>(total, 1)),

@@ -15,10 +15,17 @@ QuantizedGraph quantize_model(const Quantizer& quantizer, const Graph& graph, co
   without_budget.int16_budget = 0.0;  // mixed precision runs here, after the Quantizer
   const Quantizer assigner(without_budget, target);
   analysis::ConsumerErrorChooser chooser(samples, config.auto_samples, progress);
-  QuantizedGraph out = assigner.quantize(graph, table, &chooser);
-  chooser.finish_progress();
   const size_t count = std::min(samples.size(), static_cast<size_t>(std::max(config.auto_samples, 1)));
   const std::vector<TensorMap> scoring(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(count));
+  QuantizedGraph out;
+  if (analysis::selects_range(config) && !samples.empty()) {
+    const size_t n = std::min(samples.size(), static_cast<size_t>(QuantConfig::kSelectSamples));
+    const std::vector<TensorMap> select(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(n));
+    out = analysis::select_range(without_budget, target, graph, table, select);
+  } else {
+    out = assigner.quantize(graph, table, &chooser);
+    chooser.finish_progress();
+  }
   if (!chooser.scores().empty()) {
     out.log.push_back(fmt::format("auto chose the range of {} tensors by the relative error at "
                                   "their consumers' outputs (quant_params.json: method auto:<chosen>)",
@@ -29,7 +36,23 @@ QuantizedGraph quantize_model(const Quantizer& quantizer, const Graph& graph, co
       analysis::refine_globally(out, candidates, scoring, config.auto_evaluations, progress);
     }
   }
-  if (config.int16_budget > 0.0) {
+  if (config.bias_correction != 0) {
+    if (samples.empty()) {
+      throw Error(StatusCode::kFailedPrecondition,
+                  "bias_correction measures the mean output error on calibration samples; keep some "
+                  "(CalibrationOptions::keep_samples)");
+    }
+    analysis::correct_bias(out, samples, config.bias_correction == 2);
+  }
+  if (config.min_snr_db > 0.0) {
+    if (samples.empty()) {
+      throw Error(StatusCode::kFailedPrecondition,
+                  "min_snr measures the output SNR on calibration samples; keep some "
+                  "(CalibrationOptions::keep_samples)");
+    }
+    analysis::reach_snr(out, config, target, table, samples, scoring, progress);
+    out.decisions = derive_decisions(out.graph, out.params);
+  } else if (config.int16_budget > 0.0) {
     if (!target.int16()) {
       out.log.push_back(fmt::format("target \"{}\" has no int16: int16_budget {} is ignored",
                                     target.name(), config.int16_budget));

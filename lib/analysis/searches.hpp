@@ -1,6 +1,7 @@
 // The searches of lib/analysis, composed by quantize_model (quantize_model.cpp).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -68,8 +69,31 @@ void refine_globally(QuantizedGraph& out, const std::vector<QuantizedGraph>& can
                      const std::vector<TensorMap>& samples, int max_evaluations,
                      const StepProgress& progress);
 
-// Mixed precision within config.int16_budget, scored on `scoring` (not empty).
+// Mixed precision within config.int16_budget, scored on `scoring` (not empty). With `done`,
+// it is asked after each promotion (biases updated) and a true answer stops the promotions.
 void mix_precision(QuantizedGraph& out, const QuantConfig& config, const CalibrationTable& table,
-                   const std::vector<TensorMap>& scoring, const StepProgress& progress);
+                   const std::vector<TensorMap>& scoring, const StepProgress& progress,
+                   const std::function<bool(const QuantizedGraph&)>& done = nullptr);
+
+// select_range.cpp. The float model's outputs on `samples`.
+std::vector<TensorMap> float_outputs(const Graph& graph, const std::vector<TensorMap>& samples);
+// The lowest output SNR (dB) of q's fake quantization against `reference` on `samples`.
+double worst_output_snr_db(const QuantizedGraph& q, const std::vector<TensorMap>& samples,
+                           const std::vector<TensorMap>& reference);
+// QuantConfig::select_range applies: on, no range method set anywhere, 8-bit activations.
+bool selects_range(const QuantConfig& config);
+// The whole model quantized with each single range method; the best worst-output SNR on
+// `scoring` wins (ties: percentile). Logs every method's SNR.
+QuantizedGraph select_range(const QuantConfig& config, const Target& target, const Graph& graph,
+                            const CalibrationTable& table, const std::vector<TensorMap>& scoring);
+// QuantConfig::min_snr_db: int16 for the most harmful 8-bit activations (ranked on
+// `scoring`) until the worst output SNR on `samples` reaches it, within int16_budget
+// (0: 0.25). Logs whether it was reached.
+void reach_snr(QuantizedGraph& out, const QuantConfig& config, const Target& target,
+               const CalibrationTable& table, const std::vector<TensorMap>& samples,
+               const std::vector<TensorMap>& scoring, const StepProgress& progress);
+
+// bias_correction.cpp: QuantConfig::bias_correction on `samples`.
+void correct_bias(QuantizedGraph& out, const std::vector<TensorMap>& samples, bool sequential);
 
 }  // namespace lq::analysis

@@ -22,7 +22,8 @@ const std::vector<std::string> kSpecKeys = {
     "outlier_factor"};
 const std::vector<std::string> kTopKeys = {"model", "op_types", "nodes",        "tensors",
                                            "input", "output",   "post_sigmoid", "auto_samples",
-                                           "auto_evaluations", "int16_budget"};
+                                           "auto_evaluations", "int16_budget", "select_range",
+                                           "min_snr", "bias_correction"};
 const std::vector<std::string> kTensorKeys = {"scale", "zero_point", "min", "max"};
 
 [[noreturn]] void config_error(const std::string& path, const std::string& what) {
@@ -185,6 +186,9 @@ QuantConfig QuantConfig::from_json(const std::string& text) {
     if (key == "auto_samples") config.auto_samples = static_cast<int>(parse_number(v, at, 1, 1000));
     if (key == "auto_evaluations") config.auto_evaluations = static_cast<int>(parse_number(v, at, 0, 1e6));
     if (key == "int16_budget") config.int16_budget = parse_number(v, at, 0, 1);
+    if (key == "select_range") config.select_range = parse_bool(v, at);
+    if (key == "min_snr") config.min_snr_db = parse_number(v, at, 0, 200);
+    if (key == "bias_correction") config.bias_correction = static_cast<int>(parse_number(v, at, 0, 2));
   }
   return config;
 }
@@ -211,6 +215,9 @@ std::string QuantConfig::to_json() const {
   root["auto_samples"] = auto_samples;
   root["auto_evaluations"] = auto_evaluations;
   root["int16_budget"] = int16_budget;
+  if (!select_range) root["select_range"] = false;
+  if (min_snr_db > 0.0) root["min_snr"] = min_snr_db;
+  if (bias_correction != 0) root["bias_correction"] = bias_correction;
   return root.dump(2);
 }
 

@@ -335,6 +335,36 @@ static void test_quantizer_progress(void) {
   lq_graph_release(graph);
 }
 
+/* The accuracy target: met (the log says so) or not, and bad values named. */
+static void test_quantizer_min_snr(void) {
+  lq_graph* graph = load_test_graph();
+  lq_calibrator* calibrator = calibrated(graph, 3);
+  lq_quantizer* quantizer = NULL;
+  lq_quantized_graph* qgraph = NULL;
+  struct log_lines log;
+  memset(&log, 0, sizeof log);
+  CHECK_OK(lq_quantizer_create(&quantizer));
+  CHECK_OK(lq_quantizer_set_min_snr(quantizer, 200.0, 0.5));
+  CHECK_OK(lq_quantizer_set_log_callback(quantizer, record_log, &log));
+  CHECK_OK(lq_quantizer_quantize(quantizer, graph, calibrator, &qgraph));
+  CHECK(strstr(log.text, "min_snr 200.0 dB: ") != NULL);
+  CHECK(strstr(log.text, "within 50 % of the activation elements") != NULL ||
+        strstr(log.text, "met as quantized") != NULL);
+  lq_quantized_graph_release(qgraph);
+  qgraph = NULL;
+  memset(&log, 0, sizeof log);
+  CHECK_OK(lq_quantizer_set_min_snr(quantizer, 1.0, 0.0));
+  CHECK_OK(lq_quantizer_quantize(quantizer, graph, calibrator, &qgraph));
+  CHECK(strstr(log.text, "min_snr 1.0 dB: met as quantized") != NULL);
+  CHECK_ERROR(lq_quantizer_set_min_snr(quantizer, -1.0, 0.0), LQ_INVALID_ARGUMENT, "min_snr_db is -1");
+  CHECK_ERROR(lq_quantizer_set_min_snr(quantizer, 30.0, 2.0), LQ_INVALID_ARGUMENT, "int16_budget is 2");
+  CHECK_ERROR(lq_quantizer_set_min_snr(NULL, 30.0, 0.0), LQ_INVALID_ARGUMENT, "quantizer is NULL");
+  lq_quantized_graph_release(qgraph);
+  lq_quantizer_release(quantizer);
+  lq_calibrator_release(calibrator);
+  lq_graph_release(graph);
+}
+
 void test_quantization(void) {
   test_quant_config();
   test_quantize();
@@ -343,4 +373,5 @@ void test_quantization(void) {
   test_quantizer_log();
   test_quantizer_target();
   test_quantizer_progress();
+  test_quantizer_min_snr();
 }

@@ -23,6 +23,7 @@ struct QuantizeArgs {
   std::optional<int> bits;
   std::optional<bool> per_channel;
   std::optional<double> int16_budget;
+  std::optional<double> min_snr;
   int threads = 1;
   std::string target = "generic";
   bool images = false;

@@ -81,7 +81,9 @@ compiler:
 quantization:
   --config FILE.json     layered quant config (model < op_types < nodes, per-tensor overrides)
   --method M             activation range method: max | percentile | kl | mse | mmse | auto |
-                         skip (overrides the config's model level)
+                         skip (overrides the config's model level). Unset with 8-bit
+                         activations: each single method is tried on the whole model and the
+                         best output SNR on 4 calibration samples wins (the log names it)
   --percentile P         for percentile (default 0.999)
   --bits 8|16            activation and weight bit width (default 8)
   --per-channel          per-channel weight scales (the default)
@@ -89,6 +91,9 @@ quantization:
   --int16-budget F       mixed precision: up to this share (0..1) of the activation elements
                          become int16, those that lower the output error most per element
                          (each measured alone on calibration samples)
+  --min-snr DB           accuracy target: int16 for the most harmful activations, one at a
+                         time within --int16-budget (default 0.25), until the output SNR on
+                         the kept calibration samples reaches DB; says whether it did
   --threads N            calibration threads (default 1)
   --stats FILE           calibration statistics (lquant calibrate, lquant merge-stats) to use
                          instead of --calib; repeat it for the files of several shards, which
@@ -156,6 +161,10 @@ QuantizeArgs parse_quantize(const std::vector<std::string>& args, QuantizeVerb v
       const double budget = parse_number(arg, value());
       if (!(budget >= 0.0 && budget <= 1.0)) throw UsageError("--int16-budget takes a share in [0, 1]");
       q.int16_budget = budget;
+    } else if (arg == "--min-snr") {
+      const double snr = parse_number(arg, value());
+      if (!(snr > 0.0 && snr <= 200.0)) throw UsageError("--min-snr takes a target in dB, e.g. 30");
+      q.min_snr = snr;
     } else if (arg == "--threads") {
       q.threads = parse_positive(arg, value());
     } else if (arg == "--target") {
@@ -263,6 +272,7 @@ QuantConfig build_config(const QuantizeArgs& q) {
   }
   if (q.per_channel) config.model.per_channel = *q.per_channel;
   if (q.int16_budget) config.int16_budget = *q.int16_budget;
+  if (q.min_snr) config.min_snr_db = *q.min_snr;
   return config;
 }
 
