@@ -35,6 +35,9 @@ struct KernelContext {
   // Allocates output i (owned, zero-filled) and returns it; throws kResourceExhausted naming
   // the node when it would exceed `limits`.
   Tensor& make_output(size_t i, DType dtype, Shape shape);
+  // The same check alone, for kernels that build per-axis tables from the output shape
+  // before allocating it (Tile, Expand, Pad, Resize): call it as soon as the shape is known.
+  void check_output_size(size_t i, DType dtype, const Shape& shape) const;
   size_t num_outputs() const { return node.outputs().size(); }
 
   // Errors prefixed with the node: `Conv node "stem" (input 1): ...`.
