@@ -105,6 +105,7 @@ struct lq_quantizer {
   lq::Target target;
   lq_log_fn log = nullptr;
   void* log_user_data = nullptr;
+  std::map<std::string, lq::Range> input_ranges;  // skip without a calibrator: random inputs' values
 };
 
 struct lq_quantized_graph {

@@ -447,7 +447,14 @@ LQ_C_API lq_status* lq_quantizer_set_log_callback(lq_quantizer* quantizer, lq_lo
  * int16: what the config asks in int16 falls back to int8, with a log line for each). The
  * default is "generic". Compile for the same target (lq_compile_options.target). */
 LQ_C_API lq_status* lq_quantizer_set_target(lq_quantizer* quantizer, const char* target);
-/* `calibrator` must have been created from `graph` as it is now and have seen samples. */
+/* The range method "skip" without a calibrator: random inputs for `input` are drawn from
+ * [min, max] (default [-1, 1]); min < max, both finite. */
+LQ_C_API lq_status* lq_quantizer_set_input_range(lq_quantizer* quantizer, const char* input,
+                                                 double min, double max);
+/* `calibrator` must have been created from `graph` as it is now and have seen samples. With
+ * the range method "skip" it may be NULL: ranges then come from the weights and from random
+ * inputs (lq_quantizer_set_input_range) in the graph's static input shapes, and the log
+ * callback's first line says the result is not for accuracy. */
 LQ_C_API lq_status* lq_quantizer_quantize(const lq_quantizer* quantizer, const lq_graph* graph,
                                           const lq_calibrator* calibrator,
                                           lq_quantized_graph** out);

@@ -25,6 +25,9 @@ struct PipelineInput {
   std::vector<std::string> calibration;  // .npy files / folders, or pictures with `images`
   bool images = false;
   ImagePreprocess preprocess;
+  // The range method skip without calibration data: the values random inputs are drawn from
+  // ([-1, 1] if not given). Config key `range: [min, max]`.
+  std::optional<Range> range;
 };
 
 struct LQ_EXPORT PipelineOptions {
@@ -89,6 +92,9 @@ struct PipelineResult {
   std::string report_json;                // everything above, as JSON
   std::optional<PrecisionReport> analysis;  // with PipelineOptions::analyze
   std::string analysis_dir;                 // where it was written
+  // The range method skip without data: activation ranges (and the SNRs) come from random
+  // inputs, so the program runs but is not for accuracy (report.json "not_for_accuracy").
+  bool random_calibration = false;
 };
 
 using StageCallback = std::function<void(const std::string& stage)>;

@@ -23,7 +23,7 @@ const std::vector<std::string> kGroups = {"model", "input", "calibration", "quan
                                           "output"};
 const std::vector<std::string> kModelKeys = {"path", "outputs", "remove_output_nodes"};
 const std::vector<std::string> kInputKeys = {"shape", "calibration", "images", "size", "resize",
-                                             "color", "layout", "mean", "scale", "pad_value"};
+                                             "color", "layout", "mean", "scale", "pad_value", "range"};
 const std::vector<std::string> kCalibrationKeys = {"method",  "percentile",     "search_range", "outlier_factor",
                                                    "threads", "histogram_bins", "keep_samples", "stats",
                                                    "stats_out", "shard"};
@@ -126,6 +126,13 @@ PipelineInput parse_input(const json& object, const std::string& path, const std
     if (key == "mean") in.preprocess.mean = three_at(v, at);
     if (key == "scale") in.preprocess.scale = three_at(v, at);
     if (key == "pad_value") in.preprocess.pad_value = static_cast<float>(number_at(v, at));
+    if (key == "range") {
+      if (!v.is_array() || v.size() != 2) fail(at, "should be [min, max], e.g. [0, 1]");
+      const double lo = number_at(v[0], at + "/0");
+      const double hi = number_at(v[1], at + "/1");
+      if (!(lo < hi)) fail(at, fmt::format("[{}, {}] needs min < max", lo, hi));
+      in.range = Range{lo, hi};
+    }
   }
   return in;
 }
@@ -342,6 +349,7 @@ std::string PipelineOptions::to_json() const {
     j["mean"] = in.preprocess.mean;
     j["scale"] = in.preprocess.scale;
     j["pad_value"] = in.preprocess.pad_value;
+    if (in.range) j["range"] = {in.range->min, in.range->max};
     root["input"][name] = j;
   }
   const ResolvedSpec spec = quantization.resolve_model();

@@ -28,7 +28,9 @@ config groups (paths are relative to the config file):
   model:         path (required), outputs [cut at these values], remove_output_nodes [...]
   input:         NAME: shape [..], calibration (folder/file/LMDB set or list), images (true|false),
                  size [h, w], resize (stretch|fit-height-pad|none), color (rgb|bgr|gray),
-                 layout (nchw|nhwc), mean (n or [n,n,n]), scale (n or [n,n,n]), pad_value
+                 layout (nchw|nhwc), mean (n or [n,n,n]), scale (n or [n,n,n]), pad_value,
+                 range [min, max] (method skip without calibration: random inputs' values,
+                 default [-1, 1]; the result is flagged not for accuracy)
   calibration:   method (max|percentile|kl|mse|mmse|auto|skip), percentile, search_range,
                  outlier_factor, threads, histogram_bins, keep_samples, shard ("I/N": this
                  process's block of the samples), stats_out (write the statistics there),
@@ -116,6 +118,10 @@ int build_verb(const std::vector<std::string>& args) {
   steps.finish();
   log.line(fmt::format("calibrated on {} samples; {} tensors quantized", result.calibration_samples,
                        result.quantized.params.size()));
+  if (result.random_calibration) {
+    log.line("note: range method skip without calibration data: ranges from the weights and random "
+             "inputs; the program runs but is not for accuracy");
+  }
   for (const std::string& note : result.quantized.log) log.line("note: " + note);
   for (const LayerInfo& layer : result.program.layers()) {
     if (layer.kernel != "CPU") continue;
