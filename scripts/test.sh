@@ -19,7 +19,10 @@
 #   - Release suite: 331 tests, 19 min 17 s wall (models 888 s, corpus 394 s, examples 264 s,
 #     unit 151 s, capi 120 s of test time); CI's whole run was 15-16 min on main;
 #   - fuzz step: 9 targets x 20 s = 196 s wall after the clang build (which took ~25 min
-#     here from cold; kernels are built -O0 uninstrumented there);
+#     here from cold; kernels are built -O0 uninstrumented there); with onnx_fold, 10 targets
+#     ~ 220 s;
+#   - the ThreadPool alone under TSan is a unit ctest (tsan_thread_pool, < 1 s, built with
+#     the Release build); the TSan build below covers the simulators and calibration too;
 #   - ASan "subset"/"all" and TSan were NOT measured (their cold builds did not finish in
 #     the time left); they stay opt-in until a CI run times them. CI's 60 min budget fits
 #     Release + ASan unit + fuzz 20 s with room for ASan "subset".
