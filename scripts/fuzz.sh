@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-all=(onnx onnx_fold lqm lqm_payload npy quant_config pipeline_config calibration_stats image capi)
+all=(onnx lqm lqm_payload npy quant_config pipeline_config calibration_stats image capi)
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 build=build-fuzz
 export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1
