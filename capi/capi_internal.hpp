@@ -115,6 +115,7 @@ struct lq_quantizer {
   void* log_user_data = nullptr;
   lq_step_progress_fn progress = nullptr;
   void* progress_user_data = nullptr;
+  std::map<std::string, lq::Range> input_ranges;  // skip without a calibrator: random inputs' values
 };
 
 struct lq_quantized_graph {

@@ -311,4 +311,27 @@ lq_status* lq_npy_save(const lq_tensor_view* tensor, const char* path) {
   });
 }
 
+lq_status* lq_set_resource_limits(const lq_resource_limits* limits) {
+  return guard(__func__, [&] {
+    require(limits, "limits");
+    check_options(*limits, LQ_FIRST_VERSION_SIZE(lq_resource_limits, max_model_bytes),
+                  "lq_resource_limits", "limits->struct_size");
+    lq::ResourceLimits set;
+    set.max_tensor_bytes = limits->max_tensor_bytes;
+    set.max_model_bytes = limits->max_model_bytes;
+    lq::set_default_resource_limits(set);
+  });
+}
+
+lq_status* lq_get_resource_limits(lq_resource_limits* limits) {
+  return guard(__func__, [&] {
+    require(limits, "limits");
+    check_options(*limits, LQ_FIRST_VERSION_SIZE(lq_resource_limits, max_model_bytes),
+                  "lq_resource_limits", "limits->struct_size");
+    const lq::ResourceLimits now;
+    limits->max_tensor_bytes = now.max_tensor_bytes;
+    limits->max_model_bytes = now.max_model_bytes;
+  });
+}
+
 }  // extern "C"

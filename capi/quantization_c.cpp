@@ -2,6 +2,8 @@
 // The C ABI of lq::QuantConfig, lq::Quantizer and lq::QuantizedGraph.
 #include "capi_internal.hpp"
 
+#include <cmath>
+
 namespace {
 
 using namespace lq::capi;
@@ -151,21 +153,53 @@ lq_status* lq_quantizer_set_target(lq_quantizer* quantizer, const char* target) 
   });
 }
 
+lq_status* lq_quantizer_set_input_range(lq_quantizer* quantizer, const char* input, double min, double max) {
+  return guard(__func__, [&] {
+    lq_quantizer& q = live(quantizer, "quantizer");
+    require(input, "input");
+    if (!std::isfinite(min) || !std::isfinite(max) || !(min < max)) {
+      invalid_argument(fmt::format("input \"{}\": range [{}, {}] must be finite with min < max", input, min, max));
+    }
+    q.input_ranges[input] = lq::Range{min, max};
+  });
+}
+
 lq_status* lq_quantizer_quantize(const lq_quantizer* quantizer, const lq_graph* graph,
                                  const lq_calibrator* calibrator, lq_quantized_graph** out) {
   clear(out);
   return guard(__func__, [&] {
     const lq_quantizer& q = live(quantizer, "quantizer");
     const lq_graph& g = live(graph, "graph");
-    const lq_calibrator& c = live(calibrator, "calibrator");
     require(out, "out");
-    check_ready(g, c);
     const lq::Quantizer engine(q.config, q.target);
     auto result = std::make_unique<lq_quantized_graph>();
-    result->qgraph = std::make_shared<const lq::QuantizedGraph>(
-        lq::quantize_model(engine, *g.graph, c.calibrator.table(), c.calibrator.kept_samples(),
-                           step_progress(q.progress, q.progress_user_data)));
-    send_log(q.log, q.log_user_data, result->qgraph->log);
+    std::vector<std::string> log;
+    if (calibrator == nullptr) {
+      // No data: the range method skip, on random inputs (flagged not for accuracy).
+      if (q.config.resolve_model().range.method != lq::RangeMethod::kSkip) {
+        invalid_argument(
+            "calibrator is NULL: quantizing without calibration data needs the range method "
+            "\"skip\" (lq_quantizer_set_method); its ranges are not for accuracy");
+      }
+      lq::CalibrationOptions options;
+      options.keep_samples = lq::kRandomCalibrationSamples;
+      lq::Calibrator random(*g.graph, options);
+      lq::add_random_samples(random, *g.graph, q.input_ranges);
+      result->qgraph = std::make_shared<const lq::QuantizedGraph>(
+          lq::quantize_model(engine, *g.graph, random.table(), random.kept_samples(),
+                             step_progress(q.progress, q.progress_user_data)));
+      log.push_back(
+          "range method skip without calibration data: ranges from the weights and random inputs; "
+          "the result runs but is not for accuracy");
+    } else {
+      const lq_calibrator& c = live(calibrator, "calibrator");
+      check_ready(g, c);
+      result->qgraph = std::make_shared<const lq::QuantizedGraph>(
+          lq::quantize_model(engine, *g.graph, c.calibrator.table(), c.calibrator.kept_samples(),
+                             step_progress(q.progress, q.progress_user_data)));
+    }
+    log.insert(log.end(), result->qgraph->log.begin(), result->qgraph->log.end());
+    send_log(q.log, q.log_user_data, log);
     *out = result.release();
   });
 }

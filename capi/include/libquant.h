@@ -205,6 +205,32 @@ LQ_C_API void lq_tensor_release(lq_tensor* tensor);
 LQ_C_API lq_status* lq_npy_load(const char* path, lq_tensor** out);
 LQ_C_API lq_status* lq_npy_save(const lq_tensor_view* tensor, const char* path);
 
+/* ---- Resource limits ---------------------------------------------------------------- */
+
+/* What a file or a model may make libquant allocate, checked before allocating: ONNX
+ * initializers, .npy headers, .lqm arenas, shape-computing ops (ConstantOfShape, Expand,
+ * Tile, Range, Pad, Resize, ...) in constant folding, shape propagation and the simulators,
+ * and the compiler's memory plan. A model or file asking for more fails with
+ * LQ_OUT_OF_MEMORY and a message naming the node or file, the size asked for and the limit.
+ * The limits are process-wide: lq_set_resource_limits applies to every call that starts
+ * after it (from any thread). */
+typedef struct lq_resource_limits {
+  size_t struct_size;
+  int64_t max_tensor_bytes; /* one tensor; default 8 GiB */
+  int64_t max_model_bytes;  /* one model's initializers, or a program's arena; default 16 GiB */
+} lq_resource_limits;
+
+static inline void lq_resource_limits_init(lq_resource_limits* limits) {
+  limits->struct_size = sizeof(*limits);
+  limits->max_tensor_bytes = (int64_t)8 << 30;
+  limits->max_model_bytes = (int64_t)16 << 30;
+}
+
+/* Both limits must be > 0 (LQ_INVALID_ARGUMENT otherwise). */
+LQ_C_API lq_status* lq_set_resource_limits(const lq_resource_limits* limits);
+/* The limits in force; `limits->struct_size` must be set (lq_resource_limits_init). */
+LQ_C_API lq_status* lq_get_resource_limits(lq_resource_limits* limits);
+
 /* ---- Graph -------------------------------------------------------------------------- */
 
 typedef struct lq_graph lq_graph;
@@ -433,7 +459,14 @@ LQ_C_API lq_status* lq_quantizer_set_log_callback(lq_quantizer* quantizer, lq_lo
 LQ_C_API lq_status* lq_quantizer_set_progress_callback(lq_quantizer* quantizer,
                                                        lq_step_progress_fn progress, void* user_data);
 LQ_C_API lq_status* lq_quantizer_set_target(lq_quantizer* quantizer, const char* target);
-/* `calibrator` must have been created from `graph` as it is now and have seen samples. */
+/* The range method "skip" without a calibrator: random inputs for `input` are drawn from
+ * [min, max] (default [-1, 1]); min < max, both finite. */
+LQ_C_API lq_status* lq_quantizer_set_input_range(lq_quantizer* quantizer, const char* input,
+                                                 double min, double max);
+/* `calibrator` must have been created from `graph` as it is now and have seen samples. With
+ * the range method "skip" it may be NULL: ranges then come from the weights and from random
+ * inputs (lq_quantizer_set_input_range) in the graph's static input shapes, and the log
+ * callback's first line says the result is not for accuracy. */
 LQ_C_API lq_status* lq_quantizer_quantize(const lq_quantizer* quantizer, const lq_graph* graph,
                                           const lq_calibrator* calibrator,
                                           lq_quantized_graph** out);

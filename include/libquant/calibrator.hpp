@@ -297,4 +297,15 @@ class LQ_EXPORT Calibrator {
   std::unique_ptr<Impl> impl_;
 };
 
+// The range method skip without data: `samples` inputs drawn uniformly from each model
+// input's declared range (`input_ranges`, by input name; [-1, 1] for one not named), in the
+// inputs' static shapes, fed to `calibrator`. Weight ranges come from the weights as always;
+// activation ranges from these inputs are good enough to compile and run a model, not for
+// accuracy. Throws kInvalidArgument naming an input whose shape is not static, whose range
+// is empty or not finite, or a range naming no input; kUnsupported for a non-float32 input.
+constexpr int kRandomCalibrationSamples = 4;
+LQ_EXPORT void add_random_samples(Calibrator& calibrator, const Graph& graph,
+                                  const std::map<std::string, Range>& input_ranges = {},
+                                  int samples = kRandomCalibrationSamples, uint32_t seed = 20261126);
+
 }  // namespace lq

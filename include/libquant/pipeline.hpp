@@ -29,6 +29,9 @@ struct PipelineInput {
   // program (fuse_input_format), which then takes raw pixels; the calibration data are raw
   // pixels in that format too (pictures are converted to it, .npy files must hold it).
   std::optional<InputFormat> format;
+  // The range method skip without calibration data: the values random inputs are drawn from
+  // ([-1, 1] if not given). Config key `range: [min, max]`.
+  std::optional<Range> range;
 };
 
 struct LQ_EXPORT PipelineOptions {
@@ -99,6 +102,9 @@ struct PipelineResult {
   std::string report_json;                // everything above, as JSON
   std::optional<PrecisionReport> analysis;  // with PipelineOptions::analyze
   std::string analysis_dir;                 // where it was written
+  // The range method skip without data: activation ranges (and the SNRs) come from random
+  // inputs, so the program runs but is not for accuracy (report.json "not_for_accuracy").
+  bool random_calibration = false;
 };
 
 using StageCallback = std::function<void(const std::string& stage)>;

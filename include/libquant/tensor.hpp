@@ -60,16 +60,32 @@ LQ_EXPORT int64_t shape_numel(const Shape& shape);
 // What a file or a model may make libquant allocate, checked before the allocation: a
 // hostile .npy header, initializer or ConstantOfShape gets an error naming it instead of
 // std::bad_alloc. The defaults fit a 24 GiB machine.
+//
+// A ResourceLimits{} takes the process defaults: 8 GiB per tensor and 16 GiB per model,
+// changed by set_default_resource_limits (lq_set_resource_limits in C) for every import,
+// constant folding, shape propagation, Simulator, compile and .lqm load that follows.
+LQ_EXPORT int64_t default_max_tensor_bytes();
+LQ_EXPORT int64_t default_max_model_bytes();
 struct ResourceLimits {
-  int64_t max_tensor_bytes = int64_t{8} << 30;  // one tensor (data, weights, a kernel output)
+  // One tensor (data, weights, a kernel output, a model input's shape).
+  int64_t max_tensor_bytes = default_max_tensor_bytes();
+  // One model: all its initializers together, the compiled Program's activation arena.
+  int64_t max_model_bytes = default_max_model_bytes();
 };
+// Throws kInvalidArgument unless both limits are > 0.
+LQ_EXPORT void set_default_resource_limits(const ResourceLimits& limits);
 // The bytes of a `dtype` tensor of `shape`, or -1 when the count overflows int64 (or a
 // dimension is negative).
 LQ_EXPORT int64_t checked_nbytes(DType dtype, const Shape& shape);
 // Throws kResourceExhausted unless a `dtype` tensor of `shape` fits `limits`, naming `what`
-// (`Conv node "x" output 0`, `'input.npy'`), the size asked for and the limit.
+// (`Conv node "x" output 0`, `'input.npy'`), the size asked for and the limit. A dimension
+// of 0 counts as 1 here, so that [0, 10^15] (which the kernels' per-axis index tables would
+// still allocate) is refused too.
 LQ_EXPORT void check_tensor_size(DType dtype, const Shape& shape, const ResourceLimits& limits,
                                  const std::string& what);
+// Throws kResourceExhausted unless `bytes` (-1: more than int64 counts) fit
+// limits.max_model_bytes, naming `what` (`model 'x.onnx': its initializers`).
+LQ_EXPORT void check_model_size(int64_t bytes, const ResourceLimits& limits, const std::string& what);
 LQ_EXPORT std::string shape_str(const Shape& shape);  // "[1,3,48,320]"
 
 LQ_EXPORT float half_to_float(uint16_t half);

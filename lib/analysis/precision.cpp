@@ -796,7 +796,7 @@ PrecisionReport analyze_quant_dir(const std::string& quant_dir, const std::map<s
     const std::string path = source.paths.empty() ? "" : source.paths.front();
     const bool known = name.empty() ? inputs.size() == 1
                                     : std::any_of(inputs.begin(), inputs.end(),
-                                                  [&](const ProgramTensorInfo& in) { return in.name == name; });
+                                                  [&name = name](const ProgramTensorInfo& in) { return in.name == name; });
     if (!known) throw Error(StatusCode::kInvalidArgument, fmt::format("--data {}={}: the model has no input \"{}\"", name, path, name));
   }
   std::vector<TensorMap> samples;

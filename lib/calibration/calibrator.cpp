@@ -3,14 +3,17 @@
 #include "calibration/accumulate.hpp"
 #include "calibration/lmdb_samples.hpp"
 #include "kernels/thread_pool.hpp"
+#include "graph/nearest_name.hpp"
 #include "graph/roles.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <filesystem>
 #include <memory>
+#include <random>
 
 namespace lq {
 
@@ -368,6 +371,54 @@ void parse_shard(const std::string& text, CalibrationOptions& options, const std
   }
   options.shard_index = index;
   options.shard_count = count;
+}
+
+void add_random_samples(Calibrator& calibrator, const Graph& graph, const std::map<std::string, Range>& input_ranges,
+                        int samples, uint32_t seed) {
+  for (const auto& [name, range] : input_ranges) {
+    const Value* v = graph.find_value(name);
+    if (!v || !v->is_graph_input()) {
+      std::vector<std::string> names;
+      for (const Value* in : graph.inputs()) names.push_back(in->name());
+      const std::string nearest = nearest_name(name, names);
+      throw Error(StatusCode::kInvalidArgument,
+                  fmt::format("input range for \"{}\": the model has no such input{}", name,
+                              nearest.empty() ? "" : fmt::format("; did you mean \"{}\"?", nearest)));
+    }
+    if (!std::isfinite(range.min) || !std::isfinite(range.max) || !(range.min < range.max)) {
+      throw Error(StatusCode::kInvalidArgument,
+                  fmt::format("input range for \"{}\": [{}, {}] must be finite with min < max", name,
+                              range.min, range.max));
+    }
+  }
+  for (const Value* in : graph.inputs()) {
+    if (!in->type().is_static()) {
+      throw Error(StatusCode::kInvalidArgument,
+                  fmt::format("input \"{}\" has dynamic shape {}; with the range method skip and no "
+                              "calibration data, random inputs stand in and need its shape",
+                              in->name(), in->type().str()));
+    }
+    if (in->type().dtype != DType::kFloat32) {
+      throw Error(StatusCode::kUnsupported,
+                  fmt::format("input \"{}\" is {}: random inputs (range method skip without data) are "
+                              "float32 only; give calibration data",
+                              in->name(), dtype_name(in->type().dtype)));
+    }
+  }
+  std::mt19937 rng(seed);
+  for (int s = 0; s < samples; ++s) {
+    TensorMap sample;
+    for (const Value* in : graph.inputs()) {
+      const auto given = input_ranges.find(in->name());
+      const Range range = given == input_ranges.end() ? Range{-1.0, 1.0} : given->second;
+      std::uniform_real_distribution<float> uniform(static_cast<float>(range.min), static_cast<float>(range.max));
+      Tensor t(DType::kFloat32, in->type().static_shape());
+      float* p = t.data<float>();
+      for (int64_t i = 0; i < t.numel(); ++i) p[i] = uniform(rng);
+      sample[in->name()] = t;
+    }
+    calibrator.add_sample(sample);
+  }
 }
 
 }  // namespace lq

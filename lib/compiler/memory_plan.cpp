@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include <fmt/format.h>
+
 #include "compiler/program.hpp"
 
 namespace lq::compiler {
@@ -67,6 +69,9 @@ void plan_memory(ProgramData& data) {
     }
     t.offset = offset;
     data.arena_bytes = std::max(data.arena_bytes, offset + size);
+    check_model_size(data.arena_bytes, ResourceLimits{},
+                     fmt::format("the memory plan of \"{}\": its activations (up to \"{}\", {} bytes)",
+                                 data.name, t.info.name, t.bytes()));
     placed.push_back(id);
   }
 }

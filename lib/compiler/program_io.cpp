@@ -661,6 +661,9 @@ void validate_placement(const ProgramTensor& t, int64_t arena_bytes, const std::
 }
 
 void validate(const ProgramData& data, const std::string& context) {
+  // The arena is allocated by each run: a file may not ask for more than a model may take.
+  if (data.arena_bytes < 0) invalid(context, fmt::format("arena of {} bytes", data.arena_bytes));
+  check_model_size(data.arena_bytes, ResourceLimits{}, fmt::format("{}: the activation arena's bytes", context));
   for (size_t i = 0; i < data.tensors.size(); ++i) {
     const ProgramTensor& t = data.tensors[i];
     validate_placement(t, data.arena_bytes, fmt::format("{}: tensor {} \"{}\"", context, i, t.info.name));

@@ -279,6 +279,18 @@ class Importer {
 
   void add_initializer(const onnx::TensorProto& init) {
     if (init.name().empty()) invalid_model("an initializer has no name");
+    // The model's initializers together, before this one's data is read (external data
+    // files can declare any size); each one is checked on its own by tensor_from_proto.
+    const DType dtype = onnx_io::dtype_from_onnx(init.data_type());
+    const bool negative = std::any_of(init.dims().begin(), init.dims().end(), [](int64_t d) { return d < 0; });
+    if (dtype != DType::kUndefined && !negative) {  // else tensor_from_proto says what is wrong
+      const Shape dims(init.dims().begin(), init.dims().end());
+      check_tensor_size(dtype, dims, ResourceLimits{}, fmt::format("initializer \"{}\"", init.name()));
+      const int64_t bytes = checked_nbytes(dtype, dims);
+      if (bytes < 0 || __builtin_add_overflow(initializer_bytes_, bytes, &initializer_bytes_)) initializer_bytes_ = -1;
+      check_model_size(initializer_bytes_, ResourceLimits{},
+                       fmt::format("the model's initializers (up to \"{}\")", init.name()));
+    }
     Value* v = graph_.add_value(init.name());
     graph_.set_initializer(
         v, onnx_io::tensor_from_proto(init, fmt::format("initializer \"{}\"", init.name()),
@@ -354,6 +366,7 @@ class Importer {
   Graph graph_;
   std::unordered_set<std::string> pending_;
   bool subgraph_ = false;
+  int64_t initializer_bytes_ = 0;  // read so far (-1: more than int64 counts)
 };
 
 std::string directory_of(const std::string& path) {

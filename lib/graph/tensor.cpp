@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -306,15 +307,46 @@ int64_t checked_nbytes(DType dtype, const Shape& shape) {
   return bytes;
 }
 
+namespace {
+
+std::atomic<int64_t> g_max_tensor_bytes{int64_t{8} << 30};
+std::atomic<int64_t> g_max_model_bytes{int64_t{16} << 30};
+
+}  // namespace
+
+int64_t default_max_tensor_bytes() { return g_max_tensor_bytes.load(std::memory_order_relaxed); }
+int64_t default_max_model_bytes() { return g_max_model_bytes.load(std::memory_order_relaxed); }
+
+void set_default_resource_limits(const ResourceLimits& limits) {
+  if (limits.max_tensor_bytes <= 0 || limits.max_model_bytes <= 0) {
+    throw Error(StatusCode::kInvalidArgument,
+                fmt::format("resource limits must be > 0 bytes, got {} per tensor and {} per model",
+                            limits.max_tensor_bytes, limits.max_model_bytes));
+  }
+  g_max_tensor_bytes.store(limits.max_tensor_bytes, std::memory_order_relaxed);
+  g_max_model_bytes.store(limits.max_model_bytes, std::memory_order_relaxed);
+}
+
 void check_tensor_size(DType dtype, const Shape& shape, const ResourceLimits& limits,
                        const std::string& what) {
-  const int64_t bytes = checked_nbytes(dtype, shape);
+  Shape counted = shape;  // zeros count as 1: see the header
+  for (int64_t& d : counted) d = d == 0 ? 1 : d;
+  const int64_t bytes = checked_nbytes(dtype, counted);
   if (bytes >= 0 && bytes <= limits.max_tensor_bytes) return;
   const std::string asked = bytes < 0 ? "more bytes than 64 bits count" : fmt::format("{} bytes", bytes);
   throw Error(StatusCode::kResourceExhausted,
               fmt::format("{}: a {} tensor of shape {} needs {}, more than the limit of {} bytes "
                           "(ResourceLimits::max_tensor_bytes; raise it if the model really needs it)",
                           what, dtype_name(dtype), shape_str(shape), asked, limits.max_tensor_bytes));
+}
+
+void check_model_size(int64_t bytes, const ResourceLimits& limits, const std::string& what) {
+  if (bytes >= 0 && bytes <= limits.max_model_bytes) return;
+  const std::string asked = bytes < 0 ? "more bytes than 64 bits count" : fmt::format("{} bytes", bytes);
+  throw Error(StatusCode::kResourceExhausted,
+              fmt::format("{} need {}, more than the limit of {} bytes per model "
+                          "(ResourceLimits::max_model_bytes; raise it if the model really needs it)",
+                          what, asked, limits.max_model_bytes));
 }
 
 }  // namespace lq

@@ -10,7 +10,8 @@ bool is_identity(const Node& node) {
   if (node.op_type() != "Dropout") return false;
   // Inference Dropout is identity unless training_mode is a non-false input or the mask is used.
   const Value* training = node.input(2);
-  if (training && (!training->is_constant() || training->initializer()->to_int64s().at(0) != 0)) {
+  if (training && (!training->is_constant() || training->initializer()->numel() != 1 ||
+                   training->initializer()->to_int64s()[0] != 0)) {
     return false;
   }
   const Value* mask = node.output(1);
@@ -25,8 +26,9 @@ bool eliminate_identity(Graph& graph) {
     if (!is_identity(*node) || !node->input(0)) continue;
     Value* in = node->input(0);
     Value* out = node->output(0);
-    // Graph outputs keep their names; a graph input passed straight through stays as is.
-    if (out->is_graph_output()) continue;
+    // Graph outputs keep their names; a graph input passed straight through stays as is. A
+    // node without outputs is left for the verifier to name (fuzz regression).
+    if (!out || out->is_graph_output()) continue;
     graph.replace_all_uses(out, in);
     graph.remove_node(node);
     changed = true;

@@ -14,16 +14,27 @@ namespace {
 
 // The Pad's fill and pads (begins then ends, over every axis), or false when it is not a
 // constant-mode Pad of constant parameters.
+// Pads no real model has (the Pad kernel refuses them by the resource limits) stay unfused,
+// so that the pooled sizes below cannot overflow (fuzz regression).
+bool plausible(const std::vector<int64_t>& pads) {
+  for (int64_t v : pads) {
+    if (v > (int64_t{1} << 40) || v < -(int64_t{1} << 40)) return false;
+  }
+  return true;
+}
+
 bool read_pad(const Node& pad, float& fill, std::vector<int64_t>& pads) {
   if (pad.attr_string("mode", "constant") != "constant") return false;
   if (pad.has_attr("pads")) {  // opset < 11
     pads = pad.attr_ints("pads");
     fill = pad.attr_float("value", 0.0f);
-    return true;
+    return plausible(pads);
   }
   const Value* p = pad.input(1);
   if (!p || !p->is_constant() || pad.input(3)) return false;  // axes (opset 18): not handled
-  for (double v : p->initializer()->to_doubles()) pads.push_back(static_cast<int64_t>(v));
+  if (p->initializer()->dtype() != DType::kInt64) return false;
+  pads = p->initializer()->to_int64s();  // not through double: 2^63 - 1 does not convert back
+  if (!plausible(pads)) return false;
   fill = 0.0f;
   if (const Value* c = pad.input(2)) {
     if (!c->is_constant() || c->initializer()->numel() != 1) return false;

@@ -112,6 +112,7 @@ class StageTimer {
 // The model's only input given both without its name and with it: the shape may come from
 // one and the calibration data from the other.
 void merge_unnamed(const std::string& name, const PipelineInput& from, PipelineInput& to) {
+  if (from.range) to.range = from.range;
   if (from.shape) {
     if (to.shape && *to.shape != *from.shape) {
       throw Error(StatusCode::kInvalidArgument,
@@ -161,9 +162,10 @@ std::map<std::string, PipelineInput> named_inputs(const PipelineOptions& o, cons
   return inputs;
 }
 
-// The range method skip needs no data: uniform random inputs in [-1, 1] stand in (their max
-// ranges), in the inputs' shapes, which must be static.
-void calibrate_on_random_inputs(const Graph& graph, Calibrator& calibrator) {
+// The range method skip needs no data: random inputs in each input's declared range
+// ([-1, 1] if none) stand in, in the inputs' shapes, which must be static.
+void calibrate_on_random_inputs(const Graph& graph, const std::map<std::string, PipelineInput>& inputs,
+                                Calibrator& calibrator) {
   for (const Value* in : graph.inputs()) {
     if (!in->type().is_static()) {
       throw Error(StatusCode::kInvalidArgument,
@@ -173,19 +175,11 @@ void calibrate_on_random_inputs(const Graph& graph, Calibrator& calibrator) {
                               in->name(), in->name(), in->type().str(), in->name()));
     }
   }
-  std::mt19937 rng(20261126);
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  constexpr int kRandomSamples = 4;
-  for (int s = 0; s < kRandomSamples; ++s) {
-    TensorMap sample;
-    for (const Value* in : graph.inputs()) {
-      Tensor t(DType::kFloat32, in->type().static_shape());
-      float* p = t.data<float>();
-      for (int64_t i = 0; i < t.numel(); ++i) p[i] = uniform(rng);
-      sample[in->name()] = t;
-    }
-    calibrator.add_sample(sample);
+  std::map<std::string, Range> ranges;
+  for (const auto& [name, in] : inputs) {
+    if (in.range) ranges[name] = *in.range;
   }
+  add_random_samples(calibrator, graph, ranges);
 }
 
 // The statistics files of a sharded calibration, merged, checked against the graph they are
@@ -227,6 +221,10 @@ std::string report(const PipelineOptions& o, const PipelineResult& r) {
   nlohmann::json j;
   j["model"] = o.model;
   j["calibration_samples"] = r.calibration_samples;
+  if (r.random_calibration) {
+    j["not_for_accuracy"] =
+        "range method skip without calibration data: activation ranges and SNRs come from random inputs";
+  }
   j["output_snr_db"] = r.output_snr_db;
   j["fixed_output_snr_db"] = r.fixed_snr_db;
   j["program"] = {{"target", o.target.name()},
@@ -327,7 +325,8 @@ PipelineResult Pipeline::run(const StageCallback& on_stage) const {
         }
       }
       if (sources.empty() && o.quantization.resolve_model().range.method == RangeMethod::kSkip) {
-        calibrate_on_random_inputs(graph, calibrator);
+        calibrate_on_random_inputs(graph, inputs, calibrator);
+        result.random_calibration = true;
       } else {
         calibrator.add_sources(sources);
       }

@@ -26,7 +26,7 @@ const std::vector<std::string> kModelKeys = {"path", "outputs", "remove_output_n
 const std::vector<std::string> kInputKeys = {"shape", "calibration", "images", "size", "resize",
                                              "color", "layout", "mean", "scale", "pad_value",
                                              "format", "format_layout", "yuv_range", "train_format",
-                                             "train_layout"};
+                                             "train_layout", "range"};
 const std::vector<std::string> kCalibrationKeys = {"method",  "percentile",     "search_range", "outlier_factor",
                                                    "threads", "histogram_bins", "keep_samples", "stats",
                                                    "stats_out", "shard"};
@@ -131,6 +131,13 @@ PipelineInput parse_input(const json& object, const std::string& path, const std
     if (key == "mean") in.preprocess.mean = three_at(v, at);
     if (key == "scale") in.preprocess.scale = three_at(v, at);
     if (key == "pad_value") in.preprocess.pad_value = static_cast<float>(number_at(v, at));
+    if (key == "range") {
+      if (!v.is_array() || v.size() != 2) fail(at, "should be [min, max], e.g. [0, 1]");
+      const double lo = number_at(v[0], at + "/0");
+      const double hi = number_at(v[1], at + "/1");
+      if (!(lo < hi)) fail(at, fmt::format("[{}, {}] needs min < max", lo, hi));
+      in.range = Range{lo, hi};
+    }
   }
   // A runtime input format folds the train format (color or train_format), mean and scale
   // into the program.
@@ -438,6 +445,7 @@ std::string PipelineOptions::to_json() const {
       j["train_format"] = pixel_format_name(in.format->train);
       if (in.format->train_layout) j["train_layout"] = *in.format->train_layout == Layout::kNCHW ? "nchw" : "nhwc";
     }
+    if (in.range) j["range"] = {in.range->min, in.range->max};
     root["input"][name] = j;
   }
   const ResolvedSpec spec = quantization.resolve_model();

@@ -49,6 +49,7 @@ void propagate_shapes(Graph& graph, const std::map<std::string, Shape>& input_sh
                                 shape_str(shape), declared.str()));
       }
     }
+    check_tensor_size(declared.dtype, shape, ResourceLimits{}, fmt::format("model input \"{}\"", in->name()));
     zeros[in->name()] = Tensor(declared.dtype, shape);
     declared = fixed;
   }

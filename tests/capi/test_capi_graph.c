@@ -127,10 +127,40 @@ static void test_graph_optimize_and_shapes(void) {
   lq_buffer_release(before);
   lq_buffer_release(after);
 
-  if (!g_under_memory_checker) {
-    /* std::bad_alloc becomes a status too. */
-    CHECK_ERROR(lq_graph_propagate_shapes(graph, names, huge_shapes, ranks, 1), LQ_OUT_OF_MEMORY,
-                "out of memory");
+  /* Refused before allocating, naming the input, the size and the limit. */
+  CHECK_ERROR(lq_graph_propagate_shapes(graph, names, huge_shapes, ranks, 1), LQ_OUT_OF_MEMORY,
+              "model input \"x\": a float32 tensor of shape [1099511627776,3,4,4] needs "
+              "211106232532992 bytes, more than the limit of 8589934592 bytes");
+  {
+    /* The process-wide limits, set and read back; the shape that fits by default no more. */
+    lq_resource_limits limits;
+    lq_resource_limits small;
+    lq_resource_limits old_size;
+    lq_resource_limits_init(&limits);
+    CHECK_OK(lq_get_resource_limits(&limits));
+    CHECK(limits.max_tensor_bytes == (int64_t)8 << 30);
+    CHECK(limits.max_model_bytes == (int64_t)16 << 30);
+    lq_resource_limits_init(&small);
+    small.max_tensor_bytes = 700; /* [2,3,4,4] floats are 384 bytes, the output too */
+    small.max_model_bytes = 1 << 20;
+    CHECK_OK(lq_set_resource_limits(&small));
+    CHECK_OK(lq_get_resource_limits(&limits));
+    CHECK(limits.max_tensor_bytes == 700 && limits.max_model_bytes == 1 << 20);
+    {
+      const int64_t batch4[] = {4, 3, 4, 4};
+      const int64_t* batch4_shapes[] = {batch4};
+      CHECK_ERROR(lq_graph_propagate_shapes(graph, names, batch4_shapes, ranks, 1),
+                  LQ_OUT_OF_MEMORY, "needs 768 bytes, more than the limit of 700 bytes");
+    }
+    small.max_tensor_bytes = 0;
+    CHECK_ERROR(lq_set_resource_limits(&small), LQ_INVALID_ARGUMENT, "must be > 0 bytes");
+    CHECK_ERROR(lq_set_resource_limits(NULL), LQ_INVALID_ARGUMENT, "limits is NULL");
+    old_size = small;
+    old_size.struct_size = sizeof(size_t);
+    CHECK_ERROR(lq_set_resource_limits(&old_size), LQ_INVALID_ARGUMENT, "limits->struct_size");
+    CHECK_ERROR(lq_get_resource_limits(&old_size), LQ_INVALID_ARGUMENT, "limits->struct_size");
+    lq_resource_limits_init(&limits);
+    CHECK_OK(lq_set_resource_limits(&limits)); /* the defaults again */
   }
   CHECK_OK(lq_graph_propagate_shapes(graph, names, shapes, ranks, 1));
   CHECK_OK(lq_graph_output_shape(graph, 0, dims, 4, &rank));

@@ -245,6 +245,73 @@ static void test_quantizer_log(void) {
   lq_graph_release(graph);
 }
 
+/* The range method skip needs no calibrator: random inputs in the declared ranges, flagged
+ * not for accuracy in the log; the result compiles. */
+static void test_quantize_without_data(void) {
+  lq_graph* graph = load_test_graph();
+  lq_quantizer* quantizer = NULL;
+  lq_quantizer* misnamed = NULL;
+  lq_quantized_graph* qgraph = NULL;
+  lq_quantized_graph* wide = NULL;
+  lq_buffer* params = NULL;
+  lq_buffer* wide_params = NULL;
+  lq_program* program = NULL;
+  lq_input_shape shape;
+  lq_compile_options options = batch1_options(&shape);
+  const char* names[] = {"x"};
+  const int64_t batch1[] = {1, 3, 4, 4};
+  const int64_t* shapes[] = {batch1};
+  const size_t ranks[] = {4};
+  struct log_lines log;
+  memset(&log, 0, sizeof log);
+
+  CHECK_OK(lq_quantizer_create(&quantizer));
+  CHECK_OK(lq_quantizer_set_method(quantizer, "max"));
+  CHECK_ERROR(lq_quantizer_quantize(quantizer, graph, NULL, &qgraph), LQ_INVALID_ARGUMENT,
+              "calibrator is NULL: quantizing without calibration data needs the range method \"skip\"");
+  CHECK_OK(lq_quantizer_set_method(quantizer, "skip"));
+  /* x is [N,3,4,4]: random inputs need a static shape. */
+  CHECK_ERROR(lq_quantizer_quantize(quantizer, graph, NULL, &qgraph), LQ_INVALID_ARGUMENT,
+              "input \"x\" has dynamic shape");
+  CHECK_OK(lq_graph_propagate_shapes(graph, names, shapes, ranks, 1));
+  CHECK_OK(lq_quantizer_set_log_callback(quantizer, record_log, &log));
+  CHECK_OK(lq_quantizer_quantize(quantizer, graph, NULL, &wide));
+  CHECK(log.count >= 1);
+  CHECK(strstr(log.text, "range method skip without calibration data") != NULL);
+  CHECK(strstr(log.text, "not for accuracy") != NULL);
+  CHECK_OK(lq_quantized_graph_params_json(wide, &wide_params));
+
+  /* A declared range changes the inputs' ranges (x in [0, 4] instead of [-1, 1]). */
+  CHECK_OK(lq_quantizer_set_input_range(quantizer, "x", 0.0, 4.0));
+  CHECK_OK(lq_quantizer_quantize(quantizer, graph, NULL, &qgraph));
+  CHECK_OK(lq_quantized_graph_params_json(qgraph, &params));
+  CHECK(lq_buffer_size(params) != lq_buffer_size(wide_params) ||
+        memcmp(lq_buffer_data(params), lq_buffer_data(wide_params), lq_buffer_size(params)) != 0);
+  CHECK_OK(lq_compile(qgraph, &options, &program));
+
+  CHECK_ERROR(lq_quantizer_set_input_range(quantizer, "x", 2.0, 1.0), LQ_INVALID_ARGUMENT,
+              "range [2, 1] must be finite with min < max");
+  CHECK_ERROR(lq_quantizer_set_input_range(quantizer, NULL, 0.0, 1.0), LQ_INVALID_ARGUMENT,
+              "input is NULL");
+  CHECK_ERROR(lq_quantizer_set_input_range(NULL, "x", 0.0, 1.0), LQ_INVALID_ARGUMENT,
+              "quantizer is NULL");
+  CHECK_OK(lq_quantizer_create(&misnamed));
+  CHECK_OK(lq_quantizer_set_method(misnamed, "skip"));
+  CHECK_OK(lq_quantizer_set_input_range(misnamed, "xx", 0.0, 1.0));
+  lq_quantized_graph_release(qgraph);
+  qgraph = NULL;
+  CHECK_ERROR(lq_quantizer_quantize(misnamed, graph, NULL, &qgraph), LQ_INVALID_ARGUMENT,
+              "input range for \"xx\": the model has no such input; did you mean \"x\"?");
+  lq_program_release(program);
+  lq_buffer_release(params);
+  lq_buffer_release(wide_params);
+  lq_quantized_graph_release(qgraph);
+  lq_quantized_graph_release(wide);
+  lq_quantizer_release(misnamed);
+  lq_quantizer_release(quantizer);
+  lq_graph_release(graph);
+}
+
 /* The target decides what int16 becomes: on "int8" it falls back to int8, with a log line. */
 static void test_quantizer_target(void) {
   lq_graph* graph = load_test_graph();
@@ -371,6 +438,7 @@ void test_quantization(void) {
   test_quantize_out_of_order();
   test_default_config();
   test_quantizer_log();
+  test_quantize_without_data();
   test_quantizer_target();
   test_quantizer_progress();
   test_quantizer_min_snr();

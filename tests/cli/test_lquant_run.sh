@@ -54,6 +54,13 @@ for i in range(4):
 with open(f"{d}/job.yaml", "w") as f:
     f.write("model: {path: model.onnx}\ninput:\n  x: {calibration: calib}\n"
             "calibration: {method: mse}\noutput: {dir: built}\n")
+# The range method skip without data: random inputs in a declared range.
+with open(f"{d}/skip.yaml", "w") as f:
+    f.write("model: {path: model.onnx}\ninput:\n  x: {shape: [2, 3], range: [0, 4]}\n"
+            "calibration: {method: skip}\noutput: {dir: built_skip}\n")
+with open(f"{d}/skip_nodata_max.yaml", "w") as f:
+    f.write("model: {path: model.onnx}\ninput:\n  x: {shape: [2, 3]}\n"
+            "calibration: {method: max}\noutput: {dir: built_max}\n")
 with open(f"{d}/bad.json", "w") as f:
     f.write('{"model": {"path": "model.onnx"}, "output": {"dir": "o"}, "quantisation": {}}')
 with open(f"{d}/model.onnx", "rb") as f:
@@ -141,6 +148,22 @@ check "quantize without data" 2 "needs --calib" -- "$lquant" quantize "$work/mod
 check "quantize bad method" 1 "percentile" -- "$lquant" quantize "$work/model.onnx" --calib "$work/calib" --out "$work/q" --method best
 check "build" 0 "(fixed-point program)" -- "$lquant" build "$work/job.yaml"
 test -s "$work/built/report.json" && test -s "$work/built/build.log" && test -s "$work/built/model.lqm" || { echo "FAIL build artifacts"; failures=$((failures + 1)); }
+check "build skip without data" 0 "not for accuracy" -- "$lquant" build "$work/skip.yaml"
+/usr/bin/python3 - "$work" <<'PY' || { echo "FAIL build skip report"; failures=$((failures + 1)); }
+import json, sys
+d = sys.argv[1]
+report = json.load(open(f"{d}/built_skip/report.json"))
+assert "random inputs" in report["not_for_accuracy"], report
+assert report["calibration_samples"] == 4, report
+params = json.load(open(f"{d}/built_skip/quant_params.json"))
+tensors = params.get("tensors", params)
+x = tensors["x"]
+# Random x in [0, 4): its range is inside [0, 4] and well above [-1, 1]'s.
+lo, hi = x["range"] if "range" in x else (x["min"], x["max"])
+assert 0 <= lo and 2 < hi <= 4, x
+assert "built_skip/model.lqm" in " ".join(report["artifacts"]) or report["program"]["instructions"] > 0
+PY
+check "build without data needs skip" 1 "calibration" -- "$lquant" build "$work/skip_nodata_max.yaml"
 check "build bad key" 1 "did you mean 'quantization'" -- "$lquant" build "$work/bad.json"
 check "build print-config" 0 "\"histogram_bins\": 2048" -- "$lquant" build "$work/job.yaml" --print-config
 echo "$((checks + 1 - failures)) passed, $failures failed"

@@ -176,6 +176,20 @@ TEST_CASE("Pipeline: skip without data, the unnamed input, artifacts in the orde
   const PipelineResult r = Pipeline(o).run();
   REQUIRE(r.calibration_samples == 4);  // random samples
   REQUIRE(r.evaluation_samples == 4);
+  REQUIRE(r.random_calibration);
+  REQUIRE_THAT(r.report_json, Catch::Contains("\"not_for_accuracy\"") && Catch::Contains("random inputs"));
+  // Random x in [-1, 1] by default; a declared range [0, 4] moves x's range there.
+  const Range x_default = r.quantized.params.at("x").range;
+  REQUIRE(x_default.min >= -1.0);
+  REQUIRE(x_default.max <= 1.0);
+  REQUIRE(x_default.max > 0.9);
+  o.inputs[""].range = Range{0.0, 4.0};
+  const PipelineResult declared = Pipeline(o).run();
+  const Range x_declared = declared.quantized.params.at("x").range;
+  REQUIRE(x_declared.min >= 0.0);
+  REQUIRE(x_declared.max <= 4.0);
+  REQUIRE(x_declared.max > 3.5);
+  o.inputs[""].range.reset();
   REQUIRE(r.output_snr_db.at("y") > 20.0);
   REQUIRE(r.artifacts == std::vector<std::string>{(dir / "out" / "model.qdq.onnx").string(),
                                                   (dir / "out" / "quant_config.json").string(),
@@ -189,7 +203,10 @@ TEST_CASE("Pipeline: skip without data, the unnamed input, artifacts in the orde
   o.inputs[""] = PipelineInput{};
   o.inputs[""].calibration = {(dir / "calib").string()};
   o.inputs["x"].shape = Shape{1, 2, 4, 4};
-  REQUIRE(Pipeline(o).run().calibration_samples == 4);
+  const PipelineResult with_data = Pipeline(o).run();
+  REQUIRE(with_data.calibration_samples == 4);
+  REQUIRE_FALSE(with_data.random_calibration);
+  REQUIRE_THAT(with_data.report_json, !Catch::Contains("not_for_accuracy"));
   o.inputs[""].shape = Shape{2, 2, 4, 4};
   REQUIRE_THROWS_WITH(Pipeline(o).run(), Catch::Contains("two shapes"));
   o.artifacts = {"qdq", "lqm"};

@@ -35,7 +35,9 @@ config groups (paths are relative to the config file):
                  format (rgb|bgr|gray|yuv444|nv12: the program takes raw pixels in this format
                  and converts them to color/train_format with mean and scale inside;
                  docs/input-formats.md), format_layout (nchw|nhwc), yuv_range
-                 (full|bt601_video), train_format (rgb|bgr|gray|yuv444), train_layout
+                 (full|bt601_video), train_format (rgb|bgr|gray|yuv444), train_layout,
+                 range [min, max] (method skip without calibration: random inputs' values,
+                 default [-1, 1]; the result is flagged not for accuracy)
   calibration:   method (max|percentile|kl|mse|mmse|auto|skip), percentile, search_range,
                  outlier_factor, threads, histogram_bins, keep_samples, shard ("I/N": this
                  process's block of the samples), stats_out (write the statistics there),
@@ -127,6 +129,10 @@ int build_verb(const std::vector<std::string>& args) {
   steps.finish();
   log.line(fmt::format("calibrated on {} samples; {} tensors quantized", result.calibration_samples,
                        result.quantized.params.size()));
+  if (result.random_calibration) {
+    log.line("note: range method skip without calibration data: ranges from the weights and random "
+             "inputs; the program runs but is not for accuracy");
+  }
   for (const std::string& note : result.quantized.log) log.line("note: " + note);
   for (const LayerInfo& layer : result.program.layers()) {
     if (layer.kernel != "CPU") continue;

@@ -378,6 +378,10 @@ void print_summary(const PipelineResult& result) {
                r.name, r.at_input ? "input" : "output", fmt::join(r.inputs, ", "), fmt::join(r.outputs, ", "));
   }
   fmt::print("calibrated on {} samples\n", result.calibration_samples);
+  if (result.random_calibration) {
+    fmt::print("note: range method skip without calibration data: ranges from the weights and random "
+               "inputs; the program runs but is not for accuracy\n");
+  }
   print_tensor_kinds(result.quantized);
   for (const std::string& line : result.quantized.log) fmt::print("note: {}\n", line);
   for (const auto& [name, snr] : result.output_snr_db) {

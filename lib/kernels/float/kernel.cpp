@@ -13,8 +13,12 @@ const Tensor& KernelContext::input(size_t i) const {
   return *inputs[i];
 }
 
-Tensor& KernelContext::make_output(size_t i, DType dtype, Shape shape) {
+void KernelContext::check_output_size(size_t i, DType dtype, const Shape& shape) const {
   check_tensor_size(dtype, shape, limits, fmt::format("{} output {}", node.describe(), i));
+}
+
+Tensor& KernelContext::make_output(size_t i, DType dtype, Shape shape) {
+  check_output_size(i, dtype, shape);
   if (i >= outputs.size()) outputs.resize(i + 1);
   outputs[i] = buffers ? buffers->allocate(dtype, std::move(shape)) : Tensor(dtype, std::move(shape));
   return outputs[i];

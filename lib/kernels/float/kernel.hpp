@@ -40,6 +40,9 @@ struct KernelContext {
   Tensor& make_output_uninitialized(size_t i, DType dtype, Shape shape);
   // A tensor that is not an output yet (e.g. returned by a helper), allocated the same way.
   Tensor allocate_uninitialized(DType dtype, Shape shape) const;
+  // The same check alone, for kernels that build per-axis tables from the output shape
+  // before allocating it (Tile, Expand, Pad, Resize): call it as soon as the shape is known.
+  void check_output_size(size_t i, DType dtype, const Shape& shape) const;
   size_t num_outputs() const { return node.outputs().size(); }
 
   // Errors prefixed with the node: `Conv node "stem" (input 1): ...`.

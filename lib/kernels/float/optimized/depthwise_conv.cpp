@@ -1,4 +1,5 @@
 #include "kernels/float/optimized/depthwise_conv.hpp"
+#include "kernels/simd.hpp"
 
 #include <algorithm>
 
@@ -24,7 +25,8 @@ void depthwise_plane_portable(const DepthwiseConv& conv, const DepthwisePlane& p
 
 DepthwisePlaneFn best_depthwise_plane() {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") ? depthwise_plane_avx512 : depthwise_plane_portable;
+  return __builtin_cpu_supports("avx512f") && simd_limit() >= SimdLevel::kAvx512 ? depthwise_plane_avx512
+                                                                               : depthwise_plane_portable;
 }
 
 }  // namespace lq::kernels::optimized

@@ -1,5 +1,6 @@
 // The GEMM driver (blocking, packing, threading) and the portable micro-kernel.
 #include "kernels/float/optimized/sgemm.hpp"
+#include "kernels/simd.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -325,8 +326,16 @@ bool RowsPanelSource::direct_rows(int64_t k0, int64_t kc, const float** rows) co
 }
 
 const MicroKernel& best_micro_kernel() {
-  static const MicroKernel& best = *available_micro_kernels().back();
-  return best;
+  static const std::vector<const MicroKernel*> all = available_micro_kernels();
+  const SimdLevel limit = simd_limit();
+  const MicroKernel* best = all.front();
+  for (const MicroKernel* k : all) {
+    const SimdLevel level = k == all.front()             ? SimdLevel::kPortable
+                            : k == &avx512_micro_kernel() ? SimdLevel::kAvx512
+                                                          : SimdLevel::kAvx2;
+    if (level <= limit) best = k;
+  }
+  return *best;
 }
 
 std::vector<const MicroKernel*> available_micro_kernels() {

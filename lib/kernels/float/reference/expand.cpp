@@ -14,6 +14,7 @@ void expand(KernelContext& ctx) {
     if (d < 0) ctx.fail_input(1, "shape {} has a negative dimension", shape_str(target));
   }
   const Shape out_shape = broadcast_shapes(ctx, {data.shape(), target});
+  ctx.check_output_size(0, data.dtype(), out_shape);  // before the per-axis offsets
   const std::vector<int64_t> strides = broadcast_strides(data.shape(), out_shape);
   std::vector<std::vector<int64_t>> offsets(out_shape.size());
   for (size_t d = 0; d < out_shape.size(); ++d) {

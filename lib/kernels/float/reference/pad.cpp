@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cstdint>
 
 #include "kernels/float/reference/data_movement.hpp"
 
@@ -114,6 +115,20 @@ void pad(KernelContext& ctx) {
   const std::vector<uint8_t> fill = pad_value(ctx, data);
   const std::vector<int64_t> strides = row_major_strides(data.shape());
   Shape out_shape(data.rank());
+  // The output shape first, checked before the per-axis source tables are built.
+  for (size_t d = 0; d < data.rank(); ++d) {
+    const int64_t begin = pads[d];
+    const int64_t end = pads[d + data.rank()];
+    int64_t length = 0;
+    if (begin == INT64_MIN || end == INT64_MIN ||
+        __builtin_add_overflow(data.dim(d), begin, &length) ||
+        __builtin_add_overflow(length, end, &length)) {
+      ctx.fail(StatusCode::kResourceExhausted, "pads {} and {} of axis {} give more elements than 64 bits count",
+               begin, end, d);
+    }
+    out_shape[d] = std::max<int64_t>(length, 0);
+  }
+  ctx.check_output_size(0, data.dtype(), out_shape);
   std::vector<std::vector<int64_t>> offsets(data.rank());
   for (size_t d = 0; d < data.rank(); ++d) {
     offsets[d] = axis_sources(ctx, d, data.dim(d), pads[d], pads[d + data.rank()], mode);

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "kernels/float/reference/data_movement.hpp"
 
 namespace lq::kernels {
@@ -14,7 +16,14 @@ void tile(KernelContext& ctx) {
   std::vector<std::vector<int64_t>> offsets(data.rank());
   for (size_t d = 0; d < data.rank(); ++d) {
     if (repeats[d] < 0) ctx.fail_input(1, "repeats {} has a negative entry", shape_str(repeats));
-    out_shape[d] = data.dim(d) * repeats[d];
+    if (__builtin_mul_overflow(data.dim(d), repeats[d], &out_shape[d])) out_shape[d] = -1;
+  }
+  if (std::find(out_shape.begin(), out_shape.end(), -1) != out_shape.end()) {
+    ctx.fail(StatusCode::kResourceExhausted, "repeats {} of the data {} give more elements than 64 bits count",
+             shape_str(repeats), shape_str(data.shape()));
+  }
+  ctx.check_output_size(0, data.dtype(), out_shape);  // before the per-axis offsets
+  for (size_t d = 0; d < data.rank(); ++d) {
     for (int64_t j = 0; j < out_shape[d]; ++j) {
       offsets[d].push_back(j % data.dim(d) * strides[d]);
     }

@@ -1,6 +1,7 @@
 // The portable elementwise row primitives (plain loops: Add through the two 256-entry term
 // tables) and the choice of kernel set.
 #include "kernels/integer/optimized/elementwise_kernels.hpp"
+#include "kernels/simd.hpp"
 
 #include <type_traits>
 
@@ -80,8 +81,8 @@ std::vector<const ElementwiseKernels*> available_elementwise_kernels() {
 }
 
 const ElementwiseKernels& best_elementwise_kernels() {
-  static const ElementwiseKernels& best = *available_elementwise_kernels().back();
-  return best;
+  static const std::vector<const ElementwiseKernels*> all = available_elementwise_kernels();
+  return kernels::simd_limit() >= kernels::SimdLevel::kAvx512 ? *all.back() : *all.front();
 }
 
 }  // namespace lq::integer::optimized

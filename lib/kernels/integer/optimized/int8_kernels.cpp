@@ -1,6 +1,7 @@
 // The portable 8-bit primitives (plain loops, the same layouts as the vector ones) and the
 // choice of kernel set.
 #include "kernels/integer/optimized/int8_kernels.hpp"
+#include "kernels/simd.hpp"
 
 #include <type_traits>
 
@@ -158,8 +159,8 @@ std::vector<const Int8Kernels*> available_int8_kernels() {
 }
 
 const Int8Kernels& best_int8_kernels() {
-  static const Int8Kernels& best = *available_int8_kernels().back();
-  return best;
+  static const std::vector<const Int8Kernels*> all = available_int8_kernels();
+  return kernels::simd_limit() >= kernels::SimdLevel::kAvx512 ? *all.back() : *all.front();
 }
 
 }  // namespace lq::integer::optimized
