@@ -64,8 +64,14 @@ extern "C" {
  *   4  calibration beyond one process: lq_pipeline_set_calibration_shard,
  *      lq_pipeline_set_stats_output, lq_pipeline_set_calibrate_only,
  *      lq_pipeline_set_stats_inputs, lq_calibration_stats_merge, lq_calibrator_save_stats;
- *      the precision report (lq_analyze) */
-#define LQ_API_VERSION 4
+ *      the precision report (lq_analyze)
+ *   5  lq_pipeline_set_analyze, lq_pipeline_set_input_format, lq_check_deployment,
+ *      lq_estimate (lq_target_query), step progress (lq_step_progress_fn,
+ *      lq_quantizer_set_progress_callback, lq_pipeline_run_options.step_progress,
+ *      lq_analyze_options.progress), lq_quantizer_set_min_snr, resource limits
+ *      (lq_resource_limits, lq_set_resource_limits, lq_get_resource_limits), quantizing
+ *      without data (lq_quantizer_set_input_range, a NULL calibrator with method skip) */
+#define LQ_API_VERSION 5
 
 LQ_C_API const char* lq_version(void); /* the library's release, e.g. "0.1.0" */
 LQ_C_API int lq_api_version(void);
