@@ -123,6 +123,9 @@ struct LQ_EXPORT PrecisionReport {
   std::map<std::string, ErrorFigures> outputs;  // fixed-point program vs float
   std::map<std::string, double> fake_quant_output_snr_db;  // with sensitivity
   int64_t total_macs = 0;
+  // The program's cost on AnalysisOptions::target (estimate_program, the balance plan):
+  // ProgramEstimate::to_json, as `lquant estimate --json` and program.json write it.
+  std::string estimate_json;
   std::vector<std::string> suggestions;  // worst first
   // Per suggestion: a quant config (JSON, QuantConfig::from_json) that applies it; "" when
   // the action is no config change. The suggestion's text ends with the same JSON.

@@ -16,6 +16,7 @@
 
 #include "graph/roles.hpp"
 #include "libquant/analysis.hpp"
+#include "libquant/compiler.hpp"
 
 namespace lq {
 
@@ -525,6 +526,7 @@ PrecisionReport analyze_precision(const QuantizedGraph& q, const Program& progra
   PrecisionReport r;
   r.model = q.graph.name();
   r.samples = samples.size();
+  r.estimate_json = estimate_program(program, o.target).to_json();
   std::map<std::string, int64_t> macs;
   for (const LayerInfo& layer : program.layers()) {
     macs[layer.node] += layer.macs;

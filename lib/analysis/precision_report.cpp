@@ -81,7 +81,7 @@ var NS='http://www.w3.org/2000/svg';
 function el(tag,attrs,parent,ns){var e=ns?document.createElementNS(NS,tag):document.createElement(tag);
  for(var k in attrs)if(k==='text')e.textContent=attrs[k];else e.setAttribute(k,attrs[k]);if(parent)parent.appendChild(e);return e;}
 function f(x,d){return x===null||x===undefined?'':Number(x).toFixed(d===undefined?2:d);}
-document.getElementById('summary').textContent=(R.model||'model')+': '+R.tensors.length+' quantized tensors measured over '+R.samples+' samples; analysis took '+f(R.seconds,2)+' s.';
+document.getElementById('summary').textContent=(R.model||'model')+': '+R.tensors.length+' quantized tensors measured over '+R.samples+' samples; analysis took '+f(R.seconds,2)+' s.'+(R.estimate?' Estimate on '+R.estimate.target+': '+R.estimate.macs+' MACs, '+f(R.estimate.latency_ms,3)+' ms, '+f(R.estimate.fps,1)+' FPS.':'');
 var ot=el('table',{},document.getElementById('outputs'));var h=el('tr',{},ot);
 ['output','SNR dB','cosine','max abs error','relative error','fake-quant SNR dB'].forEach(function(c){el('th',{text:c},h);});
 Object.keys(R.outputs).forEach(function(k){var o=R.outputs[k],r=el('tr',{},ot);el('td',{'class':'l',text:k},r);
@@ -146,6 +146,7 @@ std::string PrecisionReport::to_json() const {
   j["samples"] = samples;
   j["seconds"] = seconds;
   j["total_macs"] = total_macs;
+  if (!estimate_json.empty()) j["estimate"] = nlohmann::json::parse(estimate_json);
   j["isolated_method"] = "fake-quantize only this tensor, its float values as input";
   nlohmann::json outs = nlohmann::json::object();
   for (const auto& [name, f] : outputs) outs[name] = figures_json(f);

@@ -121,6 +121,23 @@ TEST_CASE("precision analysis: cumulative error is the fixed program's tensors a
   REQUIRE(y.cumulative->cosine <= 1.0 + 1e-9);
 }
 
+TEST_CASE("precision analysis: the report carries the program's cost estimate on the analysis target", "[analysis][report]") {
+  const Graph g = conv_relu();
+  const Quantized qz = quantize(g);
+  AnalysisOptions options;
+  options.target = Target::named("small-npu");
+  const PrecisionReport r = analyze_precision(qz.q, qz.program, samples(2), options);
+  const nlohmann::json j = nlohmann::json::parse(r.to_json());
+  REQUIRE(j.contains("estimate"));
+  REQUIRE(j["estimate"]["target"] == "small-npu");
+  // The conv_relu net's one Conv, counted by hand: 4 output channels x 36 pixels x 27 taps.
+  REQUIRE(j["estimate"]["macs"].get<int64_t>() == 4 * 27 * 36);
+  REQUIRE(j["estimate"]["latency_ms"].get<double>() > 0.0);
+  // The same object `lquant estimate --json` prints for this program and target.
+  REQUIRE(j["estimate"] == nlohmann::json::parse(estimate_program(qz.program, options.target).to_json()));
+  REQUIRE(r.to_html().find("Estimate on") != std::string::npos);
+}
+
 TEST_CASE("precision analysis: isolated error, histogram and clipping of one tensor", "[analysis][report]") {
   const Graph g = conv_relu();
   QuantConfig config;
