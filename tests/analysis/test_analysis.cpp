@@ -11,6 +11,7 @@
 #include "libquant/compiler.hpp"
 #include "libquant/quantizer.hpp"
 #include "libquant/runtime.hpp"
+#include "net_test_util.hpp"
 
 using namespace lq;
 
@@ -169,35 +170,7 @@ TEST_CASE("auto picks, per tensor, the range with the least error at its consume
                       Catch::Contains("keep some"));
 }
 
-namespace {
-
-// x[1,2,4,4] -> Conv -> c1 (channel 0 a hundred times wider than 1 and 2) -> Conv, which
-// amplifies channels 1 and 2 -> c2; x -> Conv -> t; y = c2 + t. c1's int8 step, set by
-// channel 0, erases channels 1 and 2: it is by far the most sensitive tensor.
-Graph sensitive_graph() {
-  Graph g;
-  g.set_opset("", 13);
-  Value* x = g.add_value("x");
-  x->type() = TensorType{DType::kFloat32, true, {{1, {}}, {2, {}}, {4, {}}, {4, {}}}};
-  g.add_input(x);
-  auto constant = [&](const std::string& name, const Shape& shape, const std::vector<float>& data) {
-    Value* v = g.add_value(name);
-    g.set_initializer(v, Tensor::from_vector<float>(shape, data));
-    return v;
-  };
-  auto node = [&](const std::string& op, const std::vector<Value*>& inputs, const std::string& name) {
-    Value* out = g.add_value(name);
-    g.add_node(op, inputs, {out}, name);
-    return out;
-  };
-  Value* c1 = node("Conv", {x, constant("w1", {3, 2, 1, 1}, {100, -80, 0.7f, 0.4f, -0.5f, 0.9f})}, "c1");
-  Value* c2 = node("Conv", {c1, constant("w2", {2, 3, 1, 1}, {0.001f, 30, -25, -0.002f, 20, 35})}, "c2");
-  Value* t = node("Conv", {x, constant("w3", {2, 2, 1, 1}, {0.5f, 0.25f, -0.25f, 0.5f})}, "t");
-  g.add_output(node("Add", {c2, t}, "y"));
-  return g;
-}
-
-}  // namespace
+using test::sensitive_graph;
 
 TEST_CASE("mixed precision: the most sensitive activations per element become int16, within the budget",
           "[quantization][mixed]") {

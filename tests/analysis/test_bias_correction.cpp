@@ -9,6 +9,7 @@
 #include "libquant/analysis.hpp"
 #include "libquant/calibrator.hpp"
 #include "libquant/quantizer.hpp"
+#include "net_test_util.hpp"
 
 using namespace lq;
 
@@ -26,28 +27,14 @@ TensorMap positive_input(uint32_t seed) {
 
 // x[1,3,4,4] -> Conv c1 (+b1) -> Relu r1 -> Conv c2 (+b2) -> Relu y
 Graph two_conv_graph() {
-  Graph g;
-  g.set_opset("", 13);
-  Value* x = g.add_value("x");
-  x->type() = TensorType{DType::kFloat32, true, {{1, {}}, {3, {}}, {4, {}}, {4, {}}}};
-  g.add_input(x);
-  auto constant = [&](const std::string& name, const Shape& shape, const std::vector<float>& data) {
-    Value* v = g.add_value(name);
-    g.set_initializer(v, Tensor::from_vector<float>(shape, data));
-    return v;
-  };
-  auto node = [&](const std::string& op, const std::vector<Value*>& inputs, const std::string& name) {
-    Value* out = g.add_value(name);
-    g.add_node(op, inputs, {out}, name);
-    return out;
-  };
-  Value* c1 = node("Conv", {x, constant("w1", {2, 3, 1, 1}, {0.31f, 0.773f, -0.413f, 1.0f, 0.0571f, 0.229f}),
-                            constant("b1", {2}, {0.1f, -0.2f})}, "c1");
-  Value* r1 = node("Relu", {c1}, "r1");
-  Value* c2 = node("Conv", {r1, constant("w2", {2, 2, 1, 1}, {0.613f, -0.287f, 0.9f, 0.0433f}),
-                            constant("b2", {2}, {0.05f, 0.3f})}, "c2");
-  g.add_output(node("Relu", {c2}, "y"));
-  return g;
+  test::NetBuilder b({1, 3, 4, 4});
+  Value* c1 = b.node("Conv", {b.x, b.constant("w1", {2, 3, 1, 1}, {0.31f, 0.773f, -0.413f, 1.0f, 0.0571f, 0.229f}),
+                              b.constant("b1", {2}, {0.1f, -0.2f})}, "c1");
+  Value* r1 = b.node("Relu", {c1}, "r1");
+  Value* c2 = b.node("Conv", {r1, b.constant("w2", {2, 2, 1, 1}, {0.613f, -0.287f, 0.9f, 0.0433f}),
+                              b.constant("b2", {2}, {0.05f, 0.3f})}, "c2");
+  b.g.add_output(b.node("Relu", {c2}, "y"));
+  return std::move(b.g);
 }
 
 // Per channel of `name`: the mean of (fake quantization of q) - (float model g), over samples.
