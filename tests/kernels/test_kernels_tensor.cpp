@@ -171,6 +171,15 @@ TEST_CASE("Constant and ConstantOfShape", "[kernels][tensor]") {
   // An empty shape gives a scalar.
   REQUIRE(run1("ConstantOfShape", {i64({0}, {})}).rank() == 0);
   REQUIRE_THROWS_WITH(run1("ConstantOfShape", {i64s({2, -1})}), Contains("negative"));
+  // A value attribute that is no typed tensor has 0-byte elements, which pass any size
+  // limit: a shape of 10^11 elements then looped for hours (onnx_fold fuzz regression).
+  Attribute untyped = tensor_attr(Tensor());
+  REQUIRE_THROWS_WITH(run1("ConstantOfShape", {i64s({51539607554, 3})}, {{"value", untyped}}),
+                      Contains("one-element tensor with an element type"));
+  Attribute graph_typed = tensor_attr(Tensor::from_vector<float>({1}, {1.0f}));
+  graph_typed.type = lq::AttrType::kGraph;
+  REQUIRE_THROWS_WITH(run1("ConstantOfShape", {i64s({2, 3})}, {{"value", graph_typed}}),
+                      Contains("one-element tensor with an element type"));
 }
 
 TEST_CASE("Cast converts between every dtype, CastLike takes the second dtype",

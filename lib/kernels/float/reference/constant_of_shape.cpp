@@ -15,6 +15,11 @@ void constant_of_shape(KernelContext& ctx) {
   // Default: a float32 zero.
   Tensor value = Tensor::scalar<float>(0.0f);
   if (const Attribute* a = ctx.node.find_attr("value")) {
+    // A value that is no tensor, or a tensor without an element type, has no bytes to
+    // repeat: refuse it (a size check of 0-byte elements would pass any shape).
+    if (a->type != AttrType::kTensor || a->t.empty() || dtype_size(a->t.dtype()) == 0) {
+      ctx.fail(StatusCode::kInvalidModel, "attribute value must be a one-element tensor with an element type");
+    }
     if (a->t.numel() != 1) {
       ctx.fail(StatusCode::kInvalidModel, "attribute value must hold one element, it holds {}",
                a->t.numel());
@@ -24,7 +29,8 @@ void constant_of_shape(KernelContext& ctx) {
   Tensor& out = ctx.make_output(0, value.dtype(), dims);
   const size_t size = dtype_size(value.dtype());
   auto* dst = static_cast<uint8_t*>(out.raw());
-  for (int64_t i = 0; i < out.numel(); ++i) std::memcpy(dst + i * size, value.raw(), size);
+  const int64_t count = out.numel();
+  for (int64_t i = 0; i < count; ++i) std::memcpy(dst + i * size, value.raw(), size);
 }
 
 }  // namespace lq::kernels
