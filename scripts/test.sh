@@ -20,7 +20,7 @@
 #     unit 151 s, capi 120 s of test time); CI's whole run was 15-16 min on main;
 #   - fuzz step: 9 targets x 20 s = 196 s wall after the clang build (which took ~25 min
 #     here from cold; kernels are built -O0 uninstrumented there); onnx_fold (not in the default
-#     list while tests/fuzz/open holds its hang) would add 20 s:
+#     list until a longer run of it comes back clean; its hang is fixed) would add 20 s:
 #     ~ 220 s for 10 targets;
 #   - the ThreadPool alone under TSan is a unit ctest (tsan_thread_pool, < 1 s, built with
 #     the Release build); the TSan build below covers the simulators and calibration too;
