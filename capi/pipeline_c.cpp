@@ -87,6 +87,22 @@ lq_status* count_of(const char* function, const lq_pipeline_result* result, size
   });
 }
 
+// lq_analyze_options checked (struct_size, threads, dump_sample) and as the C++ options.
+lq::AnalysisOptions analysis_options(const lq_analyze_options& options) {
+  check_options(options, LQ_FIRST_VERSION_SIZE(lq_analyze_options, threads), "lq_analyze_options",
+                "options->struct_size");
+  if (options.threads < 1) invalid_argument(fmt::format("options->threads is {}, must be >= 1", options.threads));
+  if (options.dump_sample < -1) invalid_argument(fmt::format("options->dump_sample is {}, use -1 for none", options.dump_sample));
+  lq::AnalysisOptions analysis;
+  analysis.sensitivity = options.sensitivity != 0;
+  analysis.threads = options.threads;
+  if (options.dump_sample >= 0) analysis.dump_sample = static_cast<size_t>(options.dump_sample);
+  if (options.struct_size >= LQ_FIRST_VERSION_SIZE(lq_analyze_options, progress_user_data)) {
+    analysis.progress = step_progress(options.progress, options.progress_user_data);
+  }
+  return analysis;
+}
+
 }  // namespace
 
 extern "C" {
@@ -424,19 +440,9 @@ lq_status* lq_analyze(const lq_pipeline_result* result, const char* quant_dir, c
     lq_analyze_options defaults;
     lq_analyze_options_init(&defaults);
     const lq_analyze_options* options = given ? given : &defaults;
-    check_options(*options, LQ_FIRST_VERSION_SIZE(lq_analyze_options, threads), "lq_analyze_options",
-                  "options->struct_size");
-    if (options->threads < 1) invalid_argument(fmt::format("options->threads is {}, must be >= 1", options->threads));
-    if (options->dump_sample < -1) invalid_argument(fmt::format("options->dump_sample is {}, use -1 for none", options->dump_sample));
+    lq::AnalysisOptions analysis = analysis_options(*options);
     require(output_dir, "output_dir");
     if (!*output_dir) invalid_argument("output_dir is empty");
-    lq::AnalysisOptions analysis;
-    analysis.sensitivity = options->sensitivity != 0;
-    analysis.threads = options->threads;
-    if (options->dump_sample >= 0) analysis.dump_sample = static_cast<size_t>(options->dump_sample);
-    if (options->struct_size >= LQ_FIRST_VERSION_SIZE(lq_analyze_options, progress_user_data)) {
-      analysis.progress = step_progress(options->progress, options->progress_user_data);
-    }
     lq::PrecisionReport report;
     if (result) {
       const lq_pipeline_result& r = live(result, "result");
@@ -474,16 +480,11 @@ lq_status* lq_pipeline_set_analyze(lq_pipeline* pipeline, int enable, const lq_a
     lq_pipeline& p = live(pipeline, "pipeline");
     lq_analyze_options defaults;
     lq_analyze_options_init(&defaults);
-    const lq_analyze_options* options = given ? given : &defaults;
-    check_options(*options, LQ_FIRST_VERSION_SIZE(lq_analyze_options, threads), "lq_analyze_options",
-                  "options->struct_size");
-    if (options->threads < 1) invalid_argument(fmt::format("options->threads is {}, must be >= 1", options->threads));
-    if (options->dump_sample < -1) invalid_argument(fmt::format("options->dump_sample is {}, use -1 for none", options->dump_sample));
+    const lq::AnalysisOptions analysis = analysis_options(given ? *given : defaults);
     p.options.analyze = enable != 0;
-    p.options.analysis.sensitivity = options->sensitivity != 0;
-    p.options.analysis.threads = options->threads;
-    p.options.analysis.dump_sample.reset();
-    if (options->dump_sample >= 0) p.options.analysis.dump_sample = static_cast<size_t>(options->dump_sample);
+    p.options.analysis.sensitivity = analysis.sensitivity;
+    p.options.analysis.threads = analysis.threads;
+    p.options.analysis.dump_sample = analysis.dump_sample;
     p.options.analysis_dir = analysis_dir ? analysis_dir : "";
   });
 }

@@ -9,6 +9,18 @@
 
 namespace lq::analysis {
 
+void refresh_biases(QuantizedGraph& q) {
+  for (const Node* node : q.graph.nodes()) {
+    const Value* bias = roles::bias_input(*node);
+    if (!bias || !q.params.count(bias->name())) continue;
+    if (auto b = bias_for(*node, q)) {
+      q.params[bias->name()] = *b;
+    } else {
+      q.params.erase(bias->name());
+    }
+  }
+}
+
 // Mixed precision: each 8-bit activation (with the values that share its parameters) is
 // measured alone, by the error it adds to the model outputs; the most harmful per element
 // become int16 until int16_budget of all activation elements is spent. Model
@@ -69,18 +81,6 @@ void mix_precision(QuantizedGraph& out, const QuantConfig& config, const Calibra
     return a.gain / static_cast<double>(std::max<int64_t>(a.elements, 1)) >
            b.gain / static_cast<double>(std::max<int64_t>(b.elements, 1));
   });
-  // Biases follow their inputs' new scales (int16 inputs keep them exact, in int64).
-  auto update_biases = [&] {
-    for (const Node* node : out.graph.nodes()) {
-      const Value* bias = roles::bias_input(*node);
-      if (!bias || !out.params.count(bias->name())) continue;
-      if (auto b = bias_for(*node, out)) {
-        out.params[bias->name()] = *b;
-      } else {
-        out.params.erase(bias->name());
-      }
-    }
-  };
   const double budget = config.int16_budget * static_cast<double>(total);
   int64_t spent = 0;
   int chosen = 0;
@@ -93,11 +93,11 @@ void mix_precision(QuantizedGraph& out, const QuantConfig& config, const Calibra
     out.log.push_back(fmt::format("mixed precision: \"{}\" becomes int16 (output error +{:.3g} when it "
                                   "alone is int8, {} elements)", c.group.front()->name(), c.gain, c.elements));
     if (done) {
-      update_biases();
+      refresh_biases(out);
       if (done(out)) break;
     }
   }
-  update_biases();
+  refresh_biases(out);
   out.log.push_back(fmt::format("mixed precision: {} tensors int16, {:.1f} % of {} activation elements "
                                 "(budget {:.1f} %): output error {:.4g} -> {:.4g} ({} candidates measured)",
                                 chosen, 100.0 * static_cast<double>(spent) / static_cast<double>(std::max<int64_t>(total, 1)),

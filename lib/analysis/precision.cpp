@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "analysis/searches.hpp"
 #include "graph/roles.hpp"
 #include "libquant/analysis.hpp"
 #include "libquant/compiler.hpp"
@@ -405,15 +406,7 @@ Program with_int16(const QuantizedGraph& q, const Program& program, const std::s
   for (const Value* member : parameter_group(probe.graph.value(tensor), probe)) {
     probe.params[member->name()] = as_int16(probe.params.at(member->name()));
   }
-  for (const Node* node : probe.graph.nodes()) {
-    const Value* bias = roles::bias_input(*node);
-    if (!bias || !probe.params.count(bias->name())) continue;
-    if (auto b = bias_for(*node, probe)) {
-      probe.params[bias->name()] = *b;
-    } else {
-      probe.params.erase(bias->name());
-    }
-  }
+  analysis::refresh_biases(probe);
   probe.decisions = derive_decisions(probe.graph, probe.params);
   CompileOptions compile;
   compile.target = o.target;

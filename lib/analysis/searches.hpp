@@ -69,6 +69,11 @@ void refine_globally(QuantizedGraph& out, const std::vector<QuantizedGraph>& can
                      const std::vector<TensorMap>& samples, int max_evaluations,
                      const StepProgress& progress);
 
+// Every bias parameter of q recomputed from its node's current input and weight scales
+// (after a search changed them; int16 inputs keep biases exact, in int64); a bias that
+// bias_for can no longer represent loses its parameters.
+void refresh_biases(QuantizedGraph& q);
+
 // Mixed precision within config.int16_budget, scored on `scoring` (not empty). With `done`,
 // it is asked after each promotion (biases updated) and a true answer stops the promotions.
 void mix_precision(QuantizedGraph& out, const QuantConfig& config, const CalibrationTable& table,

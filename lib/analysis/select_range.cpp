@@ -128,15 +128,7 @@ void reach_snr(QuantizedGraph& out, const QuantConfig& config, const Target& tar
     for (const Value* v : out.graph.inputs()) widen(v);
     for (const Value* v : out.graph.outputs()) widen(v);
     if (widened > 0) {
-      for (const Node* node : out.graph.nodes()) {
-        const Value* bias = roles::bias_input(*node);
-        if (!bias || !out.params.count(bias->name())) continue;
-        if (auto b = bias_for(*node, out)) {
-          out.params[bias->name()] = *b;
-        } else {
-          out.params.erase(bias->name());
-        }
-      }
+      refresh_biases(out);
       const double with_io = worst_output_snr_db(out, samples, reference);
       ++checks;
       if (with_io > now) {
