@@ -7,20 +7,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0
 checks=0
-check() {  # check NAME EXPECTED_EXIT EXPECTED_TEXT -- COMMAND...
-  local name=$1 want_exit=$2 want_text=$3
-  shift 4
-  local out
-  checks=$((checks + 1))
-  out=$("$@" 2>&1)
-  local got=$?
-  if [ "$got" -ne "$want_exit" ] || ! grep -qF -- "$want_text" <<<"$out"; then
-    echo "FAIL $name: exit $got (want $want_exit), output:"; echo "$out" | sed 's/^/    /'
-    failures=$((failures + 1))
-  else
-    echo "ok   $name"
-  fi
-}
+source "$(dirname "$0")/check.sh"
 
 /usr/bin/python3 - "$work" <<'PY'
 import sys, numpy as np, onnx

@@ -12,19 +12,7 @@ source_dir=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0
-check() {  # check NAME EXPECTED_EXIT EXPECTED_TEXT -- COMMAND...
-  local name=$1 want_exit=$2 want_text=$3
-  shift 4
-  local out
-  out=$("$@" 2>&1)
-  local got=$?
-  if [ "$got" -ne "$want_exit" ] || ! grep -qF -- "$want_text" <<<"$out"; then
-    echo "FAIL $name: exit $got (want $want_exit, text '$want_text'), output:"; echo "$out" | sed 's/^/    /'
-    failures=$((failures + 1))
-  else
-    echo "ok   $name"
-  fi
-}
+source "$(dirname "$0")/check.sh"
 same() {  # same NAME DIR_A DIR_B: quant_params.json and model.lqm byte for byte
   if cmp "$2/quant_params.json" "$3/quant_params.json" && cmp "$2/model.lqm" "$3/model.lqm"; then
     echo "ok   $1"

